@@ -1,0 +1,69 @@
+"""Industry configuration: the only place industries are defined (package data)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from data_contracts.schema import Bilingual
+
+TIER_ORDER = ("A", "B", "C", "D")
+
+
+class Promotion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    metric: str = "pr_auc"
+    margin: float = Field(default=0.005, ge=0)
+
+
+class IndustrySpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    sector_value: str
+    name: Bilingual
+    regulator: Bilingual
+    event_type: str
+    horizon_days: int = Field(gt=0)
+    capacity_k: int = Field(gt=0)
+    tiers: dict[str, float]
+    promotion: Promotion = Promotion()
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> IndustrySpec:
+        if set(self.tiers) != {"B", "C", "D"}:
+            raise ValueError(f"{self.key}: tiers needs lower bounds for B, C and D")
+        if not 0 < self.tiers["B"] < self.tiers["C"] < self.tiers["D"] < 1:
+            raise ValueError(f"{self.key}: tier bounds must rise strictly within (0, 1)")
+        return self
+
+    def tier(self, probability: float) -> str:
+        """A/B/C/D for one calibrated probability (A = lowest risk)."""
+        for name in ("D", "C", "B"):
+            if probability >= self.tiers[name]:
+                return name
+        return "A"
+
+
+class IndustryConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    industries: dict[str, IndustrySpec]
+    inspection_frequency: dict[str, Bilingual]
+
+
+def parse_industries(data: dict) -> IndustryConfig:
+    entries = {k: {**v, "key": k} for k, v in data["industries"].items()}
+    return IndustryConfig(industries=entries, inspection_frequency=data["inspection_frequency"])
+
+
+@cache
+def load_config() -> IndustryConfig:
+    text = (resources.files("models") / "industries.yaml").read_text(encoding="utf-8")
+    return parse_industries(yaml.safe_load(text))
+
+
+def load_industries() -> dict[str, IndustrySpec]:
+    return dict(load_config().industries)

@@ -1,0 +1,21 @@
+"""Process-wide environment for the orchestration layer, set before prefect or mlflow import."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULTS = {
+    # Ephemeral Prefect: no analytics (else "database is locked"), a generous start-up.
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+
+
+def configure() -> None:
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)

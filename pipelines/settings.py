@@ -1,0 +1,95 @@
+"""One settings class: every path, the tracking URI, the seed and the operator.
+
+Values come from arguments, then ``EWS_*`` environment variables, then defaults. Pure packages
+never read settings; flows pass the values they need as parameters.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EWS_", extra="ignore")
+
+    workdir: Path = Field(default=Path("ews_work"), description="root of every artefact")
+    seed: int = 20261121
+    scale: str = "small"
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default SQLite inside the workdir"
+    )
+    operator: str = Field(default_factory=lambda: os.environ.get("USER") or _whoami())
+    defect_rate: float = 0.02
+
+    def model_post_init(self, __context: object) -> None:
+        self.workdir = self.workdir.expanduser().resolve()
+
+    # Where each stage keeps its files. Every path derives from workdir.
+    @property
+    def landing(self) -> Path:
+        return self.workdir / "landing"
+
+    @property
+    def sim_truth(self) -> Path:
+        return self.workdir / "sim_truth"
+
+    @property
+    def lake(self) -> Path:
+        return self.workdir / "lake"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.workdir / "quarantine"
+
+    @property
+    def ingest_runs(self) -> Path:
+        return self.workdir / "ingest"
+
+    @property
+    def features(self) -> Path:
+        return self.workdir / "features"
+
+    @property
+    def models(self) -> Path:
+        return self.workdir / "models"
+
+    @property
+    def publish(self) -> Path:
+        return self.workdir / "publish"
+
+    @property
+    def site(self) -> Path:
+        return self.workdir / "site"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.workdir / "audit" / "audit_log.jsonl"
+
+    @property
+    def model_cards(self) -> Path:
+        return self.workdir / "reports" / "model_cards"
+
+    @property
+    def mlflow_uri(self) -> str:
+        if self.tracking_uri:
+            return self.tracking_uri
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
+        # An absolute SQLite URI has four slashes.
+        return f"sqlite:///{(self.workdir / 'mlflow.db').as_posix()}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.workdir / "mlartifacts"
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
