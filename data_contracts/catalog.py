@@ -13,9 +13,7 @@ from data_contracts.schema import Domain, SourceContract, parse_contract
 def contract_texts() -> dict[str, str]:
     """Every contract YAML's text by file stem, in a stable order."""
     folder = resources.files("data_contracts") / "sources"
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
     return {f.name.removesuffix(".yaml"): f.read_text(encoding="utf-8") for f in files}
 
 

@@ -162,7 +162,12 @@ class Simulation(Frozen):
     """
 
     generator: Literal[
-        "entity_snapshot", "monthly_panel", "events", "annual", "linked_firms", "licences",
+        "entity_snapshot",
+        "monthly_panel",
+        "events",
+        "annual",
+        "linked_firms",
+        "licences",
         "outcomes",
     ]
     coverage: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
@@ -264,7 +269,6 @@ class SourceContract(Frozen):
     @property
     def pii_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.pii != PII.none]
-
 
 
 def parse_contract(data: dict[str, Any]) -> SourceContract:

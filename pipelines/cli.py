@@ -47,7 +47,10 @@ def simulate(
 
     _echo(
         simulate_flow(
-            workdir=str(workdir), scale=scale, seed=seed, end_date=end_date,
+            workdir=str(workdir),
+            scale=scale,
+            seed=seed,
+            end_date=end_date,
             defect_rate=defect_rate,
         )
     )
@@ -106,7 +109,9 @@ def train_table(
     label: Annotated[str, typer.Option(help="label column (1 = event)")],
     segment: Annotated[str | None, typer.Option(help="train one model per value")] = None,
     id_col: Annotated[str | None, typer.Option("--id", help="entity id column")] = None,
-    time_col: Annotated[str | None, typer.Option("--time", help="time column (out-of-time)")] = None,
+    time_col: Annotated[
+        str | None, typer.Option("--time", help="time column (out-of-time)")
+    ] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("ews_table_run"),
     folds: Annotated[int, typer.Option(help="CV folds when there is no time column")] = 5,
     seed: Annotated[int, typer.Option()] = 0,
@@ -116,8 +121,14 @@ def train_table(
 
     _echo(
         train_table_flow(
-            table=str(table), label=label, segment=segment, id_col=id_col, time_col=time_col,
-            out=str(out), folds=folds, seed=seed,
+            table=str(table),
+            label=label,
+            segment=segment,
+            id_col=id_col,
+            time_col=time_col,
+            out=str(out),
+            folds=folds,
+            seed=seed,
         )
     )
 
@@ -125,7 +136,9 @@ def train_table(
 @app.command()
 def publish(
     workdir: Workdir = Path("ews_work"),
-    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default current)")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default current)")
+    ] = None,
 ) -> None:
     """Score with each champion and publish the week's ranked, explained risk lists."""
     from pipelines.flows.publish import publish_flow

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up the environment and runs lint, the test suite and the notebooks.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+
+# Headless Chromium and CJK fonts for the browser tests and Chinese charts (Debian packages).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+    || echo "chromium could not be installed: browser tests will be skipped"
+fi
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/pytest -q -p no:cacheprovider "$@"
