@@ -1,0 +1,56 @@
+import pytest
+from pydantic import ValidationError
+
+from models.config import load_config, load_industries, parse_industries
+
+
+def _entry(**overrides):
+    base = {
+        "sector_value": "金融",
+        "name": {"zh": "金融", "en": "Finance"},
+        "regulator": {"zh": "金融监管局", "en": "Financial bureau"},
+        "event_type": "金融风险事件",
+        "horizon_days": 180,
+        "capacity_k": 22,
+        "tiers": {"B": 0.02, "C": 0.06, "D": 0.15},
+    }
+    return {**base, **overrides}
+
+
+def _config(**overrides):
+    freq = {t: {"zh": t, "en": t} for t in "ABCD"}
+    return {"industries": {"finance": _entry(**overrides)}, "inspection_frequency": freq}
+
+
+def test_shipped_config_has_the_three_industries_with_capacity():
+    industries = load_industries()
+    assert set(industries) == {"finance", "manufacturing", "education"}
+    assert industries["finance"].capacity_k == 22
+    assert set(load_config().inspection_frequency) == {"A", "B", "C", "D"}
+
+
+@pytest.mark.parametrize(
+    ("probability", "tier"),
+    [(0.0, "A"), (0.0199, "A"), (0.02, "B"), (0.059, "B"), (0.06, "C"), (0.15, "D"), (1.0, "D")],
+)
+def test_tier_boundaries_are_lower_bounds(probability, tier):
+    spec = parse_industries(_config()).industries["finance"]
+    assert spec.tier(probability) == tier
+
+
+def test_tiers_out_of_order_are_rejected():
+    with pytest.raises(ValidationError, match="rise strictly"):
+        parse_industries(_config(tiers={"B": 0.2, "C": 0.1, "D": 0.3}))
+
+
+def test_missing_tier_is_rejected():
+    with pytest.raises(ValidationError, match="B, C and D"):
+        parse_industries(_config(tiers={"C": 0.1, "D": 0.3}))
+
+
+def test_adding_an_industry_is_config_only():
+    data = _config()
+    data["industries"]["logistics"] = _entry(sector_value="物流", capacity_k=30)
+    parsed = parse_industries(data)
+    assert parsed.industries["logistics"].key == "logistics"
+    assert parsed.industries["logistics"].capacity_k == 30
