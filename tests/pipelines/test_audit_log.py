@@ -1,0 +1,158 @@
+"""The append-only audit log: content hashes, the hash chain, concurrent writers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from pipelines import audit
+from pipelines.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(workdir=tmp_path, operator="auditor-1")
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_record_hashes_inputs_and_outputs_relative_to_workdir(settings: Settings) -> None:
+    source = _write(settings.workdir / "features" / "as_of=2026-11-16.parquet", b"features")
+    result = _write(settings.workdir / "publish" / "2026-W47" / "risk_list.csv", b"uscc,score\n")
+
+    entry = audit.record(settings, "publish", [source], [result], {"week": "2026-W47"})
+
+    (line,) = settings.audit_log.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line) == entry
+    assert entry["operator"] == "auditor-1"
+    assert entry["kind"] == "publish"
+    assert entry["details"] == {"week": "2026-W47"}
+    assert entry["inputs"] == [
+        {
+            "path": "features/as_of=2026-11-16.parquet",
+            "sha256": hashlib.sha256(b"features").hexdigest(),
+            "bytes": 8,
+        }
+    ]
+    assert entry["outputs"][0]["sha256"] == hashlib.sha256(b"uscc,score\n").hexdigest()
+    assert entry["code_version"] == audit.code_version()
+    assert entry["prev_sha256"] == audit.GENESIS
+
+
+def test_operator_comes_from_the_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("EWS_OPERATOR", "zhang.wei")
+    entry = audit.record(Settings(workdir=tmp_path), "ingest")
+    assert entry["operator"] == "zhang.wei"
+
+
+def test_unknown_kind_is_rejected_naming_the_kinds(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="'deploy' is not one of ingest, train"):
+        audit.record(settings, "deploy")
+    assert not settings.audit_log.exists()
+
+
+def test_missing_path_is_recorded_as_missing_and_uri_kept_as_reference(settings: Settings) -> None:
+    entry = audit.record(
+        settings, "train", [settings.workdir / "nowhere.parquet", "models:/ews-finance/3"]
+    )
+    assert entry["inputs"] == [
+        {"path": "nowhere.parquet", "sha256": None, "missing": True},
+        {"ref": "models:/ews-finance/3"},
+    ]
+
+
+def test_folder_hash_changes_when_any_file_changes_or_is_renamed(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    _write(lake / "a" / "part-0.parquet", b"one")
+    _write(lake / "b" / "part-0.parquet", b"two")
+    first, count = audit.tree_sha256(lake)
+    assert count == 2
+
+    _write(lake / "b" / "part-0.parquet", b"twO")
+    edited, _ = audit.tree_sha256(lake)
+    (lake / "b" / "part-0.parquet").rename(lake / "b" / "part-1.parquet")
+    renamed, _ = audit.tree_sha256(lake)
+
+    assert len({first, edited, renamed}) == 3
+
+
+def test_chain_links_each_line_to_the_one_before(settings: Settings) -> None:
+    for kind in ("ingest", "train", "promote"):
+        audit.record(settings, kind)
+    lines = settings.audit_log.read_bytes().splitlines(keepends=True)
+    records = audit.read_log(settings)
+    assert [r["kind"] for r in records] == ["ingest", "train", "promote"]
+    assert records[1]["prev_sha256"] == hashlib.sha256(lines[0]).hexdigest()
+    assert records[2]["prev_sha256"] == hashlib.sha256(lines[1]).hexdigest()
+    assert audit.check_chain(settings).as_dict() == {
+        "ok": True,
+        "records": 3,
+        "problem": None,
+        "line": None,
+    }
+
+
+def test_edited_earlier_record_breaks_the_chain_at_the_next_line(settings: Settings) -> None:
+    for kind in ("ingest", "train", "publish"):
+        audit.record(settings, kind)
+    lines = settings.audit_log.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[0] = lines[0].replace('"ingest"', '"verify"')
+    settings.audit_log.write_text("".join(lines), encoding="utf-8")
+
+    check = audit.check_chain(settings)
+
+    assert not check.ok
+    assert check.line == 2
+    assert "line 2" in check.problem
+
+
+def test_removed_record_breaks_the_chain(settings: Settings) -> None:
+    for kind in ("ingest", "train", "publish"):
+        audit.record(settings, kind)
+    lines = settings.audit_log.read_text(encoding="utf-8").splitlines(keepends=True)
+    settings.audit_log.write_text(lines[0] + lines[2], encoding="utf-8")
+    assert audit.check_chain(settings).line == 2
+
+
+def test_line_that_is_not_json_is_reported_with_its_number(settings: Settings) -> None:
+    audit.record(settings, "ingest")
+    with settings.audit_log.open("a", encoding="utf-8") as handle:
+        handle.write("not json\n")
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
+        audit.read_log(settings)
+    assert audit.check_chain(settings).line == 2
+
+
+def _append_many(workdir: str, writer: int, count: int) -> None:
+    settings = Settings(workdir=Path(workdir), operator=f"writer-{writer}")
+    for index in range(count):
+        audit.record(
+            settings, "verify", details={"writer": writer, "index": index, "pad": "x" * 5000}
+        )
+
+
+def test_concurrent_writers_never_interleave_and_keep_the_chain(settings: Settings) -> None:
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_append_many, args=(str(settings.workdir), w, 25)) for w in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+
+    records = audit.read_log(settings)
+    assert len(records) == 100
+    assert {(r["details"]["writer"], r["details"]["index"]) for r in records} == {
+        (w, i) for w in range(4) for i in range(25)
+    }
+    assert audit.check_chain(settings).ok
