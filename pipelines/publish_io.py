@@ -1,0 +1,213 @@
+"""Writing a publication: byte-reproducible files, hashes, and atomic replacement of a folder.
+
+Every writer here produces the same bytes for the same frame (no clocks, no random names inside
+files), so the SHA-256s in a manifest prove that two publications are identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import json
+import os
+import shutil
+import uuid
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
+
+from pipelines.audit import file_sha256
+
+PARTIAL_MARK = ".partial-"
+RETIRED_MARK = ".retired-"
+# The earliest time a ZIP entry can carry: every xlsx member gets it, so the bytes never change.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+MIN_WIDTH, MAX_WIDTH = 6, 60
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
+    frame.write_parquet(path, compression="zstd", statistics=True)
+    return path
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> Path:
+    """UTF-8 with a byte-order mark, so Excel on Chinese Windows opens it without mojibake."""
+    frame.write_csv(path, include_bom=True, float_precision=6)
+    return path
+
+
+def write_json(payload: Any, path: Path) -> Path:
+    text = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet: a frame whose column names are the (Chinese) headers."""
+
+    title: str
+    frame: pl.DataFrame
+    number_formats: dict[str, str] = field(default_factory=dict)
+    note: str | None = None  # a line above the table (e.g. why the sheet is empty)
+
+
+def write_xlsx(sheets: Sequence[Sheet], path: Path, stamp: datetime) -> Path:
+    """An Excel workbook with a bold, frozen header row and widths that fit the content.
+
+    ``stamp`` becomes the document's created/modified time (pass the list's as-of date) so the
+    file does not change from one run to the next.
+    """
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for sheet in sheets:
+        _fill_sheet(workbook.create_sheet(sheet.title), sheet)
+    workbook.properties.creator = "EWS"
+    workbook.properties.created = stamp
+    workbook.properties.modified = stamp
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(workbook, archive).write_data()
+    path.write_bytes(_zip_without_clock(buffer.getvalue()))
+    return path
+
+
+def _fill_sheet(worksheet, sheet: Sheet) -> None:
+    header_row = 1
+    if sheet.note:
+        worksheet.append([sheet.note])
+        worksheet.cell(row=1, column=1).font = Font(italic=True)
+        header_row = 2
+    headers = sheet.frame.columns
+    worksheet.append(headers)
+    fill = PatternFill("solid", start_color="DDE4EE")
+    for index in range(1, len(headers) + 1):
+        cell = worksheet.cell(row=header_row, column=index)
+        cell.font = Font(bold=True)
+        cell.fill = fill
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for row in sheet.frame.iter_rows():
+        worksheet.append(list(row))
+    for index, name in enumerate(headers, start=1):
+        letter = get_column_letter(index)
+        values = [name, *("" if v is None else str(v) for v in sheet.frame.get_column(name))]
+        worksheet.column_dimensions[letter].width = _width(values)
+        number_format = sheet.number_formats.get(name)
+        if number_format:
+            for (cell,) in worksheet.iter_rows(
+                min_row=header_row + 1, min_col=index, max_col=index
+            ):
+                cell.number_format = number_format
+    worksheet.freeze_panes = worksheet.cell(row=header_row + 1, column=1)
+    if headers and sheet.frame.height:
+        worksheet.auto_filter.ref = (
+            f"A{header_row}:{get_column_letter(len(headers))}{header_row + sheet.frame.height}"
+        )
+
+
+def _width(values: Sequence[str]) -> float:
+    """Column width in Excel character units; a CJK character is two units wide."""
+    longest = max((sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in values), default=0)
+    return float(min(max(longest + 2, MIN_WIDTH), MAX_WIDTH))
+
+
+def _zip_without_clock(data: bytes) -> bytes:
+    """The same archive with every member's timestamp fixed and members in name order."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        # [Content_Types].xml must stay first for some readers; the rest go in name order.
+        names = source.namelist()
+        ordered = [n for n in names if n == "[Content_Types].xml"]
+        ordered += sorted(n for n in names if n != "[Content_Types].xml")
+        for name in ordered:
+            member = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            target.writestr(member, source.read(name))
+    return out.getvalue()
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` by relative POSIX path, sorted."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield an empty folder beside ``target``; on success it replaces ``target`` in one step.
+
+    On any error the partial folder is removed and ``target`` (the previous publication) is left
+    exactly as it was. Leftovers of a process killed mid-write are cleared on the next call.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clear_leftovers(target)
+    partial = target.parent / f".{target.name}{PARTIAL_MARK}{uuid.uuid4().hex}"
+    partial.mkdir()
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _swap_into_place(partial, target)
+
+
+def clear_leftovers(target: Path) -> None:
+    """Remove partial or retired copies of ``target`` left by an interrupted publication."""
+    for mark in (PARTIAL_MARK, RETIRED_MARK):
+        for leftover in target.parent.glob(f".{target.name}{mark}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap_into_place(ready: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(ready, target)
+        return
+    if _exchange(ready, target):
+        shutil.rmtree(ready)  # now holds the previous publication
+        return
+    # No atomic exchange on this platform: two renames, the old copy kept until the new is in.
+    retired = target.parent / f".{target.name}{RETIRED_MARK}{uuid.uuid4().hex}"
+    os.rename(target, retired)
+    os.rename(ready, target)
+    shutil.rmtree(retired)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with Linux renameat2(RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the filesystem cannot exchange
+        return False
+    raise OSError(errno, os.strerror(errno), str(b))
