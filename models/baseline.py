@@ -1,0 +1,142 @@
+"""The benchmark every boosted model must beat: a regularised logistic regression.
+
+Preprocessing, all learned on the training rows only: clip each feature to its 1st..99th
+percentile (financial ratios have extreme tails that would otherwise own the fit), impute the
+median, add a 0/1 missing indicator for every feature that had gaps, standardise. The fitted
+transform and coefficients are plain arrays, so the model serialises to JSON without pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
+
+from models.calibrate import log_loss
+from models.train import Matrix, feature_matrix, features_and_labels
+
+FORMAT = "ews-logistic-baseline"
+C_GRID = (0.01, 0.1, 1.0)
+CLIP_PERCENTILES = (1.0, 99.0)
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticBaseline:
+    feature_names: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    medians: np.ndarray
+    indicators: tuple[int, ...]  # positions of the features that get a missing indicator
+    coef: np.ndarray  # on the unstandardised design: standardisation is folded in
+    intercept: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def predict_proba(self, X: Matrix) -> np.ndarray:
+        """Probability of the event, one value per row (1-D)."""
+        return expit(self.design(X) @ self.coef + self.intercept)
+
+    def design(self, X: Matrix) -> np.ndarray:
+        raw = feature_matrix(X, self.feature_names)
+        return _design(raw, self.lower, self.upper, self.medians, self.indicators)
+
+    def to_bytes(self) -> bytes:
+        arrays = ("lower", "upper", "medians", "coef")
+        document = {
+            "format": FORMAT,
+            "feature_names": list(self.feature_names),
+            "indicators": list(self.indicators),
+            "intercept": self.intercept,
+            "metadata": dict(self.metadata),
+            **{name: getattr(self, name).tolist() for name in arrays},
+        }
+        return json.dumps(document).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LogisticBaseline:
+        document = json.loads(data.decode("utf-8"))
+        if document.get("format") != FORMAT:
+            raise ValueError(f"not an EWS logistic baseline (format={document.get('format')!r})")
+        arrays = {
+            name: np.asarray(document[name], dtype=np.float64)
+            for name in ("lower", "upper", "medians", "coef")
+        }
+        return cls(
+            feature_names=tuple(document["feature_names"]),
+            indicators=tuple(document["indicators"]),
+            intercept=float(document["intercept"]),
+            metadata=document["metadata"],
+            **arrays,
+        )
+
+
+def fit_baseline(
+    train: pl.DataFrame,
+    feature_names: Sequence[str],
+    label_col: str = "label",
+    *,
+    valid: pl.DataFrame | None = None,
+    c_grid: Sequence[float] = C_GRID,
+) -> LogisticBaseline:
+    """Fit on ``train``; the inverse regularisation C is chosen by log loss on ``valid``.
+
+    Without ``valid`` the middle of ``c_grid`` is used.
+    """
+    names = tuple(feature_names)
+    x, y = features_and_labels(train, names, label_col, "train")
+    with np.errstate(all="ignore"):  # all-null columns give NaN percentiles, handled below
+        lower, upper = np.nanpercentile(x, CLIP_PERCENTILES, axis=0)
+        clipped = np.clip(x, lower, upper)
+        medians = np.nanmedian(clipped, axis=0)
+    medians = np.where(np.isfinite(medians), medians, 0.0)
+    indicators = tuple(int(i) for i in np.flatnonzero(np.isnan(x).any(axis=0)))
+    design = _design(x, lower, upper, medians, indicators)
+    means = design.mean(axis=0)
+    scales = design.std(axis=0)
+    scales = np.where(scales > 0, scales, 1.0)
+
+    def fit(c: float) -> LogisticRegression:
+        return LogisticRegression(C=c, max_iter=2000).fit((design - means) / scales, y)
+
+    if valid is None:
+        chosen_c, scores = float(c_grid[len(c_grid) // 2]), {}
+    else:
+        x_valid, y_valid = features_and_labels(valid, names, label_col, "valid")
+        valid_design = (_design(x_valid, lower, upper, medians, indicators) - means) / scales
+        scores = {
+            float(c): log_loss(y_valid, fit(c).predict_proba(valid_design)[:, 1]) for c in c_grid
+        }
+        chosen_c = min(scores, key=scores.__getitem__)
+    model = fit(chosen_c)
+    # Fold the standardisation into the coefficients: predict needs only design @ coef + b.
+    coef = model.coef_[0] / scales
+    intercept = float(model.intercept_[0] - np.sum(coef * means))
+    return LogisticBaseline(
+        feature_names=names,
+        lower=lower,
+        upper=upper,
+        medians=medians,
+        indicators=indicators,
+        coef=coef,
+        intercept=intercept,
+        metadata={"C": chosen_c, "valid_log_loss": scores, "train_rows": len(y)},
+    )
+
+
+def _design(
+    raw: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    medians: np.ndarray,
+    indicators: tuple[int, ...],
+) -> np.ndarray:
+    missing = np.isnan(raw)
+    # NaN bounds (a column null in training) leave values unclipped; they are imputed anyway.
+    clipped = np.clip(raw, np.nan_to_num(lower, nan=-np.inf), np.nan_to_num(upper, nan=np.inf))
+    imputed = np.where(missing, medians, clipped)
+    return np.hstack([imputed, missing[:, list(indicators)].astype(np.float64)])

@@ -1,0 +1,229 @@
+"""Ranking and calibration metrics with cluster-bootstrap confidence intervals.
+
+A weekly risk list has K rows, so the top-K metrics are computed per as-of week and averaged over
+weeks when ``as_of`` is given. Confidence intervals resample *clusters* (firms) rather than rows:
+one firm contributes a row every week, and resampling its rows independently would pretend those
+rows are independent evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "ks",
+    "brier",
+    "precision_at_k",
+    "recall_at_k",
+    "lift_at_k",
+)
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (ties count one half); NaN when only one class is present."""
+    tps, fps = _cumulative_counts(y, score)
+    if tps[-1] == 0 or fps[-1] == 0:
+        return float("nan")
+    tpr = np.r_[0.0, tps / tps[-1]]
+    fpr = np.r_[0.0, fps / fps[-1]]
+    return float(np.trapezoid(tpr, fpr))
+
+
+def average_precision(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the precision-recall curve as a step sum (sklearn's average_precision_score)."""
+    tps, fps = _cumulative_counts(y, score)
+    if tps[-1] == 0:
+        return float("nan")
+    precision = tps / (tps + fps)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
+    """Kolmogorov-Smirnov distance between the score distributions of the two classes."""
+    tps, fps = _cumulative_counts(y, score)
+    if tps[-1] == 0 or fps[-1] == 0:
+        return float("nan")
+    return float(np.max(np.abs(tps / tps[-1] - fps / fps[-1])))
+
+
+def brier_score(y: np.ndarray, probability: np.ndarray) -> float:
+    return float(np.mean((np.asarray(probability, dtype=np.float64) - y) ** 2))
+
+
+def top_k_metrics(
+    y: np.ndarray, score: np.ndarray, k: int, groups: np.ndarray | None = None
+) -> dict[str, float]:
+    """Precision, recall and lift of the K highest scores, per group (week) and averaged.
+
+    A group with fewer than K rows lists all of them. Recall and lift are undefined for a group
+    without positives and are averaged over the groups that have some.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    y = np.asarray(y, dtype=np.float64)
+    groups = np.zeros(len(y), dtype=np.int64) if groups is None else np.asarray(groups)
+    order = np.lexsort((-np.asarray(score, dtype=np.float64), groups))
+    sorted_groups = groups[order]
+    sorted_y = y[order]
+    starts = np.r_[0, np.flatnonzero(sorted_groups[1:] != sorted_groups[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(y)])
+    rank_in_group = np.arange(len(y)) - np.repeat(starts, sizes)
+    hits = np.add.reduceat(sorted_y * (rank_in_group < k), starts)
+    positives = np.add.reduceat(sorted_y, starts)
+    precision = hits / np.minimum(k, sizes)
+    with_positives = positives > 0
+    if not with_positives.any():
+        undefined = {"recall_at_k": np.nan, "lift_at_k": np.nan}
+        return {"precision_at_k": float(precision.mean()), **undefined}
+    base_rate = positives[with_positives] / sizes[with_positives]
+    return {
+        "precision_at_k": float(precision.mean()),
+        "recall_at_k": float(np.mean(hits[with_positives] / positives[with_positives])),
+        "lift_at_k": float(np.mean(precision[with_positives] / base_rate)),
+    }
+
+
+def point_metrics(
+    y: np.ndarray, probability: np.ndarray, k: int, groups: np.ndarray | None = None
+) -> dict[str, float]:
+    return {
+        "roc_auc": roc_auc(y, probability),
+        "pr_auc": average_precision(y, probability),
+        "ks": ks_statistic(y, probability),
+        "brier": brier_score(y, probability),
+        **top_k_metrics(y, probability, k, groups),
+    }
+
+
+def evaluate(
+    y: Sequence[int] | np.ndarray,
+    p: Sequence[float] | np.ndarray,
+    *,
+    k: int,
+    as_of: Sequence[Any] | np.ndarray | pl.Series | None = None,
+    cluster: Sequence[Any] | np.ndarray | pl.Series | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, dict[str, float]]:
+    """Every metric in METRICS as ``{"value", "ci_low", "ci_high"}``.
+
+    ``value`` is computed on all rows; the interval is the percentile interval of ``n_boot``
+    bootstrap resamples of ``cluster`` (rows when None). Resamples where a metric is undefined
+    (one class only) are left out of its interval.
+    """
+    y = _binary(y)
+    p = np.asarray(p, dtype=np.float64)
+    if len(p) != len(y):
+        raise ValueError(f"y has {len(y)} rows but p has {len(p)}")
+    if len(y) == 0:
+        raise ValueError("cannot evaluate on zero rows")
+    if not np.isfinite(p).all():
+        row = int(np.flatnonzero(~np.isfinite(p))[0])
+        raise ValueError(f"p has a non-finite value at row {row}: {p[row]}")
+    groups = None if as_of is None else _codes(as_of, len(y), "as_of")
+    point = point_metrics(y, p, k, groups)
+    samples = _bootstrap(
+        lambda rows: point_metrics(y[rows], p[rows], k, None if groups is None else groups[rows]),
+        _codes(cluster, len(y), "cluster") if cluster is not None else np.arange(len(y)),
+        n_boot,
+        seed,
+    )
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    result: dict[str, dict[str, float]] = {}
+    for name in METRICS:
+        values = np.array([sample[name] for sample in samples], dtype=np.float64)
+        values = values[np.isfinite(values)]
+        low, high = (
+            (np.nan, np.nan) if len(values) == 0 else np.percentile(values, [tail, 100.0 - tail])
+        )
+        result[name] = {"value": point[name], "ci_low": float(low), "ci_high": float(high)}
+    return result
+
+
+def calibration_table(
+    y: Sequence[int] | np.ndarray, p: Sequence[float] | np.ndarray, bins: int = 10
+) -> pl.DataFrame:
+    """Predicted vs observed event rate in equal-count bins of the predicted probability.
+
+    Equal-count bins because risk probabilities crowd near zero: equal-width bins would put almost
+    every row in the first bin. Tied probabilities never straddle two bins.
+    """
+    y = _binary(y)
+    p = np.asarray(p, dtype=np.float64)
+    edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+    bin_of_row = np.searchsorted(edges, p, side="left")
+    frame = pl.DataFrame({"bin": bin_of_row, "p": p, "y": y})
+    return (
+        frame.group_by("bin")
+        .agg(
+            pl.col("p").min().alias("p_min"),
+            pl.col("p").max().alias("p_max"),
+            pl.len().alias("rows"),
+            pl.col("y").sum().alias("positives"),
+            pl.col("p").mean().alias("mean_predicted"),
+            pl.col("y").mean().alias("observed_rate"),
+        )
+        .sort("bin")
+        .with_columns(pl.col("bin").rank("ordinal").cast(pl.Int32) - 1)
+    )
+
+
+def _cumulative_counts(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives above each distinct score threshold, highest threshold first."""
+    y = np.asarray(y, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    order = np.argsort(-score, kind="mergesort")
+    sorted_score = score[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_score)), len(score) - 1]
+    tps = np.cumsum(y[order])[last_of_tie]
+    fps = last_of_tie + 1 - tps
+    return tps, fps
+
+
+def _bootstrap(
+    statistic: Callable[[np.ndarray], dict[str, float]],
+    cluster_codes: np.ndarray,
+    n_boot: int,
+    seed: int,
+) -> list[dict[str, float]]:
+    """``statistic`` on ``n_boot`` resamples drawing whole clusters with replacement."""
+    rows_by_cluster = np.argsort(cluster_codes, kind="stable")
+    sizes = np.bincount(cluster_codes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    n_clusters = len(sizes)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n_boot):
+        drawn = rng.integers(0, n_clusters, size=n_clusters)
+        drawn_sizes = sizes[drawn]
+        # Row positions of every drawn cluster, concatenated without a Python loop.
+        offsets = np.arange(drawn_sizes.sum()) - np.repeat(
+            np.cumsum(drawn_sizes) - drawn_sizes, drawn_sizes
+        )
+        samples.append(statistic(rows_by_cluster[np.repeat(starts[drawn], drawn_sizes) + offsets]))
+    return samples
+
+
+def _binary(y: Sequence[int] | np.ndarray | pl.Series) -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype == bool:
+        return y.astype(np.int64)
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1}:
+        raise ValueError(f"labels must be 0/1, found {sorted(values, key=str)[:5]}")
+    return y.astype(np.int64)
+
+
+def _codes(values: Sequence[Any] | np.ndarray | pl.Series, n: int, name: str) -> np.ndarray:
+    values = values.to_numpy() if isinstance(values, pl.Series) else np.asarray(values)
+    if len(values) != n:
+        raise ValueError(f"{name} has {len(values)} rows but y has {n}")
+    return np.unique(values, return_inverse=True)[1].reshape(-1)

@@ -1,0 +1,147 @@
+"""One industry end to end, pure: label -> out-of-time split -> model and baseline -> test metrics.
+
+The caller (pipelines/flows/train.py) reads the feature history and outcomes, and logs what this
+returns. ``evaluate_on`` re-scores any model (e.g. the current champion) on a candidate's exact
+test rows so that a promotion compares like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from models.baseline import LogisticBaseline, fit_baseline
+from models.config import IndustrySpec
+from models.evaluate import calibration_table, evaluate
+from models.labels import LABEL, label_snapshots
+from models.split import OutOfTimeSplit, SplitBoundaries, out_of_time_split
+from models.train import Matrix, RiskModel, TrainConfig, fit_risk_model
+
+# Identify a snapshot or describe it; never model inputs.
+KEY_COLUMNS = ("uscc", "as_of", LABEL)
+CALIBRATION_BINS = 10
+
+
+class Scorer(Protocol):
+    feature_names: tuple[str, ...]
+
+    def predict_proba(self, X: Matrix) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, eq=False)
+class IndustryResult:
+    industry: str
+    model: RiskModel
+    baseline: LogisticBaseline
+    boundaries: SplitBoundaries
+    # {"model": {metric: {"value", "ci_low", "ci_high"}}, "baseline": {...}} on the test period.
+    metrics: dict[str, dict[str, dict[str, float]]]
+    # uscc, as_of, label, p_model, p_baseline: one row per test snapshot.
+    test_predictions: pl.DataFrame
+    # The model's predicted vs observed rate on the test period (evaluate.calibration_table).
+    calibration: pl.DataFrame
+    params: dict[str, Any]
+    # Per period: rows, positives, positive_rate, firms, positive_firms.
+    class_balance: dict[str, dict[str, float]]
+    feature_names: tuple[str, ...]
+
+
+def feature_columns(frame: pl.DataFrame) -> tuple[str, ...]:
+    """Numeric and boolean columns that are not keys: the model's inputs, in frame order.
+
+    Text columns (sector, district, ...) describe a firm for the lists but are not features.
+    """
+    return tuple(
+        name
+        for name, dtype in frame.schema.items()
+        if name not in KEY_COLUMNS and (dtype.is_numeric() or dtype == pl.Boolean)
+    )
+
+
+def train_industry(
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    spec: IndustrySpec,
+    *,
+    known_until: date,
+    directions: Mapping[str, str] | None = None,
+    seed: int = 0,
+    config: TrainConfig | None = None,
+) -> IndustryResult:
+    """Train and evaluate one industry's model on point-in-time labels known by ``known_until``."""
+    labelled = label_snapshots(history, outcomes, spec, known_until)
+    if labelled.is_empty():
+        raise ValueError(
+            f"{spec.key}: no labelled snapshots (sector {spec.sector_value!r}, as-of dates at "
+            f"least {spec.horizon_days} days before {known_until})"
+        )
+    split = out_of_time_split(labelled, spec.horizon_days)
+    names = feature_columns(labelled)
+    config = (config or TrainConfig()).model_copy(update={"seed": seed})
+    model = fit_risk_model(split.train, split.valid, names, directions=directions, config=config)
+    baseline = fit_baseline(split.train, names, valid=split.valid)
+
+    test = split.test
+    p_model = model.predict_proba(test)
+    p_baseline = baseline.predict_proba(test)
+    predictions = test.select("uscc", "as_of", LABEL).with_columns(
+        pl.Series("p_model", p_model), pl.Series("p_baseline", p_baseline)
+    )
+    return IndustryResult(
+        industry=spec.key,
+        model=model,
+        baseline=baseline,
+        boundaries=split.boundaries,
+        metrics={
+            "model": evaluate_on(model, test, spec, seed),
+            "baseline": evaluate_on(baseline, test, spec, seed),
+        },
+        test_predictions=predictions,
+        calibration=calibration_table(test.get_column(LABEL), p_model, CALIBRATION_BINS),
+        params={
+            **dict(model.metadata),
+            "baseline": dict(baseline.metadata),
+            "split": split.boundaries.to_dict(),
+            "known_until": known_until.isoformat(),
+            "seed": seed,
+        },
+        class_balance=class_balance(split),
+        feature_names=names,
+    )
+
+
+def evaluate_on(
+    model_like: Scorer, test_frame: pl.DataFrame, spec: IndustrySpec, seed: int, n_boot: int = 200
+) -> dict[str, dict[str, float]]:
+    """Metrics of any scorer on labelled test snapshots: weekly top-K, firm-clustered CIs."""
+    missing = [name for name in model_like.feature_names if name not in test_frame.columns]
+    if missing:
+        raise ValueError(f"{spec.key}: the test rows lack the model's features {missing[:10]}")
+    return evaluate(
+        test_frame.get_column(LABEL).to_numpy(),
+        model_like.predict_proba(test_frame),
+        k=spec.capacity_k,
+        as_of=test_frame.get_column("as_of"),
+        cluster=test_frame.get_column("uscc"),
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+def class_balance(split: OutOfTimeSplit) -> dict[str, dict[str, float]]:
+    balance = {}
+    for name, part in (("train", split.train), ("valid", split.valid), ("test", split.test)):
+        positives = int(part.get_column(LABEL).sum())
+        balance[name] = {
+            "rows": part.height,
+            "positives": positives,
+            "positive_rate": positives / part.height if part.height else float("nan"),
+            "firms": part.get_column("uscc").n_unique(),
+            "positive_firms": part.filter(pl.col(LABEL) == 1).get_column("uscc").n_unique(),
+        }
+    return balance

@@ -1,0 +1,119 @@
+"""Out-of-time split of labelled snapshots into train, valid and test periods.
+
+    train: as_of <= train_end
+    valid: train_end + H < as_of <= t0        (early stopping and calibration)
+    test:  t0 + H < as_of                     (the out-of-time estimate)
+
+A snapshot's label looks H days ahead, so a gap of H between periods means no distress event can
+label rows on both sides of a boundary: every event is evidence for exactly one period. The valid
+period is a *later* period than train, like test, so early stopping and calibration see the same
+kind of drift that the test (and production) will. The cost is the snapshots in the two gaps,
+not events.
+
+The usable span (as-of range minus the two gaps) is shared out by ``train_fraction`` and
+``valid_fraction``; test gets the rest. Boundaries are snapped to as-of dates present in the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class SplitBoundaries:
+    """First and last as-of date of each period (inclusive), the horizon and T0 (= valid_end)."""
+
+    horizon_days: int
+    train_start: date
+    train_end: date
+    valid_start: date
+    valid_end: date
+    test_start: date
+    test_end: date
+
+    @property
+    def t0(self) -> date:
+        return self.valid_end
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {
+            "horizon_days": self.horizon_days,
+            "train_start": self.train_start.isoformat(),
+            "train_end": self.train_end.isoformat(),
+            "valid_start": self.valid_start.isoformat(),
+            "valid_end": self.valid_end.isoformat(),
+            "t0": self.t0.isoformat(),
+            "test_start": self.test_start.isoformat(),
+            "test_end": self.test_end.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class OutOfTimeSplit:
+    train: pl.DataFrame
+    valid: pl.DataFrame
+    test: pl.DataFrame
+    boundaries: SplitBoundaries
+
+
+def out_of_time_split(
+    labelled: pl.DataFrame,
+    horizon_days: int,
+    *,
+    time_col: str = "as_of",
+    train_fraction: float = 0.6,
+    valid_fraction: float = 0.2,
+) -> OutOfTimeSplit:
+    """Split on ``time_col`` (a Date column) with H-day gaps between the periods."""
+    if time_col not in labelled.columns:
+        raise ValueError(f"labelled snapshots lack the time column {time_col!r}")
+    if horizon_days < 0:
+        raise ValueError(f"horizon_days must be >= 0, got {horizon_days}")
+    if not (train_fraction > 0 and valid_fraction > 0 and train_fraction + valid_fraction < 1):
+        raise ValueError(
+            f"need 0 < train_fraction, 0 < valid_fraction and a sum below 1 (the rest is test), "
+            f"got {train_fraction} and {valid_fraction}"
+        )
+    dates = labelled.get_column(time_col).unique().drop_nulls().sort().to_list()
+    if not dates:
+        raise ValueError("no labelled snapshots to split")
+    horizon = timedelta(days=horizon_days)
+    first, last = dates[0], dates[-1]
+    usable_days = (last - first).days - 2 * horizon_days
+    if usable_days <= 0:
+        raise ValueError(
+            f"as-of dates span {first}..{last} ({(last - first).days} days); an out-of-time "
+            f"split with a {horizon_days}-day horizon needs more than {2 * horizon_days} days"
+        )
+    train_cut = first + timedelta(days=usable_days * train_fraction)
+    train_end = max(d for d in dates if d <= train_cut)
+    valid_cut = train_end + horizon + timedelta(days=usable_days * valid_fraction)
+    valid_dates = [d for d in dates if train_end + horizon < d <= valid_cut]
+    if not valid_dates:
+        raise ValueError(
+            f"no as-of date falls in the valid period ({train_end + horizon}, {valid_cut}]; "
+            "raise valid_fraction or provide more frequent snapshots"
+        )
+    t0 = valid_dates[-1]
+    test_dates = [d for d in dates if d > t0 + horizon]
+    if not test_dates:
+        raise ValueError(f"no as-of date after T0 + horizon = {t0 + horizon}; lower the fractions")
+    boundaries = SplitBoundaries(
+        horizon_days=horizon_days,
+        train_start=first,
+        train_end=train_end,
+        valid_start=valid_dates[0],
+        valid_end=t0,
+        test_start=test_dates[0],
+        test_end=last,
+    )
+    when = pl.col(time_col)
+    return OutOfTimeSplit(
+        train=labelled.filter(when <= train_end),
+        valid=labelled.filter(when.is_between(valid_dates[0], t0)),
+        test=labelled.filter(when >= test_dates[0]),
+        boundaries=boundaries,
+    )

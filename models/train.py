@@ -1,0 +1,387 @@
+"""The EWS risk model: a gradient-boosted classifier with a calibrated probability.
+
+``fit_risk_model`` trains on one period and uses a later, held-out period for early stopping and
+for choosing the calibration; ``fit_risk_model_cv`` does the same with inner cross-validation when
+there is no time order to respect, and also picks the best of a few configurations. Either way
+the result is a ``RiskModel``: an xgboost Booster, a calibrator and the ordered feature names,
+serialisable to bytes without pickle.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import xgboost as xgb
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+from models.calibrate import Calibrator, choose_calibrator
+from models.evaluate import roc_auc
+
+FORMAT = "ews-risk-model"
+FORMAT_VERSION = 1
+DIRECTIONS = {"up": 1, "down": -1, "none": 0}
+# Contributions are float32; a sum over ~100 of them carries about this much rounding.
+ADDITIVITY_TOLERANCE = 1e-4
+
+Matrix = pl.DataFrame | pd.DataFrame | np.ndarray
+
+
+class AdditivityError(RuntimeError):
+    """Per-feature contributions do not add up to the model's margin: explanations would lie."""
+
+
+class TrainConfig(BaseModel):
+    """Booster and training settings (defaults suit thousands to hundreds of thousands of rows)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    max_depth: int = Field(default=4, ge=1, le=12)
+    min_child_weight: float = Field(default=1.0, ge=0)
+    subsample: float = Field(default=0.8, gt=0, le=1)
+    colsample_bytree: float = Field(default=0.8, gt=0, le=1)
+    reg_lambda: float = Field(default=1.0, ge=0)
+    max_rounds: int = Field(default=1000, ge=1)
+    early_stopping_rounds: int = Field(default=50, ge=1)
+    # Positive-class weight: none = 1, sqrt = sqrt(neg/pos), full = neg/pos. The calibrator
+    # undoes the resulting shift in probabilities; the weight only changes what the trees learn.
+    class_balance: Literal["none", "sqrt", "full"] = "sqrt"
+    calibration_folds: int = Field(default=5, ge=2)
+    nthread: int = Field(default=2, ge=1)
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class RiskModel:
+    booster: xgb.Booster
+    calibrator: Calibrator
+    feature_names: tuple[str, ...]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def margin(self, X: Matrix) -> np.ndarray:
+        """The booster's raw log-odds score (before calibration)."""
+        return self.booster.predict(self._dmatrix(X), output_margin=True).astype(np.float64)
+
+    def predict_proba(self, X: Matrix) -> np.ndarray:
+        """Calibrated probability of the event, one value per row (1-D)."""
+        return self.calibrator(self.margin(X))
+
+    def contributions(self, X: Matrix) -> np.ndarray:
+        """(n, p + 1) additive per-feature contributions to the margin; last column = bias.
+
+        Raises AdditivityError when a row's contributions do not sum to its margin.
+        """
+        matrix = self._dmatrix(X)
+        contributions = self.booster.predict(matrix, pred_contribs=True).astype(np.float64)
+        margin = self.booster.predict(matrix, output_margin=True).astype(np.float64)
+        gap = np.abs(contributions.sum(axis=1) - margin)
+        if len(gap) and gap.max() > ADDITIVITY_TOLERANCE:
+            row = int(np.argmax(gap))
+            raise AdditivityError(
+                f"contributions of row {row} sum to {contributions[row].sum():.6f} but its "
+                f"margin is {margin[row]:.6f} (gap {gap[row]:.2e} > {ADDITIVITY_TOLERANCE})"
+            )
+        return contributions
+
+    def to_bytes(self) -> bytes:
+        """A JSON document: booster as base64 UBJSON, calibrator parameters, names, metadata."""
+        document = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "xgboost_version": xgb.__version__,
+            "feature_names": list(self.feature_names),
+            "calibrator": self.calibrator.to_dict(),
+            "metadata": dict(self.metadata),
+            "booster_ubj": base64.b64encode(bytes(self.booster.save_raw("ubj"))).decode("ascii"),
+        }
+        return json.dumps(document, ensure_ascii=False, default=_json_default).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RiskModel:
+        document = json.loads(data.decode("utf-8"))
+        if document.get("format") != FORMAT:
+            raise ValueError(f"not an EWS risk model (format={document.get('format')!r})")
+        if document["format_version"] > FORMAT_VERSION:
+            raise ValueError(
+                f"risk model format {document['format_version']} is newer than this code "
+                f"({FORMAT_VERSION})"
+            )
+        booster = xgb.Booster()
+        booster.load_model(bytearray(base64.b64decode(document["booster_ubj"])))
+        return cls(
+            booster=booster,
+            calibrator=Calibrator.from_dict(document["calibrator"]),
+            feature_names=tuple(document["feature_names"]),
+            metadata=document["metadata"],
+        )
+
+    def _dmatrix(self, X: Matrix) -> xgb.DMatrix:
+        return xgb.DMatrix(
+            feature_matrix(X, self.feature_names), feature_names=list(self.feature_names)
+        )
+
+
+def feature_matrix(X: Matrix, feature_names: Sequence[str]) -> np.ndarray:
+    """X as a float64 array with columns in ``feature_names`` order; null becomes NaN."""
+    names = list(feature_names)
+    if isinstance(X, pl.DataFrame):
+        _require_columns(X.columns, names)
+        return X.select(pl.col(name).cast(pl.Float64) for name in names).to_numpy()
+    if isinstance(X, pd.DataFrame):
+        _require_columns(list(X.columns), names)
+        return X[names].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    array = np.asarray(X, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != len(names):
+        raise ValueError(f"expected an (n, {len(names)}) array, got shape {array.shape}")
+    return array
+
+
+def monotone_constraints(
+    feature_names: Sequence[str], directions: Mapping[str, str] | None
+) -> tuple[int, ...]:
+    """xgboost monotone constraints from risk directions: up -> +1, down -> -1, none -> 0.
+
+    Features without a direction are unconstrained.
+    """
+    directions = directions or {}
+    unknown = {name: d for name, d in directions.items() if d not in DIRECTIONS}
+    if unknown:
+        raise ValueError(f"risk directions must be one of {sorted(DIRECTIONS)}: got {unknown}")
+    return tuple(DIRECTIONS[directions.get(name, "none")] for name in feature_names)
+
+
+def booster_params(config: TrainConfig, y: np.ndarray, monotone: Sequence[int]) -> dict[str, Any]:
+    positives = float(np.sum(y))
+    negatives = float(len(y) - positives)
+    ratio = negatives / positives
+    weight = {"none": 1.0, "sqrt": float(np.sqrt(ratio)), "full": ratio}[config.class_balance]
+    params: dict[str, Any] = {
+        "objective": "binary:logistic",
+        "eval_metric": "auc",
+        "tree_method": "hist",
+        "learning_rate": config.learning_rate,
+        "max_depth": config.max_depth,
+        "min_child_weight": config.min_child_weight,
+        "subsample": config.subsample,
+        "colsample_bytree": config.colsample_bytree,
+        "reg_lambda": config.reg_lambda,
+        "scale_pos_weight": weight,
+        "nthread": config.nthread,
+        "seed": config.seed,
+    }
+    if any(monotone):
+        params["monotone_constraints"] = "(" + ",".join(str(m) for m in monotone) + ")"
+    return params
+
+
+def fit_risk_model(
+    train: pl.DataFrame,
+    valid: pl.DataFrame,
+    feature_names: Sequence[str],
+    label_col: str = "label",
+    directions: Mapping[str, str] | None = None,
+    config: TrainConfig | None = None,
+) -> RiskModel:
+    """Train on ``train``; stop early and choose the calibration on ``valid``."""
+    config = config or TrainConfig()
+    names = tuple(feature_names)
+    x_train, y_train = features_and_labels(train, names, label_col, "train")
+    x_valid, y_valid = features_and_labels(valid, names, label_col, "valid")
+    monotone = monotone_constraints(names, directions)
+    params = booster_params(config, y_train, monotone)
+    booster = _boost(params, x_train, y_train, config, names, valid=(x_valid, y_valid))
+    valid_margin = _margin(booster, x_valid, names)
+    calibrator = choose_calibrator(
+        valid_margin, y_valid, folds=config.calibration_folds, seed=config.seed
+    )
+    return RiskModel(
+        booster=booster,
+        calibrator=calibrator,
+        feature_names=names,
+        metadata={
+            "fitted_with": "holdout",
+            "config": config.model_dump(),
+            "xgb_params": params,
+            "n_trees": booster.num_boosted_rounds(),
+            "train_rows": len(y_train),
+            "train_positives": int(y_train.sum()),
+            "valid_rows": len(y_valid),
+            "valid_positives": int(y_valid.sum()),
+            "valid_auc": roc_auc(y_valid, valid_margin),
+            "monotone": _named_constraints(names, monotone),
+        },
+    )
+
+
+def fit_risk_model_cv(
+    frame: pl.DataFrame,
+    feature_names: Sequence[str],
+    label_col: str = "label",
+    directions: Mapping[str, str] | None = None,
+    candidates: Sequence[TrainConfig] = (TrainConfig(),),
+    *,
+    folds: int = 3,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
+) -> RiskModel:
+    """Pick the configuration with the best inner cross-validated AUC, then refit on all rows.
+
+    Each inner fold stops early on its own held-out part; the refit uses the mean of those
+    stopping rounds. The calibrator is chosen and fitted on the inner out-of-fold margins, so no
+    row calibrates a model that saw it. ``groups`` keeps an entity's rows in one inner fold.
+    """
+    if not candidates:
+        raise ValueError("fit_risk_model_cv needs at least one candidate configuration")
+    names = tuple(feature_names)
+    x, y = features_and_labels(frame, names, label_col, "training fold")
+    monotone = monotone_constraints(names, directions)
+    splits = _inner_folds(y, folds, groups, seed)
+    results = [_cross_validate(x, y, names, monotone, config, splits) for config in candidates]
+    scores = [float(np.mean(result["fold_auc"])) for result in results]
+    best = int(np.nanargmax(scores))
+    config, chosen = candidates[best], results[best]
+    rounds = max(1, round(float(np.mean(chosen["rounds"]))))
+    params = booster_params(config, y, monotone)
+    booster = _boost(params, x, y, config, names, rounds=rounds)
+    calibrator = choose_calibrator(
+        chosen["oof_margin"], y, folds=config.calibration_folds, seed=config.seed
+    )
+    return RiskModel(
+        booster=booster,
+        calibrator=calibrator,
+        feature_names=names,
+        metadata={
+            "fitted_with": "inner_cv",
+            "config": config.model_dump(),
+            "xgb_params": params,
+            "n_trees": booster.num_boosted_rounds(),
+            "train_rows": len(y),
+            "train_positives": int(y.sum()),
+            "inner_folds": len(splits),
+            "inner_auc": scores[best],
+            "candidate_inner_auc": scores,
+            "inner_rounds": chosen["rounds"],
+            "monotone": _named_constraints(names, monotone),
+        },
+    )
+
+
+def _cross_validate(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...],
+    monotone: Sequence[int],
+    config: TrainConfig,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> dict[str, Any]:
+    oof_margin = np.empty(len(y), dtype=np.float64)
+    fold_auc, rounds = [], []
+    for fit_rows, held_rows in splits:
+        params = booster_params(config, y[fit_rows], monotone)
+        booster = _boost(
+            params, x[fit_rows], y[fit_rows], config, names, valid=(x[held_rows], y[held_rows])
+        )
+        oof_margin[held_rows] = _margin(booster, x[held_rows], names)
+        fold_auc.append(roc_auc(y[held_rows], oof_margin[held_rows]))
+        rounds.append(booster.num_boosted_rounds())
+    return {"oof_margin": oof_margin, "fold_auc": fold_auc, "rounds": rounds}
+
+
+def _inner_folds(
+    y: np.ndarray, folds: int, groups: np.ndarray | None, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    positives = int(y.sum())
+    n_folds = min(folds, positives, len(y) - positives)
+    if n_folds < 2:
+        raise ValueError(
+            f"inner cross-validation needs at least 2 positives and 2 negatives, "
+            f"got {positives} positives in {len(y)} rows"
+        )
+    placeholder = np.zeros((len(y), 1))
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(placeholder, y))
+    grouped = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return list(grouped.split(placeholder, y, groups))
+
+
+def _boost(
+    params: Mapping[str, Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+    names: tuple[str, ...],
+    *,
+    valid: tuple[np.ndarray, np.ndarray] | None = None,
+    rounds: int | None = None,
+) -> xgb.Booster:
+    """Boost with early stopping on ``valid``, or for a fixed number of ``rounds``."""
+    train_matrix = xgb.DMatrix(x, label=y, feature_names=list(names))
+    if valid is None:
+        return xgb.train(dict(params), train_matrix, num_boost_round=rounds or config.max_rounds)
+    valid_matrix = xgb.DMatrix(valid[0], label=valid[1], feature_names=list(names))
+    booster = xgb.train(
+        dict(params),
+        train_matrix,
+        num_boost_round=config.max_rounds,
+        evals=[(valid_matrix, "valid")],
+        early_stopping_rounds=config.early_stopping_rounds,
+        verbose_eval=False,
+    )
+    # Keep only the trees up to the best validation round: every later use sees the same model.
+    return booster[: booster.best_iteration + 1]
+
+
+def _margin(booster: xgb.Booster, x: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    matrix = xgb.DMatrix(x, feature_names=list(names))
+    return booster.predict(matrix, output_margin=True).astype(np.float64)
+
+
+def features_and_labels(
+    frame: pl.DataFrame, names: tuple[str, ...], label_col: str, part: str
+) -> tuple[np.ndarray, np.ndarray]:
+    if label_col not in frame.columns:
+        raise ValueError(f"{part}: label column {label_col!r} is missing")
+    labels = frame.get_column(label_col)
+    if labels.null_count():
+        row = int(labels.is_null().arg_true()[0])
+        raise ValueError(f"{part}: label column {label_col!r} is null at row {row}")
+    y = labels.cast(pl.Int64).to_numpy()
+    bad = np.flatnonzero((y != 0) & (y != 1))
+    if len(bad):
+        raise ValueError(
+            f"{part}: label column {label_col!r} must be 0/1, row {int(bad[0])} is {y[bad[0]]}"
+        )
+    positives = int(y.sum())
+    if positives == 0 or positives == len(y):
+        raise ValueError(
+            f"{part}: label column {label_col!r} has a single class "
+            f"({positives} positives in {len(y)} rows); a classifier needs both"
+        )
+    return feature_matrix(frame, names), y
+
+
+def _require_columns(present: Sequence[str], needed: Sequence[str]) -> None:
+    missing = [name for name in needed if name not in set(present)]
+    if missing:
+        raise ValueError(f"feature columns missing from X: {missing[:10]}")
+
+
+def _named_constraints(names: Sequence[str], monotone: Sequence[int]) -> dict[str, int]:
+    return {name: m for name, m in zip(names, monotone, strict=True) if m}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} into model metadata")
