@@ -1,0 +1,396 @@
+"""File IO of ingestion: landing discovery, raw reads, the lake, its ledger, quarantine, JSON.
+
+Layout (docs/ARCHITECTURE.md): ``landing/<source>/<delivery_id>.<csv|parquet>`` in,
+``lake/<source>/delivery=<delivery_id>/part-0.parquet`` and ``lake/_ledger.jsonl`` out, rejected
+rows to ``quarantine/<source>/<delivery_id>.parquet``; a file that cannot be read at all is kept
+whole as ``quarantine/<source>/<delivery_id>.raw`` next to ``<delivery_id>.reason.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from data_contracts import catalog
+from data_contracts.coerce import ROW
+from data_contracts.schema import FileFormat, SourceContract
+from data_contracts.to_polars import DATETIME, polars_schema
+
+DELIVERY_ID = "_delivery_id"
+INGESTED_AT = "_ingested_at"
+LEDGER_NAME = "_ledger.jsonl"
+PART_NAME = "part-0.parquet"
+
+DELIVERY_ID_PATTERN = re.compile(r"^(?:backfill-)?(\d{4}-\d{2}-\d{2})$")
+# Encodings a department might have used instead of the declared one (for a clearer reason).
+CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
+
+
+# ---------------------------------------------------------------- landing
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One delivery as it sits in landing/<source_id>/."""
+
+    source_id: str
+    delivery_id: str
+    path: Path
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lstrip(".").lower()
+
+    @property
+    def delivered_on(self) -> date | None:
+        """The delivery date encoded in the id, or None when the id does not follow the rule."""
+        match = DELIVERY_ID_PATTERN.match(self.delivery_id)
+        if not match:
+            return None
+        try:
+            return date.fromisoformat(match.group(1))
+        except ValueError:
+            return None
+
+
+def discover_landing(landing_dir: Path) -> dict[str, list[LandedFile]]:
+    """Every delivery file by source folder, oldest delivery first (undated ids last)."""
+    found: dict[str, list[LandedFile]] = {}
+    if not landing_dir.is_dir():
+        return found
+    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
+        if folder.name.startswith("."):
+            continue
+        files = [
+            LandedFile(folder.name, f.name.split(".", 1)[0], f)
+            for f in folder.iterdir()
+            if f.is_file() and not f.name.startswith(".")
+        ]
+        found[folder.name] = sorted(files, key=_delivery_order)
+    return found
+
+
+def _delivery_order(landed: LandedFile) -> tuple[int, date, str]:
+    day = landed.delivered_on
+    return (0, day, landed.delivery_id) if day else (1, date.min, landed.delivery_id)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- raw reads
+
+
+class DeliveryRejected(Exception):
+    """A whole delivery cannot be used. ``kind`` is a short label, ``rows_in`` what was counted."""
+
+    def __init__(self, reason: str, *, kind: str, rows_in: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.rows_in = rows_in
+
+
+def read_delivery(landed: LandedFile, contract: SourceContract) -> pl.DataFrame:
+    """The delivery with its headers as delivered, every value a string, plus ``_row``.
+
+    ``_row`` is the 1-based data row in the file (the header is not a data row). Raises
+    ``DeliveryRejected`` with a reason naming the source, the file and, where it helps, the
+    column or row.
+    """
+    where = f"{contract.id} file {landed.path.name}"
+    declared = FileFormat(contract.delivery.format)
+    if landed.suffix != declared.value:
+        raise DeliveryRejected(
+            f"{where}: delivered as .{landed.suffix} but the contract declares {declared.value}",
+            kind="wrong_format",
+        )
+    if declared == FileFormat.parquet:
+        frame = _read_parquet(landed.path, where)
+    else:
+        frame = _read_csv(landed.path, contract, where)
+    if frame.height == 0:
+        raise DeliveryRejected(f"{where}: empty file (a header but no data rows)", kind="empty")
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _read_csv(path: Path, contract: SourceContract, where: str) -> pl.DataFrame:
+    data = path.read_bytes()
+    if not data.strip():
+        raise DeliveryRejected(f"{where}: empty file (no header, no rows)", kind="empty")
+    encoding = contract.delivery.encoding
+    text = _decode(data, encoding, where)
+    headers = _csv_headers(text)
+    _reject_misdecoded(data, headers, contract, where)
+    repeated = sorted({h for h in headers if headers.count(h) > 1})
+    if repeated:
+        raise DeliveryRejected(
+            f"{where}: column {repeated[0]!r} appears more than once in the header",
+            kind="unreadable",
+            rows_in=_count_data_lines(data),
+        )
+    utf8 = data.removeprefix(b"\xef\xbb\xbf") if encoding == "utf-8" else text.encode("utf-8")
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(utf8), infer_schema=False, raise_if_empty=False, new_columns=headers
+        )
+    except pl.exceptions.PolarsError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise DeliveryRejected(
+            f"{where}: unreadable csv ({first_line})",
+            kind="unreadable",
+            rows_in=_count_data_lines(data),
+        ) from error
+    return frame
+
+
+def _decode(data: bytes, encoding: str, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start)
+        place = "the header" if line == 0 else f"data row {line}"
+        hint = _other_encoding_hint(data, encoding)
+        raise DeliveryRejected(
+            f"{where}: not valid {encoding} as the contract declares: byte offset {error.start} "
+            f"({place}) cannot be decoded{hint}",
+            kind="encoding",
+            rows_in=_count_data_lines(data),
+        ) from error
+
+
+def _other_encoding_hint(data: bytes, declared: str) -> str:
+    for candidate in CANDIDATE_ENCODINGS:
+        if candidate == declared:
+            continue
+        try:
+            data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return f"; the file reads cleanly as {candidate}"
+    return ""
+
+
+def _reject_misdecoded(
+    data: bytes, headers: list[str], contract: SourceContract, where: str
+) -> None:
+    """Text that decodes but whose headers only make sense in another encoding is wrong too."""
+    expected = {c.raw for c in contract.columns}
+    if expected & set(headers):
+        return
+    for candidate in CANDIDATE_ENCODINGS:
+        if candidate == contract.delivery.encoding:
+            continue
+        try:
+            other = _csv_headers(data.decode("utf-8-sig" if candidate == "utf-8" else candidate))
+        except UnicodeDecodeError:
+            continue
+        if expected & set(other):
+            raise DeliveryRejected(
+                f"{where}: encoded as {candidate}, but the contract declares "
+                f"{contract.delivery.encoding} (no header matches until decoded as {candidate})",
+                kind="encoding",
+                rows_in=_count_data_lines(data),
+            )
+
+
+def _csv_headers(text: str) -> list[str]:
+    first = text.split("\n", 1)[0].rstrip("\r")
+    return [h.strip() for h in next(csv.reader([first]), [])]
+
+
+def _count_data_lines(data: bytes) -> int:
+    """Non-blank lines after the header: what can be counted in a file that cannot be parsed."""
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    return max(len(lines) - 1, 0)
+
+
+def _read_parquet(path: Path, where: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path)
+        return frame.select(pl.all().cast(pl.String))
+    except Exception as error:  # a corrupt file raises from polars, pyarrow or the OS
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DeliveryRejected(
+            f"{where}: unreadable parquet ({first_line})",
+            kind="unreadable",
+            rows_in=_parquet_row_count(path),
+        ) from error
+
+
+def _parquet_row_count(path: Path) -> int:
+    try:
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    except Exception:  # the footer itself is damaged: nothing can be counted
+        return 0
+
+
+# ---------------------------------------------------------------- lake
+
+
+def lake_schema(contract: SourceContract) -> pl.Schema:
+    """Canonical typed columns plus the delivery id and ingestion time."""
+    schema = dict(polars_schema(contract))
+    schema[DELIVERY_ID] = pl.String()
+    schema[INGESTED_AT] = DATETIME
+    return pl.Schema(schema)
+
+
+def partition_dir(lake_dir: Path, source_id: str, delivery_id: str) -> Path:
+    return lake_dir / source_id / f"delivery={delivery_id}"
+
+
+def write_partition(lake_dir: Path, source_id: str, delivery_id: str, frame: pl.DataFrame) -> Path:
+    """Write (or atomically replace) one delivery's accepted rows."""
+    target = partition_dir(lake_dir, source_id, delivery_id) / PART_NAME
+    _write_parquet_atomic(frame, target)
+    return target
+
+
+def drop_partition(lake_dir: Path, source_id: str, delivery_id: str) -> None:
+    shutil.rmtree(partition_dir(lake_dir, source_id, delivery_id), ignore_errors=True)
+
+
+def lake_files(lake_dir: Path, source_id: str) -> list[Path]:
+    folder = lake_dir / source_id
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"delivery=*/{PART_NAME}"))
+
+
+def scan_source(lake_dir: Path | str, source_id: str) -> pl.LazyFrame:
+    """Every accepted row of a source, typed as its contract says (empty if nothing landed).
+
+    Partitions written before a column was added to the contract read that column as null.
+    """
+    schema = lake_schema(catalog.get(source_id))
+    files = lake_files(Path(lake_dir), source_id)
+    if not files:
+        return pl.LazyFrame(schema=schema)
+    return pl.scan_parquet(
+        files,
+        schema=schema,
+        hive_partitioning=False,
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
+
+
+# ---------------------------------------------------------------- ledger
+
+
+def ledger_path(lake_dir: Path) -> Path:
+    return lake_dir / LEDGER_NAME
+
+
+def read_ledger(lake_dir: Path) -> list[dict[str, Any]]:
+    path = ledger_path(lake_dir)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def latest_deliveries(lake_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The newest ledger entry of every (source, delivery id)."""
+    return {(e["source"], e["delivery_id"]): e for e in read_ledger(lake_dir)}
+
+
+def append_ledger(lake_dir: Path, entries: Iterable[dict[str, Any]]) -> None:
+    lines = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in entries)
+    if not lines:
+        return
+    path = ledger_path(lake_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# ---------------------------------------------------------------- quarantine
+
+
+def quarantine_rows_path(quarantine_dir: Path, source_id: str, delivery_id: str) -> Path:
+    return quarantine_dir / source_id / f"{delivery_id}.parquet"
+
+
+def quarantine_raw_path(quarantine_dir: Path, source_id: str, delivery_id: str) -> Path:
+    return quarantine_dir / source_id / f"{delivery_id}.raw"
+
+
+def quarantine_reason_path(quarantine_dir: Path, source_id: str, delivery_id: str) -> Path:
+    return quarantine_dir / source_id / f"{delivery_id}.reason.json"
+
+
+def clear_quarantine(quarantine_dir: Path, source_id: str, delivery_id: str) -> None:
+    """Forget what an earlier version of this delivery left in quarantine."""
+    for path in (
+        quarantine_rows_path(quarantine_dir, source_id, delivery_id),
+        quarantine_raw_path(quarantine_dir, source_id, delivery_id),
+        quarantine_reason_path(quarantine_dir, source_id, delivery_id),
+    ):
+        path.unlink(missing_ok=True)
+
+
+def write_quarantine_rows(
+    quarantine_dir: Path, source_id: str, delivery_id: str, frame: pl.DataFrame
+) -> Path:
+    target = quarantine_rows_path(quarantine_dir, source_id, delivery_id)
+    _write_parquet_atomic(frame, target)
+    return target
+
+
+def quarantine_whole_file(
+    quarantine_dir: Path, landed: LandedFile, record: dict[str, Any]
+) -> tuple[Path, Path]:
+    """Keep an unusable delivery byte for byte, with a JSON record of why."""
+    raw = quarantine_raw_path(quarantine_dir, landed.source_id, landed.delivery_id)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(landed.path, raw)
+    reason = quarantine_reason_path(quarantine_dir, landed.source_id, landed.delivery_id)
+    write_json(reason, record)
+    return raw, reason
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(
+        json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
+        encoding="utf-8",
+    )
+    os.replace(tmp, path)
+    return path
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _write_parquet_atomic(frame: pl.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    frame.write_parquet(tmp)
+    os.replace(tmp, target)
