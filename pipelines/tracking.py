@@ -1,0 +1,542 @@
+"""MLflow tracking and model registry: the only module that imports mlflow.
+
+One experiment per industry (``ews-<industry>``), one registered model per industry (same name)
+with the aliases ``champion`` (scores the weekly lists) and ``challenger`` (the latest candidate
+that did not beat the champion). A logged model is an ``mlflow.pyfunc`` wrapping the RiskModel's
+own bytes, so loading it back gives the identical model.
+
+``NullTracker`` keeps the same registry in memory for tests and notebooks that need no MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import polars as pl
+
+from models.promotion import CHALLENGER, CHAMPION, Decision
+from models.train import RiskModel
+from pipelines import runtime
+from pipelines.settings import Settings
+
+# mlflow reads its environment (telemetry, progress bars) at import time.
+runtime.configure()
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import mlflow  # noqa: E402
+from mlflow.entities.model_registry import ModelVersion  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow.models import infer_signature  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+MODEL_ARTIFACT = "model"
+RISK_MODEL_FILE = "risk_model.json"
+# MLflow rejects longer parameter values.
+MAX_PARAM_CHARS = 6000
+# Packages the wrapped RiskModel needs at load time; pinning them skips MLflow's slow inference.
+MODEL_REQUIREMENTS = ("mlflow", "xgboost-cpu", "numpy", "pandas", "polars", "scipy", "scikit-learn")
+
+
+class _DropPickleNotice(logging.Filter):
+    """The pyfunc wrapper is our own class, pickled and unpickled only by this module."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "CloudPickle" not in record.getMessage()
+
+
+logging.getLogger("mlflow.pyfunc").addFilter(_DropPickleNotice())
+
+
+def model_name(industry: str) -> str:
+    """The registered model (and experiment) name of an industry."""
+    return f"ews-{industry}"
+
+
+@cache
+def code_version() -> str:
+    """The git commit of this code (``+dirty`` when the tree has uncommitted changes), else the
+    installed package version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        try:
+            return f"ews {metadata.version('ews')}"
+        except metadata.PackageNotFoundError:
+            return "unknown"
+    return f"{commit}+dirty" if dirty else commit
+
+
+def _git(root: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10
+    )
+    return completed.stdout.strip()
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, eq=False)
+class RunRecord:
+    """Everything one training run logs.
+
+    ``metrics`` has the shape models.pipeline returns:
+    ``{"model": {metric: {"value", "ci_low", "ci_high"}}, "baseline": {...}}``.
+    ``sample_input`` is a few rows of model input; it fixes the logged signature.
+    """
+
+    industry: str
+    model: RiskModel
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]]
+    params: Mapping[str, Any]
+    calibration: pl.DataFrame
+    sample_input: pl.DataFrame
+    snapshot_hash: str
+    trained_at: datetime
+    test_period: str
+    code_version: str = field(default_factory=code_version)
+    # Extra files (local paths) attached to the run under ``exports/``.
+    attachments: Sequence[Path] = ()
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    industry: str
+    run_id: str
+    model_uri: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registered version: what it is, how it was trained and what the gate said."""
+
+    name: str
+    industry: str
+    version: int
+    aliases: tuple[str, ...]
+    run_id: str
+    metrics: dict[str, float]
+    params: dict[str, str]
+    trained_at: str
+    snapshot_hash: str
+    code_version: str
+    test_period: str
+    decision: str | None
+    reason: str | None
+
+    @property
+    def alias(self) -> str | None:
+        """The version's role: champion, else challenger, else None (superseded)."""
+        for role in (CHAMPION, CHALLENGER):
+            if role in self.aliases:
+                return role
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "alias": self.alias}
+
+
+class Tracker(Protocol):
+    def log_run(self, record: RunRecord) -> LoggedRun: ...
+
+    def register(self, logged: LoggedRun) -> int: ...
+
+    def assign(self, industry: str, version: int, decision: Decision) -> ModelInfo: ...
+
+    def version_for(self, industry: str, alias: str) -> int | None: ...
+
+    def info(self, industry: str, version: int) -> ModelInfo: ...
+
+    def load_version(self, industry: str, version: int) -> tuple[RiskModel, ModelInfo]: ...
+
+    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]: ...
+
+    def versions(self, industry: str) -> list[ModelInfo]: ...
+
+
+# ---------------------------------------------------------------- what a run logs
+
+
+def flat_metrics(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, float]:
+    """``pr_auc``, ``pr_auc_ci_low``, ..., and ``baseline_pr_auc``, ... as MLflow metrics."""
+    flat: dict[str, float] = {}
+    for side, prefix in (("model", ""), ("baseline", "baseline_")):
+        for metric, estimate in metrics.get(side, {}).items():
+            flat[f"{prefix}{metric}"] = float(estimate["value"])
+            flat[f"{prefix}{metric}_ci_low"] = float(estimate["ci_low"])
+            flat[f"{prefix}{metric}_ci_high"] = float(estimate["ci_high"])
+    return flat
+
+
+def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested parameters as dotted MLflow params; lists as JSON, over-long values cut."""
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flat_params(value, f"{name}."))
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        flat[name] = text[:MAX_PARAM_CHARS]
+    return flat
+
+
+def evaluation_table(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pl.DataFrame:
+    """One row per metric: the model and the baseline with their confidence bounds."""
+    model, baseline = metrics["model"], metrics.get("baseline", {})
+    nan = {"value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
+    rows = [
+        {
+            "metric": name,
+            "model": model[name]["value"],
+            "model_ci_low": model[name]["ci_low"],
+            "model_ci_high": model[name]["ci_high"],
+            "baseline": baseline.get(name, nan)["value"],
+            "baseline_ci_low": baseline.get(name, nan)["ci_low"],
+            "baseline_ci_high": baseline.get(name, nan)["ci_high"],
+        }
+        for name in model
+    ]
+    return pl.DataFrame(rows, schema_overrides={"metric": pl.String}).with_columns(
+        pl.exclude("metric").cast(pl.Float64)
+    )
+
+
+def calibration_figure(calibration: pl.DataFrame, title: str):
+    """Predicted vs observed event rate per bin (reads ``mean_predicted``, ``observed_rate``)."""
+    # Figure without pyplot: no global backend state, renders with Agg in any thread.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5, 5), dpi=100)
+    axes = figure.add_subplot()
+    predicted = calibration.get_column("mean_predicted").to_list()
+    observed = calibration.get_column("observed_rate").to_list()
+    top = max([*predicted, *observed, 0.01]) * 1.05
+    axes.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect calibration")
+    axes.plot(predicted, observed, marker="o", label="model (test period)")
+    axes.set_xlim(0, top)
+    axes.set_ylim(0, top)
+    axes.set_xlabel("mean predicted probability")
+    axes.set_ylabel("observed event rate")
+    axes.set_title(title)
+    axes.legend(loc="upper left")
+    return figure
+
+
+def model_input_frame(frame: pl.DataFrame, feature_names: Sequence[str]) -> pd.DataFrame:
+    """Model input as MLflow sees it: every feature a float, null as NaN."""
+    return frame.select(pl.col(name).cast(pl.Float64) for name in feature_names).to_pandas()
+
+
+def _requirements() -> list[str]:
+    pins = []
+    for package in MODEL_REQUIREMENTS:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pins.append(package)
+    return pins
+
+
+class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
+    """The pyfunc face of a RiskModel: predicts the calibrated event probability."""
+
+    def load_context(self, context) -> None:
+        self.risk_model = RiskModel.from_bytes(Path(context.artifacts["risk_model"]).read_bytes())
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        return self.risk_model.predict_proba(model_input)
+
+
+# ---------------------------------------------------------------- MLflow
+
+
+class MlflowTracker:
+    """Tracking and registry on one MLflow store (SQLite file, PostgreSQL, or a server)."""
+
+    def __init__(self, tracking_uri: str, artifact_root: Path | str) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = Path(artifact_root)
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MlflowTracker:
+        return cls(settings.mlflow_uri, settings.mlflow_artifacts)
+
+    # -- logging
+
+    def experiment_id(self, industry: str) -> str:
+        """The industry's experiment, created with its artifacts under the artifact root."""
+        name = model_name(industry)
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        location = (self.artifact_root / name).resolve().as_uri()
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except MlflowException as error:  # another process created it in between
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    def log_run(self, record: RunRecord) -> LoggedRun:
+        experiment = self.experiment_id(record.industry)
+        tags = {
+            "industry": record.industry,
+            "snapshot_hash": record.snapshot_hash,
+            "code_version": record.code_version,
+            "test_period": record.test_period,
+            "trained_at": record.trained_at.isoformat(),
+        }
+        sample = model_input_frame(record.sample_input, record.model.feature_names)
+        signature = infer_signature(sample, record.model.predict_proba(sample))
+        with (
+            self._fluent(),
+            mlflow.start_run(experiment_id=experiment, tags=tags) as run,
+            tempfile.TemporaryDirectory() as scratch,
+        ):
+            mlflow.log_params(flat_params(record.params))
+            mlflow.log_metrics(flat_metrics(record.metrics))
+            mlflow.log_dict({"features": list(record.model.feature_names)}, "features.json")
+            mlflow.log_text(evaluation_table(record.metrics).write_csv(), "evaluation/metrics.csv")
+            mlflow.log_text(record.calibration.write_csv(), "evaluation/calibration.csv")
+            mlflow.log_figure(
+                calibration_figure(
+                    record.calibration, f"{model_name(record.industry)} calibration"
+                ),
+                "evaluation/calibration.png",
+            )
+            for path in record.attachments:
+                mlflow.log_artifact(str(path), "exports")
+            model_file = Path(scratch) / RISK_MODEL_FILE
+            model_file.write_bytes(record.model.to_bytes())
+            logged = mlflow.pyfunc.log_model(
+                name=MODEL_ARTIFACT,
+                python_model=RiskModelPyfunc(),
+                artifacts={"risk_model": str(model_file)},
+                signature=signature,
+                input_example=sample.head(3),
+                pip_requirements=_requirements(),
+            )
+        return LoggedRun(record.industry, run.info.run_id, logged.model_uri)
+
+    def register(self, logged: LoggedRun) -> int:
+        run = self.client.get_run(logged.run_id)
+        carried = ("industry", "snapshot_hash", "code_version", "test_period", "trained_at")
+        tags = {key: run.data.tags[key] for key in carried if key in run.data.tags}
+        with self._fluent():
+            version = mlflow.register_model(
+                logged.model_uri, model_name(logged.industry), tags=tags
+            )
+        return int(version.version)
+
+    # -- the registry
+
+    def assign(self, industry: str, version: int, decision: Decision) -> ModelInfo:
+        """Give the version the alias the gate chose and record the decision on it."""
+        name = model_name(industry)
+        self.client.set_registered_model_alias(name, decision.alias, str(version))
+        if decision.promote and self.version_for(industry, CHALLENGER) == version:
+            self.client.delete_registered_model_alias(name, CHALLENGER)
+        for key, value in {
+            "promotion_decision": decision.alias,
+            "promotion_reason": decision.reason,
+            "promotion_decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }.items():
+            self.client.set_model_version_tag(name, str(version), key, value)
+        return self.info(industry, version)
+
+    def version_for(self, industry: str, alias: str) -> int | None:
+        try:
+            found = self.client.get_model_version_by_alias(model_name(industry), alias)
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+        return int(found.version)
+
+    def info(self, industry: str, version: int) -> ModelInfo:
+        found = self.client.get_model_version(model_name(industry), str(version))
+        return self._info(industry, found)
+
+    def versions(self, industry: str) -> list[ModelInfo]:
+        """Every registered version of the industry's model, oldest first."""
+        found = self.client.search_model_versions(f"name = '{model_name(industry)}'")
+        return sorted((self._info(industry, v) for v in found), key=lambda i: i.version)
+
+    def load_version(self, industry: str, version: int) -> tuple[RiskModel, ModelInfo]:
+        with self._fluent():
+            loaded = mlflow.pyfunc.load_model(f"models:/{model_name(industry)}/{version}")
+        return loaded.unwrap_python_model().risk_model, self.info(industry, version)
+
+    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]:
+        """The RiskModel behind an alias, with its registry information."""
+        version = self.version_for(industry, alias)
+        if version is None:
+            raise LookupError(
+                f"{model_name(industry)} has no {alias!r} version in {self.tracking_uri}; "
+                "run `ews train` first"
+            )
+        return self.load_version(industry, version)
+
+    def _info(self, industry: str, version: ModelVersion) -> ModelInfo:
+        run = self.client.get_run(version.run_id)
+        tags = version.tags
+        return ModelInfo(
+            name=version.name,
+            industry=industry,
+            version=int(version.version),
+            aliases=tuple(sorted(version.aliases)),
+            run_id=version.run_id,
+            metrics=dict(run.data.metrics),
+            params=dict(run.data.params),
+            trained_at=tags.get("trained_at", ""),
+            snapshot_hash=tags.get("snapshot_hash", ""),
+            code_version=tags.get("code_version", ""),
+            test_period=tags.get("test_period", ""),
+            decision=tags.get("promotion_decision"),
+            reason=tags.get("promotion_reason"),
+        )
+
+    @contextmanager
+    def _fluent(self) -> Iterator[None]:
+        """Point mlflow's process-wide (fluent) API at this store for the duration."""
+        previous = mlflow.get_tracking_uri()
+        previous_registry = mlflow.get_registry_uri()
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous)
+            mlflow.set_registry_uri(previous_registry)
+
+
+# ---------------------------------------------------------------- in memory
+
+
+@dataclass
+class _StoredVersion:
+    model_bytes: bytes
+    run_id: str
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
+class NullTracker:
+    """The Tracker interface kept in process memory: no MLflow, nothing written."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, tuple[RunRecord, bytes]] = {}
+        self._versions: dict[str, list[_StoredVersion]] = {}
+        self._aliases: dict[str, dict[str, int]] = {}
+
+    def log_run(self, record: RunRecord) -> LoggedRun:
+        run_id = uuid.uuid4().hex
+        self._runs[run_id] = (record, record.model.to_bytes())
+        return LoggedRun(record.industry, run_id, f"runs:/{run_id}/{MODEL_ARTIFACT}")
+
+    def register(self, logged: LoggedRun) -> int:
+        record, model_bytes = self._runs[logged.run_id]
+        stored = _StoredVersion(
+            model_bytes=model_bytes,
+            run_id=logged.run_id,
+            metrics=flat_metrics(record.metrics),
+            params=flat_params(record.params),
+            tags={
+                "industry": record.industry,
+                "snapshot_hash": record.snapshot_hash,
+                "code_version": record.code_version,
+                "test_period": record.test_period,
+                "trained_at": record.trained_at.isoformat(),
+            },
+        )
+        versions = self._versions.setdefault(logged.industry, [])
+        versions.append(stored)
+        return len(versions)
+
+    def assign(self, industry: str, version: int, decision: Decision) -> ModelInfo:
+        stored = self._stored(industry, version)
+        aliases = self._aliases.setdefault(industry, {})
+        aliases[decision.alias] = version
+        if decision.promote and aliases.get(CHALLENGER) == version:
+            del aliases[CHALLENGER]
+        stored.tags.update(
+            promotion_decision=decision.alias,
+            promotion_reason=decision.reason,
+            promotion_decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        return self.info(industry, version)
+
+    def version_for(self, industry: str, alias: str) -> int | None:
+        return self._aliases.get(industry, {}).get(alias)
+
+    def info(self, industry: str, version: int) -> ModelInfo:
+        stored = self._stored(industry, version)
+        aliases = self._aliases.get(industry, {})
+        return ModelInfo(
+            name=model_name(industry),
+            industry=industry,
+            version=version,
+            aliases=tuple(sorted(a for a, v in aliases.items() if v == version)),
+            run_id=stored.run_id,
+            metrics=dict(stored.metrics),
+            params=dict(stored.params),
+            trained_at=stored.tags["trained_at"],
+            snapshot_hash=stored.tags["snapshot_hash"],
+            code_version=stored.tags["code_version"],
+            test_period=stored.tags["test_period"],
+            decision=stored.tags.get("promotion_decision"),
+            reason=stored.tags.get("promotion_reason"),
+        )
+
+    def versions(self, industry: str) -> list[ModelInfo]:
+        count = len(self._versions.get(industry, []))
+        return [self.info(industry, version) for version in range(1, count + 1)]
+
+    def load_version(self, industry: str, version: int) -> tuple[RiskModel, ModelInfo]:
+        stored = self._stored(industry, version)
+        return RiskModel.from_bytes(stored.model_bytes), self.info(industry, version)
+
+    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]:
+        version = self.version_for(industry, alias)
+        if version is None:
+            raise LookupError(f"{model_name(industry)} has no {alias!r} version (in memory)")
+        return self.load_version(industry, version)
+
+    def _stored(self, industry: str, version: int) -> _StoredVersion:
+        versions = self._versions.get(industry, [])
+        if not 1 <= version <= len(versions):
+            raise LookupError(f"{model_name(industry)} has no version {version}")
+        return versions[version - 1]
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def tracker_for(settings: Settings) -> MlflowTracker:
+    return MlflowTracker.from_settings(settings)
+
+
+def load_model(
+    industry: str, alias: str = CHAMPION, settings: Settings | None = None
+) -> tuple[RiskModel, ModelInfo]:
+    """The registered RiskModel behind ``alias`` (champion by default) and its ModelInfo."""
+    return tracker_for(settings or Settings()).load_model(industry, alias)

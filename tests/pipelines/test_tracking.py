@@ -1,0 +1,175 @@
+"""Tracking and registry on a temporary SQLite store (one per module) and in memory."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.evaluate import calibration_table, evaluate
+from models.promotion import Decision
+from models.train import TrainConfig, fit_risk_model
+from pipelines.tracking import (
+    MlflowTracker,
+    NullTracker,
+    RunRecord,
+    evaluation_table,
+    flat_metrics,
+    flat_params,
+    model_name,
+)
+
+FEATURES = ("arrears_ratio", "complaints_90d", "energy_drop")
+
+
+def synthetic_frame(rng: np.random.Generator, rows: int) -> pl.DataFrame:
+    x = rng.normal(size=(rows, len(FEATURES)))
+    x[rng.random(size=x.shape) < 0.1] = np.nan  # unknowns, as in the feature table
+    logit = -2.0 + 1.5 * np.nan_to_num(x[:, 0]) + 0.8 * np.nan_to_num(x[:, 1])
+    label = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int8)
+    return pl.DataFrame({name: x[:, i] for i, name in enumerate(FEATURES)}).with_columns(
+        pl.Series("label", label)
+    )
+
+
+def run_record(industry: str, seed: int) -> RunRecord:
+    rng = np.random.default_rng(seed)
+    train, valid, test = (synthetic_frame(rng, n) for n in (600, 300, 300))
+    config = TrainConfig(max_rounds=30, early_stopping_rounds=10, nthread=1, seed=seed)
+    model = fit_risk_model(train, valid, FEATURES, config=config)
+    y = test.get_column("label").to_numpy()
+    p = model.predict_proba(test)
+    metrics = {
+        "model": evaluate(y, p, k=20, n_boot=20, seed=seed),
+        "baseline": evaluate(y, np.full(len(y), y.mean()), k=20, n_boot=20, seed=seed),
+    }
+    return RunRecord(
+        industry=industry,
+        model=model,
+        metrics=metrics,
+        params={**model.metadata, "seed": seed},
+        calibration=calibration_table(y, p, bins=5),
+        sample_input=test.head(20),
+        snapshot_hash=f"sha256-of-inputs-{seed}",
+        trained_at=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+        test_period="2026-01-05..2026-05-25",
+        code_version="abc123",
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mlflow")
+
+
+@pytest.fixture(scope="module", params=["mlflow", "memory"])
+def tracker(request, store):
+    if request.param == "memory":
+        return NullTracker()
+    return MlflowTracker(f"sqlite:///{(store / 'mlflow.db').as_posix()}", store / "artifacts")
+
+
+@pytest.fixture(scope="module")
+def records() -> list[RunRecord]:
+    return [run_record("finance", seed) for seed in (1, 2)]
+
+
+def test_round_trip_gives_identical_predictions_and_info(tracker, records):
+    record = records[0]
+    logged = tracker.log_run(record)
+    version = tracker.register(logged)
+    info = tracker.assign("finance", version, Decision(True, "first model"))
+    model, loaded = tracker.load_model("finance")
+
+    np.testing.assert_array_equal(
+        model.predict_proba(record.sample_input), record.model.predict_proba(record.sample_input)
+    )
+    assert model.feature_names == FEATURES
+    assert loaded == info
+    assert loaded.name == model_name("finance") == "ews-finance"
+    assert (loaded.version, loaded.alias, loaded.run_id) == (version, "champion", logged.run_id)
+    assert (loaded.decision, loaded.reason) == ("champion", "first model")
+    assert loaded.snapshot_hash == "sha256-of-inputs-1"
+    assert loaded.code_version == "abc123"
+    assert loaded.trained_at.startswith("2026-11-21T12:00")
+    pr_auc = record.metrics["model"]["pr_auc"]
+    assert loaded.metrics["pr_auc"] == pytest.approx(pr_auc["value"])
+    assert loaded.metrics["pr_auc_ci_low"] == pytest.approx(pr_auc["ci_low"])
+    assert "baseline_pr_auc" in loaded.metrics
+    assert loaded.params["seed"] == "1"
+
+
+def test_candidate_kept_as_challenger_then_promoted(tracker, records):
+    champion_before = tracker.version_for("finance", "champion")
+    version = tracker.register(tracker.log_run(records[1]))
+
+    kept = tracker.assign("finance", version, Decision(False, "not better by the margin"))
+    assert kept.alias == "challenger" and kept.reason == "not better by the margin"
+    assert tracker.version_for("finance", "champion") == champion_before
+    assert tracker.version_for("finance", "challenger") == version
+
+    promoted = tracker.assign("finance", version, Decision(True, "promoted by hand"))
+    assert promoted.aliases == ("champion",)
+    assert tracker.version_for("finance", "challenger") is None
+    old = tracker.info("finance", champion_before)
+    assert old.alias is None and old.decision == "champion"
+    assert [info.version for info in tracker.versions("finance")] == [champion_before, version]
+
+
+def test_unknown_industry_has_no_versions_and_a_clear_error(tracker):
+    assert tracker.version_for("shipping", "champion") is None
+    assert tracker.versions("shipping") == []
+    with pytest.raises(LookupError, match="ews-shipping has no 'champion'"):
+        tracker.load_model("shipping")
+
+
+def test_mlflow_run_carries_evaluation_artifacts_in_the_artifact_root(store, records):
+    tracker = MlflowTracker(f"sqlite:///{(store / 'mlflow.db').as_posix()}", store / "artifacts")
+    logged = tracker.log_run(records[0])
+    run = tracker.client.get_run(logged.run_id)
+    assert run.info.artifact_uri.startswith((store / "artifacts" / "ews-finance").as_uri())
+    listed = {a.path for a in tracker.client.list_artifacts(logged.run_id, "evaluation")}
+    assert listed == {
+        "evaluation/metrics.csv",
+        "evaluation/calibration.csv",
+        "evaluation/calibration.png",
+    }
+    assert run.data.tags["snapshot_hash"] == "sha256-of-inputs-1"
+
+
+def test_flat_metrics_name_bounds_and_baseline():
+    metrics = {
+        "model": {"pr_auc": {"value": 0.4, "ci_low": 0.3, "ci_high": 0.5}},
+        "baseline": {"pr_auc": {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3}},
+    }
+    assert flat_metrics(metrics) == {
+        "pr_auc": 0.4,
+        "pr_auc_ci_low": 0.3,
+        "pr_auc_ci_high": 0.5,
+        "baseline_pr_auc": 0.2,
+        "baseline_pr_auc_ci_low": 0.1,
+        "baseline_pr_auc_ci_high": 0.3,
+    }
+
+
+def test_flat_params_nested_mapping_list_and_overlong_value():
+    flat = flat_params({"config": {"max_depth": 4, "names": ["a", "b"]}, "note": "x" * 7000})
+    assert flat["config.max_depth"] == "4"
+    assert flat["config.names"] == '["a", "b"]'
+    assert len(flat["note"]) == 6000
+
+
+def test_evaluation_table_baseline_missing_metric_is_nan():
+    table = evaluation_table(
+        {
+            "model": {"ks": {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6}},
+            "baseline": {},
+        }
+    )
+    assert table.columns[:2] == ["metric", "model"]
+    assert table.row(0, named=True)["model_ci_high"] == 0.6
+    assert math.isnan(table.row(0, named=True)["baseline"])
