@@ -1,0 +1,254 @@
+"""Point-in-time views of a source: which row versions a feature may use at an as-of date T.
+
+A delivered row is usable at T when its event time is on or before T and it arrived on or before
+T. Arrival is compared by calendar day: the as-of date T covers everything that reached the
+platform by the end of day T. When the same unique key is delivered again (a revision), the usable
+version with the latest arrival wins.
+
+So every row version has an interval of as-of dates ``[_visible_from, _valid_to)`` in which it is
+the winning version of its key (``_valid_to`` null = still winning). Every feature is computed
+from those intervals, which is what lets one query answer many as-of dates at once instead of
+filtering the lake once per date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from data_contracts.schema import SourceContract
+
+USCC = "uscc"
+AS_OF = "as_of"
+EVENT_DATE = "_event_date"
+VISIBLE_FROM = "_visible_from"
+VALID_TO = "_valid_to"
+DELTA_DATE = "_delta_date"
+# Sums over intervals run on fixed-point integers so that adding and later removing an amount
+# leaves exactly zero (a float running sum would leave rounding dust).
+FIXED_POINT = 10_000
+
+
+class SourceDataError(ValueError):
+    """A source frame that cannot be used (names the source, the column and the row)."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The columns of one source that point-in-time logic needs (from its contract)."""
+
+    source_id: str
+    entity_key: str
+    event_time: str
+    arrival_time: str
+    unique_key: tuple[str, ...]
+
+    @classmethod
+    def of(cls, contract: SourceContract) -> Timing:
+        return cls(
+            source_id=contract.id,
+            entity_key=contract.entity_key,
+            event_time=contract.event_time,
+            arrival_time=contract.arrival_time,
+            unique_key=tuple(contract.unique_key),
+        )
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys((self.entity_key, self.event_time, self.arrival_time, *self.unique_key))
+        )
+
+
+def check_columns(frame: pl.LazyFrame, source_id: str, columns: Sequence[str]) -> None:
+    """Raise naming the source and column when a needed column is absent."""
+    present = set(frame.collect_schema().names())
+    for column in columns:
+        if column not in present:
+            raise SourceDataError(
+                f"source {source_id}: column {column!r} is missing (present: {sorted(present)})"
+            )
+
+
+def versions(frame: pl.LazyFrame, timing: Timing, columns: Sequence[str] = ()) -> pl.LazyFrame:
+    """Every row version that wins its key for some as-of date, with its validity interval.
+
+    Returns ``uscc``, the requested ``columns``, ``_event_date``, ``_visible_from`` and
+    ``_valid_to``. A version stops winning as soon as any version of the same key with a later
+    arrival becomes usable; a version that is superseded before it ever wins is dropped.
+    """
+    wanted = [c for c in dict.fromkeys(columns) if c != timing.entity_key]
+    check_columns(frame, timing.source_id, [*timing.required, *wanted])
+    arrival_order = "_arrival_order"
+    row_order = "_row_order"
+    event_date = pl.col(timing.event_time).cast(pl.Date)
+    arrival_date = pl.col(timing.arrival_time).cast(pl.Date)
+    keys = [USCC if k == timing.entity_key else k for k in timing.unique_key]
+    staged = frame.select(
+        pl.col(timing.entity_key).alias(USCC),
+        *[
+            pl.col(c)
+            for c in dict.fromkeys([*wanted, *timing.unique_key])
+            if c != timing.entity_key
+        ],
+        event_date.alias(EVENT_DATE),
+        pl.max_horizontal(event_date, arrival_date).alias(VISIBLE_FROM),
+        pl.col(timing.arrival_time).alias(arrival_order),
+    ).with_row_index(row_order)
+    # The earliest date a later-arriving version of the same key becomes usable.
+    superseded_from = (
+        pl.col(VISIBLE_FROM)
+        .cum_min(reverse=True)
+        .shift(-1)
+        .over(keys, order_by=[arrival_order, row_order])
+    )
+    return (
+        staged.with_columns(superseded_from.alias(VALID_TO))
+        .filter(pl.col(VALID_TO).is_null() | (pl.col(VISIBLE_FROM) < pl.col(VALID_TO)))
+        .select(USCC, *wanted, EVENT_DATE, VISIBLE_FROM, VALID_TO)
+    )
+
+
+def valid_at(as_of: pl.Expr) -> pl.Expr:
+    """True for a version that is the winning version of its key at ``as_of``."""
+    return (pl.col(VISIBLE_FROM) <= as_of) & (
+        pl.col(VALID_TO).is_null() | (as_of < pl.col(VALID_TO))
+    )
+
+
+@dataclass(frozen=True)
+class WindowSum:
+    """One output column: the sum of ``measure`` over versions valid at T whose event date lies
+    within the last ``window_days`` days up to T (``None`` = no window: all valid versions)."""
+
+    measure: pl.Expr
+    window_days: int | None = None
+
+
+def window_sums(
+    versions_frame: pl.LazyFrame, grid: pl.LazyFrame, columns: Mapping[str, WindowSum]
+) -> pl.LazyFrame:
+    """Windowed sums for every (uscc, as_of) row of ``grid`` (0 where nothing counts).
+
+    A version contributes to as-of T when ``_visible_from <= T < min(_valid_to, event + window)``.
+    Each version therefore adds its measure on one date and removes it on another; a running sum
+    of those changes per firm, looked up with an as-of join, answers every T at once.
+    """
+    names = list(columns)
+    if not names:
+        return grid.select(USCC, AS_OF)
+    scaled = {
+        name: (spec.measure.cast(pl.Float64).fill_null(0.0) * FIXED_POINT).round().cast(pl.Int64)
+        for name, spec in columns.items()
+    }
+    valued = versions_frame.select(
+        USCC, EVENT_DATE, VISIBLE_FROM, VALID_TO, *[e.alias(n) for n, e in scaled.items()]
+    )
+    zero = pl.lit(0, dtype=pl.Int64)
+    parts = [valued.select(USCC, pl.col(VISIBLE_FROM).alias(DELTA_DATE), *names)]
+    for window in dict.fromkeys(spec.window_days for spec in columns.values()):
+        if window is None:
+            ends = pl.col(VALID_TO)
+        else:
+            window_end = pl.col(EVENT_DATE) + pl.duration(days=window)
+            ends = pl.min_horizontal(pl.col(VALID_TO), window_end)
+        parts.append(
+            valued.select(
+                USCC,
+                ends.alias(DELTA_DATE),
+                *[
+                    (-pl.col(n) if columns[n].window_days == window else zero).alias(n)
+                    for n in names
+                ],
+            ).filter(pl.col(DELTA_DATE).is_not_null())
+        )
+    running = (
+        pl.concat(parts, how="vertical")
+        .group_by(USCC, DELTA_DATE)
+        .agg(pl.col(names).sum())
+        .with_columns(pl.col(names).cum_sum().over(USCC, order_by=DELTA_DATE))
+        .sort(DELTA_DATE)
+    )
+    return (
+        grid.select(USCC, AS_OF)
+        .sort(AS_OF)
+        .join_asof(
+            running,
+            left_on=AS_OF,
+            right_on=DELTA_DATE,
+            by=USCC,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select(
+            USCC,
+            AS_OF,
+            *[(pl.col(n).fill_null(0) / FIXED_POINT).cast(pl.Float64) for n in names],
+        )
+    )
+
+
+def latest_key(
+    versions_frame: pl.LazyFrame, grid: pl.LazyFrame, key: str, alias: str
+) -> pl.LazyFrame:
+    """For each grid row, the largest value of ``key`` among the firm's versions usable at T.
+
+    Once any version of a key is usable, some version of it stays usable (revisions only replace
+    versions), so the largest usable key only grows with T: a running maximum ordered by first
+    usability, looked up with an as-of join. Null when the firm has nothing usable at T.
+    """
+    first_seen = "_first_seen"
+    running = (
+        versions_frame.group_by(USCC, key)
+        .agg(pl.col(VISIBLE_FROM).min().alias(first_seen))
+        .group_by(USCC, first_seen)
+        .agg(pl.col(key).max())
+        .with_columns(pl.col(key).cum_max().over(USCC, order_by=first_seen).alias(alias))
+        .select(USCC, first_seen, alias)
+        .sort(first_seen)
+    )
+    return (
+        grid.sort(AS_OF)
+        .join_asof(
+            running,
+            left_on=AS_OF,
+            right_on=first_seen,
+            by=USCC,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop(first_seen)
+    )
+
+
+def values_at(
+    versions_frame: pl.LazyFrame, targets: pl.LazyFrame, key: str, target: str
+) -> pl.LazyFrame:
+    """The winning version at T of key value ``target`` for each (uscc, as_of, target) row.
+
+    Rows of ``targets`` whose key has no winning version at T are dropped.
+    """
+    return (
+        targets.filter(pl.col(target).is_not_null())
+        .join(versions_frame, left_on=[USCC, target], right_on=[USCC, key], how="inner")
+        .filter(valid_at(pl.col(AS_OF)))
+    )
+
+
+def valid_rows(
+    versions_frame: pl.LazyFrame, grid: pl.LazyFrame, horizon_days: int | None = None
+) -> pl.LazyFrame:
+    """Every (grid row, winning version) pair at T, optionally only events in the last
+    ``horizon_days`` days. Costs firms' versions x as-of dates: meant for sparse sources."""
+    pairs = grid.select(USCC, AS_OF).join(versions_frame, on=USCC, how="inner")
+    keep = valid_at(pl.col(AS_OF))
+    if horizon_days is not None:
+        keep = keep & (pl.col(AS_OF) < pl.col(EVENT_DATE) + pl.duration(days=horizon_days))
+    return pairs.filter(keep)
+
+
+def month_index(expr: pl.Expr) -> pl.Expr:
+    """Months since year 0 for a date: consecutive months differ by exactly one."""
+    return (expr.dt.year().cast(pl.Int32) * 12 + expr.dt.month().cast(pl.Int32) - 1).cast(pl.Int32)

@@ -1,0 +1,68 @@
+"""Who is scored at each as-of date, and what describes them.
+
+A firm is active at T when its latest registration snapshot usable at T says 存续 and no distress
+event usable at T names it. The distress-event check is the only use of outcomes in features:
+a firm that has already failed is not a firm to warn about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+
+from features.point_in_time import AS_OF, USCC, WindowSum, latest_key, values_at, window_sums
+from features.registry import MASTER, OUTCOMES
+from features.source_set import SourceSet
+
+ACTIVE_STATUS = "存续"
+MASTER_ID = MASTER.ids[0]
+DESCRIBING = ("sector", "district", "ownership_type", "established_date", "registered_capital")
+DAYS_PER_YEAR = 365.25
+
+
+def as_of_frame(as_of_dates: Sequence[date]) -> pl.LazyFrame:
+    dates = sorted(set(as_of_dates))
+    if not dates:
+        raise ValueError("as_of_dates is empty")
+    return pl.LazyFrame({AS_OF: dates}, schema={AS_OF: pl.Date})
+
+
+def firm_grid(
+    sources: SourceSet, as_of_dates: Sequence[date], sectors: Sequence[str] | None = None
+) -> pl.LazyFrame:
+    """One row per active firm per as-of date: uscc, as_of, the master's describing columns
+    (sector, district, ownership_type, established_date, registered_capital) and firm_age_years.
+
+    ``sectors`` keeps only firms registered in those sectors (peer comparisons are within a
+    sector, so leaving other sectors out changes no kept firm's features).
+    """
+    if MASTER_ID not in sources:
+        raise KeyError(f"the feature table needs source {MASTER_ID}")
+    snapshot = sources.timing(MASTER_ID).event_time
+    master = sources.versions(MASTER_ID, [snapshot, "status", *DESCRIBING])
+    firms = master.select(USCC, "sector")
+    if sectors is not None:
+        firms = firms.filter(pl.col("sector").is_in(list(sectors)))
+    candidates = firms.select(USCC).unique().join(as_of_frame(as_of_dates), how="cross")
+    latest = latest_key(master, candidates, key=snapshot, alias="_snapshot")
+    current = values_at(master, latest, key=snapshot, target="_snapshot").filter(
+        pl.col("status") == ACTIVE_STATUS
+    )
+    if sectors is not None:
+        current = current.filter(pl.col("sector").is_in(list(sectors)))
+    grid = current.select(
+        USCC,
+        AS_OF,
+        *DESCRIBING,
+        ((pl.col(AS_OF) - pl.col("established_date")).dt.total_days() / DAYS_PER_YEAR)
+        .cast(pl.Float64)
+        .alias("firm_age_years"),
+    )
+    if OUTCOMES in sources:
+        failed = window_sums(
+            sources.versions(OUTCOMES), grid, {"_failed": WindowSum(pl.lit(1))}
+        ).filter(pl.col("_failed") > 0)
+        grid = grid.join(failed, on=[USCC, AS_OF], how="anti")
+    return grid

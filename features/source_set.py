@@ -1,0 +1,95 @@
+"""The sources a feature build reads: frames by source id, with their contracts.
+
+Families of sources are chosen by id (an exact id, or every contract whose id starts with a
+prefix), so a family feature computes over every contract of the family and a new contract of the
+family joins without code changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from data_contracts import catalog
+from data_contracts.schema import SourceContract
+from features.point_in_time import Timing, versions
+
+
+@dataclass(frozen=True)
+class SourceFamily:
+    """A named group of sources: exact ``ids`` plus every id starting with ``prefix``."""
+
+    ids: tuple[str, ...] = ()
+    prefix: str | None = None
+    exclude: tuple[str, ...] = ()
+
+    def matches(self, source_id: str) -> bool:
+        if source_id in self.exclude:
+            return False
+        return source_id in self.ids or (
+            self.prefix is not None and source_id.startswith(self.prefix)
+        )
+
+    def members(self, available: Iterable[str]) -> list[str]:
+        return sorted(s for s in set(available) if self.matches(s))
+
+    def catalog_members(self) -> tuple[str, ...]:
+        """Members among the shipped contracts; exact ids count even before their contract."""
+        return tuple(sorted({*self.ids, *self.members(catalog.load_all())}))
+
+
+def one(source_id: str) -> SourceFamily:
+    return SourceFamily(ids=(source_id,))
+
+
+def prefixed(prefix: str, exclude: tuple[str, ...] = ()) -> SourceFamily:
+    return SourceFamily(prefix=prefix, exclude=exclude)
+
+
+class SourceSet:
+    """Lake frames by source id plus the contracts that say how to read them in time."""
+
+    def __init__(
+        self,
+        frames: Mapping[str, pl.LazyFrame],
+        contracts: Mapping[str, SourceContract] | None = None,
+    ) -> None:
+        known = catalog.load_all() if contracts is None else contracts
+        unknown = sorted(set(frames) - set(known))
+        if unknown:
+            raise KeyError(f"no contract for sources {unknown}")
+        self.frames = dict(frames)
+        self.contracts = {s: known[s] for s in frames}
+
+    def __contains__(self, source_id: str) -> bool:
+        return source_id in self.frames
+
+    def ids(self) -> list[str]:
+        return sorted(self.frames)
+
+    def family(self, family: SourceFamily) -> list[str]:
+        return family.members(self.frames)
+
+    def timing(self, source_id: str) -> Timing:
+        return Timing.of(self.contracts[source_id])
+
+    def versions(self, source_id: str, columns: Sequence[str] = ()) -> pl.LazyFrame:
+        return versions(self.frames[source_id], self.timing(source_id), columns)
+
+    def family_versions(
+        self, family: SourceFamily, columns: Sequence[str] = (), source_column: str = "_source"
+    ) -> pl.LazyFrame | None:
+        """The versions of every present member, stacked, with the member id in
+        ``source_column``; None when no member is present."""
+        members = self.family(family)
+        if not members:
+            return None
+        return pl.concat(
+            [
+                self.versions(s, columns).with_columns(pl.lit(s).alias(source_column))
+                for s in members
+            ],
+            how="vertical_relaxed",
+        )
