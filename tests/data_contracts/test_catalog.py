@@ -107,7 +107,14 @@ KEY_ALLOWED = {
 FAMILIES = {
     "penalty_": ["decision_no", "decision_date", "penalty_type", "fine_amount", "severity"],
     "si_": ["period", "insured_count", "amount_due", "amount_paid", "arrears_amount"],
-    "energy_": ["period", "consumption", "meter_district"],
+    "energy_": [
+        "period",
+        "consumption",
+        "meter_district",
+        "bill_amount",
+        "amount_paid",
+        "overdue_amount",
+    ],
     "licence_": ["licence_no", "issue_date", "valid_to", "status"],
 }
 FAMILY_ALLOWED = {
