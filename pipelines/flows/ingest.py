@@ -1,0 +1,171 @@
+"""`ews ingest`: every landing delivery validated against its contract, into lake or quarantine.
+
+discover (plan each source against the ledger) -> ingest each source -> summarize -> Data Docs.
+Tasks hand each other file paths under ``ingest/<run_id>/``. A source that is missing, late or
+unreadable is reported and the others carry on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from data_contracts import catalog
+from pipelines import gx_context, io
+from pipelines.ingest_source import SourcePlan, failed_report, ingest_source, plan_source
+from pipelines.progress import track
+from pipelines.settings import Settings
+
+STATUSES = ("ok", "degraded", "missing", "failed")
+
+
+def parse_as_of(as_of: str | None) -> dt.datetime:
+    """The ingest time: now, a date (its last second: the whole day has arrived) or a time."""
+    if as_of is None:
+        return dt.datetime.now().replace(microsecond=0)
+    text = as_of.strip()
+    try:
+        if len(text) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(23, 59, 59))
+        return dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(f"as_of {as_of!r} is neither YYYY-MM-DD nor an ISO date-time") from error
+
+
+def new_run_id(as_of: dt.datetime) -> str:
+    return f"{as_of:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+@task(name="discover-deliveries", cache_policy=NO_CACHE)
+def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]:
+    """Plan every contracted source against landing and the ledger.
+
+    Returns the plan paths split into ``busy`` (deliveries to ingest) and ``idle`` (nothing new:
+    only a status to report), so a quiet week costs one task rather than one per source.
+    """
+    settings = Settings(workdir=Path(workdir))
+    moment = dt.datetime.fromisoformat(as_of)
+    run_dir = settings.ingest_runs / run_id
+    landed = io.discover_landing(settings.landing)
+    ledger = io.latest_deliveries(settings.lake)
+    contracts = catalog.load_all()
+    paths: dict[str, list[str]] = {"busy": [], "idle": []}
+    for source_id in contracts:
+        plan = plan_source(
+            source_id,
+            landed.get(source_id, []),
+            ledger,
+            run_id=run_id,
+            as_of=moment,
+            lake_dir=settings.lake,
+            quarantine_dir=settings.quarantine,
+            gx_root=settings.workdir,
+        )
+        path = io.write_json(run_dir / "plan" / f"{source_id}.json", plan.to_dict())
+        paths["busy" if plan.to_process else "idle"].append(str(path))
+    io.write_json(
+        run_dir / "run.json",
+        {
+            "run_id": run_id,
+            "as_of": as_of,
+            "workdir": str(settings.workdir),
+            "sources": len(contracts),
+            "unknown_landing_folders": sorted(set(landed) - set(contracts)),
+        },
+    )
+    return paths
+
+
+def _ingest_planned(plan_path: str) -> str:
+    """Ingest one planned source and write its report; a failure becomes the report."""
+    plan = SourcePlan.from_dict(io.read_json(Path(plan_path)))
+    try:
+        report = ingest_source(catalog.get(plan.source), plan)
+    except Exception as error:  # one broken source must not stop the others
+        report = failed_report(plan, error)
+    target = Path(plan_path).parent.parent / "sources" / f"{plan.source}.json"
+    return str(io.write_json(target, report.to_dict()))
+
+
+@task(name="ingest-source", task_run_name="ingest-{source_id}", cache_policy=NO_CACHE)
+def ingest_source_task(source_id: str, plan_path: str) -> str:
+    """Ingest one source with new deliveries; returns its report path."""
+    return _ingest_planned(plan_path)
+
+
+@task(name="report-idle-sources", cache_policy=NO_CACHE)
+def idle_sources_task(plan_paths: list[str]) -> list[str]:
+    """Status of every source with nothing new (missing, late or up to date)."""
+    return [_ingest_planned(p) for p in plan_paths]
+
+
+@task(name="summarize-ingest", cache_policy=NO_CACHE)
+def summarize_task(run_dir: str, report_paths: list[str]) -> str:
+    """ingest_summary.json: per source counts, status and reason; run totals; GX result ids."""
+    run = io.read_json(Path(run_dir) / "run.json")
+    reports = [io.read_json(Path(p)) for p in report_paths]
+    sources = {
+        r["source"]: {k: v for k, v in r.items() if k not in ("source", "deliveries")}
+        for r in reports
+    }
+    totals = {
+        key: sum(r[key] for r in reports)
+        for key in (
+            "rows_in",
+            "rows_accepted",
+            "rows_quarantined",
+            "deliveries_processed",
+            "deliveries_skipped",
+            "deliveries_not_due",
+        )
+    }
+    if totals["rows_in"] != totals["rows_accepted"] + totals["rows_quarantined"]:
+        raise AssertionError(f"ingest run {run['run_id']}: rows do not add up: {totals}")
+    totals["sources"] = len(reports)
+    totals.update({status: sum(r["status"] == status for r in reports) for status in STATUSES})
+    summary = {
+        "run_id": run["run_id"],
+        "as_of": run["as_of"],
+        "totals": totals,
+        "validation_result_ids": sorted(
+            r["validation_result_id"] for r in reports if r["validation_result_id"]
+        ),
+        "unknown_landing_folders": run["unknown_landing_folders"],
+        "sources": sources,
+        "deliveries": {r["source"]: r["deliveries"] for r in reports if r["deliveries"]},
+    }
+    return str(io.write_json(Path(run_dir) / "ingest_summary.json", summary))
+
+
+@task(name="build-data-docs", cache_policy=NO_CACHE)
+def data_docs_task(workdir: str, summary_path: str) -> str:
+    """GX Data Docs of this run's validation results, under ingest/<run_id>/data_docs/."""
+    summary = io.read_json(Path(summary_path))
+    context = gx_context.open_context(str(Settings(workdir=Path(workdir)).workdir))
+    site = Path(summary_path).parent / "data_docs"
+    return str(gx_context.build_data_docs(context, summary["validation_result_ids"], site))
+
+
+@flow(name="ingest")
+def ingest_flow(
+    workdir: str, as_of: str | None = None, run_id: str | None = None
+) -> dict[str, Any]:
+    """Ingest every contracted source; returns the paths of the summary and the Data Docs."""
+    moment = parse_as_of(as_of)
+    run = run_id or new_run_id(moment)
+    run_dir = Settings(workdir=Path(workdir)).ingest_runs / run
+    plans = discover_task(workdir, moment.isoformat(), run)
+    busy = plans["busy"]
+    reports = [
+        ingest_source_task(Path(plan).stem, plan)
+        for plan in track(busy, "ingest sources", total=len(busy))
+    ]
+    reports += idle_sources_task(plans["idle"])
+    summary = summarize_task(str(run_dir), reports)
+    docs = data_docs_task(workdir, summary)
+    return {"ingest_summary": summary, "data_docs": docs}

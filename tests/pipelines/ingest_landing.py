@@ -1,0 +1,98 @@
+"""Tiny landing deliveries built from the contracts themselves (raw headers, types, rules).
+
+Values are valid by construction: allowed values cycle, numbers sit inside their range, keys are
+distinct per row. Tests then spoil one cell or one file to show one defect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from data_contracts.schema import USCC_PATTERN, Column, ColumnType, SourceContract
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def uscc(i: int) -> str:
+    """A well-formed unified social credit code, distinct for each i."""
+    tail = ""
+    for _ in range(10):
+        i, digit = divmod(i, len(USCC_ALPHABET))
+        tail = USCC_ALPHABET[digit] + tail
+    return f"91320594{tail}"
+
+
+def valid_value(column: Column, i: int, day: dt.date) -> str:
+    kind = ColumnType(column.type)
+    if kind == ColumnType.string:
+        if column.allowed:
+            return column.allowed[i % len(column.allowed)]
+        if column.pattern == USCC_PATTERN:
+            return uscc(i)
+        if column.pattern:
+            raise ValueError(f"no example value for pattern {column.pattern!r}")
+        return f"{column.name}-{i}"
+    if kind in (ColumnType.int, ColumnType.float):
+        low = column.min if column.min is not None else 0.0
+        high = column.max if column.max is not None else low + 1_000_000
+        value = low + (i % max(int(high - low), 1))
+        return str(int(value)) if kind == ColumnType.int else f"{value + 0.5:.2f}"
+    if kind == ColumnType.bool:
+        return "true" if i % 2 else "false"
+    if kind == ColumnType.date:
+        return (day - dt.timedelta(days=i)).isoformat()
+    moment = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(seconds=i)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def valid_rows(contract: SourceContract, n: int, *, day: dt.date, start: int = 0) -> pl.DataFrame:
+    """``n`` valid rows as delivered text, canonical column names."""
+    return pl.DataFrame(
+        {
+            c.name: [valid_value(c, i, day) for i in range(start, start + n)]
+            for c in contract.columns
+        },
+        schema={c.name: pl.String for c in contract.columns},
+    )
+
+
+def raw_headers(frame: pl.DataFrame, contract: SourceContract) -> pl.DataFrame:
+    """Canonical names -> the headers the department uses (unknown columns kept)."""
+    mapping = {c.name: c.raw for c in contract.columns if c.name in frame.columns}
+    return frame.rename(mapping)
+
+
+def csv_bytes(frame: pl.DataFrame, encoding: str) -> bytes:
+    return frame.write_csv().encode(encoding)
+
+
+def land(
+    landing: Path,
+    contract: SourceContract,
+    delivery_id: str,
+    frame: pl.DataFrame,
+    *,
+    encoding: str | None = None,
+) -> Path:
+    """Write ``frame`` (canonical names) as the department would: raw headers, declared format."""
+    folder = landing / contract.id
+    folder.mkdir(parents=True, exist_ok=True)
+    delivered = raw_headers(frame, contract)
+    fmt = contract.delivery.format.value
+    path = folder / f"{delivery_id}.{fmt}"
+    if fmt == "parquet":
+        delivered.write_parquet(path)
+    else:
+        path.write_bytes(csv_bytes(delivered, encoding or contract.delivery.encoding))
+    return path
+
+
+def land_bytes(landing: Path, contract: SourceContract, name: str, data: bytes) -> Path:
+    folder = landing / contract.id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path

@@ -1,0 +1,104 @@
+"""Ingesting again adds nothing; a changed file under a known delivery id replaces its partition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from data_contracts import catalog
+from pipelines import io
+from pipelines.flows.ingest import ingest_flow, parse_as_of
+from tests.pipelines.ingest_landing import land, valid_rows
+
+PENSION = catalog.get("si_pension")
+MASTER = catalog.get("reg_enterprise_master")
+DAY = dt.date(2026, 11, 1)
+
+
+def _ingest(workdir: Path, run_id: str, as_of: str = "2026-11-02") -> dict:
+    result = ingest_flow.fn(workdir=str(workdir), as_of=as_of, run_id=run_id)
+    return json.loads(Path(result["ingest_summary"]).read_text(encoding="utf-8"))
+
+
+def _lake_height(workdir: Path, source: str) -> int:
+    return io.scan_source(workdir / "lake", source).collect().height
+
+
+@pytest.fixture
+def landed(tmp_path):
+    land(tmp_path / "landing", PENSION, "2026-10-01", valid_rows(PENSION, 6, day=DAY))
+    land(tmp_path / "landing", PENSION, "2026-11-01", valid_rows(PENSION, 4, day=DAY, start=10))
+    land(tmp_path / "landing", MASTER, "2026-11-01", valid_rows(MASTER, 5, day=DAY))
+    return tmp_path
+
+
+def test_second_ingest_adds_nothing_and_leaves_the_ledger_alone(landed, prefect_harness):
+    first = _ingest(landed, "first")
+    ledger = (landed / "lake" / "_ledger.jsonl").read_bytes()
+    heights = {s: _lake_height(landed, s) for s in (PENSION.id, MASTER.id)}
+    assert heights == {PENSION.id: 10, MASTER.id: 5}
+    assert first["totals"]["deliveries_processed"] == 3
+
+    second = _ingest(landed, "second")
+    assert (landed / "lake" / "_ledger.jsonl").read_bytes() == ledger
+    assert {s: _lake_height(landed, s) for s in heights} == heights
+    assert second["totals"]["deliveries_processed"] == 0
+    assert second["totals"]["deliveries_skipped"] == 3
+    assert second["totals"]["rows_in"] == 0
+    pension = second["sources"][PENSION.id]
+    assert pension["status"] == "ok"
+    assert pension["reason"] == "si_pension: no new deliveries (2 already ingested)"
+    assert second["validation_result_ids"] == []
+    assert Path(landed / "ingest" / "second" / "data_docs" / "index.html").exists()
+
+
+def test_changed_file_with_the_same_delivery_id_replaces_its_partition(landed, prefect_harness):
+    _ingest(landed, "first")
+    land(landed / "landing", PENSION, "2026-11-01", valid_rows(PENSION, 7, day=DAY, start=40))
+    second = _ingest(landed, "second")
+
+    assert second["totals"]["deliveries_processed"] == 1
+    assert _lake_height(landed, PENSION.id) == 6 + 7
+    partition = io.scan_source(landed / "lake", PENSION.id).filter(
+        pl.col("_delivery_id") == "2026-11-01"
+    )
+    assert (
+        partition.collect()["uscc"].to_list()
+        == valid_rows(PENSION, 7, day=DAY, start=40)["uscc"].to_list()
+    )
+    entries = [
+        e
+        for e in io.read_ledger(landed / "lake")
+        if e["source"] == PENSION.id and e["delivery_id"] == "2026-11-01"
+    ]
+    assert [e["redelivery"] for e in entries] == [False, True]
+    assert entries[1]["replaced_sha256"] == entries[0]["sha256"]
+    assert entries[1]["sha256"] == io.file_sha256(
+        landed / "landing" / PENSION.id / "2026-11-01.csv"
+    )
+
+
+def test_redelivery_that_fixes_a_defect_clears_its_old_quarantine(landed, prefect_harness):
+    broken = valid_rows(MASTER, 5, day=DAY).with_columns(pl.lit("??").alias("sector"))
+    land(landed / "landing", MASTER, "2026-11-01", broken)
+    first = _ingest(landed, "first")
+    assert first["sources"][MASTER.id]["rows_quarantined"] == 5
+    quarantine = landed / "quarantine" / MASTER.id / "2026-11-01.parquet"
+    assert quarantine.exists()
+
+    land(landed / "landing", MASTER, "2026-11-01", valid_rows(MASTER, 5, day=DAY))
+    second = _ingest(landed, "second")
+    assert second["sources"][MASTER.id]["rows_accepted"] == 5
+    assert not quarantine.exists()
+    assert _lake_height(landed, MASTER.id) == 5
+
+
+def test_as_of_date_means_the_whole_day_and_bad_text_is_refused():
+    assert parse_as_of("2026-11-02") == dt.datetime(2026, 11, 2, 23, 59, 59)
+    assert parse_as_of("2026-11-02T08:30:00") == dt.datetime(2026, 11, 2, 8, 30)
+    with pytest.raises(ValueError, match="as_of 'next tuesday' is neither"):
+        parse_as_of("next tuesday")
