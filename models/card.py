@@ -443,7 +443,8 @@ def limitations(spec: IndustrySpec, training: TrainingFacts, *, simulated: bool)
         "Firms flagged insufficient_data (too few sources know them) are not scored at all; "
         "they are listed separately, never read as safe.",
         f"Few events: the test period holds {int(test.get('positives', 0))} events in "
-        f"{int(test.get('rows', 0))} firm-weeks, hence the wide intervals.",
+        f"{int(test.get('rows', 0))} firm-weeks ({int(test.get('positive_firms', 0))} firms "
+        "with an event), hence the wide intervals.",
         "Probabilities are calibrated on a period before the test; drift after training "
         "(economy, policy, a source changing its delivery) erodes calibration first.",
         "Associations, not causes: a reason shown for a firm is what moved its score, not "

@@ -1,0 +1,177 @@
+"""The auditor pages of the static site: model cards, the ingest Data Docs, the audit log.
+
+``render_auditor_pages(settings, site_dir)`` writes ``<site_dir>/auditor/`` as a whole (replaced
+atomically), from files already on disk: the cards under ``reports/model_cards/``, the Data Docs
+under ``ingest/<run_id>/data_docs/`` and ``audit/audit_log.jsonl``. The site build calls it while
+it writes the site; the cards flow calls it on the live site after writing new cards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from models.config import load_config
+from pipelines import audit
+from pipelines.card_render import TEMPLATES, render_card
+from pipelines.io import read_json
+from pipelines.publish_io import atomic_directory
+from pipelines.settings import Settings
+
+FOLDER = "auditor"
+CARD_FILE = re.compile(r"^v(\d+)\.json$")
+HEADLINE_METRICS = ("roc_auc", "pr_auc", "precision_at_k", "brier")
+SUMMARY_FILE = "ingest_summary.json"
+
+
+def render_auditor_pages(settings: Settings, site_dir: Path) -> list[Path]:
+    """Write the auditor pages under ``site_dir/auditor``; returns the HTML pages written."""
+    environment = _environment()
+    target = Path(site_dir) / FOLDER
+    with atomic_directory(target) as out:
+        cards = _copy_cards(settings, out)
+        runs = _copy_latest_data_docs(settings, out)
+        records = audit.read_log(settings)
+        chain = audit.check_chain(settings).as_dict()
+        log_page = out / "audit_log.html"
+        log_page.write_text(
+            environment.get_template("audit_log.html.j2").render(
+                root="../", records=[_record_row(r) for r in reversed(records)], chain=chain
+            ),
+            encoding="utf-8",
+        )
+        index = out / "index.html"
+        index.write_text(
+            environment.get_template("audit_index.html.j2").render(
+                root="../",
+                industries=cards,
+                ingest_runs=runs,
+                verifications=_latest_verifications(records),
+                chain=chain,
+                records=len(records),
+            ),
+            encoding="utf-8",
+        )
+        pages = [index, log_page, *(c["page"] for i in cards for c in i["cards"])]
+    return [target / p.relative_to(out) for p in pages]
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _copy_cards(settings: Settings, out: Path) -> list[dict[str, Any]]:
+    """Every card's files into ``cards/<industry>/``; its HTML re-rendered with a way back."""
+    industries = []
+    for key, spec in load_config().industries.items():
+        source = settings.model_cards / key
+        found = sorted(
+            (int(m.group(1)), p)
+            for p in (source.glob("v*.json") if source.is_dir() else [])
+            if (m := CARD_FILE.match(p.name))
+        )
+        if not found:
+            continue
+        folder = out / "cards" / key
+        folder.mkdir(parents=True)
+        entries = []
+        for version, path in reversed(found):
+            card = read_json(path)
+            stem = f"v{version}"
+            for extra in sorted(source.glob(f"{stem}.*")) + sorted(source.glob(f"{stem}_*.png")):
+                if extra.suffix != ".html":
+                    shutil.copyfile(extra, folder / extra.name)
+            page = folder / f"{stem}.html"
+            page.write_text(
+                render_card(card, html=True, back_link="../../index.html"), encoding="utf-8"
+            )
+            entries.append(_card_row(card, page, out))
+        industries.append({"key": key, "zh": spec.name.zh, "en": spec.name.en, "cards": entries})
+    return industries
+
+
+def _card_row(card: dict[str, Any], page: Path, out: Path) -> dict[str, Any]:
+    details = card["model_details"]
+    model = card["performance"]["model"]
+    href = page.relative_to(out).as_posix()
+    return {
+        "version": details["version"],
+        "aliases": details["aliases"],
+        "training_date": details["training_date"],
+        "owner": details["owner"],
+        "metrics": {m: (model.get(m) or {}).get("value") for m in HEADLINE_METRICS},
+        "page": page,
+        "href": href,
+        "markdown": href.removesuffix(".html") + ".md",
+        "json": href.removesuffix(".html") + ".json",
+    }
+
+
+def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]]:
+    """Every ingest run's totals, newest first; the newest run's Data Docs copied into the site
+    (older runs' docs stay in the workdir, linked by path)."""
+    root = settings.ingest_runs
+    summaries = sorted(root.glob(f"*/{SUMMARY_FILE}")) if root.is_dir() else []
+    runs = []
+    for path in sorted(summaries, key=lambda p: read_json(p).get("as_of", ""), reverse=True):
+        summary = read_json(path)
+        docs = path.parent / "data_docs"
+        runs.append(
+            {
+                "run_id": summary.get("run_id", path.parent.name),
+                "as_of": summary.get("as_of"),
+                "totals": summary.get("totals", {}),
+                "docs": docs if (docs / "index.html").is_file() else None,
+                "href": None,
+            }
+        )
+    latest = next((run for run in runs if run["docs"]), None)
+    if latest:
+        target = out / "data_docs" / latest["run_id"]
+        shutil.copytree(latest["docs"], target)
+        latest["href"] = f"data_docs/{latest['run_id']}/index.html"
+    for run in runs:
+        run["docs"] = str(run["docs"]) if run["docs"] else None
+    return runs
+
+
+def _latest_verifications(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The most recent `ews audit verify` result per published week."""
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in records:
+        if entry.get("kind") == "verify" and "week" in entry.get("details", {}):
+            latest[entry["details"]["week"]] = entry
+    return [
+        {
+            "week": week,
+            "time": entry["time"],
+            "operator": entry["operator"],
+            "ok": bool(entry["details"].get("ok")),
+            "problems": entry["details"].get("problems", []),
+        }
+        for week, entry in sorted(latest.items(), reverse=True)
+    ]
+
+
+def _record_row(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "time": entry.get("time", ""),
+        "operator": entry.get("operator", ""),
+        "kind": entry.get("kind", ""),
+        "code_version": entry.get("code_version", ""),
+        "inputs": entry.get("inputs", []),
+        "outputs": entry.get("outputs", []),
+        "details": json.dumps(entry.get("details", {}), ensure_ascii=False, indent=2),
+    }
