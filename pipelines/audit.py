@@ -138,6 +138,17 @@ def record(
     return entry
 
 
+def record_run(
+    workdir: str | Path,
+    kind: str,
+    inputs: Iterable[str | Path] = (),
+    outputs: Iterable[str | Path] = (),
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``record`` for a flow that holds only its workdir: one line at the end of the flow."""
+    return record(Settings(workdir=Path(workdir)), kind, inputs, outputs, details)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:

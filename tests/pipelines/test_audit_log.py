@@ -53,6 +53,17 @@ def test_operator_comes_from_the_environment(tmp_path: Path, monkeypatch) -> Non
     assert entry["operator"] == "zhang.wei"
 
 
+def test_record_run_takes_the_workdir_and_the_operator_from_the_environment(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("EWS_OPERATOR", "li.na")
+    summary = _write(tmp_path / "ingest" / "run-1" / "ingest_summary.json", b"{}")
+    entry = audit.record_run(str(tmp_path), "ingest", outputs=[summary], details={"run_id": "1"})
+    assert entry["operator"] == "li.na"
+    assert entry["outputs"][0]["path"] == "ingest/run-1/ingest_summary.json"
+    assert audit.read_log(Settings(workdir=tmp_path)) == [entry]
+
+
 def test_unknown_kind_is_rejected_naming_the_kinds(settings: Settings) -> None:
     with pytest.raises(ValueError, match="'deploy' is not one of ingest, train"):
         audit.record(settings, "deploy")
