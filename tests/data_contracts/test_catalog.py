@@ -202,7 +202,7 @@ def test_category_weights_are_probability_distributions(source_id):
 
 
 @pytest.mark.parametrize("source_id", sorted(CONTRACTS))
-def test_panel_money_roles_come_as_due_paid_arrears_together(source_id):
+def test_due_paid_and_arrears_roles_come_together(source_id):
     roles = Counter(c.sim.role for c in CONTRACTS[source_id].columns if c.sim)
     triple = [roles[r] for r in ("due", "paid", "arrears")]
     assert triple in ([0, 0, 0], [1, 1, 1]), f"{source_id}: due/paid/arrears {triple}"
