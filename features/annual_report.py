@@ -19,7 +19,7 @@ def annual_report(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None
     members = sources.family(ANNUAL_REPORT)
     if not members:
         return None
-    wide = annual_panel(sources, members, grid, "report_year", REPORTED, (0, 1))
+    wide = annual_panel(sources, members, grid, REPORTED, (0, 1))
     return wide.select(
         USCC,
         AS_OF,

@@ -13,6 +13,7 @@ from datetime import date
 import polars as pl
 
 from data_contracts.schema import SourceContract
+from features.adverse_events import adverse_events
 from features.annual_report import REPORT_EMPLOYEES, annual_report
 from features.capital import capital
 from features.complaints import complaints
@@ -49,6 +50,7 @@ FAMILIES: tuple[Family, ...] = (
     tax_rating,
     annual_report,
     prepaid,
+    adverse_events,
     licences,
     coverage,
 )
@@ -73,7 +75,8 @@ def build_feature_table(
     """
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)
-    grid = firm_grid(source_set, as_of_dates, sectors)
+    # Every family joins onto the grid: computing it once keeps each family's plan small.
+    grid = firm_grid(source_set, as_of_dates, sectors).collect().lazy()
     table = grid
     for family in FAMILIES:
         part = family(grid, source_set)

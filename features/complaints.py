@@ -10,7 +10,13 @@ import polars as pl
 
 from features.events import Measures, event_window_sums, windows
 from features.point_in_time import AS_OF, USCC
-from features.registry import COMPLAINTS, FINANCIAL_DISPUTES, HOTLINE, PREPAID_REFUNDS
+from features.registry import (
+    COMPLAINTS,
+    FINANCIAL_DISPUTES,
+    HOTLINE,
+    PREPAID_REFUNDS,
+    WAGE_COMPLAINTS,
+)
 from features.source_set import SourceSet
 
 WAGE_ARREARS = "拖欠工资"
@@ -32,6 +38,7 @@ def complaints(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             },
             columns=("category",),
         ),
+        Measures(WAGE_COMPLAINTS, {"wage_arrears": pl.lit(1)}),
         Measures(
             PREPAID_REFUNDS,
             {

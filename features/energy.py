@@ -29,7 +29,7 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             sources,
             [s],
             grid,
-            ["consumption"],
+            ["consumption", "overdue_amount"],
             (*RECENT, *BEFORE, *YEAR_AGO),
             labels=("meter_district",),
         ).select(
@@ -38,6 +38,7 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             change(lag_sum("consumption", RECENT), lag_sum("consumption", YEAR_AGO)).alias("yoy"),
             change(lag_sum("consumption", RECENT), lag_sum("consumption", BEFORE)).alias("trend"),
             at("meter_district", 0).alias("meter_district"),
+            lag_sum("overdue_amount", RECENT).alias("overdue"),
         )
         for s in members
     ]
@@ -48,6 +49,7 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         .agg(
             pl.col("yoy").median().alias("energy_yoy_change_3m"),
             pl.col("trend").median().alias("energy_trend_3m"),
+            pl.col("overdue").sum().alias("energy_overdue_amount_3m"),
             (pl.col("meter_district") != pl.col("district"))
             .max()
             .cast(pl.Float64)

@@ -1,7 +1,11 @@
 """Licences (every ``licence_*`` source): licence types that lapsed while the firm still
-operates. A type counts when the firm holds a licence of it that ran out (``valid_to`` before T,
-or marked 过期) and no licence of that type still valid at T; licences cancelled or revoked by
-the authority (注销/吊销) are formal ends, not lapses."""
+operates.
+
+A licence's status at T is its row with the latest arrival among the rows usable at T (the
+source delivers a new row when the status changes). A type counts when the firm holds a licence
+of it that ran out (``valid_to`` before T, or marked 过期) and no licence of that type still
+valid at T. Licences cancelled or revoked by the authority (注销/吊销) are formal ends, not lapses.
+"""
 
 from __future__ import annotations
 
@@ -17,18 +21,29 @@ ENDED = ("注销", "吊销")
 
 
 def licences(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    held = sources.family_versions(LICENCES, ["valid_to", "status"], source_column="_type")
+    members = sources.family(LICENCES)
+    if not members:
+        return None
+    arrival = sources.timing(members[0]).arrival_time
+    held = sources.family_versions(
+        LICENCES, ["licence_no", "valid_to", "status", arrival], source_column="_type"
+    )
     if held is None:
         return None
-    valid_to = pl.col("valid_to").cast(pl.Date)
-    current = (pl.col("status") == VALID) & (valid_to >= pl.col(AS_OF))
-    lapsed = ((valid_to < pl.col(AS_OF)) | (pl.col("status") == EXPIRED)) & ~pl.col("status").is_in(
-        list(ENDED)
-    )
-    per_type = (
+    status_at_t = (
         valid_rows(held, grid)
-        .group_by(USCC, AS_OF, "_type")
-        .agg(current.any().alias("_current"), lapsed.any().alias("_lapsed"))
+        .group_by(USCC, AS_OF, "_type", "licence_no")
+        .agg(
+            pl.col("status").sort_by(arrival, "status").last(),
+            pl.col("valid_to").sort_by(arrival, "status").last().cast(pl.Date),
+        )
+    )
+    current = (pl.col("status") == VALID) & (pl.col("valid_to") >= pl.col(AS_OF))
+    lapsed = ((pl.col("valid_to") < pl.col(AS_OF)) | (pl.col("status") == EXPIRED)) & ~pl.col(
+        "status"
+    ).is_in(list(ENDED))
+    per_type = status_at_t.group_by(USCC, AS_OF, "_type").agg(
+        current.any().alias("_current"), lapsed.any().alias("_lapsed")
     )
     expired_types = per_type.group_by(USCC, AS_OF).agg(
         (pl.col("_lapsed") & ~pl.col("_current"))

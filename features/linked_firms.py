@@ -1,43 +1,49 @@
 """The legal representative's other firms: how many, and how many were deregistered or revoked.
 
-Each linked firm is one key of the source; its latest version at T gives its status at T.
+The source has one row per linked firm and status (a status change is a new row with the date it
+took effect), so a linked firm's status at T is that of its row with the latest status date
+among the rows usable at T.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from features.events import Measures, event_window_sums
 from features.panel import ratio
-from features.point_in_time import AS_OF, USCC
+from features.point_in_time import AS_OF, EVENT_DATE, USCC, valid_rows
 from features.registry import LINKED_FIRMS
 from features.source_set import SourceSet
 
 CLOSED = ("注销", "吊销")
+RECENT_DAYS = 365
 
 
 def linked_firms(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    parts = [
-        Measures(
-            LINKED_FIRMS,
-            {"linked": pl.lit(1), "closed": pl.col("linked_status").is_in(list(CLOSED))},
-            columns=("linked_status",),
-        )
-    ]
-    sums = event_window_sums(
-        grid,
-        sources,
-        parts,
-        {
-            "linked_firms_count": ("linked", None),
-            "linked_firms_closed_count": ("closed", None),
-            "linked_firms_closed_365d": ("closed", 365),
-        },
-    )
-    if sums is None:
+    held = sources.family_versions(LINKED_FIRMS, ["linked_uscc", "linked_status"])
+    if held is None:
         return None
-    return sums.with_columns(
-        ratio(pl.col("linked_firms_closed_count"), pl.col("linked_firms_count")).alias(
-            "linked_firms_closed_share"
+    status_at_t = (
+        valid_rows(held, grid)
+        .group_by(USCC, AS_OF, "linked_uscc")
+        .agg(
+            pl.col("linked_status").sort_by(EVENT_DATE, "linked_status").last(),
+            pl.col(EVENT_DATE).max(),
         )
-    ).select(USCC, AS_OF, pl.exclude(USCC, AS_OF))
+    )
+    closed = pl.col("linked_status").is_in(list(CLOSED))
+    recent = pl.col(AS_OF) - pl.col(EVENT_DATE) < pl.duration(days=RECENT_DAYS)
+    counts = status_at_t.group_by(USCC, AS_OF).agg(
+        pl.len().cast(pl.Float64).alias("linked_firms_count"),
+        closed.sum().cast(pl.Float64).alias("linked_firms_closed_count"),
+        (closed & recent).sum().cast(pl.Float64).alias("linked_firms_closed_365d"),
+    )
+    return (
+        grid.select(USCC, AS_OF)
+        .join(counts, on=[USCC, AS_OF], how="left")
+        .with_columns(pl.col("^linked_firms_.*$").fill_null(0.0))
+        .with_columns(
+            ratio(pl.col("linked_firms_closed_count"), pl.col("linked_firms_count")).alias(
+                "linked_firms_closed_share"
+            )
+        )
+    )

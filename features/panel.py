@@ -111,13 +111,13 @@ def annual_panel(
     sources: SourceSet,
     members: Sequence[str],
     grid: pl.LazyFrame,
-    year: str,
     columns: Sequence[str],
     lags: Sequence[int],
     labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
-    """``panel`` over annual sources keyed by the integer ``year`` column."""
-    return panel(sources, members, grid, columns, lags, year, lambda e: e, labels)
+    """``panel`` over annual sources, whose event time is a date within the year it covers."""
+    period = sources.timing(members[0]).event_time
+    return panel(sources, members, grid, columns, lags, period, lambda e: e.dt.year(), labels)
 
 
 def months_since(latest: pl.Expr) -> pl.Expr:

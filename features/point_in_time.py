@@ -153,7 +153,10 @@ def window_sums(
             ends = pl.col(VALID_TO)
         else:
             window_end = pl.col(EVENT_DATE) + pl.duration(days=window)
-            ends = pl.min_horizontal(pl.col(VALID_TO), window_end)
+            # A row arriving after its window closed adds and removes on the same day.
+            ends = pl.max_horizontal(
+                pl.min_horizontal(pl.col(VALID_TO), window_end), pl.col(VISIBLE_FROM)
+            )
         parts.append(
             valued.select(
                 USCC,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
+from data_contracts import catalog
 from features.source_set import SourceFamily, one, prefixed
 
 
@@ -65,10 +66,11 @@ TAX_RATINGS = ("A", "B", "M", "C", "D")
 
 MASTER = one("reg_enterprise_master")
 SOCIAL_INSURANCE = prefixed("si_")
-HOUSING_FUND = prefixed("hf_")
+HOUSING_FUND = one("hf_contribution")
 PENSION = one("si_pension")
 COMPLAINTS = prefixed("complaint_")
 HOTLINE = one("complaint_12345")
+WAGE_COMPLAINTS = one("complaint_wage_arrears")
 FINANCIAL_DISPUTES = one("complaint_financial_dispute")
 PREPAID_REFUNDS = one("complaint_prepaid_refund")
 CAPITAL_CHANGES = one("reg_capital_change")
@@ -518,10 +520,13 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         (90, 365),
         "d",
         COMPLAINT,
-        [HOTLINE],
+        [HOTLINE, WAGE_COMPLAINTS],
         Unit.count,
         UP,
-        ("近{w}天12345拖欠工资投诉数", "12345 wage-arrears complaints in the last {w} days"),
+        (
+            "近{w}天拖欠工资投诉数（12345与欠薪投诉合计）",
+            "Wage-arrears complaints in the last {w} days (12345 and wage-arrears cases)",
+        ),
         ("近{w}天拖欠工资投诉 {value} 件", "{value} wage-arrears complaints in the last {w} days"),
     ),
     *_windowed(
@@ -792,34 +797,44 @@ LINKED_SPECS: list[FeatureSpec] = [
 ]
 
 PENALTY = "penalties"
-# Penalty sources grouped by the kind of department that imposed them; a penalty source whose
-# id carries none of these words counts under "other".
+# Penalty sources by the kind of department that imposed them (department id after "penalty_");
+# a penalty source not listed here counts under "other".
 PENALTY_GROUPS: dict[str, tuple[tuple[str, ...], Text]] = {
     "market": (
-        ("market", "quality", "food", "drug", "price", "ip", "advert"),
+        (
+            "market_supervision",
+            "quality_standards",
+            "drug_administration",
+            "intellectual_property",
+            "commerce",
+        ),
         Text("市场监管类", "market supervision"),
     ),
     "safety": (
-        ("safety", "emergency", "fire", "work", "transport", "construction", "housing"),
+        ("emergency_management", "fire_rescue", "housing_construction", "transport"),
         Text("安全生产与建设类", "safety and construction"),
     ),
     "environment": (
-        ("environment", "ecology", "water", "pollution"),
+        ("ecology_environment", "water_affairs", "natural_resources"),
         Text("生态环境类", "environment"),
     ),
-    "labour": (("labour", "labor", "human", "social"), Text("劳动保障类", "labour")),
+    "labour": (("labour_inspection",), Text("劳动保障类", "labour")),
     "finance_tax": (
-        ("tax", "finance", "financial", "customs", "bank", "securities"),
+        ("financial_supervision", "tax", "customs"),
         Text("金融税务类", "finance, tax and customs"),
+    ),
+    "social": (
+        ("education", "health", "culture_tourism"),
+        Text("教育卫生文旅类", "education, health and culture"),
     ),
 }
 
 
 def penalty_group(source_id: str) -> str:
-    """The department group of a penalty source, from the words of its id."""
-    words = source_id.removeprefix("penalty_").split("_")
-    for group, (keywords, _) in PENALTY_GROUPS.items():
-        if any(w.startswith(k) for w in words for k in keywords):
+    """The department group of a penalty source."""
+    department = source_id.removeprefix("penalty_")
+    for group, (departments, _) in PENALTY_GROUPS.items():
+        if department in departments:
             return group
     return "other"
 
@@ -1064,6 +1079,22 @@ ENERGY_SPECS: list[FeatureSpec] = [
         ),
         window="3m",
     ),
+    _spec(
+        "energy_overdue_amount_3m",
+        ENERGY_FAMILY,
+        [ENERGY],
+        Unit.cny,
+        UP,
+        (
+            "最近3个月各类能源账单逾期未付金额",
+            "Energy bills overdue over the last 3 months (every energy source)",
+        ),
+        (
+            "近3个月能源账单逾期未付 {value}",
+            "{value} of energy bills overdue over the last 3 months",
+        ),
+        window="3m",
+    ),
 ]
 
 TAX = "tax"
@@ -1271,6 +1302,62 @@ CONSISTENCY_SPECS: list[FeatureSpec] = [
     ),
 ]
 
+ADVERSE = "adverse_events"
+# Event sources whose every record is bad news for the firm (notices, freezes, listings, filings
+# on the way out). Each gets one count; its texts come from the contract's own title.
+ADVERSE_EVENT_SOURCES = (
+    "tax_arrears_notice",
+    "tax_abnormal_taxpayer",
+    "tax_non_filing",
+    "tax_abnormal_invoice",
+    "hf_arrears_notice",
+    "hf_deferral_approval",
+    "prepaid_fee_risk_warning",
+    "court_hearing_notice",
+    "court_judicial_freeze",
+    "court_labour_dispute_litigation",
+    "court_property_preservation",
+    "court_consumption_restriction",
+    "court_terminated_enforcement",
+    "court_judicial_auction",
+    "court_bankruptcy",
+    "credit_key_attention",
+    "credit_serious_dishonest",
+    "reg_equity_pledge",
+    "reg_chattel_mortgage",
+    "reg_senior_management_change",
+    "reg_licence_revocation",
+    "reg_liquidation_filing",
+    "reg_simplified_deregistration_notice",
+)
+ADVERSE_WINDOW_DAYS = 365
+
+
+def adverse_feature(source_id: str) -> str:
+    return f"{source_id}_count_{ADVERSE_WINDOW_DAYS}d"
+
+
+def _adverse_spec(source_id: str) -> FeatureSpec:
+    title = catalog.load_all()[source_id].title if source_id in catalog.load_all() else None
+    zh, en = (title.zh, title.en) if title else (source_id, source_id)
+    w = ADVERSE_WINDOW_DAYS
+    return _spec(
+        adverse_feature(source_id),
+        ADVERSE,
+        [one(source_id)],
+        Unit.count,
+        UP,
+        (f"近{w}天「{zh}」记录数", f"Records of '{en}' in the last {w} days"),
+        (
+            f"近{w}天有 {{value}} 条「{zh}」记录",
+            f"{{value}} records of '{en}' in the last {w} days",
+        ),
+        window=f"{w}d",
+    )
+
+
+ADVERSE_SPECS = [_adverse_spec(s) for s in ADVERSE_EVENT_SOURCES]
+
 SPECS: tuple[FeatureSpec, ...] = (
     *DESCRIPTORS,
     *CAPITAL_SPECS,
@@ -1286,6 +1373,7 @@ SPECS: tuple[FeatureSpec, ...] = (
     *TAX_SPECS,
     *REPORT_SPECS,
     *PREPAID_SPECS,
+    *ADVERSE_SPECS,
     *CONSISTENCY_SPECS,
 )
 KEY_COLUMNS = ("uscc", "as_of")

@@ -48,7 +48,7 @@ def tax_rating(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     members = sources.family(TAX_RATING)
     if not members:
         return None
-    wide = annual_panel(sources, members, grid, "rating_year", [], (0,), labels=("rating",))
+    wide = annual_panel(sources, members, grid, [], (0,), labels=("rating",))
     grades = pl.DataFrame(
         {
             "_grade": list(TAX_RATINGS),

@@ -1,0 +1,147 @@
+"""`ews features`: the point-in-time feature table of one week, and the weekly training history.
+
+Two tasks, each reading the lake itself and writing one Parquet file (paths in, paths out):
+``features/as_of=<T>.parquet`` (every active firm at T, for scoring) and
+``features/history.parquet`` (weekly as-of dates from one year after the data start up to T,
+firms of the modelled industries only, for training). The history is built a block of weeks at a
+time so memory stays bounded at park scale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from data_contracts import catalog
+from data_contracts.schema import Grain
+from features.build import build_feature_table
+from models.config import load_industries
+from pipelines import io
+from pipelines.settings import Settings
+
+# The history starts this long after the first month of data, so every 12-month window is full.
+WARM_UP_DAYS = 365
+# As-of dates built per query when writing the history.
+HISTORY_BLOCK_WEEKS = 13
+
+
+def parse_as_of(as_of: str | dt.date | None) -> dt.date:
+    if as_of is None:
+        return dt.date.today()
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(as_of.strip())
+    except ValueError as error:
+        raise ValueError(f"as_of {as_of!r} is not a YYYY-MM-DD date") from error
+
+
+def lake_sources(lake_dir: Path) -> dict[str, pl.LazyFrame]:
+    """Every contracted source that has data in the lake, scanned lazily."""
+    return {
+        source_id: io.scan_source(lake_dir, source_id)
+        for source_id in catalog.load_all()
+        if io.lake_files(lake_dir, source_id)
+    }
+
+
+def data_start(sources: dict[str, pl.LazyFrame]) -> dt.date | None:
+    """The first month any monthly panel covers (the start of the simulated history)."""
+    contracts = catalog.load_all()
+    firsts = [
+        frame.select(pl.col(contracts[s].event_time).cast(pl.Date).min())
+        for s, frame in sources.items()
+        if contracts[s].grain == Grain.monthly
+    ]
+    if not firsts:
+        return None
+    values = [f.item() for f in pl.collect_all(firsts) if f.item() is not None]
+    return min(values) if values else None
+
+
+def history_dates(as_of: dt.date, start: dt.date | None, weeks: int | None) -> list[dt.date]:
+    """Weekly as-of dates ending at ``as_of``: the last ``weeks`` weeks, or from one year after
+    ``start``."""
+    if weeks is not None:
+        if weeks < 1:
+            raise ValueError(f"history_weeks must be at least 1, not {weeks}")
+        return [as_of - dt.timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+    if start is None:
+        return [as_of]
+    first = start + dt.timedelta(days=WARM_UP_DAYS)
+    count = max((as_of - first).days // 7, 0)
+    return [as_of - dt.timedelta(weeks=k) for k in range(count, -1, -1)]
+
+
+@task(name="feature-table", cache_policy=NO_CACHE)
+def feature_table_task(lake_dir: str, as_of: dt.date, target: str) -> str:
+    """Every active firm at ``as_of``."""
+    table = build_feature_table(lake_sources(Path(lake_dir)), [as_of])
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.collect().write_parquet(path, compression="zstd", statistics=True)
+    return str(path)
+
+
+@task(name="feature-history", cache_policy=NO_CACHE)
+def feature_history_task(
+    lake_dir: str, dates: Sequence[dt.date], sectors: Sequence[str], target: str
+) -> str:
+    """Weekly snapshots of the modelled industries' firms, one block of weeks per query."""
+    sources = lake_sources(Path(lake_dir))
+    path = Path(target)
+    parts_dir = path.parent / f".{path.stem}.parts"
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    parts_dir.mkdir(parents=True)
+    try:
+        parts = []
+        for start in range(0, len(dates), HISTORY_BLOCK_WEEKS):
+            block = list(dates[start : start + HISTORY_BLOCK_WEEKS])
+            part = parts_dir / f"part-{start // HISTORY_BLOCK_WEEKS:04d}.parquet"
+            build_feature_table(sources, block, sectors=sectors).collect().write_parquet(part)
+            parts.append(part)
+        pl.scan_parquet(parts).sink_parquet(path, compression="zstd", statistics=True)
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+    return str(path)
+
+
+@flow(name="features")
+def build_features_flow(
+    workdir: str, as_of: str | None = None, history_weeks: int | None = None
+) -> dict[str, Any]:
+    """Write the scoring table of ``as_of`` (default today) and the weekly history up to it.
+
+    Returns ``feature_table`` and ``feature_history`` (paths), ``as_of``, ``history_dates``
+    (first and last) and the row counts.
+    """
+    settings = Settings(workdir=Path(workdir))
+    day = parse_as_of(as_of)
+    lake = settings.lake
+    if not io.lake_files(lake, "reg_enterprise_master"):
+        raise FileNotFoundError(
+            f"no registration master in the lake at {lake}: run `ews ingest` first"
+        )
+    dates = history_dates(day, data_start(lake_sources(lake)), history_weeks)
+    sectors = [spec.sector_value for spec in load_industries().values()]
+    table = feature_table_task(
+        str(lake), day, str(settings.features / f"as_of={day.isoformat()}.parquet")
+    )
+    history = feature_history_task(
+        str(lake), dates, sectors, str(settings.features / "history.parquet")
+    )
+    return {
+        "feature_table": table,
+        "feature_history": history,
+        "as_of": day.isoformat(),
+        "history_dates": [dates[0].isoformat(), dates[-1].isoformat()],
+        "rows": pl.scan_parquet(table).select(pl.len()).collect().item(),
+        "history_rows": pl.scan_parquet(history).select(pl.len()).collect().item(),
+    }
