@@ -1,0 +1,224 @@
+"""`ews simulate`: write the simulated park's landing files and the simulator's truth.
+
+landing/<source_id>/<delivery_id>.<csv|parquet>   every source's deliveries, raw as delivered
+sim_truth/world.json                              seed, scale, calendar, defect plan
+sim_truth/firms.parquet                           every entity with its latent fate
+sim_truth/monthly_stress.parquet                  latent stress per entity and month
+sim_truth/distress_events.parquet                 every distress event (also those after end)
+sim_truth/defects.json                            every injected defect (source, delivery, kind,
+                                                  column, rows)
+sim_truth/deliveries.json                         every file written, with rows and SHA-256
+
+The world is built once and handed to the source tasks through sim_truth (no pipeline
+downstream reads sim_truth; it is for tests and diagnostics). Same seed, scale and end date:
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+
+from data_contracts.catalog import load_all
+from data_contracts.simulate.defects import DEFECT_KINDS, DefectPlan, plan_defects
+from data_contracts.simulate.deliveries import render
+from data_contracts.simulate.park import source_deliveries
+from data_contracts.simulate.world import World, build_world
+from pipelines.settings import Settings
+
+TRUTH_FRAMES = ("firms", "monthly_stress", "distress_events")
+# Sources per landing task: enough to keep task overhead small, few enough to run two at once.
+SOURCES_PER_TASK = 30
+
+
+def _end_date(end_date: str | dt.date | None) -> dt.date:
+    if end_date is None:
+        return dt.date.today()
+    if isinstance(end_date, dt.date):
+        return end_date
+    try:
+        return dt.date.fromisoformat(end_date)
+    except ValueError as error:
+        raise ValueError(f"end_date {end_date!r} is not a date YYYY-MM-DD") from error
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def _write_json(path: Path, payload: Any) -> Path:
+    text = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    _write_bytes(path, (text + "\n").encode("utf-8"))
+    return path
+
+
+@task(name="clear-simulated-landing")
+def clear_previous_run(landing: str, sim_truth: str, source_ids: list[str]) -> None:
+    """Remove what an earlier simulation wrote, so no stale delivery survives."""
+    for source_id in source_ids:
+        shutil.rmtree(Path(landing) / source_id, ignore_errors=True)
+    shutil.rmtree(sim_truth, ignore_errors=True)
+
+
+@task(name="build-world")
+def build_world_task(
+    sim_truth: str, scale: str, seed: int, end_date: dt.date, plan: dict[str, Any]
+) -> dict[str, str]:
+    """Build the park and write its truth; returns the truth files by name."""
+    world = build_world(scale, seed, end_date)
+    folder = Path(sim_truth)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in world.truth_frames().items():
+        path = folder / f"{name}.parquet"
+        frame.write_parquet(path, statistics=False)
+        paths[name] = str(path)
+    paths["world"] = str(_write_json(folder / "world.json", {**world.meta(), "defects": plan}))
+    return paths
+
+
+def load_world(truth: dict[str, str]) -> World:
+    meta = json.loads(Path(truth["world"]).read_text(encoding="utf-8"))
+    return World.from_truth(
+        meta, pl.read_parquet(truth["firms"]), pl.read_parquet(truth["monthly_stress"])
+    )
+
+
+@task(name="write-landing")
+def write_landing_task(
+    landing: str, truth: dict[str, str], source_ids: list[str], plan: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """Simulate a batch of sources and write their delivery files."""
+    world = load_world(truth)
+    contracts = load_all()
+    defect_plan = DefectPlan.from_json(plan)
+    files: list[dict[str, Any]] = []
+    defects: list[dict[str, Any]] = []
+    for source_id in source_ids:
+        result = source_deliveries(world, contracts[source_id], defect_plan)
+        for delivery in result.deliveries:
+            content = render(delivery)
+            path = Path(landing) / source_id / delivery.file_name
+            _write_bytes(path, content)
+            files.append(
+                {
+                    "source": source_id,
+                    "delivery": delivery.delivery_id,
+                    "file": f"landing/{source_id}/{delivery.file_name}",
+                    "rows": delivery.rows,
+                    "bytes": len(content),
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                }
+            )
+        for record in result.defects:
+            entry = record.to_json()
+            if record.delivery is not None:
+                suffix = contracts[source_id].delivery.format.value
+                entry["file"] = f"landing/{source_id}/{record.delivery}.{suffix}"
+            defects.append(entry)
+    return {"files": files, "defects": defects}
+
+
+@task(name="write-manifests")
+def write_manifests_task(
+    sim_truth: str, files: list[dict[str, Any]], defects: list[dict[str, Any]]
+) -> dict[str, str]:
+    folder = Path(sim_truth)
+    return {
+        "defects": str(_write_json(folder / "defects.json", defects)),
+        "deliveries": str(_write_json(folder / "deliveries.json", files)),
+    }
+
+
+@flow(name="simulate")
+def simulate_flow(
+    workdir: str,
+    scale: str = "small",
+    seed: int = 20261121,
+    end_date: str | dt.date | None = None,
+    defect_rate: float = 0.02,
+) -> dict[str, Any]:
+    """Generate the simulated park's landing files (deterministic by seed, scale, end date)."""
+    started = time.perf_counter()
+    if not 0.0 <= defect_rate <= 1.0:
+        raise ValueError(f"defect_rate must lie in [0, 1], got {defect_rate}")
+    settings = Settings(workdir=Path(workdir), scale=scale, seed=seed, defect_rate=defect_rate)
+    end = _end_date(end_date)
+    contracts = load_all()
+    source_ids = sorted(contracts)
+    plan = plan_defects(contracts, seed, defect_rate).to_json()
+
+    clear_previous_run(str(settings.landing), str(settings.sim_truth), source_ids)
+    truth = build_world_task(str(settings.sim_truth), scale, seed, end, plan)
+    batches = [
+        source_ids[i : i + SOURCES_PER_TASK] for i in range(0, len(source_ids), SOURCES_PER_TASK)
+    ]
+    futures = [
+        write_landing_task.submit(str(settings.landing), truth, batch, plan) for batch in batches
+    ]
+    written = [future.result() for future in futures]
+    files = [f for part in written for f in part["files"]]
+    defects = [d for part in written for d in part["defects"]]
+    manifests = write_manifests_task(str(settings.sim_truth), files, defects)
+    return _summary(
+        settings,
+        scale,
+        seed,
+        end,
+        defect_rate,
+        truth,
+        manifests,
+        files,
+        defects,
+        time.perf_counter() - started,
+    )
+
+
+def _summary(
+    settings: Settings,
+    scale: str,
+    seed: int,
+    end: dt.date,
+    defect_rate: float,
+    truth: dict[str, str],
+    manifests: dict[str, str],
+    files: list[dict[str, Any]],
+    defects: list[dict[str, Any]],
+    seconds: float,
+) -> dict[str, Any]:
+    firms = pl.read_parquet(truth["firms"], columns=["industry", "entity_kind", "distress_date"])
+    by_industry = dict(sorted(firms.group_by("industry").len().iter_rows()))
+    by_kind = dict(sorted(firms.group_by("entity_kind").len().iter_rows()))
+    events = firms.filter(pl.col("distress_date") <= end).height
+    kinds = {kind: sum(d["kind"] == kind for d in defects) for kind in DEFECT_KINDS}
+    return {
+        "workdir": str(settings.workdir),
+        "landing": str(settings.landing),
+        "sim_truth": str(settings.sim_truth),
+        "truth": {**truth, **manifests},
+        "scale": scale,
+        "seed": seed,
+        "end_date": str(end),
+        "defect_rate": defect_rate,
+        "entities": firms.height,
+        "entities_by_industry": by_industry,
+        "entities_by_kind": by_kind,
+        "distress_events_to_end_date": events,
+        "sources": len({f["source"] for f in files}),
+        "deliveries": len(files),
+        "rows": sum(f["rows"] for f in files),
+        "defects": len(defects),
+        "defects_by_kind": kinds,
+        "seconds": round(seconds, 2),
+    }
