@@ -1,0 +1,161 @@
+"""Facts: the evidence behind a feature, usable at the as-of date, in both languages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+
+from features.facts import FACT_COLUMNS, evidence_for, facts_for
+from features.registry import feature_names
+from tests.features.tiny_lake import arrival_after, frames, master, months, rec
+
+T = date(2024, 6, 30)
+
+
+def facts(records, features, firms=("F1",)) -> pl.DataFrame:
+    return facts_for(frames(records), list(firms), T, features)
+
+
+def test_capital_reduction_fact_gives_date_and_amounts():
+    records = [
+        master(),
+        rec(
+            "reg_capital_change",
+            change_date=date(2024, 3, 2),
+            capital_before=1000.0,
+            capital_after=500.0,
+        ),
+        rec(
+            "reg_capital_change",
+            change_date=date(2024, 4, 2),
+            capital_before=500.0,
+            capital_after=800.0,
+        ),
+    ]
+    got = facts(records, ["capital_reduction_count_365d"])
+    assert got.columns == list(FACT_COLUMNS)
+    assert got["fact_zh"].to_list() == [
+        "2024-03-02 注册资本变更登记：变更前注册资本（万元） 1,000；变更后注册资本（万元） 500"
+    ]
+    assert got["fact_en"][0].startswith("2024-03-02 Registered capital changes: Registered")
+
+
+def test_arrears_facts_list_the_months_in_arrears_newest_first():
+    records = [master()] + [
+        rec(
+            "si_pension",
+            period=p,
+            insured_count=5,
+            amount_due=100.0,
+            amount_paid=100.0 - a,
+            arrears_amount=a,
+            arrived_at=arrival_after(p, 20),
+        )
+        for p, a in zip(months(date(2024, 1, 1), 5), (0.0, 50.0, 0.0, 70.0, 80.0), strict=True)
+    ]
+    got = facts(records, ["si_arrears_months_3m"])
+    assert [f[:7] for f in got["fact_zh"]] == ["2024-05", "2024-04"]
+    assert "当月欠缴金额（元） 80" in got["fact_zh"][0]
+
+
+def test_complaint_facts_count_by_category_with_the_latest_date():
+    records = [master()] + [
+        rec("complaint_12345", received_date=d, category=c)
+        for d, c in (
+            (date(2024, 6, 1), "拖欠工资"),
+            (date(2024, 5, 1), "拖欠工资"),
+            (date(2024, 5, 20), "其他"),
+            (date(2023, 1, 1), "其他"),
+        )
+    ]
+    got = facts(records, ["complaint_count_90d"])
+    assert got["fact_zh"].to_list() == [
+        "近90天12345政务服务热线企业诉求「拖欠工资」 2 件，最近一次 2024-06-01",
+        "近90天12345政务服务热线企业诉求「其他」 1 件，最近一次 2024-05-20",
+    ]
+
+
+def test_penalty_fact_names_the_department_and_fine():
+    records = [
+        master(),
+        rec(
+            "penalty_tax",
+            decision_date=date(2024, 5, 5),
+            penalty_type="罚款",
+            severity="严重",
+            fine_amount=20000.0,
+            violation_type="偷税",
+        ),
+    ]
+    got = facts(records, ["penalty_serious_count_365d", "penalty_finance_tax_count_365d"])
+    assert got["feature"].to_list() == [
+        "penalty_serious_count_365d",
+        "penalty_finance_tax_count_365d",
+    ]
+    assert "税务局" in got["fact_zh"][0] and "20,000" in got["fact_zh"][0]
+
+
+def test_evidence_not_usable_at_t_is_not_shown():
+    records = [
+        master(),
+        rec(
+            "penalty_tax",
+            decision_date=date(2024, 6, 20),
+            penalty_type="罚款",
+            severity="一般",
+            fine_amount=1.0,
+            arrived_at=datetime(2024, 7, 3),
+        ),
+    ]
+    assert facts(records, ["penalty_count_365d"]).height == 0
+
+
+def test_pii_columns_are_never_shown():
+    records = [
+        master(),
+        rec(
+            "reg_legal_rep_change",
+            change_date=date(2024, 6, 1),
+            old_legal_rep_name="张三",
+            new_legal_rep_name="李四",
+        ),
+    ]
+    got = facts(records, ["legal_rep_change_count_90d"])
+    assert got.height == 1 and "张三" not in got["fact_zh"][0] and "李四" not in got["fact_zh"][0]
+
+
+def test_facts_follow_the_order_of_the_firms_given():
+    records = [master("F1"), master("F2")] + [
+        rec("complaint_12345", uscc=u, received_date=date(2024, 6, 1), category="其他")
+        for u in ("F1", "F2")
+    ]
+    got = facts(records, ["complaint_count_365d"], firms=("F2", "F1"))
+    assert got["uscc"].to_list() == ["F2", "F1"]
+
+
+def test_linked_firm_fact_names_the_closed_firm():
+    records = [
+        master(),
+        rec(
+            "reg_legal_rep_other_firms",
+            linked_uscc="L1",
+            linked_name="旧公司",
+            linked_status="吊销",
+            status_date=date(2023, 5, 1),
+            link_role="任股东",
+        ),
+    ]
+    got = facts(records, ["linked_firms_closed_count"])
+    assert "旧公司" in got["fact_zh"][0] and "吊销" in got["fact_zh"][0]
+
+
+def test_every_feature_but_coverage_has_evidence():
+    without = [n for n in feature_names() if not evidence_for(n)]
+    assert without == ["n_sources_known"]
+
+
+def test_unknown_feature_is_an_error():
+    with pytest.raises(KeyError, match="nope"):
+        facts([master()], ["nope"])
