@@ -16,7 +16,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts import catalog
-from pipelines import gx_context, io
+from pipelines import audit, gx_context, io
 from pipelines.ingest_source import SourcePlan, failed_report, ingest_source, plan_source
 from pipelines.progress import track
 from pipelines.settings import Settings
@@ -168,4 +168,5 @@ def ingest_flow(
     reports += idle_sources_task(plans["idle"])
     summary = summarize_task(str(run_dir), reports)
     docs = data_docs_task(workdir, summary)
+    audit.record_run(workdir, "ingest", outputs=[summary, Path(docs).parent])
     return {"ingest_summary": summary, "data_docs": docs}
