@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +29,8 @@ import polars as pl
 from models.promotion import CHALLENGER, CHAMPION, Decision
 from models.train import RiskModel
 from pipelines import runtime
+from pipelines.audit import code_version
+from pipelines.model_exports import evaluation_table
 from pipelines.settings import Settings
 
 # mlflow reads its environment (telemetry, progress bars) at import time.
@@ -44,6 +44,8 @@ from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 MODEL_ARTIFACT = "model"
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+EXPORTS_ARTIFACT = "exports"
 RISK_MODEL_FILE = "risk_model.json"
 # MLflow rejects longer parameter values.
 MAX_PARAM_CHARS = 6000
@@ -64,29 +66,6 @@ logging.getLogger("mlflow.pyfunc").addFilter(_DropPickleNotice())
 def model_name(industry: str) -> str:
     """The registered model (and experiment) name of an industry."""
     return f"ews-{industry}"
-
-
-@cache
-def code_version() -> str:
-    """The git commit of this code (``+dirty`` when the tree has uncommitted changes), else the
-    installed package version."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = _git(root, "rev-parse", "HEAD")
-        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        try:
-            return f"ews {metadata.version('ews')}"
-        except metadata.PackageNotFoundError:
-            return "unknown"
-    return f"{commit}+dirty" if dirty else commit
-
-
-def _git(root: Path, *args: str) -> str:
-    completed = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10
-    )
-    return completed.stdout.strip()
 
 
 # ---------------------------------------------------------------- records
@@ -111,7 +90,7 @@ class RunRecord:
     trained_at: datetime
     test_period: str
     code_version: str = field(default_factory=code_version)
-    # Extra files (local paths) attached to the run under ``exports/``.
+    # Extra files (local paths) attached to the run under ``exports/`` (see ``export_file``).
     attachments: Sequence[Path] = ()
 
 
@@ -169,6 +148,8 @@ class Tracker(Protocol):
 
     def versions(self, industry: str) -> list[ModelInfo]: ...
 
+    def export_file(self, industry: str, version: int, name: str, destination: Path) -> Path: ...
+
 
 # ---------------------------------------------------------------- what a run logs
 
@@ -195,27 +176,6 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         flat[name] = text[:MAX_PARAM_CHARS]
     return flat
-
-
-def evaluation_table(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pl.DataFrame:
-    """One row per metric: the model and the baseline with their confidence bounds."""
-    model, baseline = metrics["model"], metrics.get("baseline", {})
-    nan = {"value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
-    rows = [
-        {
-            "metric": name,
-            "model": model[name]["value"],
-            "model_ci_low": model[name]["ci_low"],
-            "model_ci_high": model[name]["ci_high"],
-            "baseline": baseline.get(name, nan)["value"],
-            "baseline_ci_low": baseline.get(name, nan)["ci_low"],
-            "baseline_ci_high": baseline.get(name, nan)["ci_high"],
-        }
-        for name in model
-    ]
-    return pl.DataFrame(rows, schema_overrides={"metric": pl.String}).with_columns(
-        pl.exclude("metric").cast(pl.Float64)
-    )
 
 
 def calibration_figure(calibration: pl.DataFrame, title: str):
@@ -323,7 +283,7 @@ class MlflowTracker:
                 "evaluation/calibration.png",
             )
             for path in record.attachments:
-                mlflow.log_artifact(str(path), "exports")
+                mlflow.log_artifact(str(path), EXPORTS_ARTIFACT)
             model_file = Path(scratch) / RISK_MODEL_FILE
             model_file.write_bytes(record.model.to_bytes())
             logged = mlflow.pyfunc.log_model(
@@ -395,6 +355,20 @@ class MlflowTracker:
             )
         return self.load_version(industry, version)
 
+    def export_file(self, industry: str, version: int, name: str, destination: Path) -> Path:
+        """Download one file attached to the version's run (e.g. its test predictions)."""
+        run_id = self.client.get_model_version(model_name(industry), str(version)).run_id
+        destination.mkdir(parents=True, exist_ok=True)
+        try:
+            path = self.client.download_artifacts(
+                run_id, f"{EXPORTS_ARTIFACT}/{name}", str(destination)
+            )
+        except (MlflowException, OSError) as error:
+            raise FileNotFoundError(
+                f"{model_name(industry)} v{version} (run {run_id}) has no attached {name}"
+            ) from error
+        return Path(path)
+
     def _info(self, industry: str, version: ModelVersion) -> ModelInfo:
         run = self.client.get_run(version.run_id)
         tags = version.tags
@@ -416,16 +390,24 @@ class MlflowTracker:
 
     @contextmanager
     def _fluent(self) -> Iterator[None]:
-        """Point mlflow's process-wide (fluent) API at this store for the duration."""
-        previous = mlflow.get_tracking_uri()
-        previous_registry = mlflow.get_registry_uri()
+        """Point mlflow's process-wide (fluent) API at this store for the duration.
+
+        mlflow mirrors its global URIs into MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; both are
+        put back afterwards, else every later Settings in the process would follow this store.
+        """
+        saved = {name: os.environ.get(name) for name in _URI_VARIABLES}
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
         try:
             yield
         finally:
-            mlflow.set_tracking_uri(previous)
-            mlflow.set_registry_uri(previous_registry)
+            mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+            mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 # ---------------------------------------------------------------- in memory
@@ -438,28 +420,32 @@ class _StoredVersion:
     metrics: dict[str, float]
     params: dict[str, str]
     tags: dict[str, str]
+    exports: dict[str, bytes]
 
 
 class NullTracker:
     """The Tracker interface kept in process memory: no MLflow, nothing written."""
 
     def __init__(self) -> None:
-        self._runs: dict[str, tuple[RunRecord, bytes]] = {}
+        # run id -> (record, model bytes, attached files): copied when logged, like MLflow does.
+        self._runs: dict[str, tuple[RunRecord, bytes, dict[str, bytes]]] = {}
         self._versions: dict[str, list[_StoredVersion]] = {}
         self._aliases: dict[str, dict[str, int]] = {}
 
     def log_run(self, record: RunRecord) -> LoggedRun:
         run_id = uuid.uuid4().hex
-        self._runs[run_id] = (record, record.model.to_bytes())
+        exports = {path.name: path.read_bytes() for path in record.attachments}
+        self._runs[run_id] = (record, record.model.to_bytes(), exports)
         return LoggedRun(record.industry, run_id, f"runs:/{run_id}/{MODEL_ARTIFACT}")
 
     def register(self, logged: LoggedRun) -> int:
-        record, model_bytes = self._runs[logged.run_id]
+        record, model_bytes, exports = self._runs[logged.run_id]
         stored = _StoredVersion(
             model_bytes=model_bytes,
             run_id=logged.run_id,
             metrics=flat_metrics(record.metrics),
             params=flat_params(record.params),
+            exports=exports,
             tags={
                 "industry": record.industry,
                 "snapshot_hash": record.snapshot_hash,
@@ -520,6 +506,14 @@ class NullTracker:
         if version is None:
             raise LookupError(f"{model_name(industry)} has no {alias!r} version (in memory)")
         return self.load_version(industry, version)
+
+    def export_file(self, industry: str, version: int, name: str, destination: Path) -> Path:
+        exports = self._stored(industry, version).exports
+        if name not in exports:
+            raise FileNotFoundError(f"{model_name(industry)} v{version} has no attached {name}")
+        destination.mkdir(parents=True, exist_ok=True)
+        (destination / name).write_bytes(exports[name])
+        return destination / name
 
     def _stored(self, industry: str, version: int) -> _StoredVersion:
         versions = self._versions.get(industry, [])

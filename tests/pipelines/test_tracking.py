@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,11 +14,11 @@ import pytest
 from models.evaluate import calibration_table, evaluate
 from models.promotion import Decision
 from models.train import TrainConfig, fit_risk_model
+from pipelines.settings import Settings
 from pipelines.tracking import (
     MlflowTracker,
     NullTracker,
     RunRecord,
-    evaluation_table,
     flat_metrics,
     flat_params,
     model_name,
@@ -127,9 +128,15 @@ def test_unknown_industry_has_no_versions_and_a_clear_error(tracker):
         tracker.load_model("shipping")
 
 
-def test_mlflow_run_carries_evaluation_artifacts_in_the_artifact_root(store, records):
+def test_mlflow_run_carries_evaluation_artifacts_and_leaves_the_process_uri_alone(
+    store, records, monkeypatch
+):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     tracker = MlflowTracker(f"sqlite:///{(store / 'mlflow.db').as_posix()}", store / "artifacts")
     logged = tracker.log_run(records[0])
+    # mlflow mirrors its global URI into the environment, where Settings would pick it up.
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert Settings(workdir=store / "other").mlflow_uri.endswith("other/mlflow.db")
     run = tracker.client.get_run(logged.run_id)
     assert run.info.artifact_uri.startswith((store / "artifacts" / "ews-finance").as_uri())
     listed = {a.path for a in tracker.client.list_artifacts(logged.run_id, "evaluation")}
@@ -139,6 +146,17 @@ def test_mlflow_run_carries_evaluation_artifacts_in_the_artifact_root(store, rec
         "evaluation/calibration.png",
     }
     assert run.data.tags["snapshot_hash"] == "sha256-of-inputs-1"
+
+
+def test_attached_export_comes_back_from_the_version(tracker, records, tmp_path):
+    attachment = tmp_path / "test_predictions.parquet"
+    pl.DataFrame({"uscc": ["A"], "p_model": [0.1]}).write_parquet(attachment)
+    record = dataclasses.replace(records[0], industry="education", attachments=(attachment,))
+    version = tracker.register(tracker.log_run(record))
+    copied = tracker.export_file("education", version, attachment.name, tmp_path / "back")
+    assert copied.read_bytes() == attachment.read_bytes()
+    with pytest.raises(FileNotFoundError, match=r"ews-education v1 .*has no attached nope\.csv"):
+        tracker.export_file("education", version, "nope.csv", tmp_path / "back")
 
 
 def test_flat_metrics_name_bounds_and_baseline():
@@ -161,15 +179,3 @@ def test_flat_params_nested_mapping_list_and_overlong_value():
     assert flat["config.max_depth"] == "4"
     assert flat["config.names"] == '["a", "b"]'
     assert len(flat["note"]) == 6000
-
-
-def test_evaluation_table_baseline_missing_metric_is_nan():
-    table = evaluation_table(
-        {
-            "model": {"ks": {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6}},
-            "baseline": {},
-        }
-    )
-    assert table.columns[:2] == ["metric", "model"]
-    assert table.row(0, named=True)["model_ci_high"] == 0.6
-    assert math.isnan(table.row(0, named=True)["baseline"])

@@ -1,0 +1,325 @@
+"""`ews train` and `ews promote`: train, evaluate out of time, register and gate each industry.
+
+train:   inputs (history + lake, snapshot hash) -> per industry: train -> log run -> register
+         version -> gate against the champion -> alias -> metrics.json, audit record.
+promote: the gate applied again to one registered version (the challenger by default).
+
+Tasks hand each other the candidate folder ``models/<industry>/`` (pipelines.model_exports) and
+registry coordinates, never frames. The gate compares like with like: the champion is re-scored
+on the candidate's own out-of-time test rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from features import registry
+from models.config import IndustrySpec, load_industries
+from models.labels import LABEL
+from models.pipeline import evaluate_on, train_industry
+from models.promotion import CHALLENGER, CHAMPION, Decision, decide
+from models.train import RiskModel
+from pipelines import audit, io
+from pipelines.model_exports import (
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    load_candidate,
+    metrics_summary,
+    save_candidate,
+    write_metrics,
+)
+from pipelines.settings import Settings
+from pipelines.tracking import LoggedRun, RunRecord, Tracker, model_name, tracker_for
+
+HISTORY_FILE = "history.parquet"
+OUTCOMES_SOURCE = "outcome_distress_event"
+OUTCOME_COLUMNS = ("uscc", "event_date", "event_type", "arrived_at")
+SAMPLE_ROWS = 20  # rows of model input kept with the logged model (its signature and example)
+
+
+# ---------------------------------------------------------------- helpers (no Prefect)
+
+
+def select_industries(keys: list[str] | None) -> dict[str, IndustrySpec]:
+    """The configured industries to train (all when ``keys`` is empty), in the given order."""
+    specs = load_industries()
+    if not keys:
+        return specs
+    unknown = [key for key in keys if key not in specs]
+    if unknown:
+        raise ValueError(f"unknown industry {unknown}; models/industries.yaml has {list(specs)}")
+    return {key: specs[key] for key in keys}
+
+
+def history_path(settings: Settings) -> Path:
+    path = settings.features / HISTORY_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no feature history at {path}; run `ews features` first")
+    return path
+
+
+def snapshot_hash(history: Path, ledger: Path) -> str:
+    """One SHA-256 naming the training inputs: the feature history and the lake's ledger."""
+    ledger_hash = io.file_sha256(ledger) if ledger.is_file() else "absent"
+    text = f"history {io.file_sha256(history)}\nledger {ledger_hash}\n"
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def risk_directions() -> dict[str, str]:
+    """Each registered feature's risk direction (up / down / none): monotone constraints."""
+    return {name: registry.spec(name).direction.value for name in registry.feature_names()}
+
+
+def read_history(path: Path, spec: IndustrySpec) -> pl.DataFrame:
+    return pl.scan_parquet(path).filter(pl.col("sector") == spec.sector_value).collect()
+
+
+def read_outcomes(lake: Path) -> pl.DataFrame:
+    return io.scan_source(lake, OUTCOMES_SOURCE).select(OUTCOME_COLUMNS).collect()
+
+
+def test_rows(history: Path, predictions: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
+    """The candidate's labelled test snapshots rebuilt from the history, in prediction order."""
+    keys = predictions.select("uscc", "as_of", LABEL)
+    frame = keys.join(
+        read_history(history, spec), on=["uscc", "as_of"], how="inner", maintain_order="left"
+    )
+    if frame.height != keys.height:
+        lost = keys.join(frame, on=["uscc", "as_of"], how="anti").row(0, named=True)
+        raise ValueError(
+            f"{spec.key}: the feature history {history} lacks {keys.height - frame.height} of "
+            f"the candidate's {keys.height} test rows (first: uscc {lost['uscc']} at as-of "
+            f"{lost['as_of']}); was it rebuilt with different data?"
+        )
+    return frame
+
+
+def gate(
+    tracker: Tracker,
+    spec: IndustrySpec,
+    version: int,
+    candidate_metrics: Mapping[str, Any],
+    test_frame: pl.DataFrame,
+    seed: int,
+) -> Decision:
+    """The promotion decision for ``version`` against the current champion, on the test rows."""
+    metric, margin = spec.promotion.metric, spec.promotion.margin
+    champion_version = tracker.version_for(spec.key, CHAMPION)
+    if champion_version is None:
+        return decide(candidate_metrics, None, metric, margin)
+    if champion_version == version:
+        return Decision(True, f"v{version} is already the champion")
+    champion, _ = tracker.load_version(spec.key, champion_version)
+    decision = decide(
+        candidate_metrics, champion_scores(champion, test_frame, spec, seed), metric, margin
+    )
+    return Decision(decision.promote, f"{decision.reason}; champion was v{champion_version}")
+
+
+def champion_scores(
+    champion: RiskModel, test_frame: pl.DataFrame, spec: IndustrySpec, seed: int
+) -> dict[str, Any]:
+    """The champion's metrics on the candidate's test rows; undefined when it needs features
+    the history no longer has (it cannot score today's firms either)."""
+    if set(champion.feature_names) - set(test_frame.columns):
+        return {spec.promotion.metric: math.nan}
+    return evaluate_on(champion, test_frame, spec, seed)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@task(name="training-inputs", cache_policy=NO_CACHE)
+def inputs_task(workdir: str, as_of: str | None) -> dict[str, str]:
+    """The feature history and lake ledger, the label cut-off and the hash naming the inputs."""
+    settings = Settings(workdir=Path(workdir))
+    history = history_path(settings)
+    if as_of is None:
+        latest = pl.scan_parquet(history).select(pl.col("as_of").max()).collect().item()
+        if latest is None:
+            raise ValueError(f"the feature history {history} has no rows")
+        known_until = latest
+    else:
+        known_until = dt.date.fromisoformat(as_of)
+    ledger = io.ledger_path(settings.lake)
+    return {
+        "history": str(history),
+        "ledger": str(ledger),
+        "known_until": known_until.isoformat(),
+        "snapshot_hash": snapshot_hash(history, ledger),
+    }
+
+
+@task(name="train-industry", task_run_name="train-{industry}", cache_policy=NO_CACHE)
+def train_task(workdir: str, industry: str, history: str, known_until: str) -> str:
+    """Label, split, fit and evaluate one industry; returns its candidate folder."""
+    settings = Settings(workdir=Path(workdir))
+    spec = load_industries()[industry]
+    result = train_industry(
+        read_history(Path(history), spec),
+        read_outcomes(settings.lake),
+        spec,
+        known_until=dt.date.fromisoformat(known_until),
+        directions=risk_directions(),
+        seed=settings.seed,
+    )
+    return str(save_candidate(result, settings.models / industry))
+
+
+@task(name="log-run", task_run_name="log-{industry}", cache_policy=NO_CACHE)
+def log_task(workdir: str, industry: str, folder: str, history: str, snapshot: str) -> LoggedRun:
+    """One MLflow run: params, metrics with bounds, features, plots, tables and the model."""
+    settings = Settings(workdir=Path(workdir))
+    spec = load_industries()[industry]
+    candidate = load_candidate(folder)
+    sample = test_rows(Path(history), candidate.test_predictions.head(SAMPLE_ROWS), spec)
+    record = RunRecord(
+        industry=industry,
+        model=candidate.model,
+        metrics=candidate.metrics,
+        params={
+            **candidate.params,
+            "industry": {"horizon_days": spec.horizon_days, "capacity_k": spec.capacity_k},
+            "class_balance": candidate.class_balance,
+        },
+        calibration=candidate.calibration,
+        sample_input=sample,
+        snapshot_hash=snapshot,
+        trained_at=dt.datetime.now(dt.UTC),
+        test_period=candidate.test_period,
+        attachments=candidate.attachments(),
+    )
+    return tracker_for(settings).log_run(record)
+
+
+@task(name="register-version", task_run_name="register-{logged.industry}", cache_policy=NO_CACHE)
+def register_task(workdir: str, logged: LoggedRun) -> int:
+    return tracker_for(Settings(workdir=Path(workdir))).register(logged)
+
+
+@task(name="gate", task_run_name="gate-{industry}-v{version}", cache_policy=NO_CACHE)
+def gate_task(
+    workdir: str, industry: str, version: int, history: str, folder: str | None = None
+) -> dict[str, Any]:
+    """Champion or challenger for one version, with the reason recorded on it.
+
+    With the candidate's folder (right after training) its own metrics are used; without it
+    (``ews promote``) the version and the champion are both re-scored on the version's test rows.
+    """
+    settings = Settings(workdir=Path(workdir))
+    spec = load_industries()[industry]
+    tracker = tracker_for(settings)
+    if folder is not None:
+        candidate = load_candidate(folder)
+        frame = test_rows(Path(history), candidate.test_predictions, spec)
+        metrics = candidate.metrics["model"]
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = tracker.export_file(industry, version, PREDICTIONS_FILE, Path(scratch))
+            frame = test_rows(Path(history), pl.read_parquet(path), spec)
+        model, _ = tracker.load_version(industry, version)
+        metrics = evaluate_on(model, frame, spec, settings.seed)
+    champion_before = tracker.version_for(industry, CHAMPION)
+    decision = gate(tracker, spec, version, metrics, frame, settings.seed)
+    info = tracker.assign(industry, version, decision)
+    return {
+        "name": info.name,
+        "version": info.version,
+        "alias": decision.alias,
+        "promote": decision.promote,
+        "reason": decision.reason,
+        "champion_before": champion_before,
+    }
+
+
+@task(name="write-metrics", cache_policy=NO_CACHE)
+def metrics_task(workdir: str, folders: dict[str, str]) -> str:
+    """models/metrics.json: each trained industry's test metrics, bounds and baseline."""
+    settings = Settings(workdir=Path(workdir))
+    specs = load_industries()
+    entries = {
+        industry: metrics_summary(load_candidate(folder), specs[industry].capacity_k)
+        for industry, folder in folders.items()
+    }
+    return str(write_metrics(settings.models / METRICS_FILE, entries))
+
+
+@task(name="promotion-target", cache_policy=NO_CACHE)
+def promote_target_task(workdir: str, industry: str, version: int | None) -> dict[str, Any]:
+    """The version to gate (the challenger unless named) and the history to re-score it on."""
+    settings = Settings(workdir=Path(workdir))
+    if version is None:
+        version = tracker_for(settings).version_for(industry, CHALLENGER)
+        if version is None:
+            raise LookupError(
+                f"{model_name(industry)} has no challenger to promote; name a --version"
+            )
+    return {"version": version, "history": str(history_path(settings))}
+
+
+@task(name="audit-record", cache_policy=NO_CACHE)
+def audit_task(
+    workdir: str, kind: str, inputs: list[str], outputs: list[str], details: dict[str, Any]
+) -> None:
+    audit.record_run(workdir, kind, inputs, outputs, details)
+
+
+# ---------------------------------------------------------------- flows
+
+
+@flow(name="train")
+def train_flow(
+    workdir: str, industries: list[str] | None = None, as_of: str | None = None
+) -> dict[str, Any]:
+    """Train every configured industry (or the given ones) and gate each new version."""
+    specs = select_industries(industries)
+    inputs = inputs_task(workdir, as_of)
+    models: dict[str, dict[str, Any]] = {}
+    folders: dict[str, str] = {}
+    for industry in specs:
+        folder = train_task(workdir, industry, inputs["history"], inputs["known_until"])
+        logged = log_task(workdir, industry, folder, inputs["history"], inputs["snapshot_hash"])
+        version = register_task(workdir, logged)
+        gated = gate_task(workdir, industry, version, inputs["history"], folder)
+        models[industry] = {key: gated[key] for key in ("name", "version", "alias", "reason")}
+        folders[industry] = folder
+    metrics = metrics_task(workdir, folders)
+    registered = [f"models:/{m['name']}/{m['version']}" for m in models.values()]
+    audit_task(
+        workdir,
+        "train",
+        inputs=[inputs["history"], inputs["ledger"]],
+        outputs=[metrics, *folders.values(), *registered],
+        details={
+            "snapshot_hash": inputs["snapshot_hash"],
+            "known_until": inputs["known_until"],
+            "models": models,
+        },
+    )
+    return {"models": models, "metrics": metrics}
+
+
+@flow(name="promote")
+def promote_flow(workdir: str, industry: str, version: int | None = None) -> dict[str, Any]:
+    """Apply the promotion gate to a registered version (the challenger by default)."""
+    spec = select_industries([industry])[industry]
+    target = promote_target_task(workdir, spec.key, version)
+    gated = gate_task(workdir, spec.key, target["version"], target["history"])
+    audit_task(
+        workdir,
+        "promote",
+        inputs=[target["history"], f"models:/{gated['name']}/{target['version']}"],
+        outputs=[],
+        details={"industry": spec.key, **gated},
+    )
+    return {"industry": spec.key, **gated}

@@ -1,0 +1,158 @@
+"""The train and promote flows on a small synthetic workdir (feature history + outcomes lake).
+
+One workdir per module; the tests run in order: first training, second training, promote.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from data_contracts import catalog
+from pipelines import audit, io
+from pipelines.flows.train import promote_flow, promote_target_task, snapshot_hash, train_flow
+from pipelines.settings import Settings
+from pipelines.tracking import tracker_for
+
+pytestmark = pytest.mark.slow  # Prefect harness, MLflow store and two trainings
+
+FIRMS = 160
+WEEKS = 150
+FIRST_WEEK = date(2023, 1, 2)
+
+
+def write_synthetic_workdir(root: Path, seed: int) -> None:
+    """Finance firms whose latent stress drives both a feature and a distress event."""
+    rng = np.random.default_rng(seed)
+    firms = [f"91320594MA{i:07d}X" for i in range(FIRMS)]
+    stress = rng.normal(size=FIRMS)
+    hazard = 1 / (1 + np.exp(-(stress * 1.5 - 7.0)))  # weekly event probability
+    event_week = [
+        next((w for w in range(WEEKS) if rng.random() < hazard[i]), None) for i in range(FIRMS)
+    ]
+    rows, events = [], []
+    for i, uscc in enumerate(firms):
+        last = WEEKS if event_week[i] is None else event_week[i]
+        for week in range(last):
+            rows.append(
+                {
+                    "uscc": uscc,
+                    "as_of": FIRST_WEEK + timedelta(weeks=week),
+                    "sector": "金融",
+                    "district": "园区",
+                    "stress_signal": stress[i] + rng.normal(scale=0.3),
+                    "unrelated_signal": rng.normal(),
+                }
+            )
+        if event_week[i] is not None:
+            happened = FIRST_WEEK + timedelta(weeks=event_week[i], days=3)
+            events.append(
+                {
+                    "event_id": f"E{i:05d}",
+                    "uscc": uscc,
+                    "event_date": happened,
+                    "event_type": "金融风险事件",
+                    "industry": "finance",
+                    "confirmed_by": "联合核查组现场核实",
+                    "arrived_at": datetime.combine(happened, time()) + timedelta(days=14),
+                }
+            )
+    settings = Settings(workdir=root)
+    settings.features.mkdir(parents=True)
+    pl.DataFrame(rows).write_parquet(settings.features / "history.parquet")
+    schema = io.lake_schema(catalog.get("outcome_distress_event"))
+    outcomes = pl.DataFrame(events).cast({name: schema[name] for name in events[0]})
+    io.write_partition(settings.lake, "outcome_distress_event", "2026-01-05", outcomes)
+    io.append_ledger(
+        settings.lake,
+        [{"source": "outcome_distress_event", "delivery_id": "2026-01-05", "rows": len(events)}],
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("ews_train")
+    write_synthetic_workdir(root, seed=7)
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def first(prefect_harness, workdir) -> dict:
+    return train_flow(workdir=workdir, industries=["finance"])
+
+
+def test_first_training_makes_the_champion(first, workdir):
+    finance = first["models"]["finance"]
+    assert finance["name"] == "ews-finance"
+    assert (finance["version"], finance["alias"]) == (1, "champion")
+    assert finance["reason"].startswith("no champion yet")
+    model, info = tracker_for(Settings(workdir=Path(workdir))).load_model("finance")
+    assert model.feature_names == ("stress_signal", "unrelated_signal")
+    settings = Settings(workdir=Path(workdir))
+    assert info.snapshot_hash == snapshot_hash(
+        settings.features / "history.parquet", io.ledger_path(settings.lake)
+    )
+    assert info.decision == "champion" and info.reason == finance["reason"]
+
+
+def test_metrics_file_has_point_values_bounds_and_baseline(first):
+    metrics = io.read_json(Path(first["metrics"]))["finance"]
+    for name in ("roc_auc", "pr_auc", "ks", "brier", "precision_at_k", "recall_at_k"):
+        assert isinstance(metrics[name], float)
+        assert metrics["ci"][name]["low"] <= metrics[name] <= metrics["ci"][name]["high"]
+        assert isinstance(metrics["baseline"][name], float)
+    assert metrics["k"] == 22
+    assert metrics["positives"] > 0 and metrics["n_test"] > metrics["positives"]
+    start, end = metrics["test_period"].split("..")
+    assert date.fromisoformat(start) < date.fromisoformat(end)
+    # The synthetic signal is strong: the model must rank well above chance.
+    assert metrics["roc_auc"] > 0.6
+
+
+def test_second_training_is_gated_with_a_reason(first, workdir):
+    second = train_flow(workdir=workdir, industries=["finance"])["models"]["finance"]
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    assert second["version"] == 2
+    if second["alias"] == "champion":
+        assert second["reason"].startswith("promoted")
+        assert tracker.version_for("finance", "champion") == 2
+    else:
+        assert second["reason"].startswith("kept as challenger")
+        assert tracker.version_for("finance", "champion") == 1
+        assert tracker.version_for("finance", "challenger") == 2
+    assert "champion was v1" in second["reason"]
+    assert tracker.info("finance", 2).reason == second["reason"]
+    kinds = [entry["kind"] for entry in audit.read_log(Settings(workdir=Path(workdir)))]
+    assert kinds.count("train") == 2
+
+
+def test_promote_regates_a_version_on_its_own_test_rows(first, workdir):
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    champion = tracker.version_for("finance", "champion")
+    result = promote_flow(workdir=workdir, industry="finance", version=1)
+    assert result["industry"] == "finance"
+    if champion == 1:
+        assert result["reason"] == "v1 is already the champion"
+    else:
+        # v1 re-scored against champion v2 on v1's own test rows: a decision with numbers.
+        assert "champion was v2" in result["reason"] and "margin" in result["reason"]
+    assert tracker.info("finance", 1).reason == result["reason"]
+
+
+def test_promote_unknown_industry_names_the_known_ones(workdir):
+    with pytest.raises(ValueError, match=r"unknown industry.*finance"):
+        promote_flow.fn(workdir=workdir, industry="shipping")
+
+
+def test_promote_without_a_challenger_asks_for_a_version(tmp_path):
+    with pytest.raises(LookupError, match="ews-finance has no challenger"):
+        promote_target_task.fn(str(tmp_path), "finance", None)
+
+
+def test_train_without_feature_history_says_what_to_run(prefect_harness, tmp_path):
+    with pytest.raises(FileNotFoundError, match="ews features"):
+        train_flow(workdir=str(tmp_path), industries=["finance"])
