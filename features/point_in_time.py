@@ -97,15 +97,22 @@ def versions(frame: pl.LazyFrame, timing: Timing, columns: Sequence[str] = ()) -
         pl.max_horizontal(event_date, arrival_date).alias(VISIBLE_FROM),
         pl.col(timing.arrival_time).alias(arrival_order),
     ).with_row_index(row_order)
-    # The earliest date a later-arriving version of the same key becomes usable.
-    superseded_from = (
+    # The earliest date a later-arriving version of the same key becomes usable. Revisions are
+    # rare, so the ordered window runs only over keys delivered more than once.
+    copies = "_copies"
+    staged = staged.with_columns(pl.len().over(keys).alias(copies))
+    single = staged.filter(pl.col(copies) == 1).with_columns(
+        pl.lit(None, dtype=pl.Date).alias(VALID_TO)
+    )
+    revised = staged.filter(pl.col(copies) > 1).with_columns(
         pl.col(VISIBLE_FROM)
         .cum_min(reverse=True)
         .shift(-1)
         .over(keys, order_by=[arrival_order, row_order])
+        .alias(VALID_TO)
     )
     return (
-        staged.with_columns(superseded_from.alias(VALID_TO))
+        pl.concat([single, revised], how="vertical")
         .filter(pl.col(VALID_TO).is_null() | (pl.col(VISIBLE_FROM) < pl.col(VALID_TO)))
         .select(USCC, *wanted, EVENT_DATE, VISIBLE_FROM, VALID_TO)
     )
