@@ -534,3 +534,14 @@ def load_model(
 ) -> tuple[RiskModel, ModelInfo]:
     """The registered RiskModel behind ``alias`` (champion by default) and its ModelInfo."""
     return tracker_for(settings or Settings()).load_model(industry, alias)
+
+
+def log_artifacts(tracker: Tracker, run_id: str, paths: Sequence[Path], artifact_path: str) -> None:
+    """Attach local files to an existing run under ``artifact_path`` (e.g. a model card).
+
+    The in-memory tracker has no artifact store, so there it records nothing.
+    """
+    if not isinstance(tracker, MlflowTracker):
+        return
+    for path in paths:
+        tracker.client.log_artifact(run_id, str(path), artifact_path)
