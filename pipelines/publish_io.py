@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import io
 import json
 import os
 import shutil
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +29,30 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from features import registry
 from pipelines.audit import file_sha256
+
+# The files of one published list, publish/<week>/<industry>/ (the site reads them back).
+RISK_LIST_XLSX = "risk_list.xlsx"
+RISK_LIST_CSV = "risk_list.csv"
+RISK_LIST_PARQUET = "risk_list.parquet"
+SCORES = "scores.parquet"  # every firm of the industry: probability, rank, tier, flags
+EXPLANATIONS = "explanations.parquet"  # every scored firm: each feature's SHAP value + base
+REASONS = "reasons.parquet"  # listed firms: top reasons in zh/en with their facts
+LEAVERS = "leavers.parquet"  # listed last week, not this week, and why
+HISTORY = "history.parquet"  # listed firms: probability over recent weekly as-of dates
+FIRMS = "firms.parquet"  # listed firms: registration profile, personal data masked
+BEESWARM = "plots/beeswarm.png"
+MANIFEST = "manifest.json"
+
+
+def waterfall_path(uscc: str) -> str:
+    return f"plots/waterfall/{uscc}.png"
+
 
 PARTIAL_MARK = ".partial-"
 RETIRED_MARK = ".retired-"
+STALE_AFTER_S = 3600.0
 # The earliest time a ZIP entry can carry: every xlsx member gets it, so the bytes never change.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 MIN_WIDTH, MAX_WIDTH = 6, 60
@@ -140,6 +163,46 @@ def _zip_without_clock(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def ledger_snapshot(ledger: Path) -> dict[str, Any]:
+    """The lake as the list saw it: how many ledger lines existed and their SHA-256.
+
+    The ledger is append-only, so an auditor re-hashes its first ``lines`` lines later and gets
+    the same value as long as the lake the list was built from has not been rewritten.
+    """
+    if not ledger.is_file():
+        return {"lines": 0, "sha256": hashlib.sha256(b"").hexdigest()}
+    data = ledger.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]  # a line still being appended is not part of it
+    return {"lines": complete.count(b"\n"), "sha256": hashlib.sha256(complete).hexdigest()}
+
+
+def latest_ingest(ingest_runs: Path) -> dict[str, Any]:
+    """The newest ingest run's id and its Great Expectations validation result ids.
+
+    Run ids start with the run's timestamp, so the largest name is the newest run.
+    """
+    summaries = sorted(ingest_runs.glob("*/ingest_summary.json")) if ingest_runs.is_dir() else []
+    if not summaries:
+        return {"run_id": None, "validation_result_ids": []}
+    summary = json.loads(summaries[-1].read_text(encoding="utf-8"))
+    return {
+        "run_id": summary.get("run_id", summaries[-1].parent.name),
+        "validation_result_ids": sorted(summary.get("validation_result_ids", [])),
+    }
+
+
+def config_hash() -> str:
+    """SHA-256 of what decides a list besides data and model: industries.yaml and the registry
+    (feature meanings, directions and reason templates)."""
+    industries = (resources.files("models") / "industries.yaml").read_bytes()
+    features = json.dumps(
+        [asdict(spec) for spec in registry.SPECS], ensure_ascii=False, sort_keys=True, default=str
+    )
+    digest = hashlib.sha256()
+    digest.update(b"industries.yaml\0" + industries + b"\0registry\0" + features.encode("utf-8"))
+    return digest.hexdigest()
+
+
 def file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` by relative POSIX path, sorted."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
@@ -153,23 +216,45 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     On any error the partial folder is removed and ``target`` (the previous publication) is left
     exactly as it was. Leftovers of a process killed mid-write are cleared on the next call.
     """
+    partial = begin(target)
+    try:
+        yield partial
+    except BaseException:
+        abandon(partial)
+        raise
+    commit(partial, target)
+
+
+def begin(target: Path) -> Path:
+    """A fresh hidden folder beside ``target`` to write a new version into."""
     target.parent.mkdir(parents=True, exist_ok=True)
     clear_leftovers(target)
     partial = target.parent / f".{target.name}{PARTIAL_MARK}{uuid.uuid4().hex}"
     partial.mkdir()
-    try:
-        yield partial
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    return partial
+
+
+def commit(partial: Path, target: Path) -> Path:
+    """Put the finished ``partial`` folder in place of ``target`` atomically."""
     _swap_into_place(partial, target)
+    return target
 
 
-def clear_leftovers(target: Path) -> None:
-    """Remove partial or retired copies of ``target`` left by an interrupted publication."""
+def abandon(partial: Path) -> None:
+    shutil.rmtree(partial, ignore_errors=True)
+
+
+def clear_leftovers(target: Path, older_than_s: float = STALE_AFTER_S) -> None:
+    """Remove partial or retired copies of ``target`` left by an interrupted publication.
+
+    Only copies untouched for ``older_than_s`` go, so a run still writing its own copy next to
+    this one is not pulled from under it; younger leftovers stay hidden (dot-named) until then.
+    """
+    cutoff = time.time() - older_than_s
     for mark in (PARTIAL_MARK, RETIRED_MARK):
         for leftover in target.parent.glob(f".{target.name}{mark}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            if leftover.stat().st_mtime <= cutoff:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_into_place(ready: Path, target: Path) -> None:

@@ -1,3 +1,4 @@
+import os
 import time
 import zipfile
 from datetime import datetime
@@ -112,14 +113,25 @@ def test_failure_mid_write_leaves_the_previous_publication_intact(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["finance"]
 
 
-def test_leftovers_of_a_killed_run_are_cleared_and_never_published(tmp_path):
+def test_stale_leftovers_of_a_killed_run_are_cleared_and_never_published(tmp_path):
     target = tmp_path / "finance"
     stale = tmp_path / f".finance{publish_io.PARTIAL_MARK}dead"
     stale.mkdir()
     (stale / "risk_list.csv").write_text("half")
+    old = time.time() - publish_io.STALE_AFTER_S - 60
+    os.utime(stale, (old, old))
     with atomic_directory(target) as folder:
         (folder / "risk_list.csv").write_text("whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["finance"]
+
+
+def test_a_concurrent_runs_fresh_partial_folder_is_left_alone(tmp_path):
+    target = tmp_path / "finance"
+    other = publish_io.begin(target)
+    with atomic_directory(target) as folder:
+        (folder / "risk_list.csv").write_text("whole")
+    assert other.is_dir()
+    assert (target / "risk_list.csv").read_text() == "whole"
 
 
 def test_without_atomic_exchange_the_two_rename_path_still_replaces(tmp_path, monkeypatch):
