@@ -1,0 +1,161 @@
+"""`ews publish`: the week's ranked, explained risk list for every industry's regulator.
+
+scoring table (built by the features flow when missing) -> per industry: score with the champion,
+rank, explain, reasons and facts -> SHAP charts -> list files and manifest, put in place
+atomically -> the static site rebuilt from every publication -> one audit record.
+
+The week ``YYYY-Www`` uses the data as of the Sunday before its Monday (see
+``pipelines.weekly_list``). Each industry is written into a hidden folder beside
+``publish/<week>/<industry>/`` and swapped in only when complete: a failure leaves last
+publication of that list as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from models.config import IndustryConfig, IndustrySpec, load_config
+from pipelines import audit, publish_io, publish_list, tracking
+from pipelines.flows.features import build_features_flow, lake_sources
+from pipelines.settings import Settings
+from pipelines.site import build_site
+from pipelines.weekly_list import resolve_week
+
+
+def scoring_table_path(settings: Settings, as_of: dt.date) -> Path:
+    return settings.features / f"as_of={as_of.isoformat()}.parquet"
+
+
+@task(name="score-and-explain", cache_policy=NO_CACHE)
+def score_task(
+    workdir: str, spec: IndustrySpec, week: str, as_of: str, table: str, folder: str
+) -> dict[str, Any]:
+    """Score the industry with its champion; write scores, explanations, reasons, history."""
+    settings = Settings(workdir=Path(workdir))
+    model, info = tracking.tracker_for(settings).load_model(spec.key)
+    written = publish_list.write_tables(
+        Path(folder),
+        spec=spec,
+        week=week,
+        as_of=dt.date.fromisoformat(as_of),
+        table=pl.read_parquet(table),
+        model=model,
+        sources=lake_sources(settings.lake),
+        publish_root=settings.publish,
+        history_path=settings.features / "history.parquet",
+    )
+    written["model"] = {
+        "name": info.name,
+        "version": info.version,
+        "alias": info.alias,
+        "run_id": info.run_id,
+        "training_snapshot_hash": info.snapshot_hash,
+        "feature_count": len(model.feature_names),
+    }
+    written["feature_names"] = list(model.feature_names)
+    return written
+
+
+@task(name="shap-charts", cache_policy=NO_CACHE)
+def plots_task(folder: str, table: str, feature_names: list[str]) -> int:
+    return publish_list.write_plots(Path(folder), pl.read_parquet(table), feature_names)
+
+
+@task(name="list-files-and-manifest", cache_policy=NO_CACHE)
+def finalize_task(
+    workdir: str,
+    config: IndustryConfig,
+    industry: str,
+    week: str,
+    as_of: str,
+    folder: str,
+    written: dict[str, Any],
+) -> str:
+    """risk_list.xlsx/.csv/.parquet, manifest.json, then the folder replaces the last version."""
+    settings = Settings(workdir=Path(workdir))
+    spec = config.industries[industry]
+    day = dt.date.fromisoformat(as_of)
+    staged = Path(folder)
+    publish_list.write_list_files(
+        staged, spec, config.inspection_frequency, week, day, written["previous"]["kind"]
+    )
+    lineage = {
+        "week": week,
+        "as_of": as_of,
+        "industry": industry,
+        "regulator": spec.regulator.zh,
+        "model": written["model"],
+        "lake_snapshot": {
+            "ledger": "lake/_ledger.jsonl",
+            **publish_io.ledger_snapshot(settings.lake / "_ledger.jsonl"),
+        },
+        "ingest": publish_io.latest_ingest(settings.ingest_runs),
+        "scoring_table": scoring_table_path(settings, day).relative_to(settings.workdir).as_posix(),
+        "code_version": audit.code_version(),
+        "config_sha256": publish_io.config_hash(),
+        "previous": written["previous"],
+        "history": written["history"],
+        "counts": written["counts"],
+    }
+    publish_list.write_manifest(staged, lineage)
+    target = settings.publish / week / industry
+    publish_io.commit(staged, target)
+    return str(target / publish_io.MANIFEST)
+
+
+@task(name="build-site", cache_policy=NO_CACHE)
+def site_task(workdir: str, config: IndustryConfig) -> str:
+    return str(build_site(Settings(workdir=Path(workdir)), config))
+
+
+@task(name="audit-record", cache_policy=NO_CACHE)
+def audit_task(workdir: str, inputs: list[str], outputs: list[str], details: dict) -> None:
+    audit.record_run(workdir, "publish", inputs, outputs, details)
+
+
+@flow(name="publish")
+def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
+    """Publish ``week`` (default: the current ISO week) for every configured industry.
+
+    Returns ``week``, ``as_of``, ``lists`` ({industry: manifest path}) and ``site`` (the index).
+    An industry that fails (e.g. no champion yet) keeps its previous publication; the others
+    are still published, and the flow then raises naming the failures.
+    """
+    settings = Settings(workdir=Path(workdir))
+    config = load_config()
+    label, as_of = resolve_week(week)
+    table = scoring_table_path(settings, as_of)
+    if not table.is_file():
+        build_features_flow(workdir=str(settings.workdir), as_of=as_of.isoformat())
+    lists: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for industry, spec in config.industries.items():
+        folder = publish_io.begin(settings.publish / label / industry)
+        try:
+            written = score_task(workdir, spec, label, as_of.isoformat(), str(table), str(folder))
+            plots_task(str(folder), str(table), written["feature_names"])
+            lists[industry] = finalize_task(
+                workdir, config, industry, label, as_of.isoformat(), str(folder), written
+            )
+        except Exception as error:  # one regulator's failure must not withhold the others' lists
+            publish_io.abandon(folder)
+            failures[industry] = f"{type(error).__name__}: {error}"
+    site = site_task(workdir, config)
+    audit_task(
+        workdir,
+        inputs=[str(table), str(settings.lake / "_ledger.jsonl")],
+        outputs=[str(Path(p).parent) for p in lists.values()],
+        details={"week": label, "as_of": as_of.isoformat(), "failures": failures},
+    )
+    if failures:
+        raise RuntimeError(
+            f"publish {label}: no new list for {', '.join(sorted(failures))}: "
+            + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+        )
+    return {"week": label, "as_of": as_of.isoformat(), "lists": lists, "site": site}

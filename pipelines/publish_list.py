@@ -1,0 +1,258 @@
+"""Writing one industry's weekly publication folder, step by step.
+
+``write_tables`` (scores, explanations, reasons with facts, leavers, history, masked profiles),
+``write_plots`` (SHAP charts), ``write_list_files`` (risk_list.xlsx/.csv/.parquet) and
+``write_manifest`` (lineage and the SHA-256 of every file) each fill the same folder, which the
+publish flow then puts in place atomically. File names: ``pipelines.publish_io``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from data_contracts.schema import Bilingual
+from features import registry
+from models.config import IndustrySpec
+from models.explain import BASE_COLUMN
+from models.rank import compare_with_previous, leavers, rank_firms
+from models.train import RiskModel
+from pipelines import publish_io as files
+from pipelines import weekly_list
+from pipelines.site import change_label
+
+HISTORY_NOTE = {
+    "note_zh": "此前各周为本周模型对当周数据快照的回溯评分，本周为正式评分。",
+    "note_en": "Earlier weeks: this week's model applied to each week's data snapshot.",
+}
+
+
+def write_tables(
+    folder: Path,
+    *,
+    spec: IndustrySpec,
+    week: str,
+    as_of: dt.date,
+    table: pl.DataFrame,
+    model: RiskModel,
+    sources: dict[str, pl.LazyFrame],
+    publish_root: Path,
+    history_path: Path,
+) -> dict[str, Any]:
+    """Score, rank and explain the industry's firms and write the list's tables into ``folder``.
+
+    Returns what the manifest needs to say about the inputs (previous week, counts).
+    """
+    rows = weekly_list.industry_rows(table, spec)
+    scored, explanations = weekly_list.score_rows(model, rows)
+    ranked = rank_firms(scored, spec)
+
+    previous, previous_meta = _previous(spec, week, as_of, model, publish_root, history_path)
+    compared = compare_with_previous(ranked, previous)
+    listed = compared.filter(pl.col("listed")).get_column("uscc").to_list()
+    left = (
+        leavers(compared, previous)
+        if previous is not None
+        else pl.DataFrame(
+            schema={
+                "uscc": pl.String,
+                "previous_rank": pl.UInt32,
+                "previous_probability": pl.Float64,
+                "rank": pl.UInt32,
+                "probability": pl.Float64,
+                "reason": pl.String,
+            }
+        )
+    )
+
+    everyone = sorted({*rows["uscc"], *left["uscc"]})
+    master = weekly_list.master_at(sources, everyone, as_of)
+    names = master.select("uscc", "name")
+    scrub = weekly_list.scrubber_for(sources, listed)
+
+    scores = (
+        compared.join(names, on="uscc", how="left")
+        .join(rows.select("uscc", "district"), on="uscc", how="left")
+        .select(
+            "uscc",
+            "name",
+            "district",
+            "probability",
+            "rank",
+            "tier",
+            "listed",
+            "insufficient_data",
+            "n_sources_known",
+            "previous_rank",
+            "rank_change",
+            "new_entrant",
+        )
+    )
+    reasons = weekly_list.reasons_with_facts(
+        explanations, rows, model.feature_names, listed, sources, as_of, scrub
+    )
+    history = weekly_list.score_history(model, history_path, scored, as_of, listed)
+    profiles = weekly_list.masked_profiles(master.filter(pl.col("uscc").is_in(listed)))
+
+    files.write_parquet(scores, folder / files.SCORES)
+    files.write_parquet(explanations, folder / files.EXPLANATIONS)
+    files.write_parquet(reasons, folder / files.REASONS)
+    files.write_parquet(left.join(names, on="uscc", how="left"), folder / files.LEAVERS)
+    files.write_parquet(history, folder / files.HISTORY)
+    files.write_parquet(profiles, folder / files.FIRMS)
+    return {
+        "previous": previous_meta,
+        "counts": {
+            "firms": rows.height,
+            "scored": scored.filter(~pl.col("insufficient_data")).height,
+            "insufficient_data": scored.filter(pl.col("insufficient_data")).height,
+            "listed": len(listed),
+            "new_entrants": compared.filter(pl.col("new_entrant").fill_null(False)).height,
+            "leavers": left.height,
+        },
+        "history": {"weeks": history.get_column("as_of").n_unique(), **HISTORY_NOTE},
+    }
+
+
+def _previous(
+    spec: IndustrySpec,
+    week: str,
+    as_of: dt.date,
+    model: RiskModel,
+    publish_root: Path,
+    history_path: Path,
+) -> tuple[pl.DataFrame | None, dict[str, Any]]:
+    """Last week's ranking: as published if it was, else re-scored from the feature history."""
+    last_week = weekly_list.previous_week(week)
+    published = publish_root / last_week / spec.key / files.SCORES
+    if published.is_file():
+        previous = pl.read_parquet(published).select("uscc", "probability", "rank", "listed")
+        return previous, {
+            "kind": "published",
+            "week": last_week,
+            "sha256": files.file_sha256(published),
+        }
+    rescored = weekly_list.rescored_previous(model, history_path, as_of, spec)
+    if rescored is not None:
+        day = (as_of - dt.timedelta(days=7)).isoformat()
+        return rescored, {"kind": "rescored", "week": last_week, "as_of": day}
+    return None, {"kind": "none", "week": last_week}
+
+
+def feature_labels(names: list[str], chinese: bool) -> list[str]:
+    """Chart labels: the registry's Chinese description when a Chinese font can draw it."""
+    return [registry.spec(n).description.zh if chinese else n for n in names]
+
+
+def write_plots(folder: Path, table: pl.DataFrame, feature_names: list[str]) -> int:
+    """A SHAP waterfall per listed firm and a beeswarm of the list; returns the chart count."""
+    from pipelines import shap_plots  # shap's import costs seconds: only when charts are drawn
+
+    scores = pl.read_parquet(folder / files.SCORES)
+    listed = scores.filter(pl.col("listed")).sort("rank").get_column("uscc").to_list()
+    if not listed:
+        return 0
+    explanations = (
+        pl.read_parquet(folder / files.EXPLANATIONS)
+        .filter(pl.col("uscc").is_in(listed))
+        .sort("uscc")
+    )
+    values = (
+        table.filter(pl.col("uscc").is_in(listed))
+        .sort("uscc")
+        .select(pl.col(n).cast(pl.Float64) for n in feature_names)
+        .to_numpy()
+    )
+    shap_values = explanations.select(feature_names).to_numpy()
+    base = explanations.get_column(BASE_COLUMN).to_numpy()
+    labels = feature_labels(feature_names, shap_plots.chinese_font() is not None)
+    charts = [
+        shap_plots.Waterfall(
+            shap_values[i], float(base[i]), values[i], folder / files.waterfall_path(u)
+        )
+        for i, u in enumerate(explanations.get_column("uscc"))
+    ]
+    shap_plots.draw_waterfalls(charts, labels)
+    shap_plots.draw_beeswarm(shap_values, base, values, labels, folder / files.BEESWARM)
+    return len(charts) + 1
+
+
+def write_list_files(
+    folder: Path,
+    spec: IndustrySpec,
+    inspection: dict[str, Bilingual],
+    week: str,
+    as_of: dt.date,
+    previous_kind: str,
+) -> None:
+    """risk_list.parquet (canonical names, zh and en reasons), .xlsx and .csv (Chinese)."""
+    scores = pl.read_parquet(folder / files.SCORES)
+    reasons = pl.read_parquet(folder / files.REASONS)
+    profiles = pl.read_parquet(folder / files.FIRMS)
+    has_previous = previous_kind != "none"
+    listed = scores.filter(pl.col("listed")).sort("rank")
+    changes = [
+        change_label(row["rank_change"], row["new_entrant"], has_previous).zh
+        for row in listed.iter_rows(named=True)
+    ]
+    table = weekly_list.risk_list(scores, profiles, reasons, spec.name.zh, changes)
+    files.write_parquet(table, folder / files.RISK_LIST_PARQUET)
+
+    chinese = table.select(list(weekly_list.LIST_HEADERS)).rename(weekly_list.LIST_HEADERS)
+    files.write_csv(chinese, folder / files.RISK_LIST_CSV)
+    insufficient = (
+        scores.filter(pl.col("insufficient_data"))
+        .sort("uscc")
+        .select(
+            pl.col("uscc").alias("统一社会信用代码"),
+            pl.col("name").alias("企业名称"),
+            pl.col("district").alias("所属片区"),
+            pl.col("n_sources_known").alias("有数据的来源数"),
+        )
+    )
+    files.write_xlsx(
+        [
+            files.Sheet("风险名单", chinese, {"风险评分": "0.0%"}),
+            files.Sheet(
+                "数据不足企业",
+                insufficient,
+                note="以下企业数据来源过少，未评分、未排名，不代表低风险。",
+            ),
+            files.Sheet("说明", _notes(spec, inspection, week, as_of)),
+        ],
+        folder / files.RISK_LIST_XLSX,
+        stamp=dt.datetime.combine(as_of, dt.time()),
+    )
+
+
+def _notes(
+    spec: IndustrySpec, inspection: dict[str, Bilingual], week: str, as_of: dt.date
+) -> pl.DataFrame:
+    bounds = {"A": f"< {spec.tiers['B']:.0%}"}
+    for lower, upper in (("B", "C"), ("C", "D")):
+        bounds[lower] = f"{spec.tiers[lower]:.0%} – {spec.tiers[upper]:.0%}"
+    bounds["D"] = f"≥ {spec.tiers['D']:.0%}"
+    rows = [
+        ("名单周", week),
+        ("数据截至", as_of.isoformat()),
+        ("监管部门", spec.regulator.zh),
+        ("风险评分", f"未来{spec.horizon_days}天内发生“{spec.event_type}”的校准概率"),
+        ("检查能力K", str(spec.capacity_k)),
+        *(
+            (f"{tier}级", f"风险评分 {bounds[tier]}；{inspection[tier].zh}")
+            for tier in ("A", "B", "C", "D")
+        ),
+        ("个人信息", "法定代表人姓名、证件号码、电话均已脱敏"),
+    ]
+    return pl.DataFrame(rows, schema={"项目": pl.String, "说明": pl.String}, orient="row")
+
+
+def write_manifest(folder: Path, lineage: dict[str, Any]) -> Path:
+    """manifest.json: the lineage given plus the SHA-256 of every other file in the folder."""
+    hashes = {
+        name: digest for name, digest in files.file_hashes(folder).items() if name != files.MANIFEST
+    }
+    return files.write_json({**lineage, "files": hashes}, folder / files.MANIFEST)

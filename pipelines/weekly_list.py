@@ -1,0 +1,349 @@
+"""One industry's weekly list as tables: scores, explanations, reasons with facts, history.
+
+The steps the publish flow composes. Each takes frames or paths and returns frames; the pure
+parts (ranking, explanation, reasons) live in ``models``; this module adds what needs the lake,
+the scoring table and earlier publications.
+
+The week: an ISO week ``YYYY-Www`` is published on its Monday morning, so its list uses the data
+as of the **Sunday before** (the end of the previous ISO week). The feature layer counts a row at
+T when it arrived by the end of day T; a Monday as-of would depend on what arrives during the
+Monday after the list went out, and re-deriving the list later would give a different answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from data_contracts import catalog
+from features.facts import facts_for
+from features.point_in_time import EVENT_DATE, USCC, valid_at
+from features.source_set import SourceSet
+from models.config import IndustrySpec
+from models.explain import check_additivity, explanation_frame, top_reasons
+from models.rank import rank_firms
+from models.train import RiskModel
+from pipelines.masking import TextScrubber, known_pii, mask_frame
+
+WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+MASTER = "reg_enterprise_master"
+PROFILE_COLUMNS = (
+    "name",
+    "district",
+    "ownership_type",
+    "established_date",
+    "registered_capital",
+    "registered_address",
+    "legal_rep_name",
+    "legal_rep_phone",
+)
+HISTORY_WEEKS = 8
+TOP_REASONS = 3
+
+
+# ---------------------------------------------------------------- the week
+
+
+def week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def resolve_week(week: str | None, today: dt.date | None = None) -> tuple[str, dt.date]:
+    """The ISO week (default: the one containing ``today``) and its as-of date."""
+    if week is None:
+        week = week_label(today or dt.date.today())
+    match = WEEK.match(week.strip())
+    if not match:
+        raise ValueError(f"week {week!r} is not an ISO week like 2026-W47")
+    try:
+        monday = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError as error:
+        raise ValueError(f"week {week!r} does not exist: {error}") from error
+    return week.strip(), monday - dt.timedelta(days=1)
+
+
+def previous_week(week: str) -> str:
+    _, as_of = resolve_week(week)
+    return week_label(as_of)  # the Sunday before a week's Monday lies in the previous week
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def industry_rows(table: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
+    """The scoring table's rows of one industry, by uscc."""
+    return table.filter(pl.col("sector") == spec.sector_value).sort("uscc")
+
+
+def score_rows(model: RiskModel, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Calibrated probabilities for every row, SHAP contributions for the rows with enough data.
+
+    Returns ``scored`` (uscc, probability, insufficient_data, n_sources_known) and the
+    explanation frame of the scored firms. The additivity check runs on every explained firm.
+    """
+    probability = model.predict_proba(rows) if rows.height else np.empty(0)
+    scored = rows.select(
+        "uscc",
+        pl.Series("probability", probability, dtype=pl.Float64),
+        pl.col("insufficient_data").cast(pl.Boolean),
+        pl.col("n_sources_known").cast(pl.Int64),
+    )
+    sufficient = rows.filter(~pl.col("insufficient_data"))
+    uscc = sufficient.get_column("uscc").to_list()
+    if sufficient.height:
+        contributions = model.contributions(sufficient)
+        check_additivity(contributions, model.margin(sufficient), uscc)
+    else:
+        contributions = np.empty((0, len(model.feature_names) + 1))
+    return scored, explanation_frame(uscc, model.feature_names, contributions)
+
+
+# ---------------------------------------------------------------- the registration master
+
+
+def master_at(sources: Mapping[str, pl.LazyFrame], uscc: Sequence[str], as_of: dt.date):
+    """Each firm's latest registration snapshot usable at ``as_of`` (raw, PII unmasked)."""
+    if MASTER not in sources:
+        raise KeyError(f"the lake has no {MASTER}: the list cannot name its firms")
+    source_set = SourceSet({MASTER: sources[MASTER]})
+    contract = catalog.get(MASTER)
+    columns = [c for c in contract.column_names if c not in ("uscc", contract.arrival_time)]
+    return (
+        source_set.versions(MASTER, columns)
+        .filter(pl.col(USCC).is_in(list(uscc)) & valid_at(pl.lit(as_of)))
+        .sort(USCC, EVENT_DATE)
+        .group_by(USCC, maintain_order=True)
+        .last()
+        .drop(EVENT_DATE, "_visible_from", "_valid_to")
+        .collect()
+    )
+
+
+def masked_profiles(master: pl.DataFrame) -> pl.DataFrame:
+    """The master's describing columns with every contract-flagged PII column masked (and the
+    ID number left out: nothing in a list needs it)."""
+    masked = mask_frame(master, catalog.get(MASTER))
+    return masked.select("uscc", *[c for c in PROFILE_COLUMNS if c in masked.columns]).sort("uscc")
+
+
+def scrubber_for(sources: Mapping[str, pl.LazyFrame], uscc: Sequence[str]) -> TextScrubber:
+    """Masks these firms' raw PII, from every source that flags a PII column, wherever it might
+    appear in free text (facts never show PII columns; this is the second line of defence)."""
+    known = []
+    firms = list(uscc)
+    for source_id, frame in sorted(sources.items()):
+        contract = catalog.get(source_id)
+        if not contract.pii_columns:
+            continue
+        rows = (
+            frame.filter(pl.col(contract.entity_key).is_in(firms))
+            .select(contract.pii_columns)
+            .unique()
+            .collect()
+        )
+        known.extend(known_pii(rows, contract))
+    return TextScrubber(known)
+
+
+# ---------------------------------------------------------------- reasons and facts
+
+
+def reasons_with_facts(
+    explanations: pl.DataFrame,
+    values: pl.DataFrame,
+    feature_names: Sequence[str],
+    listed: Sequence[str],
+    sources: Mapping[str, pl.LazyFrame],
+    as_of: dt.date,
+    scrub: TextScrubber,
+) -> pl.DataFrame:
+    """Top reasons of each listed firm with the lake facts behind each (lists of zh/en)."""
+    chosen = explanations.filter(pl.col("uscc").is_in(list(listed)))
+    reasons = top_reasons(chosen, values, feature_names, k=TOP_REASONS)
+    facts_schema = {"facts_zh": pl.List(pl.String), "facts_en": pl.List(pl.String)}
+    if reasons.height == 0:
+        return reasons.with_columns(
+            pl.lit([], dtype=pl.List(pl.String)).alias(name) for name in facts_schema
+        )
+    facts = facts_for(
+        sources,
+        sorted(set(reasons["uscc"])),
+        as_of,
+        sorted(set(reasons["feature"])),
+    )
+    grouped = (
+        facts.with_columns(
+            pl.col("fact_zh").map_elements(scrub, return_dtype=pl.String),
+            pl.col("fact_en").map_elements(scrub, return_dtype=pl.String),
+        )
+        .group_by("uscc", "feature", maintain_order=True)
+        .agg(facts_zh=pl.col("fact_zh"), facts_en=pl.col("fact_en"))
+    )
+    return (
+        reasons.with_columns(
+            pl.col("reason_zh").map_elements(scrub, return_dtype=pl.String),
+            pl.col("reason_en").map_elements(scrub, return_dtype=pl.String),
+        )
+        .join(grouped, on=["uscc", "feature"], how="left", maintain_order="left")
+        .with_columns(
+            pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.String))) for name in facts_schema
+        )
+        .sort("uscc", "reason_rank")
+    )
+
+
+# ---------------------------------------------------------------- last week and the weeks before
+
+
+def read_history(path: Path, dates: Sequence[dt.date], uscc: Sequence[str] | None = None):
+    """Rows of the feature history at the given as-of dates (optionally only some firms)."""
+    if not path.is_file() or not dates:
+        return None
+    frame = pl.scan_parquet(path).filter(pl.col("as_of").is_in(list(dates)))
+    if uscc is not None:
+        frame = frame.filter(pl.col("uscc").is_in(list(uscc)))
+    collected = frame.collect()
+    return collected if collected.height else None
+
+
+def history_dates(path: Path, as_of: dt.date, weeks: int = HISTORY_WEEKS) -> list[dt.date]:
+    """The history's as-of dates before ``as_of``, the last ``weeks - 1`` of them."""
+    if not path.is_file():
+        return []
+    dates = (
+        pl.scan_parquet(path)
+        .select(pl.col("as_of").unique())
+        .filter(pl.col("as_of") < as_of)
+        .collect()
+        .get_column("as_of")
+        .sort()
+        .to_list()
+    )
+    return dates[-(weeks - 1) :] if weeks > 1 else []
+
+
+def score_history(
+    model: RiskModel,
+    history_path: Path,
+    current: pl.DataFrame,
+    as_of: dt.date,
+    uscc: Sequence[str],
+) -> pl.DataFrame:
+    """Probability by week for the given firms: earlier weekly snapshots of the feature history
+    scored by this week's model, then this week's own score. A week with insufficient data has
+    a null probability (shown as a gap, never as a low score)."""
+    schema = {"uscc": pl.String, "as_of": pl.Date, "probability": pl.Float64}
+    frames = []
+    past = read_history(history_path, history_dates(history_path, as_of), uscc)
+    if past is not None:
+        frames.append(_scored_snapshots(model, past))
+    now = current.filter(pl.col("uscc").is_in(list(uscc)))
+    frames.append(
+        now.select(
+            "uscc",
+            pl.lit(as_of).alias("as_of"),
+            pl.when(~pl.col("insufficient_data")).then(pl.col("probability")).alias("probability"),
+        )
+    )
+    return pl.concat([f.cast(schema) for f in frames]).sort("uscc", "as_of")
+
+
+def _scored_snapshots(model: RiskModel, snapshots: pl.DataFrame) -> pl.DataFrame:
+    probability = model.predict_proba(snapshots)
+    return snapshots.select(
+        "uscc",
+        "as_of",
+        pl.when(~pl.col("insufficient_data"))
+        .then(pl.Series("probability", probability, dtype=pl.Float64))
+        .alias("probability"),
+    )
+
+
+def rescored_previous(
+    model: RiskModel, history_path: Path, as_of: dt.date, spec: IndustrySpec
+) -> pl.DataFrame | None:
+    """Last week's ranking as this week's model would have made it (when nothing was published
+    last week): the industry's snapshot a week before ``as_of`` from the feature history."""
+    previous = read_history(history_path, [as_of - dt.timedelta(days=7)])
+    if previous is None:
+        return None
+    rows = industry_rows(previous, spec)
+    if rows.height == 0:
+        return None
+    scored = rows.select(
+        "uscc",
+        pl.Series("probability", model.predict_proba(rows), dtype=pl.Float64),
+        pl.col("insufficient_data").cast(pl.Boolean),
+    )
+    return rank_firms(scored, spec)
+
+
+# ---------------------------------------------------------------- the list itself
+
+# Column order and Chinese headers of risk_list.xlsx / .csv (risk_list.parquet keeps the
+# canonical names and adds the English reasons).
+LIST_HEADERS = {
+    "rank": "排名",
+    "uscc": "统一社会信用代码",
+    "name": "企业名称",
+    "industry": "行业",
+    "district": "所属片区",
+    "probability": "风险评分",
+    "tier": "风险等级",
+    "change": "较上周变化",
+    **{f"reason_{i}_zh": f"主要原因{i}" for i in range(1, TOP_REASONS + 1)},
+}
+
+
+def risk_list(
+    ranked: pl.DataFrame,
+    profiles: pl.DataFrame,
+    reasons: pl.DataFrame,
+    industry_name: str,
+    change_labels: Sequence[str],
+) -> pl.DataFrame:
+    """The listed firms in rank order with name, district, tier, change and reasons 1..3.
+
+    ``change_labels`` is 较上周变化 for each listed firm, in rank order.
+    """
+    listed = ranked.filter(pl.col("listed")).sort("rank")
+    if len(change_labels) != listed.height:
+        raise ValueError(f"{len(change_labels)} change labels for {listed.height} listed firms")
+    wide = _reasons_wide(reasons)
+    return (
+        listed.join(profiles.select("uscc", "name", "district"), on="uscc", how="left")
+        .join(wide, on="uscc", how="left")
+        .sort("rank")
+        .with_columns(
+            industry=pl.lit(industry_name),
+            change=pl.Series(list(change_labels), dtype=pl.String),
+            probability=pl.col("probability").round(6),
+        )
+        .select(
+            *LIST_HEADERS,
+            *[f"reason_{i}_en" for i in range(1, TOP_REASONS + 1)],
+        )
+    )
+
+
+def _reasons_wide(reasons: pl.DataFrame) -> pl.DataFrame:
+    """uscc and reason_<i>_<zh|en> for i = 1..TOP_REASONS (null where a firm has fewer)."""
+    names = [f"reason_{i}_{lang}" for i in range(1, TOP_REASONS + 1) for lang in ("zh", "en")]
+    if reasons.height == 0:
+        return pl.DataFrame(schema={"uscc": pl.String, **dict.fromkeys(names, pl.String)})
+    long = reasons.unpivot(
+        on=["reason_zh", "reason_en"],
+        index=["uscc", "reason_rank"],
+        variable_name="lang",
+        value_name="text",
+    ).with_columns(column=pl.format("reason_{}_{}", "reason_rank", pl.col("lang").str.slice(-2)))
+    wide = long.pivot(on="column", index="uscc", values="text")
+    return wide.with_columns(
+        pl.lit(None, dtype=pl.String).alias(n) for n in names if n not in wide.columns
+    ).select("uscc", *names)
