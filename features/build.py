@@ -23,9 +23,9 @@ from features.coverage import PANELS_KNOWN, coverage, insufficient
 from features.energy import energy
 from features.licences import licences
 from features.linked_firms import linked_firms
-from features.panel import ratio
+from features.panel import LATEST, ratio
 from features.penalties import penalties
-from features.point_in_time import AS_OF, USCC, SourceDataError
+from features.point_in_time import AS_OF, GRID_ROW, USCC, SourceDataError
 from features.prepaid import prepaid
 from features.profile import firm_grid
 from features.registration import registration_changes
@@ -77,11 +77,13 @@ def build_feature_table(
     check_keys(source_set)
     # Every family joins onto the grid: computing it once keeps each family's plan small.
     grid = firm_grid(source_set, as_of_dates, sectors).collect().lazy()
+    scored = source_set.only_firms(grid.select(USCC).unique())
     table = grid
     for family in FAMILIES:
-        part = family(grid, source_set)
+        part = family(grid, scored)
         if part is not None:
-            table = table.join(part, on=KEYS, how="left")
+            keys = [c for c in (USCC, AS_OF, LATEST) if c in part.collect_schema().names()]
+            table = table.join(part.drop(keys), on=GRID_ROW, how="left")
     return finish(table)
 
 

@@ -6,7 +6,7 @@ import polars as pl
 
 from features.events import Measures, event_window_sums, windows
 from features.panel import ratio
-from features.point_in_time import AS_OF, EVENT_DATE, USCC, valid_rows
+from features.point_in_time import AS_OF, EVENT_DATE, GRID_ROW, valid_rows
 from features.registry import CAPITAL_CHANGES
 from features.source_set import SourceSet
 
@@ -42,16 +42,15 @@ def capital(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             grid,
             horizon_days=LOOKBACK_DAYS,
         )
-        .group_by(USCC, AS_OF)
+        .group_by(GRID_ROW)
         .agg(pl.col(EVENT_DATE).max().alias("_latest_reduction"))
     )
     amount = pl.col("capital_reduction_amount_365d")
     return (
-        sums.join(latest, on=[USCC, AS_OF], how="left")
-        .join(grid.select(USCC, AS_OF, "registered_capital"), on=[USCC, AS_OF], how="left")
+        sums.join(latest, on=GRID_ROW, how="left")
+        .join(grid.select(GRID_ROW, AS_OF, "registered_capital"), on=GRID_ROW, how="left")
         .select(
-            USCC,
-            AS_OF,
+            GRID_ROW,
             pl.col("^capital_reduction_(count|amount)_.*$"),
             ratio(amount, pl.col("registered_capital") + amount).alias(
                 "capital_reduction_share_365d"

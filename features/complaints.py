@@ -9,7 +9,6 @@ from __future__ import annotations
 import polars as pl
 
 from features.events import Measures, event_window_sums, windows
-from features.point_in_time import AS_OF, USCC
 from features.registry import (
     COMPLAINTS,
     FINANCIAL_DISPUTES,
@@ -80,4 +79,4 @@ def complaints(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     quarterly_before = earlier * RECENT_DAYS / (YEAR_DAYS - RECENT_DAYS)
     return sums.with_columns(
         ((recent + 1.0) / (quarterly_before + 1.0)).alias("complaint_growth_90d")
-    ).select(USCC, AS_OF, pl.exclude(USCC, AS_OF))
+    )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.panel import at, change, lag_sum, monthly_panel
-from features.point_in_time import AS_OF, USCC
+from features.panel import LATEST, change, label_at, lag_sum, monthly_panel, summarise
+from features.point_in_time import GRID_ROW
 from features.registry import ENERGY
 from features.source_set import SourceSet
 
@@ -25,27 +25,25 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     if not members:
         return None
     per_source = [
-        monthly_panel(
-            sources,
-            [s],
-            grid,
-            ["consumption", "overdue_amount"],
-            (*RECENT, *BEFORE, *YEAR_AGO),
-            labels=("meter_district",),
-        ).select(
-            USCC,
-            AS_OF,
+        summarise(
+            monthly_panel(
+                sources,
+                [s],
+                grid,
+                ["consumption", "overdue_amount", "meter_district"],
+                (*RECENT, *BEFORE, *YEAR_AGO),
+            ),
             change(lag_sum("consumption", RECENT), lag_sum("consumption", YEAR_AGO)).alias("yoy"),
             change(lag_sum("consumption", RECENT), lag_sum("consumption", BEFORE)).alias("trend"),
-            at("meter_district", 0).alias("meter_district"),
+            label_at("meter_district", 0).alias("meter_district"),
             lag_sum("overdue_amount", RECENT).alias("overdue"),
-        )
+        ).drop(LATEST)
         for s in members
     ]
     return (
         pl.concat(per_source, how="vertical")
-        .join(grid.select(USCC, AS_OF, "district"), on=[USCC, AS_OF], how="inner")
-        .group_by(USCC, AS_OF)
+        .join(grid.select(GRID_ROW, "district"), on=GRID_ROW, how="inner")
+        .group_by(GRID_ROW)
         .agg(
             pl.col("yoy").median().alias("energy_yoy_change_3m"),
             pl.col("trend").median().alias("energy_trend_3m"),

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from features.point_in_time import (
-    AS_OF,
     EVENT_DATE,
+    GRID_ROW,
     USCC,
     VALID_TO,
     VISIBLE_FROM,
@@ -86,8 +86,7 @@ def event_window_sums(
         {name: WindowSum(pl.col(measure), window) for name, (measure, window) in known.items()},
     )
     return sums.select(
-        USCC,
-        AS_OF,
+        GRID_ROW,
         *[
             pl.col(name) if name in known else pl.lit(None, dtype=pl.Float64).alias(name)
             for name in columns

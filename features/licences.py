@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.point_in_time import AS_OF, USCC, valid_rows
+from features.point_in_time import AS_OF, GRID_ROW, valid_rows
 from features.registry import LICENCES
 from features.source_set import SourceSet
 
@@ -32,7 +32,7 @@ def licences(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         return None
     status_at_t = (
         valid_rows(held, grid)
-        .group_by(USCC, AS_OF, "_type", "licence_no")
+        .group_by(GRID_ROW, AS_OF, "_type", "licence_no")
         .agg(
             pl.col("status").sort_by(arrival, "status").last(),
             pl.col("valid_to").sort_by(arrival, "status").last().cast(pl.Date),
@@ -42,17 +42,17 @@ def licences(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     lapsed = ((pl.col("valid_to") < pl.col(AS_OF)) | (pl.col("status") == EXPIRED)) & ~pl.col(
         "status"
     ).is_in(list(ENDED))
-    per_type = status_at_t.group_by(USCC, AS_OF, "_type").agg(
+    per_type = status_at_t.group_by(GRID_ROW, "_type").agg(
         current.any().alias("_current"), lapsed.any().alias("_lapsed")
     )
-    expired_types = per_type.group_by(USCC, AS_OF).agg(
+    expired_types = per_type.group_by(GRID_ROW).agg(
         (pl.col("_lapsed") & ~pl.col("_current"))
         .sum()
         .cast(pl.Float64)
         .alias("licence_expired_count")
     )
     return (
-        grid.select(USCC, AS_OF)
-        .join(expired_types, on=[USCC, AS_OF], how="left")
+        grid.select(GRID_ROW)
+        .join(expired_types, on=GRID_ROW, how="left")
         .with_columns(pl.col("licence_expired_count").fill_null(0.0))
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.panel import ratio
-from features.point_in_time import AS_OF, EVENT_DATE, USCC, valid_rows
+from features.point_in_time import AS_OF, EVENT_DATE, GRID_ROW, valid_rows
 from features.registry import LINKED_FIRMS
 from features.source_set import SourceSet
 
@@ -24,7 +24,7 @@ def linked_firms(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         return None
     status_at_t = (
         valid_rows(held, grid)
-        .group_by(USCC, AS_OF, "linked_uscc")
+        .group_by(GRID_ROW, AS_OF, "linked_uscc")
         .agg(
             pl.col("linked_status").sort_by(EVENT_DATE, "linked_status").last(),
             pl.col(EVENT_DATE).max(),
@@ -32,14 +32,14 @@ def linked_firms(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     )
     closed = pl.col("linked_status").is_in(list(CLOSED))
     recent = pl.col(AS_OF) - pl.col(EVENT_DATE) < pl.duration(days=RECENT_DAYS)
-    counts = status_at_t.group_by(USCC, AS_OF).agg(
+    counts = status_at_t.group_by(GRID_ROW).agg(
         pl.len().cast(pl.Float64).alias("linked_firms_count"),
         closed.sum().cast(pl.Float64).alias("linked_firms_closed_count"),
         (closed & recent).sum().cast(pl.Float64).alias("linked_firms_closed_365d"),
     )
     return (
-        grid.select(USCC, AS_OF)
-        .join(counts, on=[USCC, AS_OF], how="left")
+        grid.select(GRID_ROW)
+        .join(counts, on=GRID_ROW, how="left")
         .with_columns(pl.col("^linked_firms_.*$").fill_null(0.0))
         .with_columns(
             ratio(pl.col("linked_firms_closed_count"), pl.col("linked_firms_count")).alias(

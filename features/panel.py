@@ -3,6 +3,10 @@
 At T a firm's panel ends at its latest period usable at T. Panel features look back a fixed
 number of periods from there ("the last 3 reported months"), each period in the version that
 wins at T, so a month that is late, missing or revised is treated exactly as it stood at T.
+
+``panel`` gives the long form: one row per (firm, as-of, period back from the latest, member
+source). Features are aggregations over it per (firm, as-of), written with ``at``, ``lag_sum``
+and friends; a panel over several sources (the social-insurance family) adds them up.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from features.point_in_time import AS_OF, USCC, latest_key, month_index, values_at
+from features.point_in_time import AS_OF, GRID_ROW, USCC, latest_key, month_index, values_at
 from features.source_set import SourceSet
 
 LATEST = "_latest"
@@ -20,21 +24,38 @@ LAG = "_lag"
 TARGET = "_target"
 
 
-def lag_column(column: str, lag: int) -> str:
-    return f"{column}@{lag}"
+def present(lags: Sequence[int]) -> pl.Expr:
+    """True when any of those periods back is present (aggregation)."""
+    return pl.col(LAG).is_in(list(lags)).any()
 
 
 def at(column: str, lag: int) -> pl.Expr:
-    """The column's value ``lag`` periods before the latest (null when that period is absent)."""
-    return pl.col(lag_column(column, lag))
+    """The column's value ``lag`` periods before the latest, summed over member sources; null
+    when that period is absent (aggregation)."""
+    return pl.when(present([lag])).then(pl.col(column).filter(pl.col(LAG) == lag).sum())
+
+
+def label_at(column: str, lag: int) -> pl.Expr:
+    """A text column's value ``lag`` periods back (the smallest if sources disagree)."""
+    return pl.col(column).filter(pl.col(LAG) == lag).min()
 
 
 def lag_sum(column: str, lags: Sequence[int]) -> pl.Expr:
-    """Sum over the periods present; null when none of them is."""
-    values = [at(column, j) for j in lags]
-    return pl.when(pl.any_horizontal(v.is_not_null() for v in values)).then(
-        pl.sum_horizontal(values)
-    )
+    """Sum over the periods present among ``lags``; null when none is (aggregation)."""
+    return pl.when(present(lags)).then(pl.col(column).filter(pl.col(LAG).is_in(list(lags))).sum())
+
+
+def periods_where(condition: pl.Expr, lags: Sequence[int]) -> pl.Expr:
+    """How many of those periods back have a row meeting ``condition`` (aggregation)."""
+    return pl.col(LAG).filter(condition & pl.col(LAG).is_in(list(lags))).n_unique()
+
+
+def leading_run(condition: pl.Expr, cap: int) -> pl.Expr:
+    """Periods in a row meeting ``condition`` counting back from the latest; an absent period
+    ends the run (aggregation)."""
+    hits = pl.col(LAG).filter(condition & (pl.col(LAG) < cap)).unique().sort()
+    positions = pl.int_range(0, hits.len(), dtype=pl.Int32)
+    return (hits == positions).cast(pl.UInt8).cum_min().sum()
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -55,43 +76,36 @@ def panel(
     lags: Sequence[int],
     period: str,
     index: Callable[[pl.Expr], pl.Expr],
-    labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
-    """Wide lagged values for every grid row whose firm has a usable period at T.
-
-    Returns ``uscc``, ``as_of``, ``_latest`` (index of the latest usable period) and one column
-    ``<column>@<lag>`` per column and lag: numeric ``columns`` summed over the member sources that
-    have that period, text ``labels`` taken from one of them.
-    """
+    """The long panel: ``_grid_row``, ``as_of``, ``_latest`` (index of the latest usable period),
+    ``_lag`` (periods back from it) and ``columns``, for the winning version at T of each
+    member's period among ``lags``. Grid rows whose firm has no usable period are absent."""
     stacked = pl.concat(
         [
-            sources.versions(s, [period, *columns, *labels])
+            sources.versions(s, [period, *columns])
             .with_columns(index(pl.col(period)).cast(pl.Int32).alias(INDEX))
-            .select(USCC, INDEX, *columns, *labels, "_event_date", "_visible_from", "_valid_to")
+            .select(USCC, INDEX, *columns, "_event_date", "_visible_from", "_valid_to")
             for s in members
         ],
         how="vertical_relaxed",
     )
-    latest = latest_key(stacked, grid.select(USCC, AS_OF), key=INDEX, alias=LATEST).filter(
-        pl.col(LATEST).is_not_null()
-    )
+    latest = latest_key(
+        stacked, grid.select(GRID_ROW, USCC, AS_OF), key=INDEX, alias=LATEST
+    ).filter(pl.col(LATEST).is_not_null())
     targets = (
         latest.with_columns(pl.lit(list(lags), dtype=pl.List(pl.Int32)).alias(LAG))
         .explode(LAG)
         .with_columns((pl.col(LATEST) - pl.col(LAG)).alias(TARGET))
     )
-    per_lag = (
-        values_at(stacked, targets, key=INDEX, target=TARGET)
-        .group_by(USCC, AS_OF, LATEST, LAG)
-        .agg(*[pl.col(c).sum() for c in columns], *[pl.col(c).min() for c in labels])
+    return values_at(stacked, targets, key=INDEX, target=TARGET).select(
+        GRID_ROW, AS_OF, LATEST, LAG, *columns
     )
-    wide = per_lag.group_by(USCC, AS_OF, LATEST).agg(
-        pl.col(c).filter(pl.col(LAG) == j).first().alias(lag_column(c, j))
-        for c in [*columns, *labels]
-        for j in lags
-    )
-    # Firms whose lagged periods are all missing at T still have a latest period.
-    return latest.select(USCC, AS_OF, LATEST).join(wide, on=[USCC, AS_OF, LATEST], how="left")
+
+
+def summarise(long: pl.LazyFrame, *aggregations: pl.Expr) -> pl.LazyFrame:
+    """One row per grid row of the long panel: _grid_row, as_of, _latest and the
+    aggregations."""
+    return long.group_by(GRID_ROW).agg(pl.col(AS_OF).first(), pl.col(LATEST).first(), *aggregations)
 
 
 def monthly_panel(
@@ -100,11 +114,10 @@ def monthly_panel(
     grid: pl.LazyFrame,
     columns: Sequence[str],
     lags: Sequence[int],
-    labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """``panel`` over monthly sources, whose event time is the first day of the month."""
     period = sources.timing(members[0]).event_time
-    return panel(sources, members, grid, columns, lags, period, month_index, labels)
+    return panel(sources, members, grid, columns, lags, period, month_index)
 
 
 def annual_panel(
@@ -113,11 +126,10 @@ def annual_panel(
     grid: pl.LazyFrame,
     columns: Sequence[str],
     lags: Sequence[int],
-    labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """``panel`` over annual sources, whose event time is a date within the year it covers."""
     period = sources.timing(members[0]).event_time
-    return panel(sources, members, grid, columns, lags, period, lambda e: e.dt.year(), labels)
+    return panel(sources, members, grid, columns, lags, period, lambda e: e.dt.year())
 
 
 def months_since(latest: pl.Expr) -> pl.Expr:

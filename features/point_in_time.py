@@ -22,6 +22,9 @@ from data_contracts.schema import SourceContract
 
 USCC = "uscc"
 AS_OF = "as_of"
+# Integer id of a (firm, as-of) row of the grid: grouping and joining on it is cheaper than on
+# the (uscc, as_of) pair.
+GRID_ROW = "_grid_row"
 EVENT_DATE = "_event_date"
 VISIBLE_FROM = "_visible_from"
 VALID_TO = "_valid_to"
@@ -137,7 +140,8 @@ class WindowSum:
 def window_sums(
     versions_frame: pl.LazyFrame, grid: pl.LazyFrame, columns: Mapping[str, WindowSum]
 ) -> pl.LazyFrame:
-    """Windowed sums for every (uscc, as_of) row of ``grid`` (0 where nothing counts).
+    """Windowed sums for every row of ``grid`` (keyed by ``_grid_row``; 0 where nothing
+    counts).
 
     A version contributes to as-of T when ``_visible_from <= T < min(_valid_to, event + window)``.
     Each version therefore adds its measure on one date and removes it on another; a running sum
@@ -145,7 +149,7 @@ def window_sums(
     """
     names = list(columns)
     if not names:
-        return grid.select(USCC, AS_OF)
+        return grid.select(GRID_ROW)
     scaled = {
         name: (spec.measure.cast(pl.Float64).fill_null(0.0) * FIXED_POINT).round().cast(pl.Int64)
         for name, spec in columns.items()
@@ -182,7 +186,7 @@ def window_sums(
         .sort(DELTA_DATE)
     )
     return (
-        grid.select(USCC, AS_OF)
+        grid.select(GRID_ROW, USCC, AS_OF)
         .sort(AS_OF)
         .join_asof(
             running,
@@ -193,8 +197,7 @@ def window_sums(
             check_sortedness=False,
         )
         .select(
-            USCC,
-            AS_OF,
+            GRID_ROW,
             *[(pl.col(n).fill_null(0) / FIXED_POINT).cast(pl.Float64) for n in names],
         )
     )
@@ -252,7 +255,7 @@ def valid_rows(
 ) -> pl.LazyFrame:
     """Every (grid row, winning version) pair at T, optionally only events in the last
     ``horizon_days`` days. Costs firms' versions x as-of dates: meant for sparse sources."""
-    pairs = grid.select(USCC, AS_OF).join(versions_frame, on=USCC, how="inner")
+    pairs = grid.select(GRID_ROW, USCC, AS_OF).join(versions_frame, on=USCC, how="inner")
     keep = valid_at(pl.col(AS_OF))
     if horizon_days is not None:
         keep = keep & (pl.col(AS_OF) < pl.col(EVENT_DATE) + pl.duration(days=horizon_days))

@@ -12,7 +12,15 @@ from datetime import date
 
 import polars as pl
 
-from features.point_in_time import AS_OF, USCC, WindowSum, latest_key, values_at, window_sums
+from features.point_in_time import (
+    AS_OF,
+    GRID_ROW,
+    USCC,
+    WindowSum,
+    latest_key,
+    values_at,
+    window_sums,
+)
 from features.registry import MASTER, OUTCOMES
 from features.source_set import SourceSet
 
@@ -32,8 +40,9 @@ def as_of_frame(as_of_dates: Sequence[date]) -> pl.LazyFrame:
 def firm_grid(
     sources: SourceSet, as_of_dates: Sequence[date], sectors: Sequence[str] | None = None
 ) -> pl.LazyFrame:
-    """One row per active firm per as-of date: uscc, as_of, the master's describing columns
-    (sector, district, ownership_type, established_date, registered_capital) and firm_age_years.
+    """One row per active firm per as-of date: ``_grid_row`` (its id), uscc, as_of, the master's
+    describing columns (sector, district, ownership_type, established_date, registered_capital)
+    and firm_age_years.
 
     ``sectors`` keeps only firms registered in those sectors (peer comparisons are within a
     sector, so leaving other sectors out changes no kept firm's features).
@@ -59,10 +68,10 @@ def firm_grid(
         ((pl.col(AS_OF) - pl.col("established_date")).dt.total_days() / DAYS_PER_YEAR)
         .cast(pl.Float64)
         .alias("firm_age_years"),
-    )
+    ).with_row_index(GRID_ROW)
     if OUTCOMES in sources:
         failed = window_sums(
             sources.versions(OUTCOMES), grid, {"_failed": WindowSum(pl.lit(1))}
         ).filter(pl.col("_failed") > 0)
-        grid = grid.join(failed, on=[USCC, AS_OF], how="anti")
+        grid = grid.join(failed, on=GRID_ROW, how="anti")
     return grid

@@ -63,6 +63,18 @@ class SourceSet:
         self.frames = dict(frames)
         self.contracts = {s: known[s] for s in frames}
 
+    def only_firms(self, firms: pl.LazyFrame) -> SourceSet:
+        """The same sources holding only rows of the firms in ``firms`` (a ``uscc`` column)."""
+        return SourceSet(
+            {
+                s: frame.join(
+                    firms, left_on=self.contracts[s].entity_key, right_on="uscc", how="semi"
+                )
+                for s, frame in self.frames.items()
+            },
+            self.contracts,
+        )
+
     def __contains__(self, source_id: str) -> bool:
         return source_id in self.frames
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.panel import annual_panel, at, change, lag_sum, monthly_panel, ratio
-from features.point_in_time import AS_OF, USCC
+from features.panel import (
+    LATEST,
+    annual_panel,
+    change,
+    label_at,
+    lag_sum,
+    monthly_panel,
+    ratio,
+    summarise,
+)
+from features.point_in_time import GRID_ROW
 from features.registry import TAX_RATING, TAX_RATINGS, VAT
 from features.source_set import SourceSet
 
@@ -19,16 +28,15 @@ def vat(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     members = sources.family(VAT)
     if not members:
         return None
-    wide = monthly_panel(
+    long = monthly_panel(
         sources,
         members,
         grid,
         ["sales_revenue", "vat_payable", "vat_paid"],
         sorted({*RECENT, *BEFORE, *YEAR, *YEAR_AGO}),
     )
-    return wide.select(
-        USCC,
-        AS_OF,
+    return summarise(
+        long,
         change(lag_sum("sales_revenue", RECENT), lag_sum("sales_revenue", BEFORE)).alias(
             "tax_revenue_trend_3m"
         ),
@@ -41,20 +49,22 @@ def vat(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         (lag_sum("vat_payable", YEAR) - lag_sum("vat_paid", YEAR))
         .clip(lower_bound=0)
         .alias("tax_vat_unpaid_12m"),
-    )
+    ).drop(LATEST)
 
 
 def tax_rating(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     members = sources.family(TAX_RATING)
     if not members:
         return None
-    wide = annual_panel(sources, members, grid, [], (0,), labels=("rating",))
-    grades = pl.DataFrame(
+    long = annual_panel(sources, members, grid, ["rating"], (0,))
+    grades = pl.LazyFrame(
         {
             "_grade": list(TAX_RATINGS),
-            "tax_credit_rating": [float(i) for i in range(len(TAX_RATINGS))],
+            "tax_credit_rating": [float(i) for i, _ in enumerate(TAX_RATINGS)],
         }
-    ).lazy()
-    return wide.join(grades, left_on=at("rating", 0), right_on="_grade", how="left").select(
-        USCC, AS_OF, "tax_credit_rating"
+    )
+    return (
+        summarise(long, label_at("rating", 0).alias("_grade"))
+        .join(grades, on="_grade", how="left")
+        .select(GRID_ROW, "tax_credit_rating")
     )

@@ -8,6 +8,7 @@ import polars as pl
 
 from features.point_in_time import (
     AS_OF,
+    GRID_ROW,
     USCC,
     VALID_TO,
     VISIBLE_FROM,
@@ -36,7 +37,8 @@ def lake(rows: list[tuple]) -> pl.LazyFrame:
 
 
 def grid(*days: date, firm: str = "A") -> pl.LazyFrame:
-    return pl.LazyFrame({USCC: [firm] * len(days), AS_OF: list(days)})
+    """Grid rows numbered in the order given."""
+    return pl.LazyFrame({USCC: [firm] * len(days), AS_OF: list(days)}).with_row_index(GRID_ROW)
 
 
 def test_version_visible_from_the_later_of_event_and_arrival_day():
@@ -93,7 +95,7 @@ def test_window_counts_event_on_t_and_drops_it_exactly_window_days_later():
             grid(date(2024, 1, 9), date(2024, 1, 10), date(2024, 1, 19), date(2024, 1, 20)),
             {"n": WindowSum(pl.lit(1), 10), "amount": WindowSum(pl.col("amount"), 10)},
         )
-        .sort(AS_OF)
+        .sort(GRID_ROW)
         .collect()
     )
     assert sums["n"].to_list() == [0.0, 1.0, 1.0, 0.0]
@@ -114,7 +116,7 @@ def test_window_sum_of_revised_amount_switches_at_the_revision_and_leaves_no_dus
             grid(date(2024, 1, 15), date(2024, 2, 1), date(2025, 1, 1)),
             {"amount": WindowSum(pl.col("amount"), 100)},
         )
-        .sort(AS_OF)
+        .sort(GRID_ROW)
         .collect()
     )
     assert sums["amount"].to_list() == [0.8, 0.9, 0.0]
@@ -159,7 +161,7 @@ def test_row_arriving_after_its_window_closed_never_counts():
             grid(date(2024, 1, 25), date(2024, 2, 15), date(2024, 3, 1), date(2024, 4, 1)),
             {"n": WindowSum(pl.lit(1), 30)},
         )
-        .sort(AS_OF)
+        .sort(GRID_ROW)
         .collect()
     )
     assert sums["n"].to_list() == [0.0, 0.0, 0.0, 0.0]
