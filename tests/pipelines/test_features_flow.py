@@ -1,0 +1,108 @@
+"""`ews features` on a tiny lake written in the real layout: the files it writes and what is in
+them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from features.registry import column_names
+from pipelines import io
+from pipelines.flows.features import build_features_flow, history_dates, parse_as_of
+from pipelines.settings import Settings
+from tests.features.tiny_lake import arrival_after, frames, master, months, rec
+
+AS_OF = date(2024, 12, 20)
+
+
+def write_lake(root, records) -> None:
+    for source_id, frame in frames(records).items():
+        rows = frame.collect().with_columns(
+            pl.lit("2024-12-01").alias(io.DELIVERY_ID),
+            pl.col("arrived_at").alias(io.INGESTED_AT),
+        )
+        io.write_partition(Settings(workdir=root).lake, source_id, "2024-12-01", rows)
+
+
+@pytest.fixture(scope="module")
+def built(prefect_harness, tmp_path_factory):
+    root = tmp_path_factory.mktemp("features_flow")
+    pension = [
+        rec(
+            "si_pension",
+            uscc=u,
+            period=p,
+            insured_count=9,
+            amount_due=10.0,
+            amount_paid=10.0,
+            arrears_amount=0.0,
+            arrived_at=arrival_after(p, 20),
+        )
+        for u in ("F1", "F2", "F3")
+        for p in months(date(2023, 1, 1), 23)
+    ]
+    records = [
+        master("F1", sector="制造业"),
+        master("F2", sector="教育培训"),
+        master("F3", sector="其他"),
+        *pension,
+    ]
+    write_lake(root, records)
+    result = build_features_flow(workdir=str(root), as_of=AS_OF.isoformat())
+    return root, result
+
+
+def test_writes_the_as_of_table_of_every_active_firm(built):
+    root, result = built
+    assert result["feature_table"] == str(
+        Settings(workdir=root).features / "as_of=2024-12-20.parquet"
+    )
+    table = pl.read_parquet(result["feature_table"])
+    assert table.columns == ["uscc", "as_of", *column_names()]
+    assert sorted(table["uscc"]) == ["F1", "F2", "F3"]
+    assert set(table["as_of"]) == {AS_OF}
+    assert result["rows"] == 3
+
+
+def test_history_is_weekly_from_a_year_after_the_first_month_for_modelled_sectors(built):
+    _, result = built
+    history = pl.read_parquet(result["feature_history"])
+    dates = sorted(set(history["as_of"]))
+    assert dates[-1] == AS_OF
+    assert dates[0] >= date(2024, 1, 1) and dates[0] - date(2024, 1, 1) < timedelta(days=7)
+    assert all(b - a == timedelta(days=7) for a, b in itertools.pairwise(dates))
+    assert set(history["uscc"]) == {"F1", "F2"}
+    assert history.columns == ["uscc", "as_of", *column_names()]
+    assert result["history_rows"] == history.height == 2 * len(dates)
+
+
+def test_history_rows_equal_the_as_of_table_on_its_date(built):
+    _, result = built
+    history = pl.read_parquet(result["feature_history"]).filter(pl.col("as_of") == AS_OF)
+    table = pl.read_parquet(result["feature_table"]).filter(pl.col("uscc") != "F3")
+    assert history.equals(table)
+
+
+def test_without_a_master_in_the_lake_says_what_to_run(prefect_harness, tmp_path):
+    with pytest.raises(FileNotFoundError, match="ews ingest"):
+        build_features_flow(workdir=str(tmp_path), as_of="2024-12-20")
+
+
+def test_history_weeks_counts_back_from_the_as_of_date():
+    assert history_dates(AS_OF, None, 3) == [
+        AS_OF - timedelta(weeks=2),
+        AS_OF - timedelta(weeks=1),
+        AS_OF,
+    ]
+    assert history_dates(AS_OF, None, None) == [AS_OF]
+    with pytest.raises(ValueError, match="history_weeks"):
+        history_dates(AS_OF, None, 0)
+
+
+def test_as_of_must_be_a_date():
+    assert parse_as_of("2024-12-20") == AS_OF
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_as_of("20/12/2024")
