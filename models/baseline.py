@@ -9,6 +9,7 @@ transform and coefficients are plain arrays, so the model serialises to JSON wit
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,7 +90,8 @@ def fit_baseline(
     """
     names = tuple(feature_names)
     x, y = features_and_labels(train, names, label_col, "train")
-    with np.errstate(all="ignore"):  # all-null columns give NaN percentiles, handled below
+    with warnings.catch_warnings():  # all-null columns give NaN statistics, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
         lower, upper = np.nanpercentile(x, CLIP_PERCENTILES, axis=0)
         clipped = np.clip(x, lower, upper)
         medians = np.nanmedian(clipped, axis=0)

@@ -1,0 +1,341 @@
+"""EWS on any labelled feature table: one model per segment, honestly estimated.
+
+The estimate comes from outer folds: out-of-time (expanding window) when the table has a time
+column, stratified k-fold otherwise (grouped by entity when an id column is given, so no entity
+sits on both sides). Everything EWS tunes -- the configuration among a small search space, the
+number of trees (early stopping) and the calibration -- is decided inside each outer training
+fold (inner cross-validation, or the latest part of the training period when there is time), so
+no outer test row influences the model that scores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+from models.evaluate import average_precision, brier_score, roc_auc
+from models.train import RiskModel, TrainConfig, fit_risk_model, fit_risk_model_cv
+
+ROW = "_row"  # 1-based data row of the table, carried through so errors and outputs can cite it
+INNER_FOLDS = 3
+# The latest share of a training period that stops and calibrates when folds are out of time.
+INNER_VALID_SHARE = 0.2
+# A small, deliberately diverse search space: shallow vs deep trees, two column samplings and
+# with or without up-weighting the rare class. Slow learning with early stopping picks the size.
+SEARCH_SPACE = (
+    TrainConfig(max_depth=3, colsample_bytree=0.8, max_rounds=2000, early_stopping_rounds=100),
+    TrainConfig(max_depth=5, colsample_bytree=0.6, max_rounds=2000, early_stopping_rounds=100),
+    TrainConfig(
+        max_depth=7,
+        min_child_weight=2.0,
+        colsample_bytree=0.5,
+        max_rounds=2000,
+        early_stopping_rounds=100,
+    ),
+    TrainConfig(
+        max_depth=5,
+        colsample_bytree=0.6,
+        class_balance="none",
+        max_rounds=2000,
+        early_stopping_rounds=100,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """What the user said about the table: its name (for messages) and its special columns."""
+
+    name: str
+    label: str
+    segment: str | None = None
+    id_col: str | None = None
+    time_col: str | None = None
+
+    @property
+    def reserved(self) -> set[str]:
+        return {c for c in (self.label, self.segment, self.id_col, self.time_col, ROW) if c}
+
+    @property
+    def scheme(self) -> str:
+        if self.time_col:
+            return "expanding_window_out_of_time"
+        return "grouped_stratified_kfold" if self.id_col else "stratified_kfold"
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    segment: Any
+    features: tuple[str, ...]
+    # One row per outer fold: fold, rows, positives, roc_auc, pr_auc, brier, chosen settings.
+    folds: pl.DataFrame
+    # Out-of-fold predictions: _row, fold, label, p.
+    predictions: pl.DataFrame
+    # Fitted on every row of the segment with the same nested procedure: the model to use.
+    model: RiskModel
+
+    @property
+    def auc_mean(self) -> float:
+        return float(np.nanmean(self.folds.get_column("roc_auc").to_numpy()))
+
+    @property
+    def auc_std(self) -> float:
+        return float(np.nanstd(self.folds.get_column("roc_auc").to_numpy(), ddof=1))
+
+
+def prepare_table(frame: pl.DataFrame, layout: TableLayout) -> pl.DataFrame:
+    """Check the special columns and normalise them: label to Int8 0/1, time to a sortable type.
+
+    Adds ROW. Every error names the table, the column and, where one is to blame, the row.
+    """
+    for role, column in (
+        ("label", layout.label),
+        ("segment", layout.segment),
+        ("id", layout.id_col),
+        ("time", layout.time_col),
+    ):
+        if column and column not in frame.columns:
+            raise ValueError(
+                f"table {layout.name}: {role} column {column!r} not found; "
+                f"columns are {frame.columns[:20]}"
+            )
+    frame = frame.with_row_index(ROW, offset=1).with_columns(
+        _binary_label(frame.get_column(layout.label), layout)
+    )
+    for column in (layout.segment, layout.time_col):
+        if column:
+            _require_no_nulls(frame, column, layout)
+    if layout.time_col:
+        frame = frame.with_columns(_sortable_time(frame.get_column(layout.time_col), layout))
+    return frame
+
+
+def feature_columns(frame: pl.DataFrame, layout: TableLayout) -> tuple[list[str], list[str]]:
+    """(features, ignored): numeric and boolean non-special columns; text columns are ignored."""
+    features, ignored = [], []
+    for name, dtype in frame.schema.items():
+        if name in layout.reserved:
+            continue
+        (features if dtype.is_numeric() or dtype == pl.Boolean else ignored).append(name)
+    if not features:
+        raise ValueError(f"table {layout.name}: no numeric feature columns besides the label")
+    return features, ignored
+
+
+def segment_values(frame: pl.DataFrame, layout: TableLayout) -> list[Any]:
+    if layout.segment is None:
+        return [None]
+    return frame.get_column(layout.segment).unique().sort().to_list()
+
+
+def segment_frame(frame: pl.DataFrame, layout: TableLayout, value: Any) -> pl.DataFrame:
+    """The rows of one segment (all rows without a segment column); both classes required."""
+    rows = frame if layout.segment is None else frame.filter(pl.col(layout.segment) == value)
+    positives = int(rows.get_column(layout.label).sum())
+    if positives == 0 or positives == rows.height:
+        where = "" if layout.segment is None else f" segment {layout.segment}={value!r}:"
+        raise ValueError(
+            f"table {layout.name}:{where} label column {layout.label!r} has a single class "
+            f"({positives} positives in {rows.height} rows); a classifier needs both"
+        )
+    return rows
+
+
+def outer_folds(
+    frame: pl.DataFrame, layout: TableLayout, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train positions, test positions) of each outer fold of ``frame``."""
+    if folds < 2:
+        raise ValueError(f"table {layout.name}: need at least 2 folds, got {folds}")
+    y = frame.get_column(layout.label).to_numpy()
+    if layout.time_col:
+        return _expanding_window(frame.get_column(layout.time_col).to_numpy(), folds, layout)
+    positives = int(y.sum())
+    if min(positives, len(y) - positives) < folds:
+        raise ValueError(
+            f"table {layout.name}: {folds}-fold cross-validation needs at least {folds} rows of "
+            f"each class in column {layout.label!r}; found {positives} positives in {len(y)} rows"
+        )
+    placeholder = np.zeros((len(y), 1))
+    if layout.id_col:
+        groups = frame.get_column(layout.id_col).to_numpy()
+        grouped = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return list(grouped.split(placeholder, y, groups))
+    return list(
+        StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(placeholder, y)
+    )
+
+
+def fit_tuned(
+    train: pl.DataFrame,
+    features: Sequence[str],
+    layout: TableLayout,
+    seed: int,
+    candidates: Sequence[TrainConfig] = SEARCH_SPACE,
+) -> RiskModel:
+    """EWS's whole fitting procedure on one training set, touching no other rows."""
+    candidates = [config.model_copy(update={"seed": seed}) for config in candidates]
+    if layout.time_col is None:
+        groups = train.get_column(layout.id_col).to_numpy() if layout.id_col else None
+        return fit_risk_model_cv(
+            train,
+            features,
+            layout.label,
+            candidates=candidates,
+            folds=INNER_FOLDS,
+            groups=groups,
+            seed=seed,
+        )
+    inner_train, inner_valid = _latest_share(train, layout)
+    fitted = [
+        fit_risk_model(inner_train, inner_valid, features, layout.label, config=config)
+        for config in candidates
+    ]
+    return max(fitted, key=lambda model: np.nan_to_num(model.metadata["valid_auc"], nan=-1.0))
+
+
+def train_segment(
+    rows: pl.DataFrame,
+    features: Sequence[str],
+    layout: TableLayout,
+    *,
+    folds: int,
+    seed: int,
+    candidates: Sequence[TrainConfig] = SEARCH_SPACE,
+) -> SegmentResult:
+    """Outer-fold estimate of the nested procedure, then the procedure on all rows."""
+    fold_rows, predictions = [], []
+    for number, (train_at, test_at) in enumerate(outer_folds(rows, layout, folds, seed), start=1):
+        train, test = rows[train_at], rows[test_at]
+        model = fit_tuned(train, features, layout, seed, candidates)
+        p = model.predict_proba(test)
+        y = test.get_column(layout.label).to_numpy()
+        fold_rows.append(
+            {
+                "fold": number,
+                "train_rows": train.height,
+                "test_rows": test.height,
+                "test_positives": int(y.sum()),
+                "roc_auc": roc_auc(y, p),
+                "pr_auc": average_precision(y, p),
+                "brier": brier_score(y, p),
+                "n_trees": model.metadata["n_trees"],
+                "max_depth": model.metadata["config"]["max_depth"],
+                "class_balance": model.metadata["config"]["class_balance"],
+                "calibration": model.calibrator.method,
+            }
+        )
+        predictions.append(
+            test.select(ROW, layout.label).with_columns(
+                pl.lit(number, pl.Int32).alias("fold"), pl.Series("p", p)
+            )
+        )
+    return SegmentResult(
+        segment=None if layout.segment is None else rows.get_column(layout.segment)[0],
+        features=tuple(features),
+        folds=pl.DataFrame(fold_rows),
+        predictions=pl.concat(predictions).sort(ROW),
+        model=fit_tuned(rows, features, layout, seed, candidates),
+    )
+
+
+def _expanding_window(
+    times: np.ndarray, folds: int, layout: TableLayout
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cut time into folds + 1 consecutive blocks of about equal rows; fold i trains on the
+    blocks before i and tests on block i. Rows sharing a time value always share a block."""
+    distinct, inverse, counts = np.unique(times, return_inverse=True, return_counts=True)
+    if len(distinct) < folds + 1:
+        raise ValueError(
+            f"table {layout.name}: time column {layout.time_col!r} has {len(distinct)} distinct "
+            f"values; {folds} out-of-time folds need at least {folds + 1}"
+        )
+    block_of_time = np.empty(len(distinct), dtype=np.int64)
+    block, rows_before = 0, 0
+    for position, count in enumerate(counts):
+        wanted = min(rows_before * (folds + 1) // len(times), folds)
+        times_left = len(distinct) - position - 1
+        # Advance one block at a time, and early enough that every later block gets a time value.
+        if position > 0 and (wanted > block or times_left < folds - block):
+            block += 1
+        block_of_time[position] = block
+        rows_before += int(count)
+    block = block_of_time[inverse.reshape(-1)]
+    return [
+        (np.flatnonzero(block < number), np.flatnonzero(block == number))
+        for number in range(1, folds + 1)
+    ]
+
+
+def _latest_share(train: pl.DataFrame, layout: TableLayout) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a training period into earlier rows (fit) and the latest ~20 % (stop, calibrate)."""
+    times = train.get_column(layout.time_col)
+    distinct = times.unique().sort()
+    counts = train.group_by(layout.time_col).len().sort(layout.time_col).get_column("len")
+    later_rows = counts.to_numpy()[::-1].cumsum()[::-1]
+    eligible = np.flatnonzero(later_rows <= INNER_VALID_SHARE * train.height)
+    first_valid = distinct[int(eligible[0]) if len(eligible) else len(distinct) - 1]
+    if first_valid == distinct[0]:
+        raise ValueError(
+            f"table {layout.name}: a training period has one time value; cannot hold out a "
+            "later part for early stopping"
+        )
+    return train.filter(pl.col(layout.time_col) < first_valid), train.filter(
+        pl.col(layout.time_col) >= first_valid
+    )
+
+
+def _binary_label(labels: pl.Series, layout: TableLayout) -> pl.Series:
+    where = f"table {layout.name}: label column {layout.label!r}"
+    if labels.null_count():
+        row = int(labels.is_null().arg_true()[0]) + 1
+        raise ValueError(f"{where} is empty at row {row}")
+    if labels.dtype == pl.Boolean:
+        return labels.cast(pl.Int8)
+    if labels.dtype == pl.String:
+        text = labels.str.strip_chars().str.to_lowercase()
+        mapped = text.replace_strict({"0": 0, "1": 1, "false": 0, "true": 1}, default=None)
+        bad = mapped.is_null()
+    elif labels.dtype.is_numeric():
+        mapped = labels
+        bad = ~labels.is_in([0, 1])
+    else:
+        raise ValueError(f"{where} has type {labels.dtype}; expected 0/1, true/false")
+    if bad.any():
+        row = int(bad.arg_true()[0])
+        found = labels.unique().sort().head(6).to_list()
+        raise ValueError(
+            f"{where} must be binary (0/1): row {row + 1} has {labels[row]!r} "
+            f"(values include {found})"
+        )
+    return mapped.cast(pl.Int8).alias(layout.label)
+
+
+def _require_no_nulls(frame: pl.DataFrame, column: str, layout: TableLayout) -> None:
+    values = frame.get_column(column)
+    if values.null_count():
+        row = int(values.is_null().arg_true()[0]) + 1
+        raise ValueError(f"table {layout.name}: column {column!r} is empty at row {row}")
+
+
+def _sortable_time(times: pl.Series, layout: TableLayout) -> pl.Series:
+    if times.dtype.is_numeric() or times.dtype.is_temporal():
+        return times
+    if times.dtype == pl.String:
+        parsed = times.str.to_datetime(strict=False)
+        if parsed.null_count() == 0:
+            return parsed
+        row = int(parsed.is_null().arg_true()[0])
+        raise ValueError(
+            f"table {layout.name}: time column {layout.time_col!r} row {row + 1} "
+            f"({times[row]!r}) is not a date or a number"
+        )
+    raise ValueError(
+        f"table {layout.name}: time column {layout.time_col!r} has type {times.dtype}; "
+        "expected a number, a date or a datetime"
+    )

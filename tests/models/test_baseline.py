@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.baseline import LogisticBaseline, fit_baseline
+from models.evaluate import roc_auc
+
+FEATURES = ("ratio", "count", "empty")
+
+
+def frame(seed: int, n: int = 800) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    ratio = rng.normal(size=n)
+    label = (rng.random(n) < 1 / (1 + np.exp(-(2.0 * ratio - 2.0)))).astype(np.int8)
+    ratio[rng.random(n) < 0.2] = np.nan
+    ratio[:3] = [1e9, -1e9, np.nan]  # extreme tails: clipped, not allowed to own the fit
+    return pl.DataFrame(
+        {
+            "ratio": ratio,
+            "count": rng.poisson(3, size=n).astype(np.float64),
+            "empty": np.full(n, np.nan),
+            "label": label,
+        }
+    ).with_columns(pl.col("ratio", "empty").fill_nan(None))
+
+
+def test_baseline_learns_with_nans_extremes_and_an_all_null_column():
+    model = fit_baseline(frame(0), FEATURES, valid=frame(1))
+    test = frame(2)
+    p = model.predict_proba(test)
+    assert np.isfinite(p).all() and ((p > 0) & (p < 1)).all()
+    assert roc_auc(test["label"].to_numpy(), p) > 0.75
+
+
+def test_missing_indicator_only_for_features_that_had_gaps():
+    model = fit_baseline(frame(3), FEATURES)
+    assert model.indicators == (0, 2)  # ratio and empty, not count
+    assert model.design(frame(4)).shape == (800, len(FEATURES) + 2)
+
+
+def test_regularisation_is_chosen_on_the_validation_rows():
+    model = fit_baseline(frame(5), FEATURES, valid=frame(6), c_grid=(0.001, 1.0))
+    scores = model.metadata["valid_log_loss"]
+    assert model.metadata["C"] == min(scores, key=scores.__getitem__)
+
+
+def test_round_trip_gives_identical_probabilities():
+    model = fit_baseline(frame(7), FEATURES)
+    restored = LogisticBaseline.from_bytes(model.to_bytes())
+    test = frame(8)
+    np.testing.assert_array_equal(restored.predict_proba(test), model.predict_proba(test))
+
+
+def test_single_class_training_rows_are_refused():
+    with pytest.raises(ValueError, match="single class"):
+        fit_baseline(frame(9).with_columns(pl.lit(1).alias("label")), FEATURES)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.split import out_of_time_split
+
+
+def weekly(weeks: int, firms: int = 2, start: date = date(2023, 1, 2)) -> pl.DataFrame:
+    dates = [start + timedelta(weeks=w) for w in range(weeks)]
+    return pl.DataFrame(
+        {
+            "uscc": [f"F{f}" for f in range(firms) for _ in dates],
+            "as_of": dates * firms,
+            "label": [0] * (weeks * firms),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    weeks=st.integers(min_value=60, max_value=200),
+    horizon=st.integers(min_value=0, max_value=200),
+    train_fraction=st.floats(min_value=0.3, max_value=0.7),
+    valid_fraction=st.floats(min_value=0.1, max_value=0.25),
+)
+def test_split_periods_never_share_a_label_window(weeks, horizon, train_fraction, valid_fraction):
+    frame = weekly(weeks)
+    try:
+        split = out_of_time_split(
+            frame, horizon, train_fraction=train_fraction, valid_fraction=valid_fraction
+        )
+    except ValueError as error:  # too short for this horizon: must say so, not split badly
+        assert "horizon" in str(error) or "no as-of date" in str(error)
+        return
+    b = split.boundaries
+    gap = timedelta(days=horizon)
+    assert split.train["as_of"].max() <= b.train_end
+    assert split.valid["as_of"].min() > b.train_end + gap
+    assert split.valid["as_of"].max() == b.t0
+    assert split.test["as_of"].min() > b.t0 + gap
+    assert min(split.train.height, split.valid.height, split.test.height) > 0
+    # Only the gaps are left out.
+    in_gaps = frame.filter(
+        pl.col("as_of").is_between(b.train_end, b.train_end + gap, closed="right")
+        | pl.col("as_of").is_between(b.t0, b.t0 + gap, closed="right")
+    )
+    assert split.train.height + split.valid.height + split.test.height + in_gaps.height == (
+        frame.height
+    )
+
+
+def test_boundaries_are_as_of_dates_present_in_the_data():
+    frame = weekly(156)
+    split = out_of_time_split(frame, 180)
+    present = set(frame["as_of"].to_list())
+    b = split.boundaries
+    for day in (b.train_start, b.train_end, b.valid_start, b.valid_end, b.test_start, b.test_end):
+        assert day in present
+    assert b.to_dict()["t0"] == b.valid_end.isoformat()
+
+
+def test_history_shorter_than_two_horizons_is_refused():
+    with pytest.raises(ValueError, match="needs more than 360 days"):
+        out_of_time_split(weekly(40), 180)
+
+
+def test_fractions_leaving_no_test_period_are_refused():
+    with pytest.raises(ValueError, match="the rest is test"):
+        out_of_time_split(weekly(156), 30, train_fraction=0.8, valid_fraction=0.2)

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import xgboost as xgb
+
+from models.train import (
+    AdditivityError,
+    RiskModel,
+    TrainConfig,
+    fit_risk_model,
+    fit_risk_model_cv,
+    monotone_constraints,
+)
+
+FEATURES = ("x_up", "x_down", "x_free")
+# One thread: these fits are tiny, and a second thread only adds synchronisation.
+FAST = TrainConfig(max_rounds=60, early_stopping_rounds=10, learning_rate=0.2, nthread=1)
+
+
+def frame(seed: int, n: int = 600) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    logit = -2.0 + 1.5 * x[:, 0] - 1.0 * x[:, 1] + 0.5 * np.sin(3 * x[:, 2])
+    label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int8)
+    x[rng.random((n, 3)) < 0.1] = np.nan
+    return pl.DataFrame({**dict(zip(FEATURES, x.T, strict=True)), "label": label}).with_columns(
+        pl.col(FEATURES).fill_nan(None)
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> RiskModel:
+    return fit_risk_model(
+        frame(1), frame(2), FEATURES, directions={"x_up": "up", "x_down": "down"}, config=FAST
+    )
+
+
+def test_predict_proba_is_a_probability_per_row(model):
+    p = model.predict_proba(frame(3))
+    assert p.shape == (600,)
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_null_features_are_scored_natively(model):
+    all_missing = pl.DataFrame(
+        {name: [None] * 3 for name in FEATURES}, schema=dict.fromkeys(FEATURES, pl.Float64)
+    )
+    assert np.isfinite(model.predict_proba(all_missing)).all()
+
+
+def test_polars_pandas_and_numpy_inputs_agree_whatever_the_column_order(model):
+    test = frame(4)
+    expected = model.predict_proba(test)
+    shuffled = test.select("label", "x_free", "x_down", "x_up")
+    np.testing.assert_array_equal(model.predict_proba(shuffled), expected)
+    np.testing.assert_array_equal(model.predict_proba(shuffled.to_pandas()), expected)
+    array = test.select(FEATURES).to_numpy()
+    np.testing.assert_array_equal(model.predict_proba(array), expected)
+
+
+def test_missing_feature_column_is_named(model):
+    with pytest.raises(ValueError, match="x_free"):
+        model.predict_proba(frame(4).drop("x_free"))
+
+
+def test_to_bytes_round_trip_gives_identical_predictions_and_contributions(model):
+    test = frame(5)
+    restored = RiskModel.from_bytes(model.to_bytes())
+    assert restored.feature_names == model.feature_names
+    assert restored.calibrator == model.calibrator
+    np.testing.assert_array_equal(restored.predict_proba(test), model.predict_proba(test))
+    np.testing.assert_array_equal(restored.contributions(test), model.contributions(test))
+    assert restored.metadata["n_trees"] == model.metadata["n_trees"]
+
+
+def test_from_bytes_refuses_other_documents():
+    with pytest.raises(ValueError, match="not an EWS risk model"):
+        RiskModel.from_bytes(b'{"format": "something-else"}')
+
+
+def test_contributions_add_up_to_the_margin_with_bias_last(model):
+    test = frame(6)
+    contributions = model.contributions(test)
+    assert contributions.shape == (test.height, len(FEATURES) + 1)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.margin(test), atol=1e-4)
+    # The bias is the same expected margin for every row.
+    assert np.ptp(contributions[:, -1]) < 1e-6
+
+
+def test_additivity_check_fires_on_a_tampered_model(model, monkeypatch):
+    original = xgb.Booster.predict
+
+    def tampered(self, data, *args, **kwargs):
+        result = original(self, data, *args, **kwargs)
+        if kwargs.get("pred_contribs"):
+            result[:, 0] += 0.01
+        return result
+
+    monkeypatch.setattr(xgb.Booster, "predict", tampered)
+    with pytest.raises(AdditivityError, match=r"contributions of row \d+ sum to"):
+        model.contributions(frame(7))
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_monotone_constraints_are_respected(seed):
+    fitted = fit_risk_model(
+        frame(seed),
+        frame(seed + 100),
+        FEATURES,
+        directions={"x_up": "up", "x_down": "down"},
+        config=FAST.model_copy(update={"seed": seed}),
+    )
+    grid = np.linspace(-4, 4, 81)
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        base = rng.normal(size=3)
+        for column, sign in ((0, 1), (1, -1)):
+            rows = np.tile(base, (len(grid), 1))
+            rows[:, column] = grid
+            margin = fitted.margin(rows)
+            assert (sign * np.diff(margin) >= -1e-6).all()
+    assert fitted.metadata["monotone"] == {"x_up": 1, "x_down": -1}
+
+
+def test_unknown_direction_is_refused():
+    with pytest.raises(ValueError, match="risk directions"):
+        monotone_constraints(FEATURES, {"x_up": "upward"})
+
+
+def test_single_class_training_rows_are_refused():
+    only_negatives = frame(8).with_columns(pl.lit(0, pl.Int8).alias("label"))
+    with pytest.raises(ValueError, match="train: label column 'label' has a single class"):
+        fit_risk_model(only_negatives, frame(9), FEATURES, config=FAST)
+
+
+def test_non_binary_label_names_the_row():
+    bad = frame(8).with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(2).otherwise(pl.col("label")).alias("label")
+    )
+    with pytest.raises(ValueError, match="must be 0/1, row 3 is 2"):
+        fit_risk_model(bad, frame(9), FEATURES, config=FAST)
+
+
+def test_early_stopping_keeps_only_the_best_trees():
+    fitted = fit_risk_model(
+        frame(13), frame(14), FEATURES, config=FAST.model_copy(update={"max_rounds": 400})
+    )
+    assert fitted.booster.num_boosted_rounds() == fitted.metadata["n_trees"] < 400
+
+
+def test_cross_validated_fit_picks_the_better_candidate_and_refits_on_all_rows():
+    underfit = FAST.model_copy(
+        update={"max_depth": 1, "learning_rate": 0.01, "max_rounds": 3, "early_stopping_rounds": 3}
+    )
+    train = frame(15, n=900)
+    fitted = fit_risk_model_cv(train, FEATURES, candidates=[underfit, FAST], folds=3, seed=15)
+    scores = fitted.metadata["candidate_inner_auc"]
+    assert scores[1] > scores[0]
+    assert fitted.metadata["config"]["max_depth"] == FAST.max_depth
+    assert fitted.metadata["train_rows"] == 900
+    assert fitted.booster.num_boosted_rounds() == round(np.mean(fitted.metadata["inner_rounds"]))
