@@ -88,8 +88,10 @@ def build_feature_table(
 
 
 def check_keys(sources: SourceSet) -> None:
-    """Every row needs its entity, event time and arrival time; name the first that lacks one."""
-    queries, checked = [], []
+    """Every row needs its entity, event time and arrival time; name the first that lacks one.
+
+    One small query per source: a single plan over every source would open them all at once.
+    """
     for source_id in sources.ids():
         timing = sources.timing(source_id)
         frame = sources.frames[source_id]
@@ -104,13 +106,11 @@ def check_keys(sources: SourceSet) -> None:
                     f"source {source_id}: column {column!r} must be a date or datetime, "
                     f"not {schema[column]}"
                 )
-        queries.append(
-            frame.select(pl.col(c).is_null().arg_true().first().alias(c) for c in columns)
-        )
-        checked.append((source_id, columns))
-    for (source_id, columns), result in zip(checked, pl.collect_all(queries), strict=True):
+        first_nulls = frame.select(
+            pl.col(c).is_null().arg_true().first().alias(c) for c in columns
+        ).collect(engine="in-memory")
         for column in columns:
-            row = result[column][0]
+            row = first_nulls[column][0]
             if row is not None:
                 raise SourceDataError(
                     f"source {source_id}: column {column!r} is null in row {row} "
