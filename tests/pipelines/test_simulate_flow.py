@@ -1,0 +1,126 @@
+"""`ews simulate`: the landing layout, the truth files, determinism, and the flow itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from data_contracts.catalog import load_all
+from data_contracts.simulate.defects import DEFECT_KINDS, plan_defects
+from pipelines.flows import simulate as sim
+
+END = dt.date(2026, 11, 20)
+SEED = 11
+
+
+def _simulate_without_orchestration(workdir: Path, source_ids: list[str]) -> None:
+    """The flow's tasks as plain functions: the same files, no Prefect server."""
+    plan = plan_defects(load_all(), SEED, 0.02).to_json()
+    truth = sim.build_world_task.fn(str(workdir / "sim_truth"), "tiny", SEED, END, plan)
+    sim.write_landing_task.fn(str(workdir / "landing"), truth, source_ids, plan)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.*"))}
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    sources = [
+        "reg_enterprise_master",
+        "si_pension",
+        "complaint_12345",
+        "energy_electricity",
+        "licence_school_running",
+        "reg_legal_rep_other_firms",
+    ]
+    _simulate_without_orchestration(tmp_path / "a", sources)
+    _simulate_without_orchestration(tmp_path / "b", sources)
+    first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert first.keys() == second.keys()
+    assert any(name.startswith("landing/si_pension/backfill-") for name in first)
+    assert first == second
+
+
+def test_end_date_defaults_to_today_and_must_be_a_date():
+    assert sim._end_date(None) == dt.date.today()
+    assert sim._end_date("2026-01-31") == dt.date(2026, 1, 31)
+    with pytest.raises(ValueError, match="2026-13-01"):
+        sim._end_date("2026-13-01")
+
+
+@pytest.fixture(scope="module")
+def run(prefect_harness, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("simulate")
+    stale = workdir / "landing" / "si_pension" / "2020-01-01.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("left over from an earlier run")
+    result = sim.simulate_flow(workdir=str(workdir), scale="tiny", seed=SEED, end_date="2026-11-20")
+    return workdir, result
+
+
+@pytest.mark.slow  # the Prefect harness and one whole tiny park
+class TestSimulateFlow:
+    def test_summary_names_the_paths_and_counts(self, run):
+        workdir, result = run
+        assert result["landing"] == str(workdir / "landing")
+        assert result["end_date"] == "2026-11-20"
+        assert result["entities"] == 200
+        # A rare source of the tiny park may have no row at all, hence no file.
+        assert 0.9 * len(load_all()) < result["sources"] <= len(load_all())
+        for path in result["truth"].values():
+            assert Path(path).is_file()
+
+    def test_landing_holds_one_folder_per_source_with_dated_deliveries(self, run):
+        workdir, result = run
+        folders = {p.name for p in (workdir / "landing").iterdir()}
+        files = json.loads(Path(result["truth"]["deliveries"]).read_text(encoding="utf-8"))
+        assert folders == {f["source"] for f in files}
+        assert folders <= set(load_all())
+        names = {p.name for p in (workdir / "landing" / "reg_enterprise_master").iterdir()}
+        assert names == {
+            "backfill-2026-10-23.csv",
+            "2026-10-30.csv",
+            "2026-11-06.csv",
+            "2026-11-13.csv",
+            "2026-11-20.csv",
+        }
+
+    def test_an_earlier_runs_files_are_gone(self, run):
+        workdir, _ = run
+        assert not (workdir / "landing" / "si_pension" / "2020-01-01.csv").exists()
+
+    def test_the_delivery_manifest_matches_the_files(self, run):
+        workdir, result = run
+        files = json.loads(Path(result["truth"]["deliveries"]).read_text(encoding="utf-8"))
+        assert len(files) == result["deliveries"]
+        for entry in files:
+            content = (workdir / entry["file"]).read_bytes()
+            assert hashlib.sha256(content).hexdigest() == entry["sha256"]
+
+    def test_every_defect_kind_is_recorded_once_at_least(self, run):
+        workdir, result = run
+        defects = json.loads(Path(result["truth"]["defects"]).read_text(encoding="utf-8"))
+        assert {d["kind"] for d in defects} == set(DEFECT_KINDS)
+        assert result["defects_by_kind"] == {
+            k: sum(d["kind"] == k for d in defects) for k in DEFECT_KINDS
+        }
+        for record in defects:
+            if record["kind"] != "missing_delivery":
+                assert (workdir / record["file"]).is_file()
+
+    def test_truth_holds_firms_stress_and_events(self, run):
+        _, result = run
+        firms = pl.read_parquet(result["truth"]["firms"])
+        stress = pl.read_parquet(result["truth"]["monthly_stress"])
+        events = pl.read_parquet(result["truth"]["distress_events"])
+        assert firms.height == 200
+        assert stress.height % firms.height == 0
+        assert set(events["uscc"].to_list()) <= set(firms["uscc"].to_list())
+        assert (
+            result["distress_events_to_end_date"] == events.filter(pl.col("before_end_date")).height
+        )
