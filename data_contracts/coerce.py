@@ -9,6 +9,7 @@ expectation judges it, not the parser).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -26,8 +27,10 @@ FAILURE_SCHEMA = pl.Schema(
 )
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
-# %.f also accepts a missing fraction; a bare date means midnight.
+# The common form first (polars parses it fastest); %.f also accepts a missing fraction; a bare
+# date means midnight.
 DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y/%m/%d %H:%M:%S%.f",
@@ -64,40 +67,73 @@ def clean_text(name: str) -> pl.Expr:
     return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(None)
 
 
-def parse_expr(column: Column) -> pl.Expr:
-    """Expression turning the cleaned text of ``column`` into its contract type (null if not)."""
-    text = clean_text(column.name)
+Parser = Callable[[pl.Series], pl.Series]
+
+
+def _finite_float(text: pl.Series) -> pl.Series:
+    number = text.cast(pl.Float64, strict=False)
+    return number.set(~number.is_finite().fill_null(False), None)
+
+
+def _whole_float(text: pl.Series) -> pl.Series:
+    # Spreadsheet exports write whole numbers as "12.0"; accept those, not "12.5".
+    number = _finite_float(text)
+    whole = (number == number.round(0)) & (number.abs() < 2.0**63)
+    return number.set(~whole.fill_null(False), None).cast(pl.Int64)
+
+
+def _yes_no(text: pl.Series) -> pl.Series:
+    word = text.str.to_lowercase()
+    return (
+        pl.select(
+            pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
+        )
+        .to_series()
+        .alias(text.name)
+    )
+
+
+def _date(fmt: str) -> Parser:
+    return lambda text: text.str.to_date(fmt, strict=False)
+
+
+def _datetime(fmt: str) -> Parser:
+    return lambda text: text.str.to_datetime(fmt, strict=False, time_unit="us")
+
+
+def _midnight(fmt: str) -> Parser:
+    return lambda text: text.str.to_date(fmt, strict=False).cast(DATETIME)
+
+
+PARSERS: dict[ColumnType, tuple[Parser, ...]] = {
+    ColumnType.string: (lambda text: text,),
+    ColumnType.int: (lambda text: text.str.to_integer(strict=False), _whole_float),
+    ColumnType.float: (_finite_float,),
+    ColumnType.bool: (_yes_no,),
+    ColumnType.date: tuple(_date(f) for f in DATE_FORMATS),
+    ColumnType.datetime: (
+        *(_datetime(f) for f in DATETIME_FORMATS),
+        *(_midnight(f) for f in DATE_FORMATS),
+    ),
+}
+
+
+def parse_series(column: Column, text: pl.Series) -> pl.Series:
+    """Cleaned text of ``column`` -> its contract type; null where no accepted format fits.
+
+    Formats are tried in order on the values still unparsed, so a file in one format (the
+    usual case) costs a single pass.
+    """
     kind = ColumnType(column.type)
-    if kind == ColumnType.string:
-        parsed = text
-    elif kind == ColumnType.float:
-        number = text.cast(pl.Float64, strict=False)
-        parsed = pl.when(number.is_finite()).then(number).otherwise(None)
-    elif kind == ColumnType.int:
-        # Spreadsheet exports write whole numbers as "12.0"; accept those, not "12.5".
-        number = text.cast(pl.Float64, strict=False)
-        whole = number.is_finite() & (number == number.round(0)) & (number.abs() < 2.0**63)
-        parsed = pl.coalesce(
-            text.str.to_integer(strict=False),
-            pl.when(whole).then(number).otherwise(None).cast(pl.Int64, strict=False),
-        )
-    elif kind == ColumnType.bool:
-        word = text.str.to_lowercase()
-        parsed = (
-            pl.when(word.is_in(TRUE_WORDS))
-            .then(True)
-            .when(word.is_in(FALSE_WORDS))
-            .then(False)
-            .otherwise(None)
-        )
-    elif kind == ColumnType.date:
-        parsed = pl.coalesce(text.str.to_date(f, strict=False) for f in DATE_FORMATS)
-    else:
-        parsed = pl.coalesce(
-            *(text.str.to_datetime(f, strict=False, time_unit="us") for f in DATETIME_FORMATS),
-            *(text.str.to_date(f, strict=False).cast(DATETIME) for f in DATE_FORMATS),
-        )
-    return parsed.cast(polars_type(column.type)).alias(column.name)
+    dtype = polars_type(kind)
+    parsers = PARSERS[kind]
+    parsed = parsers[0](text).cast(dtype)
+    for parser in parsers[1:]:
+        pending = (text.is_not_null() & parsed.is_null()).arg_true()
+        if pending.len() == 0:
+            break
+        parsed = parsed.scatter(pending, parser(text.gather(pending)).cast(dtype))
+    return parsed.alias(column.name)
 
 
 def coerce(raw: pl.DataFrame, contract: SourceContract, *, row_column: str = ROW) -> Coerced:
@@ -107,37 +143,40 @@ def coerce(raw: pl.DataFrame, contract: SourceContract, *, row_column: str = ROW
     are not in the contract pass through unchanged.
     """
     _check_input(raw, contract, row_column)
-    frame = raw.with_columns(parse_expr(c) for c in contract.columns)
+    text = raw.select(clean_text(c.name) for c in contract.columns)
+    typed = [parse_series(c, text.get_column(c.name)) for c in contract.columns]
+    frame = raw.with_columns(typed)
     failures = [
-        _failures_of(raw, frame, contract, column, row_column)
-        for column in contract.columns
-        if column.type != ColumnType.string
+        _failures_of(raw.get_column(row_column), text.get_column(c.name), parsed, contract, c)
+        for c, parsed in zip(contract.columns, typed, strict=True)
+        if c.type != ColumnType.string
     ]
     failure_frame = pl.concat([FAILURE_SCHEMA.to_frame(), *failures], how="vertical")
     return Coerced(frame=frame, failures=failure_frame.sort(ROW, COLUMN, maintain_order=True))
 
 
 def _failures_of(
-    raw: pl.DataFrame,
-    typed: pl.DataFrame,
+    rows: pl.Series,
+    text: pl.Series,
+    parsed: pl.Series,
     contract: SourceContract,
     column: Column,
-    row_column: str,
 ) -> pl.DataFrame:
-    text = raw.select(pl.col(row_column), clean_text(column.name).alias("value"))
-    failed = text.filter(pl.col("value").is_not_null() & typed[column.name].is_null())
-    return failed.select(
-        pl.col(row_column).cast(pl.Int64).alias(ROW),
-        pl.lit(column.name).alias(COLUMN),
-        pl.lit(f"coerce_to_{column.type}").alias(EXPECTATION),
-        pl.format(
-            "{} row {} column {}: '{}' {}",
-            pl.lit(contract.id),
-            pl.col(row_column),
-            pl.lit(column.name),
-            pl.col("value"),
-            pl.lit(NOT_PARSED[ColumnType(column.type)]),
-        ).alias(REASON),
+    failed = (text.is_not_null() & parsed.is_null()).arg_true()
+    values = text.gather(failed).to_list()
+    numbers = rows.gather(failed).to_list()
+    problem = NOT_PARSED[ColumnType(column.type)]
+    return pl.DataFrame(
+        {
+            ROW: numbers,
+            COLUMN: [column.name] * len(values),
+            EXPECTATION: [f"coerce_to_{column.type}"] * len(values),
+            REASON: [
+                f"{contract.id} row {row} column {column.name}: '{value}' {problem}"
+                for row, value in zip(numbers, values, strict=True)
+            ],
+        },
+        schema=FAILURE_SCHEMA,
     )
 
 

@@ -22,6 +22,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
+from great_expectations.exceptions import DataContextError
 from great_expectations.render.renderer.site_builder import SiteBuilder
 
 from data_contracts.coerce import COLUMN, EXPECTATION
@@ -57,8 +58,10 @@ class Validation:
 def open_context(root: str) -> Any:
     """The file context under ``<root>/gx`` (created on first use), with progress bars off."""
     context = gx.get_context(mode="file", project_root_dir=root)
+    # A fresh context holds a ProgressBarsConfig, one read back from its YAML a plain mapping.
     bars = context.variables.progress_bars
-    if bars is None or bars.globally or bars.metric_calculations:
+    settings = vars(bars) if isinstance(bars, ProgressBarsConfig) else dict(bars or {})
+    if settings.get("globally", True) or settings.get("metric_calculations", True):
         context.variables.progress_bars = ProgressBarsConfig(
             globally=False, metric_calculations=False
         )
@@ -83,18 +86,33 @@ def _batch_definition(context: Any) -> Any:
 
 
 def setup_source(context: Any, contract: SourceContract) -> Any:
-    """Add or update the source's suite and validation definition; returns the definition."""
+    """The source's validation definition, stored or updated only when the contract changed.
+
+    GX's own add-or-update rewrites the suite and the data source config every time, which costs
+    more than the validation itself; an unchanged suite is simply reused.
+    """
     derived = expectation_suite(contract, partition_by=PARTITION_BY)
     try:
-        stored = context.suites.get(contract.id)
-    except Exception:  # not stored yet (GX raises its DataContextError subclasses)
+        stored = context.validation_definitions.get(contract.id)
+    except DataContextError:
         stored = None
-    if stored is None or stored.expectations != derived.expectations or stored.meta != derived.meta:
-        stored = context.suites.add_or_update(derived)
+    if stored is not None and _rules(stored.suite) == _rules(derived):
+        return stored
+    suite = context.suites.add_or_update(derived)
     definition = gx.ValidationDefinition(
-        name=contract.id, data=_batch_definition(context), suite=stored
+        name=contract.id, data=_batch_definition(context), suite=suite
     )
     return context.validation_definitions.add_or_update(definition)
+
+
+def _rules(suite: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What a suite checks, without the ids GX assigns when storing it."""
+    expectations = [
+        {k: v for k, v in e.configuration.to_json_dict().items() if k != "id"}
+        for e in suite.expectations
+    ]
+    meta = {k: v for k, v in suite.meta.items() if k != "great_expectations_version"}
+    return meta, expectations
 
 
 def validate(

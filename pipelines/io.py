@@ -134,12 +134,13 @@ def read_delivery(landed: LandedFile, contract: SourceContract) -> pl.DataFrame:
 
 def _read_csv(path: Path, contract: SourceContract, where: str) -> pl.DataFrame:
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():
         raise DeliveryRejected(f"{where}: empty file (no header, no rows)", kind="empty")
     encoding = contract.delivery.encoding
-    text = _decode(data, encoding, where)
-    headers = _csv_headers(text)
-    _reject_misdecoded(data, headers, contract, where)
+    header_end = data.find(b"\n")
+    header_bytes = data if header_end < 0 else data[:header_end]
+    headers = _csv_headers(_decode(header_bytes, encoding, where, whole=data))
+    _reject_misdecoded(header_bytes, headers, contract, where, whole=data)
     repeated = sorted({h for h in headers if headers.count(h) > 1})
     if repeated:
         raise DeliveryRejected(
@@ -147,33 +148,44 @@ def _read_csv(path: Path, contract: SourceContract, where: str) -> pl.DataFrame:
             kind="unreadable",
             rows_in=_count_data_lines(data),
         )
-    utf8 = data.removeprefix(b"\xef\xbb\xbf") if encoding == "utf-8" else text.encode("utf-8")
+    # polars reads utf-8 only and checks it on the way; other encodings are decoded here.
+    utf8 = data if encoding == "utf-8" else _decode(data, encoding, where).encode("utf-8")
     try:
-        frame = pl.read_csv(
-            io.BytesIO(utf8), infer_schema=False, raise_if_empty=False, new_columns=headers
+        return pl.read_csv(
+            io.BytesIO(utf8),
+            infer_schema=False,
+            raise_if_empty=False,
+            new_columns=headers,
+            encoding="utf8",
         )
     except pl.exceptions.PolarsError as error:
+        if "utf-8" in str(error).lower():
+            _decode(data, encoding, where)  # raises with the byte offset and row
         first_line = str(error).strip().splitlines()[0]
         raise DeliveryRejected(
             f"{where}: unreadable csv ({first_line})",
             kind="unreadable",
             rows_in=_count_data_lines(data),
         ) from error
-    return frame
 
 
-def _decode(data: bytes, encoding: str, where: str) -> str:
+def _decode(data: bytes, encoding: str, where: str, *, whole: bytes | None = None) -> str:
+    """Decode as declared, or reject naming the byte offset and the row it falls in.
+
+    ``whole`` is the complete file when ``data`` is only its start (for counting and hints).
+    """
     try:
         return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as error:
+        whole = data if whole is None else whole
         line = data.count(b"\n", 0, error.start)
         place = "the header" if line == 0 else f"data row {line}"
-        hint = _other_encoding_hint(data, encoding)
+        hint = _other_encoding_hint(whole, encoding)
         raise DeliveryRejected(
             f"{where}: not valid {encoding} as the contract declares: byte offset {error.start} "
             f"({place}) cannot be decoded{hint}",
             kind="encoding",
-            rows_in=_count_data_lines(data),
+            rows_in=_count_data_lines(whole),
         ) from error
 
 
@@ -190,9 +202,9 @@ def _other_encoding_hint(data: bytes, declared: str) -> str:
 
 
 def _reject_misdecoded(
-    data: bytes, headers: list[str], contract: SourceContract, where: str
+    header: bytes, headers: list[str], contract: SourceContract, where: str, *, whole: bytes
 ) -> None:
-    """Text that decodes but whose headers only make sense in another encoding is wrong too."""
+    """A header that decodes but only makes sense in another encoding means a wrong encoding."""
     expected = {c.raw for c in contract.columns}
     if expected & set(headers):
         return
@@ -200,7 +212,7 @@ def _reject_misdecoded(
         if candidate == contract.delivery.encoding:
             continue
         try:
-            other = _csv_headers(data.decode("utf-8-sig" if candidate == "utf-8" else candidate))
+            other = _csv_headers(header.decode("utf-8-sig" if candidate == "utf-8" else candidate))
         except UnicodeDecodeError:
             continue
         if expected & set(other):
@@ -208,7 +220,7 @@ def _reject_misdecoded(
                 f"{where}: encoded as {candidate}, but the contract declares "
                 f"{contract.delivery.encoding} (no header matches until decoded as {candidate})",
                 kind="encoding",
-                rows_in=_count_data_lines(data),
+                rows_in=_count_data_lines(whole),
             )
 
 
@@ -226,7 +238,13 @@ def _count_data_lines(data: bytes) -> int:
 def _read_parquet(path: Path, where: str) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
-        return frame.select(pl.all().cast(pl.String))
+        # Whole seconds without a ".000000" tail: the form the coercion parses fastest.
+        return frame.select(
+            pl.col(name).dt.to_string("%Y-%m-%d %H:%M:%S%.f")
+            if isinstance(dtype, pl.Datetime)
+            else pl.col(name).cast(pl.String)
+            for name, dtype in frame.schema.items()
+        )
     except Exception as error:  # a corrupt file raises from polars, pyarrow or the OS
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DeliveryRejected(
