@@ -7,7 +7,7 @@ sim_truth/monthly_stress.parquet                  latent stress per entity and m
 sim_truth/distress_events.parquet                 every distress event (also those after end)
 sim_truth/defects.json                            every injected defect (source, delivery, kind,
                                                   column, rows)
-sim_truth/deliveries.json                         every file written, with rows and SHA-256
+sim_truth/deliveries.json                         every file written, with its rows and bytes
 
 The world is built once and handed to the source tasks through sim_truth (no pipeline
 downstream reads sim_truth; it is for tests and diagnostics). Same seed, scale and end date:
@@ -17,7 +17,6 @@ byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import time
@@ -26,6 +25,8 @@ from typing import Any
 
 import polars as pl
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.catalog import load_all
 from data_contracts.simulate.defects import DEFECT_KINDS, DefectPlan, plan_defects
@@ -35,8 +36,10 @@ from data_contracts.simulate.world import World, build_world
 from pipelines.settings import Settings
 
 TRUTH_FRAMES = ("firms", "monthly_stress", "distress_events")
-# Sources per landing task: enough to keep task overhead small, few enough to run two at once.
-SOURCES_PER_TASK = 30
+# Landing tasks: few enough to keep orchestration overhead small, two running at a time (the
+# machine's cores); sources are dealt round-robin so heavy panels spread over the tasks.
+LANDING_TASKS = 6
+PARALLEL_TASKS = 2
 
 
 def _end_date(end_date: str | dt.date | None) -> dt.date:
@@ -63,7 +66,7 @@ def _write_json(path: Path, payload: Any) -> Path:
     return path
 
 
-@task(name="clear-simulated-landing")
+@task(name="clear-simulated-landing", cache_policy=NO_CACHE)
 def clear_previous_run(landing: str, sim_truth: str, source_ids: list[str]) -> None:
     """Remove what an earlier simulation wrote, so no stale delivery survives."""
     for source_id in source_ids:
@@ -71,7 +74,7 @@ def clear_previous_run(landing: str, sim_truth: str, source_ids: list[str]) -> N
     shutil.rmtree(sim_truth, ignore_errors=True)
 
 
-@task(name="build-world")
+@task(name="build-world", cache_policy=NO_CACHE)
 def build_world_task(
     sim_truth: str, scale: str, seed: int, end_date: dt.date, plan: dict[str, Any]
 ) -> dict[str, str]:
@@ -95,7 +98,7 @@ def load_world(truth: dict[str, str]) -> World:
     )
 
 
-@task(name="write-landing")
+@task(name="write-landing", cache_policy=NO_CACHE)
 def write_landing_task(
     landing: str, truth: dict[str, str], source_ids: list[str], plan: dict[str, Any]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -118,7 +121,6 @@ def write_landing_task(
                     "file": f"landing/{source_id}/{delivery.file_name}",
                     "rows": delivery.rows,
                     "bytes": len(content),
-                    "sha256": hashlib.sha256(content).hexdigest(),
                 }
             )
         for record in result.defects:
@@ -130,7 +132,7 @@ def write_landing_task(
     return {"files": files, "defects": defects}
 
 
-@task(name="write-manifests")
+@task(name="write-manifests", cache_policy=NO_CACHE)
 def write_manifests_task(
     sim_truth: str, files: list[dict[str, Any]], defects: list[dict[str, Any]]
 ) -> dict[str, str]:
@@ -141,7 +143,7 @@ def write_manifests_task(
     }
 
 
-@flow(name="simulate")
+@flow(name="simulate", task_runner=ThreadPoolTaskRunner(max_workers=PARALLEL_TASKS))
 def simulate_flow(
     workdir: str,
     scale: str = "small",
@@ -161,9 +163,7 @@ def simulate_flow(
 
     clear_previous_run(str(settings.landing), str(settings.sim_truth), source_ids)
     truth = build_world_task(str(settings.sim_truth), scale, seed, end, plan)
-    batches = [
-        source_ids[i : i + SOURCES_PER_TASK] for i in range(0, len(source_ids), SOURCES_PER_TASK)
-    ]
+    batches = [source_ids[i::LANDING_TASKS] for i in range(LANDING_TASKS)]
     futures = [
         write_landing_task.submit(str(settings.landing), truth, batch, plan) for batch in batches
     ]

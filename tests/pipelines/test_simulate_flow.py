@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 
@@ -99,8 +98,9 @@ class TestSimulateFlow:
         files = json.loads(Path(result["truth"]["deliveries"]).read_text(encoding="utf-8"))
         assert len(files) == result["deliveries"]
         for entry in files:
-            content = (workdir / entry["file"]).read_bytes()
-            assert hashlib.sha256(content).hexdigest() == entry["sha256"]
+            assert (workdir / entry["file"]).stat().st_size == entry["bytes"]
+        on_disk = {p.relative_to(workdir).as_posix() for p in (workdir / "landing").rglob("*.*")}
+        assert on_disk == {entry["file"] for entry in files}
 
     def test_every_defect_kind_is_recorded_once_at_least(self, run):
         workdir, result = run
