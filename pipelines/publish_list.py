@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from data_contracts.schema import Bilingual
@@ -168,10 +169,15 @@ def write_plots(folder: Path, table: pl.DataFrame, feature_names: list[str]) -> 
     )
     shap_values = explanations.select(feature_names).to_numpy()
     base = explanations.get_column(BASE_COLUMN).to_numpy()
-    labels = feature_labels(feature_names, shap_plots.chinese_font() is not None)
+    chinese = shap_plots.chinese_font() is not None
+    labels = feature_labels(feature_names, chinese)
+    missing = "无数据" if chinese else "no data"
     charts = [
         shap_plots.Waterfall(
-            shap_values[i], float(base[i]), values[i], folder / files.waterfall_path(u)
+            shap_values[i],
+            float(base[i]),
+            [missing if np.isnan(v) else f"{v:.4g}" for v in values[i]],
+            folder / files.waterfall_path(u),
         )
         for i, u in enumerate(explanations.get_column("uscc"))
     ]

@@ -51,11 +51,15 @@ def _short(label: str) -> str:
 
 @dataclass(frozen=True)
 class Waterfall:
-    """One firm's chart: its contributions, bias, feature values and where to write it."""
+    """One firm's chart: its contributions, bias, feature values as shown, and where to write it.
+
+    ``shown`` is each value as a reader should see it (e.g. "无数据" for a missing value, which
+    shap would print as "nan").
+    """
 
     values: np.ndarray
     base_value: float
-    data: np.ndarray
+    shown: Sequence[str]
     path: Path
 
 
@@ -86,13 +90,13 @@ def _draw_chunk(charts: list[Waterfall], labels: list[str]) -> list[Path]:
         explanation = shap.Explanation(
             values=np.asarray(chart.values, dtype=np.float64),
             base_values=float(chart.base_value),
-            data=np.round(np.asarray(chart.data, dtype=np.float64), 3),
+            display_data=np.asarray(chart.shown, dtype=object),
             feature_names=labels,
         )
         shap.plots.waterfall(explanation, max_display=MAX_DISPLAY, show=False)
         figure = plt.gcf()
         figure.set_size_inches(9.0, 0.42 * MAX_DISPLAY + 1.4)
-        figure.subplots_adjust(left=0.47, right=0.96, top=0.9, bottom=0.13)
+        figure.subplots_adjust(left=0.47, right=0.9, top=0.9, bottom=0.13)
         chart.path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(chart.path, dpi=DPI, metadata={"Software": None})
         plt.close(figure)

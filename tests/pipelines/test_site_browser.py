@@ -1,0 +1,118 @@
+"""The published static site in headless Chromium: index, a sortable list page, a firm page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipelines import tracking
+from pipelines.flows import publish as publish_module
+from pipelines.flows.publish import publish_flow
+from tests.pipelines.publish_world import WEEK, build_world, world_config
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, prefect_harness) -> Path:
+    world = build_world(tmp_path_factory.mktemp("site"), seed=5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tracking, "tracker_for", lambda settings: world.tracker)
+        patch.setattr(publish_module, "load_config", world_config)
+        result = publish_flow(workdir=str(world.settings.workdir), week=WEEK)
+    return Path(result["site"]).parent
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    opened = context.new_page()
+    requested: list[str] = []
+    opened.on("request", lambda request: requested.append(request.url))
+    opened.requested = requested
+    yield opened
+    context.close()
+
+
+def _assert_screenshot_shows_something(path: Path) -> None:
+    assert path.stat().st_size > 10_000
+    with Image.open(path) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is None or len(colours) > 50  # text, tables and badges, not a blank page
+
+
+def test_index_lists_each_regulator_for_the_week(site, page, tmp_path):
+    page.goto((site / "index.html").as_uri())
+    assert "EWS" in page.title()
+    links = page.locator(f"a[href='{WEEK}/finance/index.html']")
+    assert links.count() == 1
+    assert "园区金融监管局" in links.first.inner_text()
+    shot = tmp_path / "index.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _assert_screenshot_shows_something(shot)
+    assert all(url.startswith("file://") for url in page.requested)
+
+
+def _column(page, index: int) -> list[str]:
+    return page.locator("#risk-list tbody tr").evaluate_all(
+        f"rows => rows.map(r => r.cells[{index}].dataset.sort)"
+    )
+
+
+def test_clicking_a_header_sorts_the_list(site, page, tmp_path):
+    page.goto((site / WEEK / "finance" / "index.html").as_uri())
+    ranks = [int(v) for v in _column(page, 0)]
+    assert ranks == sorted(ranks) and len(ranks) == world_config().industries["finance"].capacity_k
+    score_header = page.locator("#risk-list th", has_text="风险评分")
+    score_header.click()
+    ascending = [float(v) for v in _column(page, 4)]
+    assert ascending == sorted(ascending)
+    assert [int(v) for v in _column(page, 0)] != ranks  # the order changed
+    assert score_header.get_attribute("aria-sort") == "ascending"
+    score_header.click()
+    assert [float(v) for v in _column(page, 4)] == sorted(ascending, reverse=True)
+    shot = tmp_path / "list.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _assert_screenshot_shows_something(shot)
+    assert all(url.startswith("file://") for url in page.requested)
+
+
+def test_firm_page_shows_reasons_waterfall_and_history(site, page, tmp_path):
+    page.goto((site / WEEK / "finance" / "index.html").as_uri())
+    page.locator("#risk-list tbody tr").first.locator("a").click()
+    page.wait_for_load_state()
+    assert "/firms/" in page.url
+    assert page.locator("ol.reasons li").count() >= 1
+    loaded = page.locator("img.plot").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert loaded
+    assert page.locator("svg.history circle").count() >= 2
+    assert "*" in page.locator("dl.facts-grid").inner_text()  # masked legal representative
+    shot = tmp_path / "firm.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _assert_screenshot_shows_something(shot)
+    assert all(url.startswith("file://") for url in page.requested)
