@@ -56,6 +56,7 @@ class SourcePlan:
     to_process: list[PlannedDelivery] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already ingested, same file
     not_due: list[str] = field(default_factory=list)  # dated after the ingest time
+    ignored: list[str] = field(default_factory=list)  # a second file for one delivery id
     newest_delivery: str | None = None  # newest delivery date due by the ingest time
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,7 +69,7 @@ class SourcePlan:
 
 
 def plan_source(
-    source_id: str,
+    contract: SourceContract,
     landed: list[LandedFile],
     ledger: dict[tuple[str, str], dict[str, Any]],
     *,
@@ -78,11 +79,14 @@ def plan_source(
     quarantine_dir: Path,
     gx_root: Path,
 ) -> SourcePlan:
+    """Decide per landed file: process, skip (same file already in the ledger) or wait."""
+    source_id = contract.id
+    kept, ignored = _one_file_per_delivery(landed, contract.delivery.format.value)
     to_process: list[PlannedDelivery] = []
     skipped: list[str] = []
     not_due: list[str] = []
     due_dates: list[dt.date] = []
-    for item in landed:
+    for item in kept:
         day = item.delivered_on
         if day is not None and day > as_of.date():
             not_due.append(item.delivery_id)
@@ -113,8 +117,23 @@ def plan_source(
         to_process=to_process,
         skipped=skipped,
         not_due=not_due,
+        ignored=ignored,
         newest_delivery=max(due_dates).isoformat() if due_dates else None,
     )
+
+
+def _one_file_per_delivery(
+    landed: list[LandedFile], declared_format: str
+) -> tuple[list[LandedFile], list[str]]:
+    """One file per delivery id (the declared format first); the names of the others."""
+    chosen: dict[str, LandedFile] = {}
+    ignored: list[str] = []
+    for item in sorted(landed, key=lambda f: (f.suffix != declared_format, f.path.name)):
+        if item.delivery_id in chosen:
+            ignored.append(item.path.name)
+        else:
+            chosen[item.delivery_id] = item
+    return [f for f in landed if chosen.get(f.delivery_id) is f], ignored
 
 
 # ---------------------------------------------------------------- report
@@ -205,7 +224,7 @@ class _Readable:
 
     planned: PlannedDelivery
     raw: pl.DataFrame  # delivered headers, strings, plus _row
-    text: pl.DataFrame  # canonical names, cleaned strings, plus _row and _delivery_id
+    text: pl.DataFrame  # canonical names, values as delivered, plus _row and _delivery_id
     typed: pl.DataFrame  # canonical typed, plus _row and _delivery_id
     failures: pl.DataFrame  # coercion failures with _delivery_id
     warnings: list[str]
@@ -316,7 +335,7 @@ def _validate(
     )
     # A value that did not parse is null in the typed frame; its parse failure already says why.
     located = located.join(coercion, on=[DELIVERY_ID, ROW, COLUMN], how="anti")
-    reasoned = _gx_reasons(contract, located, text)
+    reasoned = _gx_reasons(contract, located, text, typed)
     failures = pl.concat(
         [coercion.select(DELIVERY_ID, ROW, COLUMN, EXPECTATION, REASON), reasoned],
         how="vertical",
@@ -449,7 +468,7 @@ def _reject_missing_columns(
 
 
 def _gx_reasons(
-    contract: SourceContract, failures: pl.DataFrame, text: pl.DataFrame
+    contract: SourceContract, failures: pl.DataFrame, text: pl.DataFrame, typed: pl.DataFrame
 ) -> pl.DataFrame:
     """Attach a sentence naming source, row, column and the offending value to each failure."""
     schema = {
@@ -462,7 +481,7 @@ def _gx_reasons(
     parts = [pl.DataFrame(schema=schema)]
     for (kind, column), group in failures.group_by([EXPECTATION, COLUMN], maintain_order=True):
         positions = group.get_column(gx_context.POSITION)
-        reasons = _reasons_for(contract, str(kind), str(column), positions, group, text)
+        reasons = _reasons_for(contract, str(kind), str(column), positions, group, text, typed)
         parts.append(
             group.select(DELIVERY_ID, ROW, COLUMN, EXPECTATION).with_columns(
                 pl.Series(REASON, reasons, dtype=pl.String)
@@ -478,12 +497,14 @@ def _reasons_for(
     positions: pl.Series,
     group: pl.DataFrame,
     text: pl.DataFrame,
+    typed: pl.DataFrame,
 ) -> list[str]:
+    """Reason sentences: values as delivered, duplicate counts as GX compared them (typed)."""
     rows = group.get_column(ROW).to_list()
     deliveries = group.get_column(DELIVERY_ID).to_list()
     keys = [c.strip() for c in column.split(",")]
     if kind in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
-        counts = text.select(pl.len().over([*keys, DELIVERY_ID]).alias("n"))["n"].gather(positions)
+        counts = typed.select(pl.len().over([*keys, DELIVERY_ID]).alias("n"))["n"].gather(positions)
         values = {k: text.get_column(k).gather(positions).to_list() for k in keys}
         out = []
         for i, (row, delivery, n) in enumerate(zip(rows, deliveries, counts, strict=True)):
@@ -585,7 +606,13 @@ def _report(
         late=late,
         validation_result_id=result_id,
         quarantined_by_expectation=dict(sorted(by_kind.items())),
-        warnings=[w for o in outcomes for w in o.warnings],
+        warnings=[
+            *(
+                f"{contract.id} file {name}: a second file for the same delivery id; ignored"
+                for name in plan.ignored
+            ),
+            *(w for o in outcomes for w in o.warnings),
+        ],
         deliveries=outcomes,
     )
 

@@ -55,9 +55,9 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
     ledger = io.latest_deliveries(settings.lake)
     contracts = catalog.load_all()
     paths: dict[str, list[str]] = {"busy": [], "idle": []}
-    for source_id in contracts:
+    for source_id, contract in contracts.items():
         plan = plan_source(
-            source_id,
+            contract,
             landed.get(source_id, []),
             ledger,
             run_id=run_id,
@@ -108,7 +108,7 @@ def idle_sources_task(plan_paths: list[str]) -> list[str]:
 def summarize_task(run_dir: str, report_paths: list[str]) -> str:
     """ingest_summary.json: per source counts, status and reason; run totals; GX result ids."""
     run = io.read_json(Path(run_dir) / "run.json")
-    reports = [io.read_json(Path(p)) for p in report_paths]
+    reports = sorted((io.read_json(Path(p)) for p in report_paths), key=lambda r: r["source"])
     sources = {
         r["source"]: {k: v for k, v in r.items() if k not in ("source", "deliveries")}
         for r in reports

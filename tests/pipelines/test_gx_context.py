@@ -110,3 +110,13 @@ def test_data_docs_of_a_run_without_validations_render_nothing_stored(tmp_path, 
     index = gx_context.build_data_docs(context, [], tmp_path / "run" / "data_docs")
     assert index.exists()
     assert not list((tmp_path / "run" / "data_docs" / "validations").glob("**/*.html"))
+
+
+def test_an_expectation_gx_could_not_evaluate_stops_the_source_by_name():
+    info = {"raised_exception": True, "exception_message": "bad regex"}
+    with pytest.raises(gx_context.ValidationError, match="si_pension: GX could not evaluate x"):
+        gx_context._raise_on_exception(PENSION, "x", info)
+    nested = {"metric-id": {"raised_exception": True, "exception_message": "boom"}}
+    with pytest.raises(gx_context.ValidationError, match="boom"):
+        gx_context._raise_on_exception(PENSION, "x", nested)
+    gx_context._raise_on_exception(PENSION, "x", {"raised_exception": False})

@@ -102,3 +102,23 @@ def test_as_of_date_means_the_whole_day_and_bad_text_is_refused():
     assert parse_as_of("2026-11-02T08:30:00") == dt.datetime(2026, 11, 2, 8, 30)
     with pytest.raises(ValueError, match="as_of 'next tuesday' is neither"):
         parse_as_of("next tuesday")
+
+
+def test_a_source_that_breaks_is_failed_the_others_land_and_it_retries_next_run(
+    landed, prefect_harness
+):
+    blocker = landed / "lake" / PENSION.id
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
+    first = _ingest(landed, "first")
+    pension = first["sources"][PENSION.id]
+    assert pension["status"] == "failed"
+    assert pension["reason"].startswith("si_pension: ingestion stopped (")
+    assert pension["reason"].endswith("its deliveries will be retried")
+    assert first["sources"][MASTER.id]["rows_accepted"] == 5
+    assert all(e["source"] != PENSION.id for e in io.read_ledger(landed / "lake"))
+
+    blocker.unlink()
+    second = _ingest(landed, "second")
+    assert second["sources"][PENSION.id]["rows_accepted"] == 10
+    assert second["sources"][MASTER.id]["deliveries_skipped"] == 1
