@@ -33,9 +33,11 @@ from pipelines.audit import code_version
 from pipelines.model_exports import evaluation_table
 from pipelines.settings import Settings
 
-# mlflow reads its environment (telemetry, progress bars) at import time.
+# Environment for mlflow (telemetry, progress bars), set before it is imported.
 runtime.configure()
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# A logged model carries EWS's own uv.lock (below), never a project found in the current directory.
+os.environ.setdefault("MLFLOW_UV_AUTO_DETECT", "false")
 
 import mlflow  # noqa: E402
 from mlflow.entities.model_registry import ModelVersion  # noqa: E402
@@ -44,11 +46,12 @@ from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 MODEL_ARTIFACT = "model"
-_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 EXPORTS_ARTIFACT = "exports"
 RISK_MODEL_FILE = "risk_model.json"
 # MLflow rejects longer parameter values.
 MAX_PARAM_CHARS = 6000
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 # Packages the wrapped RiskModel needs at load time; pinning them skips MLflow's slow inference.
 MODEL_REQUIREMENTS = ("mlflow", "xgboost-cpu", "numpy", "pandas", "polars", "scipy", "scikit-learn")
 
@@ -147,6 +150,8 @@ class Tracker(Protocol):
     def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]: ...
 
     def versions(self, industry: str) -> list[ModelInfo]: ...
+
+    def attach(self, run_id: str, paths: Sequence[Path], artifact_path: str) -> None: ...
 
     def export_file(self, industry: str, version: int, name: str, destination: Path) -> Path: ...
 
@@ -247,7 +252,11 @@ class MlflowTracker:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
-        location = (self.artifact_root / name).resolve().as_uri()
+        location = None
+        if not self.tracking_uri.startswith(("http://", "https://")):
+            # A tracking server keeps (and proxies) artifacts itself; for a database store the
+            # artifacts live beside the workdir, not in the current directory.
+            location = (self.artifact_root / name).resolve().as_uri()
         try:
             return self.client.create_experiment(name, artifact_location=location)
         except MlflowException as error:  # another process created it in between
@@ -293,6 +302,8 @@ class MlflowTracker:
                 signature=signature,
                 input_example=sample.head(3),
                 pip_requirements=_requirements(),
+                # In a source checkout the exact locked environment travels with the model.
+                uv_project_path=PROJECT_ROOT if (PROJECT_ROOT / "uv.lock").is_file() else None,
             )
         return LoggedRun(record.industry, run.info.run_id, logged.model_uri)
 
@@ -354,6 +365,11 @@ class MlflowTracker:
                 "run `ews train` first"
             )
         return self.load_version(industry, version)
+
+    def attach(self, run_id: str, paths: Sequence[Path], artifact_path: str) -> None:
+        """Add local files to an existing run under ``artifact_path`` (e.g. a model card)."""
+        for path in paths:
+            self.client.log_artifact(run_id, str(path), artifact_path)
 
     def export_file(self, industry: str, version: int, name: str, destination: Path) -> Path:
         """Download one file attached to the version's run (e.g. its test predictions)."""
@@ -420,32 +436,31 @@ class _StoredVersion:
     metrics: dict[str, float]
     params: dict[str, str]
     tags: dict[str, str]
-    exports: dict[str, bytes]
 
 
 class NullTracker:
     """The Tracker interface kept in process memory: no MLflow, nothing written."""
 
     def __init__(self) -> None:
-        # run id -> (record, model bytes, attached files): copied when logged, like MLflow does.
-        self._runs: dict[str, tuple[RunRecord, bytes, dict[str, bytes]]] = {}
+        self._runs: dict[str, tuple[RunRecord, bytes]] = {}
+        # run id -> {artifact path: content}: files are copied when attached, like MLflow does.
+        self._files: dict[str, dict[str, bytes]] = {}
         self._versions: dict[str, list[_StoredVersion]] = {}
         self._aliases: dict[str, dict[str, int]] = {}
 
     def log_run(self, record: RunRecord) -> LoggedRun:
         run_id = uuid.uuid4().hex
-        exports = {path.name: path.read_bytes() for path in record.attachments}
-        self._runs[run_id] = (record, record.model.to_bytes(), exports)
+        self._runs[run_id] = (record, record.model.to_bytes())
+        self.attach(run_id, record.attachments, EXPORTS_ARTIFACT)
         return LoggedRun(record.industry, run_id, f"runs:/{run_id}/{MODEL_ARTIFACT}")
 
     def register(self, logged: LoggedRun) -> int:
-        record, model_bytes, exports = self._runs[logged.run_id]
+        record, model_bytes = self._runs[logged.run_id]
         stored = _StoredVersion(
             model_bytes=model_bytes,
             run_id=logged.run_id,
             metrics=flat_metrics(record.metrics),
             params=flat_params(record.params),
-            exports=exports,
             tags={
                 "industry": record.industry,
                 "snapshot_hash": record.snapshot_hash,
@@ -507,12 +522,20 @@ class NullTracker:
             raise LookupError(f"{model_name(industry)} has no {alias!r} version (in memory)")
         return self.load_version(industry, version)
 
+    def attach(self, run_id: str, paths: Sequence[Path], artifact_path: str) -> None:
+        if run_id not in self._runs:
+            raise LookupError(f"no run {run_id} (in memory)")
+        files = self._files.setdefault(run_id, {})
+        for path in paths:
+            files[f"{artifact_path}/{path.name}"] = path.read_bytes()
+
     def export_file(self, industry: str, version: int, name: str, destination: Path) -> Path:
-        exports = self._stored(industry, version).exports
-        if name not in exports:
+        files = self._files.get(self._stored(industry, version).run_id, {})
+        key = f"{EXPORTS_ARTIFACT}/{name}"
+        if key not in files:
             raise FileNotFoundError(f"{model_name(industry)} v{version} has no attached {name}")
         destination.mkdir(parents=True, exist_ok=True)
-        (destination / name).write_bytes(exports[name])
+        (destination / name).write_bytes(files[key])
         return destination / name
 
     def _stored(self, industry: str, version: int) -> _StoredVersion:
@@ -537,11 +560,5 @@ def load_model(
 
 
 def log_artifacts(tracker: Tracker, run_id: str, paths: Sequence[Path], artifact_path: str) -> None:
-    """Attach local files to an existing run under ``artifact_path`` (e.g. a model card).
-
-    The in-memory tracker has no artifact store, so there it records nothing.
-    """
-    if not isinstance(tracker, MlflowTracker):
-        return
-    for path in paths:
-        tracker.client.log_artifact(run_id, str(path), artifact_path)
+    """Attach local files to an existing run under ``artifact_path`` (e.g. a model card)."""
+    tracker.attach(run_id, paths, artifact_path)

@@ -21,6 +21,7 @@ from pipelines.tracking import (
     RunRecord,
     flat_metrics,
     flat_params,
+    log_artifacts,
     model_name,
 )
 
@@ -155,6 +156,11 @@ def test_attached_export_comes_back_from_the_version(tracker, records, tmp_path)
     version = tracker.register(tracker.log_run(record))
     copied = tracker.export_file("education", version, attachment.name, tmp_path / "back")
     assert copied.read_bytes() == attachment.read_bytes()
+    card = tmp_path / "card.md"
+    card.write_text("# model card", encoding="utf-8")
+    log_artifacts(tracker, tracker.info("education", version).run_id, [card], "exports")
+    added = tracker.export_file("education", version, "card.md", tmp_path / "back")
+    assert added.read_text(encoding="utf-8") == "# model card"
     with pytest.raises(FileNotFoundError, match=r"ews-education v1 .*has no attached nope\.csv"):
         tracker.export_file("education", version, "nope.csv", tmp_path / "back")
 
