@@ -5,7 +5,7 @@ schema.py), a column without a role is made from its type, range, allowed values
 PII kind. Values always satisfy the contract (types, ranges, allowed values, non-null keys,
 unique keys); defects are injected later, on purpose, and recorded.
 
-Levels (documented in README.md, "Signal bases"):
+Levels (README.md, "How signals respond"):
   measure  employees x scale x activity, where activity = exp(trend + season + noise
            - response x sensitivity x stress); a float measure without a lower bound is signed
            (a profit): it turns negative under stress

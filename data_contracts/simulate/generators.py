@@ -107,7 +107,7 @@ def snapshot_rows(contract: SourceContract, world: World, rng: np.random.Generat
     ) - DAY
     monthly = month_ends[month_ends + delay <= cal.backfill_date]
     weekly = cal.weekly_dates - delay
-    snapshots = np.concatenate([monthly, weekly[weekly > cal.backfill_date - delay]])
+    snapshots = np.concatenate([monthly, weekly])
     covered = np.flatnonzero(covered_entities(contract, world, rng))
     established = world.array("established_date")[covered]
     parts = [covered[established <= day] for day in snapshots]

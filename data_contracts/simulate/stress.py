@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts.simulate.calendar import SimCalendar
-from data_contracts.simulate.config import WorldParams
+from data_contracts.simulate.config import Stress, WorldParams
 
 NOT_A_DATE = np.datetime64("NaT", "D")
 DAYS_PER_MONTH = 30.44
@@ -210,7 +210,7 @@ def stress_matrix(
     return np.clip(stress, 0.0, 1.0).astype(np.float32)
 
 
-def _add_episodes(rng: np.random.Generator, sp, stress: np.ndarray) -> None:
+def _add_episodes(rng: np.random.Generator, sp: Stress, stress: np.ndarray) -> None:
     n, g = stress.shape
     counts = rng.poisson(sp.episodes_per_year * g / 12.0, n)
     firm = np.repeat(np.arange(n), counts)

@@ -128,10 +128,6 @@ class World:
             values = np.unique(self.array(name)[present].astype(str))
         return set(values.tolist())
 
-    def registered_by(self, days: np.ndarray) -> np.ndarray:
-        """Entity mask: registered on or before the day (a scalar day)."""
-        return self.array("established_date") <= days
-
     def alive_until(self) -> np.ndarray:
         """Last day each entity produces rows (grid end when it never leaves)."""
         vanish = self.array("vanish_date")
