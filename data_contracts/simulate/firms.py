@@ -103,7 +103,11 @@ def build_population(
 
     founded = np.datetime64(params.park.founded, "D")
     age_days = rng.gamma(params.age.gamma_shape, params.age.gamma_scale_years, n) * 365.25
-    established = np.maximum(calendar.end_day - age_days.astype("timedelta64[D]"), founded)
+    established = calendar.end_day - age_days.astype("timedelta64[D]")
+    # Firms older than the park arrived in its first years rather than all on its first day.
+    early = established < founded
+    first_years = rng.uniform(0, 5 * 365.25, n).astype("timedelta64[D]")
+    established = np.minimum(np.where(early, founded + first_years, established), calendar.end_day)
 
     capital_median = np.empty(n, dtype=float)
     for industry in INDUSTRIES:
