@@ -8,6 +8,7 @@ unreadable is reported and the others carry on.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from pipelines.progress import track
 from pipelines.settings import Settings
 
 STATUSES = ("ok", "degraded", "missing", "failed")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def parse_as_of(as_of: str | None) -> dt.datetime:
@@ -39,6 +41,13 @@ def parse_as_of(as_of: str | None) -> dt.datetime:
 
 def new_run_id(as_of: dt.datetime) -> str:
     return f"{as_of:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id names a folder and part of GX result ids: letters, digits, '.', '_', '-'."""
+    if not RUN_ID.fullmatch(run_id):
+        raise ValueError(f"run_id {run_id!r} may only hold letters, digits, '.', '_' and '-'")
+    return run_id
 
 
 @task(name="discover-deliveries", cache_policy=NO_CACHE)
@@ -157,7 +166,7 @@ def ingest_flow(
 ) -> dict[str, Any]:
     """Ingest every contracted source; returns the paths of the summary and the Data Docs."""
     moment = parse_as_of(as_of)
-    run = run_id or new_run_id(moment)
+    run = check_run_id(run_id) if run_id else new_run_id(moment)
     run_dir = Settings(workdir=Path(workdir)).ingest_runs / run
     plans = discover_task(workdir, moment.isoformat(), run)
     busy = plans["busy"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import great_expectations.expectations as gxe
 import pytest
 
@@ -11,6 +13,12 @@ from data_contracts.to_gx import expectation_suite, expectations
 CONTRACTS = sorted(catalog.load_all())
 
 
+@cache
+def _derived(source_id: str) -> list:
+    """Built once per contract: constructing GX expectations is not free."""
+    return expectations(catalog.get(source_id))
+
+
 def _of(found, kind):
     return [e for e in found if isinstance(e, kind)]
 
@@ -18,7 +26,7 @@ def _of(found, kind):
 @pytest.mark.parametrize("source_id", CONTRACTS)
 def test_every_declared_rule_becomes_its_expectation(source_id):
     contract = catalog.get(source_id)
-    found = expectations(contract)
+    found = _derived(source_id)
 
     not_null = {e.column for e in _of(found, gxe.ExpectColumnValuesToNotBeNull)}
     assert not_null == {c.name for c in contract.columns if not c.nullable}
@@ -44,7 +52,7 @@ def test_every_declared_rule_becomes_its_expectation(source_id):
 @pytest.mark.parametrize("source_id", CONTRACTS)
 def test_unique_columns_and_unique_key_are_each_checked_once(source_id):
     contract = catalog.get(source_id)
-    found = expectations(contract)
+    found = _derived(source_id)
     checked = [[e.column] for e in _of(found, gxe.ExpectColumnValuesToBeUnique)]
     checked += [list(e.column_list) for e in _of(found, gxe.ExpectCompoundColumnsToBeUnique)]
     wanted = [[c.name] for c in contract.columns if c.unique]

@@ -11,7 +11,7 @@ import pytest
 
 from data_contracts import catalog
 from pipelines import io
-from pipelines.flows.ingest import ingest_flow, parse_as_of
+from pipelines.flows.ingest import check_run_id, ingest_flow, parse_as_of
 from tests.pipelines.ingest_landing import land, valid_rows
 
 PENSION = catalog.get("si_pension")
@@ -122,3 +122,10 @@ def test_a_source_that_breaks_is_failed_the_others_land_and_it_retries_next_run(
     second = _ingest(landed, "second")
     assert second["sources"][PENSION.id]["rows_accepted"] == 10
     assert second["sources"][MASTER.id]["deliveries_skipped"] == 1
+
+
+def test_run_id_that_is_not_a_plain_name_is_refused():
+    assert check_run_id("2026-W45.retry_1") == "2026-W45.retry_1"
+    for bad in ("../x", "a/b", "", " x"):
+        with pytest.raises(ValueError, match="may only hold letters"):
+            check_run_id(bad)
