@@ -47,7 +47,9 @@ SUBGROUP_COLUMNS = (
     "firm_age_years",
     "n_sources_known",
 )
-# Derived dimension -> (title, the feature-table column it is cut from).
+# Used when the facts have it: such a firm is never on the list, so never flagged.
+INSUFFICIENT = "insufficient_data"
+# Derived dimension -> its title.
 DIMENSIONS = {
     "district": "District",
     "ownership_type": "Ownership type",
@@ -305,11 +307,15 @@ def subgroups(predictions: pl.DataFrame, firm_facts: pl.DataFrame, k: int) -> di
     """
     _require(predictions, PREDICTION_COLUMNS, "test predictions")
     _require(firm_facts, ("uscc", "as_of", *SUBGROUP_COLUMNS), "feature table (subgroups)")
-    joined = flag_top_k(predictions, k).join(
-        firm_facts.select("uscc", "as_of", *SUBGROUP_COLUMNS).unique(["uscc", "as_of"]),
-        on=["uscc", "as_of"],
-        how="left",
-        maintain_order="left",
+    facts = [c for c in (*SUBGROUP_COLUMNS, INSUFFICIENT) if c in firm_facts.columns]
+    joined = flag_top_k(
+        predictions.join(
+            firm_facts.select("uscc", "as_of", *facts).unique(["uscc", "as_of"]),
+            on=["uscc", "as_of"],
+            how="left",
+            maintain_order="left",
+        ),
+        k,
     )
     coverage_cuts = _coverage_cuts(joined)
     banded = joined.with_columns(_age_band(), _coverage_band(coverage_cuts))
@@ -321,7 +327,10 @@ def subgroups(predictions: pl.DataFrame, firm_facts: pl.DataFrame, k: int) -> di
     overall = _group_stats(banded)
     result = {
         "k": k,
-        "flag_rule": f"flagged = among the {k} highest probabilities of its as-of week",
+        "flag_rule": (
+            f"flagged = among the {k} highest probabilities of its as-of week; a firm with "
+            "insufficient data is never flagged, as on the published list"
+        ),
         "min_group_rows": MIN_GROUP_ROWS,
         "min_group_positives": MIN_GROUP_POSITIVES,
         "overall": overall,
@@ -349,12 +358,24 @@ def subgroups(predictions: pl.DataFrame, firm_facts: pl.DataFrame, k: int) -> di
 
 
 def flag_top_k(predictions: pl.DataFrame, k: int) -> pl.DataFrame:
-    """Add ``flagged``: within the K highest probabilities of its as-of week (ties by uscc)."""
+    """Add ``flagged``: within the K highest probabilities of its as-of week (ties by uscc).
+
+    Rows with ``insufficient_data`` true (when the column is there) are never flagged and take
+    no place in the K, as on the published list.
+    """
     if k < 1:
         raise CardInputError(f"K must be at least 1, got {k}")
-    return predictions.sort(
-        ["as_of", "probability", "uscc"], descending=[False, True, False]
-    ).with_columns(flagged=pl.int_range(pl.len()).over("as_of") < k)
+    eligible = (
+        ~pl.col(INSUFFICIENT).fill_null(False)
+        if INSUFFICIENT in predictions.columns
+        else pl.lit(True)
+    )
+    return (
+        predictions.with_columns(_eligible=eligible)
+        .sort(["as_of", "_eligible", "probability", "uscc"], descending=[False, True, True, False])
+        .with_columns(flagged=(pl.int_range(pl.len()).over("as_of") < k) & pl.col("_eligible"))
+        .drop("_eligible")
+    )
 
 
 def disparity_note(title: str, groups: Sequence[Mapping[str, Any]], overall: Mapping) -> str:
@@ -460,17 +481,22 @@ def limitations(spec: IndustrySpec, training: TrainingFacts, *, simulated: bool)
     return items
 
 
-def human_oversight(spec: IndustrySpec, overrides: Mapping[str, Any] | None) -> dict:
+def human_oversight(spec: IndustrySpec) -> dict:
+    """How people stay in charge. The publish step takes no overrides file, so overriding the
+    list is a recorded decision outside EWS, never an edit of the published files."""
     procedure = [
-        "The list is advisory: the inspector decides whether and how to inspect.",
-        f"A regulator at the {spec.regulator.en} may remove a firm from the list or add one, "
-        "with a written reason; the change is recorded with the operator's name.",
-        "Every run (ingest, train, promote, publish) is in the append-only audit log; "
-        "`ews audit verify --week W` re-derives a published list and checks every hash.",
+        "The list is advisory: the inspector decides whether and how to inspect each firm.",
+        f"To take a firm off the plan or add one, the {spec.regulator.en} records the decision, "
+        "its written reason and the decision-maker in its inspection plan. The published files "
+        "are never edited: their hashes would no longer match the manifest and "
+        "`ews audit verify` would fail.",
+        "Every run (ingest, train, promote, publish, cards, verify) is in the append-only, "
+        "hash-chained audit log with its operator; `ews audit verify --week W` re-derives a "
+        "published list from its lineage and checks every SHA-256.",
         "A version becomes champion only through the promotion gate or an analyst's "
-        "`ews promote`, both recorded in the registry and the audit log.",
+        "`ews promote`, both recorded in the registry and in the audit log.",
     ]
-    return {"procedure": procedure, "overrides": dict(overrides) if overrides else None}
+    return {"procedure": procedure}
 
 
 def change_log(versions: Sequence[VersionFacts]) -> list[dict]:
@@ -502,7 +528,6 @@ def build_card(
     contributions: np.ndarray,
     history: Sequence[VersionFacts],
     simulated: bool,
-    overrides: Mapping[str, Any] | None = None,
     plots: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The whole card: one key per section (SECTIONS), JSON-ready (NaN becomes null)."""
@@ -523,7 +548,7 @@ def build_card(
         "subgroups": subgroups(predictions, firm_facts, spec.capacity_k),
         "explanation": explanation(contributions, training.feature_names, plots.get("explanation")),
         "limitations": limitations(spec, training, simulated=simulated),
-        "human_oversight": human_oversight(spec, overrides),
+        "human_oversight": human_oversight(spec),
         "change_log": change_log(history),
     }
     return _json_ready(card)

@@ -151,7 +151,7 @@ def _latest_verifications(records: list[dict[str, Any]]) -> list[dict[str, Any]]
     """The most recent `ews audit verify` result per published week."""
     latest: dict[str, dict[str, Any]] = {}
     for entry in records:
-        if entry.get("kind") == "verify" and "week" in entry.get("details", {}):
+        if entry.get("kind") == "verify" and entry.get("details", {}).get("week"):
             latest[entry["details"]["week"]] = entry
     return [
         {

@@ -161,6 +161,20 @@ def test_flag_top_k_is_per_week_and_ties_break_by_uscc() -> None:
     assert flagged.filter(pl.col("flagged"))["uscc"].to_list() == ["A", "D"]
 
 
+def test_flag_top_k_skips_insufficient_data_rows_without_using_a_place() -> None:
+    frame = pl.DataFrame(
+        {
+            "uscc": ["A", "B", "C"],
+            "as_of": [date(2026, 1, 5)] * 3,
+            "label": [0, 0, 1],
+            "probability": [0.9, 0.5, 0.1],
+            "insufficient_data": [True, False, None],
+        }
+    )
+    flagged = card.flag_top_k(frame, k=2)
+    assert flagged.filter(pl.col("flagged"))["uscc"].to_list() == ["B", "C"]
+
+
 def test_subgroup_over_flagged_group_is_named_in_the_note() -> None:
     # "east" has the same event rate as "west" but every flag: it is over-selected.
     n = 200
