@@ -15,7 +15,21 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from features.point_in_time import AS_OF, GRID_ROW, USCC, latest_key, month_index, values_at
+from features.point_in_time import (
+    AS_OF,
+    DELTA_DATE,
+    EVENT_DATE,
+    FIXED_POINT,
+    GRID_ROW,
+    ROWS,
+    USCC,
+    VALID_TO,
+    VISIBLE_FROM,
+    latest_key,
+    month_index,
+    running_states,
+    values_at,
+)
 from features.source_set import SourceSet
 
 LATEST = "_latest"
@@ -76,15 +90,19 @@ def panel(
     lags: Sequence[int],
     period: str,
     index: Callable[[pl.Expr], pl.Expr],
+    labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """The long panel: ``_grid_row``, ``as_of``, ``_latest`` (index of the latest usable period),
-    ``_lag`` (periods back from it) and ``columns``, for the winning version at T of each
-    member's period among ``lags``. Grid rows whose firm has no usable period are absent."""
+    ``_lag`` (periods back from it), numeric ``columns`` summed over the member sources'
+    versions winning at T, and text ``labels`` (single-member panels). One row per period
+    present among ``lags``; grid rows whose firm has no usable period are absent."""
+    if labels and len(members) > 1:
+        raise ValueError(f"text columns {list(labels)} need a panel of one source")
     stacked = pl.concat(
         [
-            sources.versions(s, [period, *columns])
+            sources.versions(s, [period, *columns, *labels])
             .with_columns(index(pl.col(period)).cast(pl.Int32).alias(INDEX))
-            .select(USCC, INDEX, *columns, "_event_date", "_visible_from", "_valid_to")
+            .select(USCC, INDEX, *columns, *labels, EVENT_DATE, VISIBLE_FROM, VALID_TO)
             for s in members
         ],
         how="vertical_relaxed",
@@ -97,8 +115,32 @@ def panel(
         .explode(LAG)
         .with_columns((pl.col(LATEST) - pl.col(LAG)).alias(TARGET))
     )
-    return values_at(stacked, targets, key=INDEX, target=TARGET).select(
-        GRID_ROW, AS_OF, LATEST, LAG, *columns
+    if labels:
+        return values_at(stacked, targets, key=INDEX, target=TARGET).select(
+            GRID_ROW, AS_OF, LATEST, LAG, *columns, *labels
+        )
+    # Sums over the members as they stood at T: one as-of lookup per period instead of a join
+    # that fans out to every member's row.
+    states = running_states(stacked, [USCC, INDEX], columns)
+    return (
+        targets.sort(AS_OF)
+        .join_asof(
+            states,
+            left_on=AS_OF,
+            right_on=DELTA_DATE,
+            by_left=[USCC, TARGET],
+            by_right=[USCC, INDEX],
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(pl.col(ROWS) > 0)
+        .select(
+            GRID_ROW,
+            AS_OF,
+            LATEST,
+            LAG,
+            *[(pl.col(c) / FIXED_POINT).alias(c) for c in columns],
+        )
     )
 
 
@@ -114,10 +156,11 @@ def monthly_panel(
     grid: pl.LazyFrame,
     columns: Sequence[str],
     lags: Sequence[int],
+    labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """``panel`` over monthly sources, whose event time is the first day of the month."""
     period = sources.timing(members[0]).event_time
-    return panel(sources, members, grid, columns, lags, period, month_index)
+    return panel(sources, members, grid, columns, lags, period, month_index, labels)
 
 
 def annual_panel(
@@ -126,10 +169,11 @@ def annual_panel(
     grid: pl.LazyFrame,
     columns: Sequence[str],
     lags: Sequence[int],
+    labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """``panel`` over annual sources, whose event time is a date within the year it covers."""
     period = sources.timing(members[0]).event_time
-    return panel(sources, members, grid, columns, lags, period, lambda e: e.dt.year())
+    return panel(sources, members, grid, columns, lags, period, lambda e: e.dt.year(), labels)
 
 
 def months_since(latest: pl.Expr) -> pl.Expr:

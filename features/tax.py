@@ -56,7 +56,7 @@ def tax_rating(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     members = sources.family(TAX_RATING)
     if not members:
         return None
-    long = annual_panel(sources, members, grid, ["rating"], (0,))
+    long = annual_panel(sources, members, grid, [], (0,), labels=("rating",))
     grades = pl.LazyFrame(
         {
             "_grade": list(TAX_RATINGS),
