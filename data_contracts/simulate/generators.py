@@ -160,9 +160,8 @@ def event_rows(contract: SourceContract, world: World, rng: np.random.Generator)
     shape = signals.event_propensity_shape
     propensity = rng.gamma(shape, 1.0 / shape, len(covered))
     first = cal.window_offset - world.lag_months(sim.lag_days)
-    lagged = world.stress[covered, :][
-        :, np.clip(np.arange(first, first + cal.history_months), 0, cal.n_months - 1)
-    ]
+    months = np.clip(np.arange(first, first + cal.history_months), 0, cal.n_months - 1)
+    lagged = world.stress[np.ix_(covered, months)]
     typical = world.params.stress.baseline_beta[0] / sum(world.params.stress.baseline_beta)
     mean = (
         (sim.rate / 12.0)
@@ -301,10 +300,11 @@ def source_abbreviation(source_id: str) -> str:
 def linked_rows(contract: SourceContract, world: World, rng: np.random.Generator) -> Rows:
     """Links from covered entities to other entities, re-delivered when a linked one exits.
 
-    An entity has Poisson(rate) links, first to the other entities its legal representative
-    represents, then to other entities in the park. A link arrives when it starts with the
-    status column's first allowed value; when the linked entity's registration status changes
-    to one of the column's allowed values (revoked, cancelled), the link arrives again with it.
+    An entity wants Poisson(rate) links: if it wants any, it is linked to every other entity its
+    legal representative represents, then to random entities of the park up to that number.
+    A link arrives when it starts with the status column's first allowed value; when the linked
+    entity's registration status changes to one of the column's allowed values (revoked,
+    cancelled), the link arrives again with it.
     """
     sim = contract.simulation
     cal = world.calendar
@@ -354,7 +354,8 @@ def _links(
     group_start = np.searchsorted(sorted_person, person[covered], side="left")
     group_size = np.searchsorted(sorted_person, person[covered], side="right") - group_start
     firms, linked = [], []
-    # Co-represented entities (the person's other firms) up to the wanted number of links.
+    # An entity with any link knows all the person's other entities; random ones fill up to
+    # the wanted number.
     max_size = int(group_size.max()) if len(covered) else 0
     for k in range(max_size):
         here = (group_size > k) & (wanted > 0)
