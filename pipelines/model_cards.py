@@ -1,0 +1,237 @@
+"""Model cards on disk: gather one registered version's evidence, build its card, write it.
+
+The evidence is the version's own MLflow run (metrics, the exported result, test predictions and
+calibration table), its model re-applied to its out-of-time test rows from the feature history
+(per-row contributions, subgroup columns) and the registry's other versions (previous champion,
+change log). Files: ``reports/model_cards/<industry>/v<version>.{json,md,html}`` and two PNGs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from features.build import build_feature_table
+from models import card
+from models.config import IndustrySpec, load_industries
+from models.evaluate import METRICS
+from models.pipeline import evaluate_on
+from models.promotion import CHAMPION
+from models.train import feature_matrix
+from pipelines import audit
+from pipelines.card_render import render_card
+from pipelines.flows.features import lake_sources
+from pipelines.flows.train import test_rows
+from pipelines.io import read_json
+from pipelines.model_exports import CALIBRATION_FILE, PREDICTIONS_FILE, RESULT_FILE
+from pipelines.publish_io import write_json
+from pipelines.settings import Settings
+from pipelines.shap_plots import draw_beeswarm
+from pipelines.tracking import ModelInfo, Tracker, calibration_figure
+
+# The folder of a version's MLflow run that holds its card.
+CARD_ARTIFACT = "model_card"
+# Contributions are exact per row; a seeded sample this large pins the mean |SHAP| ranking down
+# while keeping a card of the largest industry to seconds.
+MAX_EXPLAINED_ROWS = 20_000
+# A beeswarm of more dots than this is an unreadable smear, and slow to draw.
+MAX_PLOTTED_ROWS = 2_000
+PLOT_DPI = 100
+
+
+@dataclass(frozen=True)
+class WrittenCard:
+    industry: str
+    version: int
+    json: Path
+    markdown: Path
+    html: Path
+    plots: tuple[Path, ...]
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.json, self.markdown, self.html, *self.plots]
+
+
+def card_folder(settings: Settings, industry: str) -> Path:
+    return settings.model_cards / industry
+
+
+def unflatten_metrics(flat: Mapping[str, float], prefix: str = "") -> dict[str, dict[str, float]]:
+    """MLflow's flat ``pr_auc``, ``pr_auc_ci_low``, ... back to ``{metric: {value, ci_*}}``."""
+    return {
+        metric: {
+            "value": flat[f"{prefix}{metric}"],
+            "ci_low": flat.get(f"{prefix}{metric}_ci_low", float("nan")),
+            "ci_high": flat.get(f"{prefix}{metric}_ci_high", float("nan")),
+        }
+        for metric in METRICS
+        if f"{prefix}{metric}" in flat
+    }
+
+
+def previous_champion(infos: Sequence[ModelInfo], version: int) -> int | None:
+    """The champion this version was gated against: the latest earlier version the gate (or an
+    analyst) made champion."""
+    earlier = [i.version for i in infos if i.version < version and i.decision == CHAMPION]
+    return max(earlier, default=None)
+
+
+def trainers(settings: Settings, industry: str) -> dict[int, str]:
+    """Who trained each version, from the audit log's train records."""
+    found: dict[int, str] = {}
+    for entry in audit.read_log(settings):
+        if entry.get("kind") != "train":
+            continue
+        model = entry.get("details", {}).get("models", {}).get(industry)
+        if model and "version" in model:
+            found[int(model["version"])] = entry.get("operator", card.UNKNOWN)
+    return found
+
+
+def version_facts(info: ModelInfo, owner: str) -> card.VersionFacts:
+    created = datetime.fromisoformat(info.trained_at) if info.trained_at else datetime.min
+    return card.VersionFacts(
+        name=info.name,
+        version=info.version,
+        run_id=info.run_id,
+        created_at=created.astimezone(UTC) if created.tzinfo else created,
+        aliases=info.aliases,
+        owner=owner,
+        data_snapshot=info.snapshot_hash or None,
+        code_version=info.code_version or None,
+        promotion_reason=info.reason,
+        status=info.alias or "superseded",
+    )
+
+
+def evaluation_rows(
+    settings: Settings, history: Path, predictions: pl.DataFrame, spec: IndustrySpec, scratch: Path
+) -> pl.DataFrame:
+    """The version's labelled test snapshots with every feature, in prediction order.
+
+    From the feature history when it still holds them; otherwise (the history was rebuilt on
+    other weekdays since, e.g. by a publish) rebuilt point-in-time from the lake for the test
+    dates, which gives the same rows as long as the lake has not been rewritten.
+    """
+    try:
+        return test_rows(history, predictions, spec)
+    except ValueError:
+        dates = predictions.get_column("as_of").unique().sort().to_list()
+        rebuilt = scratch / "test_snapshots.parquet"
+        build_feature_table(
+            lake_sources(settings.lake), dates, sectors=[spec.sector_value]
+        ).collect().write_parquet(rebuilt)
+        return test_rows(rebuilt, predictions, spec)
+
+
+def build_version_card(
+    settings: Settings, tracker: Tracker, industry: str, version: int, history: Path
+) -> WrittenCard:
+    """Build and write the card of one registered version; returns the files written."""
+    spec = load_industries()[industry]
+    # info() per version: the registry's version search does not fill in aliases.
+    infos = [tracker.info(industry, found.version) for found in tracker.versions(industry)]
+    by_version = {info.version: info for info in infos}
+    if version not in by_version:
+        raise LookupError(f"ews-{industry} has no registered version {version}")
+    info = by_version[version]
+    model, _ = tracker.load_version(industry, version)
+    with tempfile.TemporaryDirectory() as scratch:
+        exported = {
+            name: tracker.export_file(industry, version, name, Path(scratch))
+            for name in (RESULT_FILE, PREDICTIONS_FILE, CALIBRATION_FILE)
+        }
+        result = read_json(exported[RESULT_FILE])
+        predictions = pl.read_parquet(exported[PREDICTIONS_FILE])
+        calibration = pl.read_parquet(exported[CALIBRATION_FILE])
+        test = evaluation_rows(settings, history, predictions, spec, Path(scratch))
+    scored = predictions.select("uscc", "as_of", "label", probability=pl.col("p_model"))
+    explained = _sample(test, MAX_EXPLAINED_ROWS, settings.seed)
+    contributions = model.contributions(explained)
+
+    previous = previous_champion(infos, version)
+    previous_metrics = _rescore(tracker, spec, previous, test, settings.seed)
+
+    folder = card_folder(settings, industry)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"v{version}"
+    calibration_png = _calibration_plot(calibration, folder / f"{stem}_calibration.png", info)
+    shap_png = _beeswarm(explained, contributions, model.feature_names, folder / f"{stem}_shap.png")
+
+    owners = trainers(settings, industry)
+    built = card.build_card(
+        spec=spec,
+        version=version_facts(info, owners.get(version, card.UNKNOWN)),
+        training=card.TrainingFacts(
+            split=result["boundaries"],
+            class_balance=result["class_balance"],
+            feature_names=model.feature_names,
+            calibration_method=model.calibrator.method,
+            params=result["params"],
+        ),
+        perf=card.Performance(
+            model=unflatten_metrics(info.metrics),
+            baseline=unflatten_metrics(info.metrics, "baseline_"),
+            previous_champion=previous_metrics,
+            previous_champion_version=previous if previous_metrics else None,
+        ),
+        predictions=scored,
+        firm_facts=test,
+        calibration_table=calibration,
+        contributions=contributions,
+        history=[version_facts(i, owners.get(i.version, card.UNKNOWN)) for i in infos],
+        simulated=settings.sim_truth.is_dir(),
+        plots={"calibration": calibration_png.name, "explanation": shap_png.name},
+    )
+    written = WrittenCard(
+        industry=industry,
+        version=version,
+        json=write_json(built, folder / f"{stem}.json"),
+        markdown=folder / f"{stem}.md",
+        html=folder / f"{stem}.html",
+        plots=(calibration_png, shap_png),
+    )
+    written.markdown.write_text(render_card(built, html=False), encoding="utf-8")
+    written.html.write_text(render_card(built, html=True), encoding="utf-8")
+    return written
+
+
+def _sample(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:
+    """A seeded random sample in random order, so that any head of it is random too."""
+    return frame.sample(n=min(rows, frame.height), seed=seed, shuffle=True)
+
+
+def _rescore(
+    tracker: Tracker, spec: IndustrySpec, version: int | None, test: pl.DataFrame, seed: int
+) -> dict[str, dict[str, float]] | None:
+    """The earlier champion's metrics on this version's test rows (like for like); None when
+    there is none or it needs features the history no longer has."""
+    if version is None:
+        return None
+    model, _ = tracker.load_version(spec.key, version)
+    if set(model.feature_names) - set(test.columns):
+        return None
+    return evaluate_on(model, test, spec, seed)
+
+
+def _calibration_plot(calibration: pl.DataFrame, path: Path, info: ModelInfo) -> Path:
+    figure = calibration_figure(calibration, f"{info.name} v{info.version}: reliability")
+    figure.savefig(path, dpi=PLOT_DPI, metadata={"Software": None})
+    return path
+
+
+def _beeswarm(
+    explained: pl.DataFrame, contributions: np.ndarray, names: Sequence[str], path: Path
+) -> Path:
+    rows = min(len(contributions), MAX_PLOTTED_ROWS)
+    values = feature_matrix(explained.head(rows), names)
+    return draw_beeswarm(
+        contributions[:rows, :-1], contributions[:rows, -1], values, list(names), path
+    )

@@ -1,0 +1,299 @@
+"""Re-deriving a published list from its recorded lineage and comparing every SHA-256.
+
+For one ``publish/<week>/<industry>/`` folder:
+
+1. the published files against the manifest (missing, changed or unlisted files);
+2. the lineage: the lake ledger's first ``lines`` lines hash as recorded, the registered model
+   version still points at the recorded run, the publish audit record's hashes of the folder and
+   of the scoring table still hold, last week's published scores are the ones the list compared
+   with;
+3. the list re-made in a scratch folder by the publish code itself (same model version, same
+   as-of, the scoring table, the lake as it was: only the deliveries in the recorded ledger
+   lines), and each re-derived file's SHA-256 compared with the manifest's.
+
+Every problem names the file and gives the expected and the actual hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from models.config import load_config
+from pipelines import audit, publish_io, publish_list, tracking
+from pipelines.flows.features import lake_sources
+from pipelines.io import LEDGER_NAME, PART_NAME, partition_dir, read_json, read_ledger
+from pipelines.settings import Settings
+
+OK = "ok"
+CHANGED = "changed"  # the published file's bytes are not the ones the manifest recorded
+MISSING = "missing"  # the manifest lists it, the folder lacks it
+UNLISTED = "unlisted"  # in the folder, not in the manifest
+NOT_REPRODUCED = "not_reproduced"  # published as recorded, but the re-derivation differs
+NOT_PUBLISHED = "not_published"  # the re-derivation makes it, the publication lacks it
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    file: str
+    status: str
+    manifest: str | None
+    published: str | None
+    rederived: str | None
+
+    def problem(self, folder: str) -> str | None:
+        where = f"{folder}/{self.file}"
+        if self.status == CHANGED:
+            return (
+                f"{where}: published file has sha256 {self.published}, "
+                f"the manifest records {self.manifest}"
+            )
+        if self.status == MISSING:
+            return f"{where}: missing (the manifest records sha256 {self.manifest})"
+        if self.status == UNLISTED:
+            return f"{where}: not in the manifest (sha256 {self.published})"
+        if self.status == NOT_REPRODUCED:
+            return (
+                f"{where}: re-derived file has sha256 {self.rederived}, "
+                f"the manifest records {self.manifest}"
+            )
+        if self.status == NOT_PUBLISHED:
+            return (
+                f"{where}: the re-derivation writes it (sha256 {self.rederived}), the list lacks it"
+            )
+        return None
+
+
+def compare_files(
+    recorded: dict[str, str], published: dict[str, str], rederived: dict[str, str] | None
+) -> list[FileCheck]:
+    """One check per file name found in any of the three hash maps (name -> sha256)."""
+    names = sorted({*recorded, *published, *(rederived or {})})
+    checks = []
+    for name in names:
+        m, p = recorded.get(name), published.get(name)
+        r = rederived.get(name) if rederived is not None else None
+        if m is None and p is None:
+            status = NOT_PUBLISHED
+        elif m is None:
+            status = UNLISTED
+        elif p is None:
+            status = MISSING
+        elif p != m:
+            status = CHANGED
+        elif rederived is not None and r != m:
+            status = NOT_REPRODUCED
+        else:
+            status = OK
+        checks.append(FileCheck(name, status, m, p, r))
+    return checks
+
+
+def ledger_prefix_sha256(lake: Path, lines: int) -> tuple[str, int]:
+    """SHA-256 of the ledger's first ``lines`` lines, and how many lines it has now."""
+    ledger = lake / LEDGER_NAME
+    data = ledger.read_bytes() if ledger.is_file() else b""
+    chunks = data.splitlines(keepends=True)
+    return hashlib.sha256(b"".join(chunks[:lines])).hexdigest(), len(chunks)
+
+
+def snapshot_lake(lake: Path, lines: int, target: Path) -> tuple[Path, list[str]]:
+    """The lake as its first ``lines`` ledger lines knew it, as links in ``target``.
+
+    Deliveries ingested later are left out. A delivery re-delivered later was replaced in place,
+    so its rows are no longer the snapshot's: that is returned as a problem.
+    """
+    entries = read_ledger(lake)
+    known = {(e["source"], e["delivery_id"]) for e in entries[:lines]}
+    problems = [
+        f"lake/{e['source']}/delivery={e['delivery_id']}: re-delivered after the list was "
+        "published; the lake no longer holds the rows the list saw"
+        for e in entries[lines:]
+        if (e["source"], e["delivery_id"]) in known
+    ]
+    for source, delivery in sorted(known):
+        part = partition_dir(lake, source, delivery) / PART_NAME
+        if part.is_file():
+            link = partition_dir(target, source, delivery) / PART_NAME
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(part.resolve(), link)
+    return target, sorted(set(problems))
+
+
+def publish_record(settings: Settings, week: str) -> dict[str, Any] | None:
+    """The audit log's latest publish record of ``week``."""
+    found = None
+    for entry in audit.read_log(settings):
+        if entry.get("kind") == "publish" and entry.get("details", {}).get("week") == week:
+            found = entry
+    return found
+
+
+def recorded_hash(entry: dict[str, Any] | None, side: str, path: str) -> str | None:
+    if entry is None:
+        return None
+    for item in entry.get(side, []):
+        if item.get("path") == path:
+            return item.get("sha256")
+    return None
+
+
+def rederive(
+    settings: Settings, manifest: dict[str, Any], table: pl.DataFrame, lake: Path, out: Path
+) -> dict[str, str]:
+    """Make the list again in ``out`` with the publish code; returns its files' hashes."""
+    industry = manifest["industry"]
+    config = load_config()
+    spec = config.industries[industry]
+    as_of = dt.date.fromisoformat(manifest["as_of"])
+    model, _ = tracking.tracker_for(settings).load_version(industry, manifest["model"]["version"])
+    written = publish_list.write_tables(
+        out,
+        spec=spec,
+        week=manifest["week"],
+        as_of=as_of,
+        table=table,
+        model=model,
+        sources=lake_sources(lake),
+        publish_root=settings.publish,
+        history_path=settings.features / "history.parquet",
+    )
+    publish_list.write_plots(out, table, list(model.feature_names))
+    publish_list.write_list_files(
+        out, spec, config.inspection_frequency, manifest["week"], as_of, written["previous"]["kind"]
+    )
+    lineage = {key: value for key, value in manifest.items() if key != "files"}
+    publish_list.write_manifest(out, lineage)
+    return read_json(out / publish_io.MANIFEST)["files"]
+
+
+def verify_publication(settings: Settings, folder: Path, scratch: Path) -> dict[str, Any]:
+    """The report of one published list (see the module docstring); ``ok`` when no problem."""
+    shown = folder.relative_to(settings.workdir).as_posix()
+    manifest_path = folder / publish_io.MANIFEST
+    if not manifest_path.is_file():
+        return {"ok": False, "folder": shown, "problems": [f"{shown}: no manifest.json"]}
+    manifest = read_json(manifest_path)
+    problems: list[str] = []
+    notes: list[str] = []
+    lineage = _check_lineage(settings, manifest, folder, shown, problems, notes)
+
+    table_path = settings.workdir / manifest["scoring_table"]
+    rederived = None
+    if not table_path.is_file():
+        problems.append(f"{manifest['scoring_table']}: the scoring table is gone; not re-derived")
+    else:
+        lake, lake_problems = snapshot_lake(
+            settings.lake, manifest["lake_snapshot"]["lines"], scratch / "lake"
+        )
+        problems.extend(lake_problems)
+        out = scratch / "publication"
+        out.mkdir(parents=True)
+        try:
+            rederived = rederive(settings, manifest, pl.read_parquet(table_path), lake, out)
+        except Exception as error:  # the report must still say what was checked and what failed
+            problems.append(
+                f"{shown}: could not re-derive the list: {type(error).__name__}: {error}"
+            )
+
+    published = {
+        name: digest
+        for name, digest in publish_io.file_hashes(folder).items()
+        if name != publish_io.MANIFEST
+    }
+    checks = compare_files(manifest.get("files", {}), published, rederived)
+    problems.extend(p for c in checks if (p := c.problem(shown)))
+    return {
+        "ok": not problems,
+        "folder": shown,
+        "week": manifest.get("week"),
+        "industry": manifest.get("industry"),
+        "as_of": manifest.get("as_of"),
+        "model": manifest.get("model"),
+        "manifest_sha256": audit.file_sha256(manifest_path),
+        "lineage": lineage,
+        "rederived": rederived is not None,
+        "files": [asdict(c) for c in checks],
+        "problems": problems,
+        "notes": notes,
+    }
+
+
+def _check_lineage(
+    settings: Settings,
+    manifest: dict[str, Any],
+    folder: Path,
+    shown: str,
+    problems: list[str],
+    notes: list[str],
+) -> dict[str, Any]:
+    snapshot = manifest["lake_snapshot"]
+    current, total = ledger_prefix_sha256(settings.lake, snapshot["lines"])
+    if current != snapshot["sha256"]:
+        problems.append(
+            f"lake/{LEDGER_NAME}: its first {snapshot['lines']} lines hash to {current}, the "
+            f"manifest records {snapshot['sha256']} (the lake was rewritten)"
+        )
+    if total > snapshot["lines"]:
+        notes.append(
+            f"{total - snapshot['lines']} ledger lines were added after publication; "
+            "the re-derivation reads only the deliveries the list saw"
+        )
+
+    model = manifest["model"]
+    info = tracking.tracker_for(settings).info(manifest["industry"], model["version"])
+    if info.run_id != model["run_id"]:
+        problems.append(
+            f"registry: {model['name']} v{model['version']} now points at run {info.run_id}, "
+            f"the manifest records run {model['run_id']}"
+        )
+
+    record = publish_record(settings, manifest["week"])
+    folder_hash, _ = audit.tree_sha256(folder)
+    recorded_folder = recorded_hash(record, "outputs", shown)
+    if record is None:
+        problems.append(f"audit log: no publish record for week {manifest['week']}")
+    elif recorded_folder != folder_hash:
+        problems.append(
+            f"{shown}: the folder (manifest included) hashes to {folder_hash}, the publish "
+            f"audit record has {recorded_folder}"
+        )
+    table = manifest["scoring_table"]
+    table_path = settings.workdir / table
+    recorded_table = recorded_hash(record, "inputs", table)
+    table_hash = audit.file_sha256(table_path) if table_path.is_file() else None
+    if record is not None and recorded_table != table_hash:
+        problems.append(
+            f"{table}: sha256 {table_hash}, the publish audit record has {recorded_table}"
+        )
+
+    previous = manifest.get("previous", {})
+    if previous.get("kind") == "published":
+        path = settings.publish / previous["week"] / manifest["industry"] / publish_io.SCORES
+        digest = audit.file_sha256(path) if path.is_file() else None
+        if digest != previous.get("sha256"):
+            shown_previous = path.relative_to(settings.workdir).as_posix()
+            problems.append(
+                f"{shown_previous}: last week's scores have sha256 {digest}, the list compared "
+                f"with {previous.get('sha256')}"
+            )
+
+    for key, now in (
+        ("code_version", audit.code_version()),
+        ("config_sha256", publish_io.config_hash()),
+    ):
+        if manifest.get(key) != now:
+            notes.append(f"{key} differs: published with {manifest.get(key)}, now {now}")
+    return {
+        "lake_snapshot": {**snapshot, "current_sha256": current, "ledger_lines_now": total},
+        "model_run_id_now": info.run_id,
+        "publish_record_time": record["time"] if record else None,
+        "folder_sha256": folder_hash,
+        "scoring_table_sha256": table_hash,
+    }

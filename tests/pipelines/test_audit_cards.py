@@ -1,0 +1,142 @@
+"""`ews audit cards` on a small synthetic workdir trained twice: files, MLflow, audit record."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from models import card
+from models.evaluate import METRICS
+from pipelines import audit
+from pipelines.flows.audit import model_cards_flow
+from pipelines.flows.train import train_flow
+from pipelines.io import read_json
+from pipelines.model_cards import CARD_ARTIFACT
+from pipelines.settings import Settings
+from pipelines.tracking import tracker_for
+from tests.pipelines.audit_workdir import write_audit_workdir
+
+pytestmark = pytest.mark.slow
+TRAINER = "analyst-wang"
+
+
+@pytest.fixture(scope="module")
+def workdir(prefect_harness, tmp_path_factory) -> Settings:
+    root = tmp_path_factory.mktemp("ews_cards")
+    settings = write_audit_workdir(root, seed=11)
+    settings.sim_truth.mkdir()  # a simulated park leaves its truth beside the data
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EWS_OPERATOR", TRAINER)
+        for _ in range(2):
+            train_flow(workdir=str(root), industries=["finance"])
+    return settings
+
+
+@pytest.fixture(scope="module")
+def cards(workdir: Settings) -> dict[str, str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EWS_OPERATOR", "auditor-zhao")
+        return model_cards_flow(workdir=str(workdir.workdir))
+
+
+def _card(settings: Settings, version: int) -> dict:
+    return read_json(settings.model_cards / "finance" / f"v{version}.json")
+
+
+def test_flow_returns_the_champion_card_and_writes_every_version(workdir, cards):
+    champion = tracker_for(workdir).version_for("finance", "champion")
+    assert cards == {"finance": str(workdir.model_cards / "finance" / f"v{champion}.json")}
+    for version in (1, 2):
+        folder = workdir.model_cards / "finance"
+        for name in (f"v{version}.json", f"v{version}.md", f"v{version}.html"):
+            assert (folder / name).stat().st_size > 1000
+        for plot in ("calibration", "shap"):
+            assert (folder / f"v{version}_{plot}.png").read_bytes()[:4] == b"\x89PNG"
+        assert set(card.SECTIONS) <= set(_card(workdir, version))
+
+
+def test_card_numbers_match_the_mlflow_run(workdir, cards):
+    client = MlflowClient(workdir.mlflow_uri)
+    for version in (1, 2):
+        built = _card(workdir, version)
+        registered = client.get_model_version("ews-finance", str(version))
+        run = client.get_run(registered.run_id).data
+        assert built["model_details"]["run_id"] == registered.run_id
+        assert built["model_details"]["data_snapshot_sha256"] == registered.tags["snapshot_hash"]
+        for side, prefix in (("model", ""), ("baseline", "baseline_")):
+            for metric in METRICS:
+                for key, suffix in (("value", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
+                    logged = run.metrics[f"{prefix}{metric}{suffix}"]
+                    shown = built["performance"][side][metric][key]
+                    assert shown is None if math.isnan(logged) else shown == logged
+
+
+def test_training_facts_come_from_the_run_exports(workdir, cards):
+    tracker = tracker_for(workdir)
+    for version in (1, 2):
+        scratch = workdir.workdir / "x"
+        exported = read_json(tracker.export_file("finance", version, "result.json", scratch))
+        built = _card(workdir, version)
+        assert built["training_data"]["class_balance"] == exported["class_balance"]
+        assert built["training_data"]["split"] == exported["boundaries"]
+        assert built["model_details"]["owner"] == TRAINER
+
+
+def test_cards_are_logged_to_the_version_run(workdir, cards):
+    client = MlflowClient(workdir.mlflow_uri)
+    for version in (1, 2):
+        run_id = client.get_model_version("ews-finance", str(version)).run_id
+        logged = {Path(a.path).name for a in client.list_artifacts(run_id, CARD_ARTIFACT)}
+        expected = {f"v{version}.json", f"v{version}.md", f"v{version}.html"}
+        assert expected | {f"v{version}_calibration.png", f"v{version}_shap.png"} == logged
+        downloaded = client.download_artifacts(
+            run_id, f"{CARD_ARTIFACT}/v{version}.json", str(workdir.workdir / "dl")
+        )
+        local = workdir.model_cards / "finance" / f"v{version}.json"
+        assert Path(downloaded).read_bytes() == local.read_bytes()
+
+
+def test_second_version_is_compared_with_the_first_and_the_change_log_has_both(workdir, cards):
+    built = _card(workdir, 2)
+    assert built["performance"]["previous_champion_version"] == 1
+    assert built["performance"]["previous_champion"]["roc_auc"]["value"] is not None
+    log = built["change_log"]
+    assert [entry["version"] for entry in log] == [2, 1]
+    assert log[1]["promotion_reason"].startswith("no champion yet")
+    assert "champion was v1" in log[0]["promotion_reason"]
+    assert _card(workdir, 1)["performance"]["previous_champion"] is None
+
+
+def test_card_says_the_data_is_simulated_and_names_subgroups(workdir, cards):
+    built = _card(workdir, 1)
+    assert built["limitations"][0].startswith("Simulated data")
+    groups = {g["group"] for g in built["subgroups"]["dimensions"]["district"]["groups"]}
+    assert groups == {"湖东", "湖西", "独墅湖"}
+    features = [f["feature"] for f in built["explanation"]["top_features"]]
+    assert features[0] == "si_arrears_months_6m"
+
+
+def test_cards_run_is_in_the_audit_log_with_hashes_of_every_card(workdir, cards):
+    entry = [e for e in audit.read_log(workdir) if e["kind"] == "cards"][-1]
+    assert entry["operator"] == "auditor-zhao"
+    hashed = {o["path"]: o["sha256"] for o in entry["outputs"] if "path" in o}
+    for version in (1, 2):
+        path = workdir.model_cards / "finance" / f"v{version}.json"
+        assert hashed[path.relative_to(workdir.workdir).as_posix()] == audit.file_sha256(path)
+    assert {"ref": "models:/ews-finance/2"} in entry["inputs"]
+    assert audit.check_chain(workdir).ok
+
+
+def test_auditor_pages_link_every_card(workdir, cards):
+    index = (workdir.site / "auditor" / "index.html").read_text(encoding="utf-8")
+    for version in (1, 2):
+        assert f'href="cards/finance/v{version}.html"' in index
+        page = workdir.site / "auditor" / "cards" / "finance" / f"v{version}.html"
+        text = page.read_text(encoding="utf-8")
+        assert 'href="../../index.html"' in text and f"v{version}_shap.png" in text
+        assert (page.parent / f"v{version}_shap.png").is_file()
+    assert json.loads((workdir.site / "auditor" / "cards" / "finance" / "v1.json").read_text())

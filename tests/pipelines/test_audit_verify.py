@@ -1,0 +1,169 @@
+"""`ews audit verify`: a published week re-derived from its lineage, tampering found by name."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines import audit, tracking
+from pipelines.cli import app
+from pipelines.flows.audit import verify_flow
+from pipelines.flows.publish import publish_flow
+from pipelines.settings import Settings
+from pipelines.verify import verify_publication
+from tests.pipelines.publish_world import WEEK, build_world
+
+pytestmark = pytest.mark.slow  # one publication with SHAP charts, then re-derivations of it
+LIST = f"publish/{WEEK}/finance"
+
+
+@pytest.fixture(scope="module")
+def published(prefect_harness, tmp_path_factory):
+    """A tiny world published once; every test verifies a copy of it."""
+    world = build_world(tmp_path_factory.mktemp("ews_verify"), seed=5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tracking, "tracker_for", lambda settings: world.tracker)
+        publish_flow(workdir=str(world.settings.workdir), week=WEEK)
+        yield world
+
+
+@pytest.fixture
+def workdir(published, tmp_path, monkeypatch) -> Settings:
+    copy = tmp_path / "work"
+    shutil.copytree(published.settings.workdir, copy)
+    monkeypatch.setattr(tracking, "tracker_for", lambda settings: published.tracker)
+    monkeypatch.setenv("EWS_OPERATOR", "auditor-sun")
+    return Settings(workdir=copy)
+
+
+def _flip_one_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _check(report: dict, industry: str, name: str) -> dict:
+    return next(f for f in report["industries"][industry]["files"] if f["file"] == name)
+
+
+def _verify_finance(settings: Settings, tmp_path: Path) -> dict:
+    """One list verified without the flow (the flow adds only the other industries)."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    return verify_publication(settings, settings.workdir / LIST, scratch)
+
+
+def _finance_check(report: dict, name: str) -> dict:
+    return next(f for f in report["files"] if f["file"] == name)
+
+
+def test_untouched_latest_week_re_derives_to_the_same_hashes(workdir):
+    report = verify_flow(workdir=str(workdir.workdir))  # the latest published week
+
+    assert report["ok"], report["problems"]
+    assert report["week"] == WEEK
+    assert set(report["industries"]) == {"finance", "manufacturing", "education"}
+    finance = report["industries"]["finance"]
+    assert finance["rederived"] and finance["problems"] == []
+    assert {f["status"] for f in finance["files"]} == {"ok"}
+    assert {"risk_list.csv", "risk_list.xlsx", "scores.parquet"} <= {
+        f["file"] for f in finance["files"]
+    }
+    manifest = json.loads((workdir.workdir / LIST / "manifest.json").read_text())
+    for check in finance["files"]:
+        assert check["manifest"] == check["published"] == check["rederived"]
+        assert check["manifest"] == manifest["files"][check["file"]]
+    entry = audit.read_log(workdir)[-1]
+    assert entry["kind"] == "verify" and entry["operator"] == "auditor-sun"
+    assert entry["details"] == {"week": WEEK, "ok": True, "problems": []}
+
+
+def test_one_changed_byte_is_reported_with_both_hashes(workdir):
+    target = workdir.workdir / LIST / "risk_list.csv"
+    recorded = audit.file_sha256(target)
+    _flip_one_byte(target)
+
+    report = verify_flow(workdir=str(workdir.workdir), week=WEEK)
+
+    assert not report["ok"]
+    check = _check(report, "finance", "risk_list.csv")
+    actual = audit.file_sha256(target)
+    assert check["status"] == "changed"
+    assert (check["manifest"], check["published"]) == (recorded, actual)
+    expected = (
+        f"{LIST}/risk_list.csv: published file has sha256 {actual}, the manifest records {recorded}"
+    )
+    assert expected in report["problems"]
+    assert report["industries"]["manufacturing"]["ok"]
+    assert audit.read_log(workdir)[-1]["details"]["ok"] is False
+
+
+def test_missing_file_is_reported_by_name(workdir, tmp_path):
+    target = workdir.workdir / LIST / "explanations.parquet"
+    recorded = audit.file_sha256(target)
+    target.unlink()
+
+    report = _verify_finance(workdir, tmp_path)
+
+    assert not report["ok"]
+    assert _finance_check(report, "explanations.parquet")["status"] == "missing"
+    assert (
+        f"{LIST}/explanations.parquet: missing (the manifest records sha256 {recorded})"
+        in report["problems"]
+    )
+
+
+def test_manifest_rewritten_to_hide_a_change_is_caught_by_re_derivation(workdir, tmp_path):
+    folder = workdir.workdir / LIST
+    _flip_one_byte(folder / "risk_list.csv")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["risk_list.csv"] = audit.file_sha256(folder / "risk_list.csv")
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    report = _verify_finance(workdir, tmp_path)
+
+    assert not report["ok"]
+    check = _finance_check(report, "risk_list.csv")
+    assert check["status"] == "not_reproduced" and check["rederived"] != check["manifest"]
+    assert any("the publish audit record has" in p for p in report["problems"])
+
+
+def test_file_added_to_a_list_is_reported_as_unlisted(workdir, tmp_path):
+    (workdir.workdir / LIST / "extra.csv").write_text("uscc\n", encoding="utf-8")
+    report = _verify_finance(workdir, tmp_path)
+    assert _finance_check(report, "extra.csv")["status"] == "unlisted"
+    assert not report["ok"]
+
+
+def test_rewritten_lake_ledger_breaks_the_lineage_and_the_re_derivation(workdir, tmp_path):
+    ledger = workdir.lake / "_ledger.jsonl"
+    ledger.write_text(ledger.read_text(encoding="utf-8").replace("2026", "2025", 1))
+
+    report = _verify_finance(workdir, tmp_path)
+
+    assert not report["ok"] and not report["rederived"]
+    assert any("the lake was rewritten" in p for p in report["problems"])
+    assert any("could not re-derive the list: KeyError" in p for p in report["problems"])
+
+
+def test_week_without_publication_fails(workdir):
+    report = verify_flow(workdir=str(workdir.workdir), week="2026-W01")
+    assert report == {
+        "ok": False,
+        "week": "2026-W01",
+        "industries": {},
+        "problems": ["publish/2026-W01: no published list for this week"],
+    }
+
+
+def test_cli_exits_non_zero_on_a_tampered_week(workdir):
+    _flip_one_byte(workdir.workdir / LIST / "scores.parquet")
+    result = CliRunner().invoke(
+        app, ["audit", "verify", "--workdir", str(workdir.workdir), "--week", WEEK]
+    )
+    assert result.exit_code == 1
+    assert "scores.parquet" in result.output
