@@ -118,7 +118,7 @@ def gate(
     if champion_version is None:
         return decide(candidate_metrics, None, metric, margin)
     if champion_version == version:
-        return Decision(True, f"v{version} is already the champion")
+        raise ValueError(f"{model_name(spec.key)} v{version} is the champion: nothing to gate")
     champion, _ = tracker.load_version(spec.key, champion_version)
     decision = decide(
         candidate_metrics, champion_scores(champion, test_frame, spec, seed), metric, margin
@@ -219,6 +219,17 @@ def gate_task(
     settings = Settings(workdir=Path(workdir))
     spec = load_industries()[industry]
     tracker = tracker_for(settings)
+    champion_before = tracker.version_for(industry, CHAMPION)
+    if champion_before == version:  # gating it again would only overwrite its recorded reason
+        info = tracker.info(industry, version)
+        return {
+            "name": info.name,
+            "version": version,
+            "alias": CHAMPION,
+            "promote": False,
+            "reason": f"v{version} is already the champion ({info.reason})",
+            "champion_before": champion_before,
+        }
     if folder is not None:
         candidate = load_candidate(folder)
         frame = test_rows(Path(history), candidate.test_predictions, spec)
@@ -229,7 +240,6 @@ def gate_task(
             frame = test_rows(Path(history), pl.read_parquet(path), spec)
         model, _ = tracker.load_version(industry, version)
         metrics = evaluate_on(model, frame, spec, settings.seed)
-    champion_before = tracker.version_for(industry, CHAMPION)
     decision = gate(tracker, spec, version, metrics, frame, settings.seed)
     info = tracker.assign(industry, version, decision)
     return {

@@ -130,17 +130,25 @@ def test_second_training_is_gated_with_a_reason(first, workdir):
     assert kinds.count("train") == 2
 
 
-def test_promote_regates_a_version_on_its_own_test_rows(first, workdir):
+def test_promote_regates_the_other_version_on_its_own_test_rows(first, workdir):
     tracker = tracker_for(Settings(workdir=Path(workdir)))
     champion = tracker.version_for("finance", "champion")
-    result = promote_flow(workdir=workdir, industry="finance", version=1)
-    assert result["industry"] == "finance"
-    if champion == 1:
-        assert result["reason"] == "v1 is already the champion"
-    else:
-        # v1 re-scored against champion v2 on v1's own test rows: a decision with numbers.
-        assert "champion was v2" in result["reason"] and "margin" in result["reason"]
-    assert tracker.info("finance", 1).reason == result["reason"]
+    other = 2 if champion == 1 else 1
+    result = promote_flow(workdir=workdir, industry="finance", version=other)
+    assert (result["industry"], result["version"]) == ("finance", other)
+    # Both re-scored on the version's own test rows: a decision with both values and the margin.
+    assert f"champion was v{champion}" in result["reason"] and "margin" in result["reason"]
+    assert tracker.info("finance", other).reason == result["reason"]
+    assert tracker.version_for("finance", result["alias"]) == other
+
+
+def test_promote_the_champion_keeps_its_recorded_reason(first, workdir):
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    champion = tracker.version_for("finance", "champion")
+    recorded = tracker.info("finance", champion).reason
+    result = promote_flow(workdir=workdir, industry="finance", version=champion)
+    assert result["reason"] == f"v{champion} is already the champion ({recorded})"
+    assert tracker.info("finance", champion).reason == recorded
 
 
 def test_promote_unknown_industry_names_the_known_ones(workdir):
@@ -148,9 +156,9 @@ def test_promote_unknown_industry_names_the_known_ones(workdir):
         promote_flow.fn(workdir=workdir, industry="shipping")
 
 
-def test_promote_without_a_challenger_asks_for_a_version(tmp_path):
-    with pytest.raises(LookupError, match="ews-finance has no challenger"):
-        promote_target_task.fn(str(tmp_path), "finance", None)
+def test_promote_without_a_challenger_asks_for_a_version(first, workdir):
+    with pytest.raises(LookupError, match="ews-education has no challenger"):
+        promote_target_task.fn(workdir, "education", None)
 
 
 def test_train_without_feature_history_says_what_to_run(prefect_harness, tmp_path):
