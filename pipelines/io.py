@@ -4,6 +4,10 @@ Layout (docs/ARCHITECTURE.md): ``landing/<source>/<delivery_id>.<csv|parquet>`` 
 ``lake/<source>/delivery=<delivery_id>/part-0.parquet`` and ``lake/_ledger.jsonl`` out, rejected
 rows to ``quarantine/<source>/<delivery_id>.parquet``; a file that cannot be read at all is kept
 whole as ``quarantine/<source>/<delivery_id>.raw`` next to ``<delivery_id>.reason.json``.
+
+A quarantine parquet holds ``_row`` and the delivered columns as text, then one record per failed
+check: ``_column``, ``_expectation``, ``_reason``. A row failing two checks appears twice; counts
+of quarantined rows count distinct ``_row`` values.
 """
 
 from __future__ import annotations
