@@ -8,4 +8,6 @@ if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check uv
 fi
 UV="$(command -v uv || echo "python3 -m uv")"
-$UV sync --frozen --quiet
+# Compiled bytecode up front: imports of mlflow, prefect and GX are several seconds faster
+# in every process, even where PYTHONDONTWRITEBYTECODE is set.
+$UV sync --frozen --quiet --compile-bytecode
