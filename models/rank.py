@@ -21,17 +21,21 @@ class RankingInputError(ValueError):
 def rank_firms(scored: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
     """Rank, tier and cut one industry's scored firms.
 
-    ``scored`` has ``uscc``, ``probability`` (calibrated, in [0, 1]) and ``insufficient_data``.
-    Returns every input column plus ``rank`` (1 = highest risk), ``tier`` (A..D via
-    ``spec.tier``) and ``listed`` (within ``spec.capacity_k``), sorted by rank with the
-    insufficient-data firms last (by uscc). Ties in probability rank by uscc, so the order is
-    total and reproducible.
+    ``scored`` has ``uscc``, ``probability`` (calibrated, in [0, 1]) and ``insufficient_data``,
+    optionally the model's raw ``margin``. Returns every input column plus ``rank`` (1 = highest
+    risk), ``tier`` (A..D via ``spec.tier``) and ``listed`` (within ``spec.capacity_k``), sorted
+    by rank with the insufficient-data firms last (by uscc).
+
+    A calibrator can map many margins to one probability (isotonic calibration is a step
+    function), so ties in probability are broken by the margin, which keeps the model's own
+    order, and then by uscc, so the order is total and reproducible.
     """
     _check_scored(scored, spec.key)
     insufficient = pl.col("insufficient_data")
+    keys = ["probability", *(["margin"] if "margin" in scored.columns else []), "uscc"]
     ranked = (
         scored.filter(~insufficient)
-        .sort(["probability", "uscc"], descending=[True, False])
+        .sort(keys, descending=[True] * (len(keys) - 1) + [False])
         .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32))
         .with_columns(
             tier=pl.col("probability").map_elements(spec.tier, return_dtype=pl.String),
@@ -43,6 +47,7 @@ def rank_firms(scored: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
         .sort("uscc")
         .with_columns(
             probability=pl.lit(None, dtype=pl.Float64),
+            **({"margin": pl.lit(None, dtype=pl.Float64)} if "margin" in scored.columns else {}),
             rank=pl.lit(None, dtype=pl.UInt32),
             tier=pl.lit(None, dtype=pl.String),
             listed=pl.lit(False),

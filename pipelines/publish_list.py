@@ -82,6 +82,7 @@ def write_tables(
             "name",
             "district",
             "probability",
+            "margin",
             "rank",
             "tier",
             "listed",

@@ -81,16 +81,26 @@ def industry_rows(table: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
     return table.filter(pl.col("sector") == spec.sector_value).sort("uscc")
 
 
+def _probability_and_margin(model: RiskModel, rows: pl.DataFrame) -> list[pl.Series]:
+    """The calibrated probability, and the margin that orders firms the calibration ties."""
+    if rows.height == 0:
+        return [pl.Series("probability", [], pl.Float64), pl.Series("margin", [], pl.Float64)]
+    margin = model.margin(rows)
+    return [
+        pl.Series("probability", model.calibrator(margin), dtype=pl.Float64),
+        pl.Series("margin", margin, dtype=pl.Float64),
+    ]
+
+
 def score_rows(model: RiskModel, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Calibrated probabilities for every row, SHAP contributions for the rows with enough data.
 
-    Returns ``scored`` (uscc, probability, insufficient_data, n_sources_known) and the
+    Returns ``scored`` (uscc, probability, margin, insufficient_data, n_sources_known) and the
     explanation frame of the scored firms. The additivity check runs on every explained firm.
     """
-    probability = model.predict_proba(rows) if rows.height else np.empty(0)
     scored = rows.select(
         "uscc",
-        pl.Series("probability", probability, dtype=pl.Float64),
+        *_probability_and_margin(model, rows),
         pl.col("insufficient_data").cast(pl.Boolean),
         pl.col("n_sources_known").cast(pl.Int64),
     )
@@ -278,7 +288,7 @@ def rescored_previous(
         return None
     scored = rows.select(
         "uscc",
-        pl.Series("probability", model.predict_proba(rows), dtype=pl.Float64),
+        *_probability_and_margin(model, rows),
         pl.col("insufficient_data").cast(pl.Boolean),
     )
     return rank_firms(scored, spec)

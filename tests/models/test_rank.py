@@ -45,6 +45,15 @@ def test_tied_probabilities_rank_by_uscc_so_order_is_reproducible():
     assert ranked["listed"].to_list() == [True, True, False]
 
 
+def test_tied_probabilities_follow_the_model_margin_before_the_code():
+    scored = _scored([("a", 0.108, False), ("b", 0.108, False), ("c", 0.2, False)]).with_columns(
+        margin=pl.Series([-2.5, -1.9, -1.0])
+    )
+    ranked = rank_firms(scored, _spec(2))
+    assert ranked["uscc"].to_list() == ["c", "b", "a"]
+    assert ranked["listed"].to_list() == [True, True, False]
+
+
 def test_insufficient_data_firm_is_never_ranked_tiered_or_listed_even_if_model_says_high():
     ranked = rank_firms(_scored([("a", 0.05, False), ("x", 0.99, True)]), _spec(5))
     row = ranked.filter(pl.col("uscc") == "x").row(0, named=True)
