@@ -8,18 +8,44 @@ known raw PII value.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 
 import polars as pl
 
 from data_contracts.schema import PII, SourceContract
+from data_contracts.simulate.checksums import id_number_is_valid
 
-# Mainland resident ID (18 characters, last may be X) and mobile numbers (11 digits from 1[3-9]).
-# The lookarounds keep longer digit runs (amounts, codes) from matching.
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# Mainland resident ID candidates (18 characters, last may be X; see is_id_number) and mobile
+# numbers (11 digits from 1[3-9]). The lookarounds keep longer digit runs from matching.
+ID_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
+
+
+def is_id_number(text: str) -> bool:
+    """A resident ID number (GB 11643): a real birth date and a valid check character.
+
+    An all-digit unified social credit code has the same shape, but its characters 7-14 (the end
+    of the region code and the start of the organisation code) rarely form a 19xx/20xx date with
+    a matching ID check character, so firm codes stay readable. A token that passes both checks
+    is masked: hiding a firm code by mistake costs less than showing a person's ID.
+    """
+    text = text.upper()
+    if not ID_CANDIDATE.fullmatch(text):
+        return False
+    try:
+        born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        return False
+    if not 1900 <= born.year <= 2099:
+        return False
+    return bool(id_number_is_valid([text])[0])
+
+
+def find_id_numbers(text: str) -> list[str]:
+    return [m.group(0) for m in ID_CANDIDATE.finditer(text) if is_id_number(m.group(0))]
 
 
 def mask_name(name: str) -> str:
@@ -93,7 +119,9 @@ class TextScrubber:
             return text
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: self._replacement[m.group(0)], text)
-        text = ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+        text = ID_CANDIDATE.sub(
+            lambda m: mask_id_number(m.group(0)) if is_id_number(m.group(0)) else m.group(0), text
+        )
         text = PHONE.sub(lambda m: mask_phone(m.group(0)), text)
         return LANDLINE.sub(lambda m: mask_phone(m.group(0)), text)
 

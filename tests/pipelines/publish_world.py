@@ -19,6 +19,7 @@ import polars as pl
 import xgboost as xgb
 
 from data_contracts import catalog
+from data_contracts.simulate.checksums import id_number_check
 from features import registry
 from models.calibrate import Calibrator
 from models.config import IndustryConfig, load_config, load_industries
@@ -107,7 +108,7 @@ def _firms(rng: np.random.Generator) -> pl.DataFrame:
                     "sector": SECTOR[industry],
                     "district": DISTRICTS[i % len(DISTRICTS)],
                     "legal_rep_name": SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 3) % len(GIVEN)],
-                    "legal_rep_id_number": f"3205831985{i:04d}{int(rng.integers(1000, 9999))}",
+                    "legal_rep_id_number": _id_number(i, rng),
                     "legal_rep_phone": f"139{i:04d}{int(rng.integers(1000, 9999))}",
                     "caller_phone": f"137{i:04d}{int(rng.integers(1000, 9999))}",
                     "new_legal_rep_name": SURNAMES[(i + 3) % len(SURNAMES)] + GIVEN[i % len(GIVEN)],
@@ -115,6 +116,12 @@ def _firms(rng: np.random.Generator) -> pl.DataFrame:
             )
             i += 1
     return pl.DataFrame(rows)
+
+
+def _id_number(i: int, rng: np.random.Generator) -> str:
+    """A well-formed resident ID (birth date and check character), so shape detection applies."""
+    first17 = f"3205831985{1 + i % 12:02d}{1 + i % 28:02d}{int(rng.integers(0, 1000)):03d}"
+    return first17 + str(id_number_check([first17])[0])
 
 
 def _lake_frame(source_id: str, rows: list[dict]) -> pl.DataFrame:

@@ -5,9 +5,10 @@ from hypothesis import strategies as st
 from data_contracts.catalog import get
 from data_contracts.schema import PII
 from pipelines.masking import (
-    ID_NUMBER,
     PHONE,
     TextScrubber,
+    find_id_numbers,
+    is_id_number,
     known_pii,
     mask_frame,
     mask_id_number,
@@ -33,9 +34,26 @@ def test_phone_keeps_prefix_and_last_four():
     assert mask_phone("13812345678") == "138****5678"
 
 
+VALID_ID = "32058319850612123X"  # born 1985-06-12, check character X
+
+
 def test_masked_values_no_longer_match_the_id_and_phone_patterns():
-    assert not ID_NUMBER.search(mask_id_number("320583198506121234"))
+    assert find_id_numbers(VALID_ID) == [VALID_ID]
+    assert not find_id_numbers(mask_id_number(VALID_ID))
     assert not PHONE.search(mask_phone("13812345678"))
+
+
+def test_id_number_needs_a_real_birth_date_and_check_character():
+    assert is_id_number(VALID_ID) and is_id_number(VALID_ID.lower())
+    assert not is_id_number("320583198506121234")  # wrong check character
+    assert not is_id_number("320583198513121238")  # month 13 (check character right)
+    assert not is_id_number("320583180006121238")  # born 1800
+
+
+def test_all_digit_credit_codes_are_not_taken_for_id_numbers():
+    code = "52320594009609242X"  # a valid unified social credit code of a social organisation
+    assert not is_id_number(code)
+    assert TextScrubber()(f"关联企业{code}已注销") == f"关联企业{code}已注销"
 
 
 def test_mask_frame_masks_exactly_the_columns_the_contract_flags():
@@ -66,8 +84,8 @@ def test_scrubber_masks_known_names_inside_sentences():
 
 def test_scrubber_masks_unknown_id_and_phone_lookalikes():
     scrub = TextScrubber()
-    text = "联系人电话13912345678，证件320583198506121234，座机0512-66881234"
-    assert scrub(text) == "联系人电话139****5678，证件320***********1234，座机051******1234"
+    text = f"联系人电话13912345678，证件{VALID_ID}，座机0512-66881234"
+    assert scrub(text) == "联系人电话139****5678，证件320***********123X，座机051******1234"
 
 
 def test_scrubber_leaves_codes_and_amounts_alone():
