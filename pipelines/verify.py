@@ -31,6 +31,8 @@ from pipelines.flows.features import lake_sources
 from pipelines.io import LEDGER_NAME, PART_NAME, partition_dir, read_json, read_ledger
 from pipelines.settings import Settings
 
+# What a manifest must record for its list to be re-derived.
+MANIFEST_KEYS = ("week", "as_of", "industry", "model", "lake_snapshot", "scoring_table", "files")
 OK = "ok"
 CHANGED = "changed"  # the published file's bytes are not the ones the manifest recorded
 MISSING = "missing"  # the manifest lists it, the folder lacks it
@@ -179,7 +181,14 @@ def verify_publication(settings: Settings, folder: Path, scratch: Path) -> dict[
     manifest_path = folder / publish_io.MANIFEST
     if not manifest_path.is_file():
         return {"ok": False, "folder": shown, "problems": [f"{shown}: no manifest.json"]}
-    manifest = read_json(manifest_path)
+    try:
+        manifest = read_json(manifest_path)
+    except ValueError as error:
+        return {"ok": False, "folder": shown, "problems": [f"{shown}/manifest.json: {error}"]}
+    lacking = [key for key in MANIFEST_KEYS if key not in manifest]
+    if lacking:
+        problem = f"{shown}/manifest.json lacks {', '.join(lacking)}: the lineage cannot be checked"
+        return {"ok": False, "folder": shown, "problems": [problem]}
     problems: list[str] = []
     notes: list[str] = []
     lineage = _check_lineage(settings, manifest, folder, shown, problems, notes)

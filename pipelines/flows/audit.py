@@ -21,6 +21,7 @@ from models.promotion import CHAMPION
 from pipelines import audit
 from pipelines.flows.train import history_path
 from pipelines.model_cards import CARD_ARTIFACT, build_version_card
+from pipelines.publish_io import MANIFEST
 from pipelines.settings import Settings
 from pipelines.site_audit import render_auditor_pages
 from pipelines.tracking import log_artifacts, tracker_for
@@ -42,7 +43,7 @@ def published_industries(publish_root: Path, week: str) -> list[str]:
     return [
         industry
         for industry in load_industries()
-        if (publish_root / week / industry / "manifest.json").is_file()
+        if (publish_root / week / industry / MANIFEST).is_file()
     ]
 
 

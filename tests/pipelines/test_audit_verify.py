@@ -150,6 +150,21 @@ def test_rewritten_lake_ledger_breaks_the_lineage_and_the_re_derivation(workdir,
     assert any("could not re-derive the list: KeyError" in p for p in report["problems"])
 
 
+def test_manifest_without_its_lineage_is_reported_not_crashed_on(workdir, tmp_path):
+    manifest = workdir.workdir / LIST / "manifest.json"
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    del recorded["lake_snapshot"]
+    manifest.write_text(json.dumps(recorded), encoding="utf-8")
+
+    report = _verify_finance(workdir, tmp_path)
+
+    assert report == {
+        "ok": False,
+        "folder": LIST,
+        "problems": [f"{LIST}/manifest.json lacks lake_snapshot: the lineage cannot be checked"],
+    }
+
+
 def test_week_without_publication_fails(workdir):
     report = verify_flow(workdir=str(workdir.workdir), week="2026-W01")
     assert report == {
