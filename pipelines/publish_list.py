@@ -26,8 +26,8 @@ from pipelines import weekly_list
 from pipelines.site import change_label
 
 HISTORY_NOTE = {
-    "note_zh": "此前各周为本周模型对当周数据快照的回溯评分，本周为正式评分。",
-    "note_en": "Earlier weeks: this week's model applied to each week's data snapshot.",
+    "note_zh": "每个点为当周正式发布名单中的评分；未发布或数据不足的周没有点。",
+    "note_en": "Each point is the score in that week's published list; weeks without one are gaps.",
 }
 
 
@@ -41,9 +41,11 @@ def write_tables(
     model: RiskModel,
     sources: dict[str, pl.LazyFrame],
     publish_root: Path,
-    history_path: Path,
 ) -> dict[str, Any]:
     """Score, rank and explain the industry's firms and write the list's tables into ``folder``.
+
+    Last week's list and the score history come from earlier publications under
+    ``publish_root`` only (never re-scored), so the list can be re-derived exactly.
 
     Returns what the manifest needs to say about the inputs (previous week, counts).
     """
@@ -51,7 +53,7 @@ def write_tables(
     scored, explanations = weekly_list.score_rows(model, rows)
     ranked = rank_firms(scored, spec)
 
-    previous, previous_meta = _previous(spec, week, as_of, model, publish_root, history_path)
+    previous, previous_meta = _previous(spec, week, publish_root)
     compared = compare_with_previous(ranked, previous)
     listed = compared.filter(pl.col("listed")).get_column("uscc").to_list()
     left = (
@@ -96,7 +98,7 @@ def write_tables(
     reasons = weekly_list.reasons_with_facts(
         explanations, rows, model.feature_names, listed, sources, as_of, scrub
     )
-    history = weekly_list.score_history(model, history_path, scored, as_of, listed)
+    history = weekly_list.score_history(publish_root, spec.key, week, ranked, listed)
     profiles = weekly_list.masked_profiles(master.filter(pl.col("uscc").is_in(listed)))
 
     files.write_parquet(scores, folder / files.SCORES)
@@ -120,28 +122,20 @@ def write_tables(
 
 
 def _previous(
-    spec: IndustrySpec,
-    week: str,
-    as_of: dt.date,
-    model: RiskModel,
-    publish_root: Path,
-    history_path: Path,
+    spec: IndustrySpec, week: str, publish_root: Path
 ) -> tuple[pl.DataFrame | None, dict[str, Any]]:
-    """Last week's ranking: as published if it was, else re-scored from the feature history."""
+    """Last week's published ranking, or None: "new" and "left" are relative to the list the
+    regulator actually received."""
     last_week = weekly_list.previous_week(week)
-    published = publish_root / last_week / spec.key / files.SCORES
-    if published.is_file():
-        previous = pl.read_parquet(published).select("uscc", "probability", "rank", "listed")
-        return previous, {
-            "kind": "published",
-            "week": last_week,
-            "sha256": files.file_sha256(published),
-        }
-    rescored = weekly_list.rescored_previous(model, history_path, as_of, spec)
-    if rescored is not None:
-        day = (as_of - dt.timedelta(days=7)).isoformat()
-        return rescored, {"kind": "rescored", "week": last_week, "as_of": day}
-    return None, {"kind": "none", "week": last_week}
+    published = weekly_list.published_scores(publish_root, spec.key, last_week)
+    if published is None:
+        return None, {"kind": "none", "week": last_week}
+    previous = pl.read_parquet(published).select("uscc", "probability", "rank", "listed")
+    return previous, {
+        "kind": "published",
+        "week": last_week,
+        "sha256": files.file_sha256(published),
+    }
 
 
 def feature_labels(names: list[str], chinese: bool) -> list[str]:

@@ -268,8 +268,6 @@ def _previous_label(previous: dict[str, Any]) -> str:
     kind = previous["kind"]
     if kind == "published":
         return f"{previous['week']} 已发布名单"
-    if kind == "rescored":
-        return f"按本周模型回溯评分的 {previous['as_of']} 数据"
     return "首次发布"
 
 

@@ -26,7 +26,6 @@ from features.point_in_time import EVENT_DATE, USCC, valid_at
 from features.source_set import SourceSet
 from models.config import IndustrySpec
 from models.explain import check_additivity, explanation_frame, top_reasons
-from models.rank import rank_firms
 from models.train import RiskModel
 from pipelines.masking import TextScrubber, known_pii, mask_frame
 
@@ -211,87 +210,42 @@ def reasons_with_facts(
 # ---------------------------------------------------------------- last week and the weeks before
 
 
-def read_history(path: Path, dates: Sequence[dt.date], uscc: Sequence[str] | None = None):
-    """Rows of the feature history at the given as-of dates (optionally only some firms)."""
-    if not path.is_file() or not dates:
-        return None
-    frame = pl.scan_parquet(path).filter(pl.col("as_of").is_in(list(dates)))
-    if uscc is not None:
-        frame = frame.filter(pl.col("uscc").is_in(list(uscc)))
-    collected = frame.collect()
-    return collected if collected.height else None
-
-
-def history_dates(path: Path, as_of: dt.date, weeks: int = HISTORY_WEEKS) -> list[dt.date]:
-    """The history's as-of dates before ``as_of``, the last ``weeks - 1`` of them."""
-    if not path.is_file():
-        return []
-    dates = (
-        pl.scan_parquet(path)
-        .select(pl.col("as_of").unique())
-        .filter(pl.col("as_of") < as_of)
-        .collect()
-        .get_column("as_of")
-        .sort()
-        .to_list()
-    )
-    return dates[-(weeks - 1) :] if weeks > 1 else []
+def published_scores(publish_root: Path, industry: str, week: str) -> Path | None:
+    """The scores a week's published list was made from, if that week was published."""
+    path = publish_root / week / industry / "scores.parquet"
+    return path if path.is_file() else None
 
 
 def score_history(
-    model: RiskModel,
-    history_path: Path,
+    publish_root: Path,
+    industry: str,
+    week: str,
     current: pl.DataFrame,
-    as_of: dt.date,
     uscc: Sequence[str],
+    weeks: int = HISTORY_WEEKS,
 ) -> pl.DataFrame:
-    """Probability by week for the given firms: earlier weekly snapshots of the feature history
-    scored by this week's model, then this week's own score. A week with insufficient data has
-    a null probability (shown as a gap, never as a low score)."""
+    """Each firm's published probability over the last ``weeks`` weeks, this week's included
+    (``current``: this week's ranking, insufficient-data firms without a probability).
+
+    Only what was published counts: earlier lists are fixed files, so the history (and the list
+    that shows it) can be re-derived exactly. A week without a list, or in which the firm had
+    insufficient data, has no point (a gap, never a low score).
+    """
     schema = {"uscc": pl.String, "as_of": pl.Date, "probability": pl.Float64}
-    frames = []
-    past = read_history(history_path, history_dates(history_path, as_of), uscc)
-    if past is not None:
-        frames.append(_scored_snapshots(model, past))
-    now = current.filter(pl.col("uscc").is_in(list(uscc)))
-    frames.append(
-        now.select(
-            "uscc",
-            pl.lit(as_of).alias("as_of"),
-            pl.when(~pl.col("insufficient_data")).then(pl.col("probability")).alias("probability"),
-        )
+    this_week = resolve_week(week)[1]
+    frames = [current.select("uscc", "probability").with_columns(as_of=pl.lit(this_week))]
+    earlier = week
+    for _ in range(weeks - 1):
+        earlier = previous_week(earlier)
+        path = published_scores(publish_root, industry, earlier)
+        if path is not None:
+            scores = pl.read_parquet(path, columns=["uscc", "probability"])
+            frames.append(scores.with_columns(as_of=pl.lit(resolve_week(earlier)[1])))
+    return (
+        pl.concat([f.select(list(schema)).cast(schema) for f in frames])
+        .filter(pl.col("uscc").is_in(list(uscc)) & pl.col("probability").is_not_null())
+        .sort("uscc", "as_of")
     )
-    return pl.concat([f.cast(schema) for f in frames]).sort("uscc", "as_of")
-
-
-def _scored_snapshots(model: RiskModel, snapshots: pl.DataFrame) -> pl.DataFrame:
-    probability = model.predict_proba(snapshots)
-    return snapshots.select(
-        "uscc",
-        "as_of",
-        pl.when(~pl.col("insufficient_data"))
-        .then(pl.Series("probability", probability, dtype=pl.Float64))
-        .alias("probability"),
-    )
-
-
-def rescored_previous(
-    model: RiskModel, history_path: Path, as_of: dt.date, spec: IndustrySpec
-) -> pl.DataFrame | None:
-    """Last week's ranking as this week's model would have made it (when nothing was published
-    last week): the industry's snapshot a week before ``as_of`` from the feature history."""
-    previous = read_history(history_path, [as_of - dt.timedelta(days=7)])
-    if previous is None:
-        return None
-    rows = industry_rows(previous, spec)
-    if rows.height == 0:
-        return None
-    scored = rows.select(
-        "uscc",
-        *_probability_and_margin(model, rows),
-        pl.col("insufficient_data").cast(pl.Boolean),
-    )
-    return rank_firms(scored, spec)
 
 
 # ---------------------------------------------------------------- the list itself

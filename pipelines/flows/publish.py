@@ -48,7 +48,6 @@ def score_task(
         model=model,
         sources=lake_sources(settings.lake),
         publish_root=settings.publish,
-        history_path=settings.features / "history.parquet",
     )
     written["model"] = {
         "name": info.name,

@@ -1,7 +1,7 @@
 """A tiny workdir to publish from: a lake (registration master with PII, 12345 complaints with
 callers' phones, legal-representative changes, pension contributions), a ledger and an ingest
-summary, weekly scoring tables with every registry column (this week's and three before, also
-stacked as the feature history), and a small champion per industry in an in-memory registry.
+summary, weekly scoring tables with every registry column (this week's and three before), and a
+small champion per industry in an in-memory registry.
 Finance has more firms than its capacity K, so its list has a cut, entrants and leavers.
 
 Firms' names never contain a person's name, so any raw PII value found in an output is a leak.
@@ -44,7 +44,7 @@ LINE = {
 }
 SURNAMES = ("欧阳", "司马", "诸葛", "上官", "皇甫", "东方", "慕容", "令狐")
 GIVEN = ("子涵", "雨桐", "浩然", "思远", "梓萱", "若曦", "俊杰", "嘉懿")
-HISTORY_WEEKS = 3
+EARLIER_WEEKS = 3  # scoring tables before this week, so earlier weeks can be published
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,11 @@ def build_world(root: Path, seed: int) -> World:
     _write_lake(settings, firms, rng)
     _write_ingest_summary(settings)
     names = registry.feature_names()
-    snapshots = [AS_OF - timedelta(weeks=k) for k in range(HISTORY_WEEKS, -1, -1)]
+    snapshots = [AS_OF - timedelta(weeks=k) for k in range(EARLIER_WEEKS, -1, -1)]
     tables = {day: _feature_table(firms, day, names, rng) for day in snapshots}
     settings.features.mkdir(parents=True, exist_ok=True)
     for day, table in tables.items():
         table.write_parquet(settings.features / f"as_of={day.isoformat()}.parquet")
-    history = pl.concat([tables[d] for d in snapshots]).filter(pl.col("sector") != "其他")
-    history.write_parquet(settings.features / "history.parquet")
     tracker = _champions(names, seed)
     pii = tuple(
         sorted(

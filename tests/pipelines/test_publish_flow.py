@@ -202,9 +202,30 @@ def test_second_week_compares_with_the_published_first_week(published):
         assert uscc in page
 
 
-def test_first_week_without_a_publication_before_compares_with_rescored_history(published):
-    manifest = json.loads((_folder(published, "finance", FIRST_WEEK) / "manifest.json").read_text())
-    assert manifest["previous"] == {"kind": "rescored", "week": "2026-W45", "as_of": "2026-11-01"}
+def test_first_publication_compares_with_nothing(published):
+    folder = _folder(published, "finance", FIRST_WEEK)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["previous"] == {"kind": "none", "week": "2026-W45"}
+    scores = pl.read_parquet(folder / "scores.parquet")
+    assert scores["new_entrant"].null_count() == scores.height
+    assert pl.read_parquet(folder / "leavers.parquet").height == 0
+    sheet = load_workbook(folder / "risk_list.xlsx")["风险名单"]
+    assert {c.value for c in sheet["H"][1:]} == {"—"}
+    page = published["world"].settings.site / FIRST_WEEK / "finance" / "index.html"
+    assert "首次发布" in page.read_text(encoding="utf-8")
+
+
+def test_score_history_shows_the_scores_each_week_published(published):
+    history = pl.read_parquet(_folder(published, "finance") / "history.parquet")
+    before = pl.read_parquet(_folder(published, "finance", FIRST_WEEK) / "scores.parquet")
+    now = pl.read_parquet(_folder(published, "finance") / "scores.parquet")
+    listed = now.filter(pl.col("listed"))
+    assert set(history["uscc"]) == set(listed["uscc"])
+    firm = listed.row(0, named=True)
+    points = history.filter(pl.col("uscc") == firm["uscc"]).sort("as_of")
+    last_week = before.filter(pl.col("uscc") == firm["uscc"])["probability"].to_list()
+    assert points["probability"].to_list() == [*last_week, firm["probability"]]
+    assert points["as_of"].to_list()[-1] == AS_OF
 
 
 def test_site_has_an_index_a_list_page_and_a_page_per_listed_firm(published):

@@ -10,6 +10,7 @@ from PIL import Image
 from pipelines import tracking
 from pipelines.flows import publish as publish_module
 from pipelines.flows.publish import publish_flow
+from pipelines.weekly_list import previous_week
 from tests.pipelines.publish_world import WEEK, build_world, world_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,6 +33,7 @@ def site(tmp_path_factory, prefect_harness) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tracking, "tracker_for", lambda settings: world.tracker)
         patch.setattr(publish_module, "load_config", world_config)
+        publish_flow(workdir=str(world.settings.workdir), week=previous_week(WEEK))
         result = publish_flow(workdir=str(world.settings.workdir), week=WEEK)
     return Path(result["site"]).parent
 
@@ -110,7 +112,7 @@ def test_firm_page_shows_reasons_waterfall_and_history(site, page, tmp_path):
     assert page.locator("ol.reasons li").count() >= 1
     loaded = page.locator("img.plot").evaluate("img => img.complete && img.naturalWidth > 0")
     assert loaded
-    assert page.locator("svg.history circle").count() >= 2
+    assert page.locator("svg.history circle").count() == 2  # last week's list and this one
     assert "*" in page.locator("dl.facts-grid").inner_text()  # masked legal representative
     shot = tmp_path / "firm.png"
     page.screenshot(path=str(shot), full_page=True)
