@@ -164,7 +164,6 @@ def rederive(
         model=model,
         sources=lake_sources(lake),
         publish_root=settings.publish,
-        history_path=settings.features / "history.parquet",
     )
     publish_list.write_plots(out, table, list(model.feature_names))
     publish_list.write_list_files(
