@@ -2,7 +2,7 @@
 
 Two tasks, each reading the lake itself and writing one Parquet file (paths in, paths out):
 ``features/as_of=<T>.parquet`` (every active firm at T, for scoring) and
-``features/history.parquet`` (weekly as-of dates from one year after the data start up to T,
+``features/history.parquet`` (weekly as-of dates from six months after the data start up to T,
 firms of the modelled industries only, for training). The history is built a block of weeks at a
 time so memory stays bounded at park scale.
 """
@@ -26,8 +26,11 @@ from models.config import load_industries
 from pipelines import io
 from pipelines.settings import Settings
 
-# The history starts this long after the first month of data, so every 12-month window is full.
-WARM_UP_DAYS = 365
+# The history starts this long after the first month of data. Six months fill the 90- and
+# 180-day windows; 12-month windows are still filling for the first half year (a feature reads
+# what was known at the time, like a park whose sources joined recently). Waiting a full year
+# would leave too few weeks for an out-of-time split with a 180-day horizon on three years.
+WARM_UP_DAYS = 182
 # As-of dates built per query when writing the history.
 HISTORY_BLOCK_WEEKS = 13
 
@@ -67,8 +70,8 @@ def data_start(sources: dict[str, pl.LazyFrame]) -> dt.date | None:
 
 
 def history_dates(as_of: dt.date, start: dt.date | None, weeks: int | None) -> list[dt.date]:
-    """Weekly as-of dates ending at ``as_of``: the last ``weeks`` weeks, or from one year after
-    ``start``."""
+    """Weekly as-of dates ending at ``as_of``: the last ``weeks`` weeks, or from WARM_UP_DAYS
+    after ``start``."""
     if weeks is not None:
         if weeks < 1:
             raise ValueError(f"history_weeks must be at least 1, not {weeks}")

@@ -27,26 +27,33 @@ def weekly(weeks: int, firms: int = 2, start: date = date(2023, 1, 2)) -> pl.Dat
     horizon=st.integers(min_value=0, max_value=200),
     train_fraction=st.floats(min_value=0.3, max_value=0.7),
     valid_fraction=st.floats(min_value=0.1, max_value=0.25),
+    valid_gap=st.integers(min_value=0, max_value=200),
 )
-def test_split_periods_never_share_a_label_window(weeks, horizon, train_fraction, valid_fraction):
+def test_test_period_never_shares_a_label_window_with_training(
+    weeks, horizon, train_fraction, valid_fraction, valid_gap
+):
     frame = weekly(weeks)
     try:
         split = out_of_time_split(
-            frame, horizon, train_fraction=train_fraction, valid_fraction=valid_fraction
+            frame,
+            horizon,
+            train_fraction=train_fraction,
+            valid_fraction=valid_fraction,
+            valid_gap_days=valid_gap,
         )
     except ValueError as error:  # too short for this horizon: must say so, not split badly
         assert "horizon" in str(error) or "no as-of date" in str(error)
         return
     b = split.boundaries
-    gap = timedelta(days=horizon)
+    gap, before_valid = timedelta(days=horizon), timedelta(days=valid_gap)
     assert split.train["as_of"].max() <= b.train_end
-    assert split.valid["as_of"].min() > b.train_end + gap
+    assert split.valid["as_of"].min() > b.train_end + before_valid
     assert split.valid["as_of"].max() == b.t0
     assert split.test["as_of"].min() > b.t0 + gap
     assert min(split.train.height, split.valid.height, split.test.height) > 0
     # Only the gaps are left out.
     in_gaps = frame.filter(
-        pl.col("as_of").is_between(b.train_end, b.train_end + gap, closed="right")
+        pl.col("as_of").is_between(b.train_end, b.train_end + before_valid, closed="right")
         | pl.col("as_of").is_between(b.t0, b.t0 + gap, closed="right")
     )
     assert split.train.height + split.valid.height + split.test.height + in_gaps.height == (
@@ -64,9 +71,23 @@ def test_boundaries_are_as_of_dates_present_in_the_data():
     assert b.to_dict()["t0"] == b.valid_end.isoformat()
 
 
-def test_history_shorter_than_two_horizons_is_refused():
+def test_history_shorter_than_the_gaps_is_refused():
+    with pytest.raises(ValueError, match="needs more than 180 days"):
+        out_of_time_split(weekly(20), 180)
     with pytest.raises(ValueError, match="needs more than 360 days"):
-        out_of_time_split(weekly(40), 180)
+        out_of_time_split(weekly(40), 180, valid_gap_days=180)
+
+
+def test_validation_follows_training_directly_by_default():
+    split = out_of_time_split(weekly(156), 180)
+    b = split.boundaries
+    assert b.valid_start == b.train_end + timedelta(weeks=1)
+    assert b.test_start > b.t0 + timedelta(days=180)
+
+
+def test_negative_validation_gap_is_refused():
+    with pytest.raises(ValueError, match="valid_gap_days"):
+        out_of_time_split(weekly(156), 30, valid_gap_days=-1)
 
 
 def test_fractions_leaving_no_test_period_are_refused():

@@ -125,8 +125,10 @@ def test_licences_come_back_with_a_new_status(tiny_sources, contracts):
             .group_by("licence_no")
             .agg(pl.len(), (pl.col("status") == issued).sum().alias("issued"))
         )
-        # One row when issued; at most one more when its status changed.
-        assert (counts["issued"] == 1).all() and (counts["len"] <= 2).all(), source_id
+        # One row when issued; at most one more when its status changed. Arrival delays are
+        # heavy-tailed, so the issue row may still be in transit at the end date while the
+        # status change has already arrived.
+        assert (counts["issued"] <= 1).all() and (counts["len"] <= 2).all(), source_id
         changes += int((counts["len"] == 2).sum())
     assert changes > 0
 
