@@ -82,8 +82,10 @@ def build_feature_table(
     for family in FAMILIES:
         part = family(grid, scored)
         if part is not None:
-            keys = [c for c in (USCC, AS_OF, LATEST) if c in part.collect_schema().names()]
-            table = table.join(part.drop(keys), on=GRID_ROW, how="left")
+            # One family at a time, so only its own intermediate frames are ever in memory.
+            done = part.collect()
+            keys = [c for c in (USCC, AS_OF, LATEST) if c in done.columns]
+            table = table.join(done.drop(keys).lazy(), on=GRID_ROW, how="left")
     return finish(table)
 
 

@@ -29,6 +29,7 @@ from features.point_in_time import (
     month_index,
     running_states,
     values_at,
+    versions,
 )
 from features.source_set import SourceSet
 
@@ -82,6 +83,58 @@ def change(recent: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return pl.when(earlier > 0).then(recent / earlier - 1.0)
 
 
+def recent_rows(
+    sources: SourceSet,
+    members: Sequence[str],
+    grid: pl.LazyFrame,
+    key: str,
+    index: Callable[[pl.Expr], pl.Expr],
+    reach: int,
+) -> dict[str, pl.LazyFrame]:
+    """Each member's rows that can matter at some grid date: usable by the last as-of date, and
+    not older than ``reach`` periods before the firm's latest usable period at the first as-of
+    date (the latest period only grows with T). Rows are dropped before versions are formed;
+    a version usable only after the last date cannot change anything up to it."""
+    first, last = (
+        grid.select(pl.col(AS_OF).min().alias("first"), pl.col(AS_OF).max().alias("last"))
+        .collect()
+        .row(0)
+    )
+    staged = {}
+    for s in members:
+        timing = sources.timing(s)
+        usable_from = pl.max_horizontal(
+            pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
+        )
+        staged[s] = (
+            sources.frames[s]
+            .with_columns(
+                index(pl.col(key)).cast(pl.Int32).alias(INDEX), usable_from.alias(VISIBLE_FROM)
+            )
+            .filter(pl.col(VISIBLE_FROM) <= last)
+        )
+    entity = {s: sources.timing(s).entity_key for s in members}
+    floors = (
+        pl.concat(
+            [
+                f.filter(pl.col(VISIBLE_FROM) <= first).select(pl.col(entity[s]).alias(USCC), INDEX)
+                for s, f in staged.items()
+            ],
+            how="vertical",
+        )
+        .group_by(USCC)
+        .agg((pl.col(INDEX).max() - reach).alias("_floor"))
+        .collect()
+        .lazy()
+    )
+    return {
+        s: f.join(floors, left_on=entity[s], right_on=USCC, how="left")
+        .filter(pl.col("_floor").is_null() | (pl.col(INDEX) >= pl.col("_floor")))
+        .drop("_floor", INDEX, VISIBLE_FROM)
+        for s, f in staged.items()
+    }
+
+
 def panel(
     sources: SourceSet,
     members: Sequence[str],
@@ -98,29 +151,39 @@ def panel(
     present among ``lags``; grid rows whose firm has no usable period are absent."""
     if labels and len(members) > 1:
         raise ValueError(f"text columns {list(labels)} need a panel of one source")
-    stacked = pl.concat(
-        [
-            sources.versions(s, [period, *columns, *labels])
-            .with_columns(index(pl.col(period)).cast(pl.Int32).alias(INDEX))
-            .select(USCC, INDEX, *columns, *labels, EVENT_DATE, VISIBLE_FROM, VALID_TO)
-            for s in members
-        ],
-        how="vertical_relaxed",
+    recent = recent_rows(sources, members, grid, period, index, max(lags))
+    # The stacked versions and the latest periods feed several steps: computed once, here.
+    stacked = (
+        pl.concat(
+            [
+                versions(recent[s], sources.timing(s), [period, *columns, *labels])
+                .with_columns(index(pl.col(period)).cast(pl.Int32).alias(INDEX))
+                .select(USCC, INDEX, *columns, *labels, EVENT_DATE, VISIBLE_FROM, VALID_TO)
+                for s in members
+            ],
+            how="vertical_relaxed",
+        )
+        .collect()
+        .lazy()
     )
-    latest = latest_key(
-        stacked, grid.select(GRID_ROW, USCC, AS_OF), key=INDEX, alias=LATEST
-    ).filter(pl.col(LATEST).is_not_null())
+    latest = (
+        latest_key(stacked, grid.select(GRID_ROW, USCC, AS_OF), key=INDEX, alias=LATEST)
+        .filter(pl.col(LATEST).is_not_null())
+        .collect()
+        .lazy()
+    )
     targets = (
         latest.with_columns(pl.lit(list(lags), dtype=pl.List(pl.Int32)).alias(LAG))
         .explode(LAG)
         .with_columns((pl.col(LATEST) - pl.col(LAG)).alias(TARGET))
     )
-    if labels:
+    if len(members) == 1:
+        # One source: each period has one winning version at T, found by a plain join.
         return values_at(stacked, targets, key=INDEX, target=TARGET).select(
             GRID_ROW, AS_OF, LATEST, LAG, *columns, *labels
         )
-    # Sums over the members as they stood at T: one as-of lookup per period instead of a join
-    # that fans out to every member's row.
+    # Sums over several members as they stood at T: one as-of lookup per period instead of a
+    # join that fans out to every member's row.
     states = running_states(stacked, [USCC, INDEX], columns)
     return (
         targets.sort(AS_OF)

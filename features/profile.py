@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 
+from features.panel import recent_rows
 from features.point_in_time import (
     AS_OF,
     GRID_ROW,
@@ -19,6 +20,7 @@ from features.point_in_time import (
     WindowSum,
     latest_key,
     values_at,
+    versions,
     window_sums,
 )
 from features.registry import MASTER, OUTCOMES
@@ -50,7 +52,20 @@ def firm_grid(
     if MASTER_ID not in sources:
         raise KeyError(f"the feature table needs source {MASTER_ID}")
     snapshot = sources.timing(MASTER_ID).event_time
-    master = sources.versions(MASTER_ID, [snapshot, "status", *DESCRIBING])
+    # Only each firm's snapshots from its latest one at the first as-of date can describe it.
+    recent = recent_rows(
+        sources,
+        [MASTER_ID],
+        as_of_frame(as_of_dates),
+        snapshot,
+        lambda e: e.cast(pl.Date).cast(pl.Int32),
+        reach=0,
+    )[MASTER_ID]
+    master = (
+        versions(recent, sources.timing(MASTER_ID), [snapshot, "status", *DESCRIBING])
+        .collect()
+        .lazy()
+    )
     firms = master.select(USCC, "sector")
     if sectors is not None:
         firms = firms.filter(pl.col("sector").is_in(list(sectors)))
