@@ -117,13 +117,25 @@ def compare_with_previous(current: pl.DataFrame, previous: pl.DataFrame | None) 
 LEAVER_REASONS = ("below_cut", "insufficient_data", "not_scored")
 
 
-def leavers(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
-    """Firms listed last week and not this week, with why they left.
+LEAVER_SCHEMA = {
+    "uscc": pl.String,
+    "previous_rank": pl.UInt32,
+    "previous_probability": pl.Float64,
+    "rank": pl.UInt32,
+    "probability": pl.Float64,
+    "reason": pl.String,
+}
+
+
+def leavers(current: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Firms listed last week and not this week, with why they left (none without last week).
 
     ``reason`` is ``below_cut`` (still ranked, now below the top K), ``insufficient_data`` (now
     flagged) or ``not_scored`` (no longer in the scoring table: closed, moved out, or the distress
     event already confirmed). Sorted by last week's rank.
     """
+    if previous is None:
+        return pl.DataFrame(schema=LEAVER_SCHEMA)
     now = current.select(
         "uscc", "rank", "listed", "insufficient_data", "probability", present=pl.lit(True)
     )
@@ -139,6 +151,7 @@ def leavers(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("insufficient_data"))
             .otherwise(pl.lit("below_cut"))
         )
-        .select("uscc", "previous_rank", "previous_probability", "rank", "probability", "reason")
+        .select(list(LEAVER_SCHEMA))
+        .cast(LEAVER_SCHEMA)
         .sort("previous_rank", "uscc")
     )

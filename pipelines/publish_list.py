@@ -56,20 +56,7 @@ def write_tables(
     previous, previous_meta = _previous(spec, week, publish_root)
     compared = compare_with_previous(ranked, previous)
     listed = compared.filter(pl.col("listed")).get_column("uscc").to_list()
-    left = (
-        leavers(compared, previous)
-        if previous is not None
-        else pl.DataFrame(
-            schema={
-                "uscc": pl.String,
-                "previous_rank": pl.UInt32,
-                "previous_probability": pl.Float64,
-                "rank": pl.UInt32,
-                "probability": pl.Float64,
-                "reason": pl.String,
-            }
-        )
-    )
+    left = leavers(compared, previous)
 
     everyone = sorted({*rows["uscc"], *left["uscc"]})
     master = weekly_list.master_at(sources, everyone, as_of)

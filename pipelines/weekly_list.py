@@ -28,6 +28,7 @@ from models.config import IndustrySpec
 from models.explain import check_additivity, explanation_frame, top_reasons
 from models.train import RiskModel
 from pipelines.masking import TextScrubber, known_pii, mask_frame
+from pipelines.publish_io import SCORES
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 MASTER = "reg_enterprise_master"
@@ -116,7 +117,9 @@ def score_rows(model: RiskModel, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.D
 # ---------------------------------------------------------------- the registration master
 
 
-def master_at(sources: Mapping[str, pl.LazyFrame], uscc: Sequence[str], as_of: dt.date):
+def master_at(
+    sources: Mapping[str, pl.LazyFrame], uscc: Sequence[str], as_of: dt.date
+) -> pl.DataFrame:
     """Each firm's latest registration snapshot usable at ``as_of`` (raw, PII unmasked)."""
     if MASTER not in sources:
         raise KeyError(f"the lake has no {MASTER}: the list cannot name its firms")
@@ -212,7 +215,7 @@ def reasons_with_facts(
 
 def published_scores(publish_root: Path, industry: str, week: str) -> Path | None:
     """The scores a week's published list was made from, if that week was published."""
-    path = publish_root / week / industry / "scores.parquet"
+    path = publish_root / week / industry / SCORES
     return path if path.is_file() else None
 
 

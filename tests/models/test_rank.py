@@ -153,6 +153,19 @@ def test_leavers_name_why_each_firm_left():
     assert left["previous_rank"].to_list() == [1, 2, 3]
 
 
+def test_without_last_week_no_one_has_left():
+    left = leavers(rank_firms(_scored([("a", 0.3, False)]), _spec(1)), None)
+    assert left.height == 0
+    assert left.columns == [
+        "uscc",
+        "previous_rank",
+        "previous_probability",
+        "rank",
+        "probability",
+        "reason",
+    ]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     probabilities=st.lists(
