@@ -8,7 +8,7 @@ present source provides gives null (unknown), not zero.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -34,7 +34,6 @@ class Measures:
     measures: Mapping[str, pl.Expr]
     columns: Sequence[str] = ()
     where: pl.Expr | None = None
-    per_source: Mapping[str, Mapping[str, pl.Expr]] = field(default_factory=dict)
 
 
 def measured_versions(
@@ -50,7 +49,7 @@ def measured_versions(
             versions = sources.versions(source_id, part.columns)
             if part.where is not None:
                 versions = versions.filter(part.where)
-            measures = {**part.measures, **part.per_source.get(source_id, {})}
+            measures = part.measures
             provided.update(measures)
             frames.append(
                 versions.select(

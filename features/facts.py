@@ -60,8 +60,9 @@ from features.source_set import SourceFamily, SourceSet, one
 
 FACT_COLUMNS = ("uscc", "feature", "fact_zh", "fact_en")
 Mode = Literal["events", "summary", "panel", "latest"]
-SOURCE = "_source"
 INDEX = "_index"
+# The as-of date as a column, for evidence filters that compare with it.
+AS_OF_COLUMN = "_as_of"
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ PENALTY_SHOWN = ("penalty_type", "severity", "fine_amount", "violation_type")
 LICENCE_LAPSED = Evidence(
     LICENCES,
     ("licence_no", "valid_to", "status"),
-    where=((pl.col("valid_to") < pl.col("_as_of")) | (pl.col("status") == licences.EXPIRED))
+    where=((pl.col("valid_to") < pl.col(AS_OF_COLUMN)) | (pl.col("status") == licences.EXPIRED))
     & ~_in("status", licences.ENDED),
 )
 
@@ -398,9 +399,9 @@ def _facts(
             for c in evidence.shown
             if c in contract.column_names and contract.column(c).pii == PII.none
         ] or _default_shown(contract)
-        rows = _usable(sources, source_id, shown, firms, as_of)
+        rows = _usable(sources, source_id, evidence, shown, firms, as_of)
         if evidence.where is not None:
-            rows = rows.with_columns(pl.lit(as_of).alias("_as_of")).filter(evidence.where)
+            rows = rows.with_columns(pl.lit(as_of).alias(AS_OF_COLUMN)).filter(evidence.where)
         days = evidence.window_days or window[0]
         if evidence.mode == "panel":
             rows = _panel_rows(rows, contract, evidence.lags, window[1])
@@ -420,36 +421,20 @@ def _facts(
 
 
 def _usable(
-    sources: SourceSet, source_id: str, shown: list[str], firms: list[str], as_of: date
+    sources: SourceSet,
+    source_id: str,
+    evidence: Evidence,
+    shown: list[str],
+    firms: list[str],
+    as_of: date,
 ) -> pl.DataFrame:
-    needed = {*shown, *_filter_columns(sources.contracts[source_id])}
+    read = set(evidence.where.meta.root_names()) if evidence.where is not None else set()
+    needed = ({*shown, *read} - {AS_OF_COLUMN}) & set(sources.contracts[source_id].column_names)
     return (
         sources.versions(source_id, sorted(needed))
         .filter(pl.col(USCC).is_in(firms) & valid_at(pl.lit(as_of)))
         .collect()
     )
-
-
-def _filter_columns(contract: SourceContract) -> list[str]:
-    """Columns the evidence filters may read, where the contract has them."""
-    wanted = (
-        "category",
-        "scope_direction",
-        "change_type",
-        "linked_status",
-        "party_role",
-        "severity",
-        "penalty_type",
-        "fine_amount",
-        "arrears_amount",
-        "amount_paid",
-        "overdue_amount",
-        "vat_paid",
-        "vat_payable",
-        "valid_to",
-        "status",
-    )
-    return [c for c in wanted if c in contract.column_names]
 
 
 def _panel_rows(

@@ -1338,8 +1338,8 @@ def adverse_feature(source_id: str) -> str:
 
 
 def _adverse_spec(source_id: str) -> FeatureSpec:
-    title = catalog.load_all()[source_id].title if source_id in catalog.load_all() else None
-    zh, en = (title.zh, title.en) if title else (source_id, source_id)
+    contract = catalog.load_all().get(source_id)
+    zh, en = (contract.title.zh, contract.title.en) if contract else (source_id, source_id)
     w = ADVERSE_WINDOW_DAYS
     return _spec(
         adverse_feature(source_id),

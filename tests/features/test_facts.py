@@ -159,3 +159,46 @@ def test_every_feature_but_coverage_has_evidence():
 def test_unknown_feature_is_an_error():
     with pytest.raises(KeyError, match="nope"):
         facts([master()], ["nope"])
+
+
+def test_lapsed_licence_fact_shows_its_number_and_end_date():
+    records = [
+        master(),
+        rec(
+            "licence_food_business",
+            licence_no="SP-1",
+            issue_date=date(2020, 1, 1),
+            valid_to=date(2024, 3, 1),
+            status="有效",
+            arrived_at=datetime(2020, 1, 2),
+        ),
+        rec(
+            "licence_drainage",
+            licence_no="PS-2",
+            issue_date=date(2020, 1, 1),
+            valid_to=date(2027, 3, 1),
+            status="有效",
+            arrived_at=datetime(2020, 1, 2),
+        ),
+    ]
+    got = facts(records, ["licence_expired_count"])
+    assert got.height == 1
+    assert "SP-1" in got["fact_zh"][0] and "2024-03-01" in got["fact_zh"][0]
+
+
+def test_panel_fact_shows_the_months_compared():
+    records = [master()] + [
+        rec(
+            "si_pension",
+            period=p,
+            insured_count=c,
+            amount_due=1.0,
+            amount_paid=1.0,
+            arrears_amount=0.0,
+            arrived_at=arrival_after(p, 20),
+        )
+        for p, c in zip(months(date(2024, 1, 1), 5), (50, 49, 48, 47, 40), strict=True)
+    ]
+    got = facts(records, ["headcount_change_3m"])
+    assert [f[:7] for f in got["fact_zh"]] == ["2024-05", "2024-02"]
+    assert "40" in got["fact_zh"][0] and "47" not in got["fact_zh"][0]
