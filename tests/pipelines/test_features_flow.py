@@ -11,11 +11,17 @@ import pytest
 
 from features.registry import column_names
 from pipelines import io
-from pipelines.flows.features import build_features_flow, history_dates, parse_as_of
+from pipelines.flows.features import (
+    WARM_UP_DAYS,
+    build_features_flow,
+    history_dates,
+    parse_as_of,
+)
 from pipelines.settings import Settings
 from tests.features.tiny_lake import arrival_after, frames, master, months, rec
 
 AS_OF = date(2024, 12, 20)
+FIRST_MONTH = date(2023, 1, 1)
 
 
 def write_lake(root, records) -> None:
@@ -42,7 +48,7 @@ def built(prefect_harness, tmp_path_factory):
             arrived_at=arrival_after(p, 20),
         )
         for u in ("F1", "F2", "F3")
-        for p in months(date(2023, 1, 1), 23)
+        for p in months(FIRST_MONTH, 23)
     ]
     records = [
         master("F1", sector="制造业"),
@@ -67,12 +73,13 @@ def test_writes_the_as_of_table_of_every_active_firm(built):
     assert result["rows"] == 3
 
 
-def test_history_is_weekly_from_a_year_after_the_first_month_for_modelled_sectors(built):
+def test_history_is_weekly_from_the_warm_up_after_the_first_month_for_modelled_sectors(built):
     _, result = built
     history = pl.read_parquet(result["feature_history"])
     dates = sorted(set(history["as_of"]))
+    first_allowed = FIRST_MONTH + timedelta(days=WARM_UP_DAYS)
     assert dates[-1] == AS_OF
-    assert dates[0] >= date(2024, 1, 1) and dates[0] - date(2024, 1, 1) < timedelta(days=7)
+    assert dates[0] >= first_allowed and dates[0] - first_allowed < timedelta(days=7)
     assert all(b - a == timedelta(days=7) for a, b in itertools.pairwise(dates))
     assert set(history["uscc"]) == {"F1", "F2"}
     assert history.columns == ["uscc", "as_of", *column_names()]
