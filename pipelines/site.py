@@ -23,6 +23,7 @@ from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
 from pipelines.site_audit import render_auditor_pages
+from pipelines.weekly_list import WEEK
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
 TIER_NAMES = {
@@ -68,13 +69,13 @@ class Publication:
 
 def find_publications(publish_root: Path, config: IndustryConfig) -> list[Publication]:
     """Every complete publication (it has a manifest), newest week first, industries in config
-    order. Hidden folders (a publication being written) are ignored."""
+    order. Hidden folders (a publication being written) and other folders are ignored."""
     order = list(config.industries)
     found = []
     if not publish_root.is_dir():
         return found
     for week_dir in publish_root.iterdir():
-        if week_dir.name.startswith(".") or not week_dir.is_dir():
+        if not (week_dir.is_dir() and WEEK.match(week_dir.name)):
             continue
         for folder in week_dir.iterdir():
             if folder.name in order and (folder / files.MANIFEST).is_file():

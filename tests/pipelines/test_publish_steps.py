@@ -202,5 +202,6 @@ def test_publications_being_written_are_not_on_the_site(tmp_path):
     (done / "manifest.json").write_text("{}")
     (tmp_path / "2026-W47" / ".finance.partial-x").mkdir()
     (tmp_path / "2026-W46" / "education").mkdir(parents=True)  # no manifest: not complete
+    (tmp_path / "drafts" / "finance").mkdir(parents=True)  # not a week
     found = find_publications(tmp_path, config)
     assert [(p.week, p.industry) for p in found] == [("2026-W47", "finance")]
