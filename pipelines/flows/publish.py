@@ -13,6 +13,7 @@ publication of that list as it was.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,14 @@ def site_task(workdir: str, config: IndustryConfig) -> str:
 
 
 @task(name="audit-record", cache_policy=NO_CACHE)
-def audit_task(workdir: str, inputs: list[str], outputs: list[str], details: dict) -> None:
-    audit.record_run(workdir, "publish", inputs, outputs, details)
+def audit_task(workdir: str, inputs: list[str], manifests: list[str], details: dict) -> None:
+    """One publish record: the inputs, each list's folder, and the model versions used."""
+    models = []
+    for manifest in manifests:
+        model = json.loads(Path(manifest).read_text(encoding="utf-8"))["model"]
+        models.append(f"models:/{model['name']}/{model['version']}")
+    outputs = [str(Path(manifest).parent) for manifest in manifests]
+    audit.record_run(workdir, "publish", [*inputs, *models], outputs, details)
 
 
 @flow(name="publish")
@@ -149,7 +156,7 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     audit_task(
         workdir,
         inputs=[str(table), str(settings.lake / "_ledger.jsonl")],
-        outputs=[str(Path(p).parent) for p in lists.values()],
+        manifests=list(lists.values()),
         details={"week": label, "as_of": as_of.isoformat(), "failures": failures},
     )
     if failures:

@@ -1,7 +1,7 @@
 """A tiny workdir to publish from: a lake (registration master with PII, 12345 complaints with
 callers' phones, legal-representative changes, pension contributions), a ledger and an ingest
-summary, weekly scoring tables with every registry column (this week's and three before), and a
-small champion per industry in an in-memory registry.
+summary, weekly scoring tables with every registry column (this week's and three before, also
+stacked as the feature history), and a small champion per industry in an in-memory registry.
 Finance has more firms than its capacity K, so its list has a cut, entrants and leavers.
 
 Firms' names never contain a person's name, so any raw PII value found in an output is a leak.
@@ -78,6 +78,9 @@ def build_world(root: Path, seed: int) -> World:
     settings.features.mkdir(parents=True, exist_ok=True)
     for day, table in tables.items():
         table.write_parquet(settings.features / f"as_of={day.isoformat()}.parquet")
+    # The weekly feature history, as the features flow writes it (the audit tests read it).
+    history = pl.concat([tables[d] for d in snapshots]).filter(pl.col("sector") != "其他")
+    history.write_parquet(settings.features / "history.parquet")
     tracker = _champions(names, seed)
     pii = tuple(
         sorted(

@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from features import registry
-from pipelines import publish_io, tracking
+from pipelines import audit, publish_io, tracking
 from pipelines.flows import publish as publish_module
 from pipelines.flows.publish import publish_flow
 from pipelines.masking import PHONE, find_id_numbers
@@ -101,6 +101,23 @@ def test_manifest_records_lineage_and_the_hash_of_every_published_file(published
     assert {"risk_list.xlsx", "risk_list.csv", "risk_list.parquet", "explanations.parquet"} <= set(
         on_disk
     )
+
+
+def test_audit_log_records_the_publication_with_its_inputs_and_models(published):
+    records = [
+        r
+        for r in audit.read_log(published["world"].settings)
+        if r["kind"] == "publish" and r["details"]["week"] == WEEK
+    ]
+    assert len(records) == 2  # published twice
+    record = records[-1]
+    assert {o["path"] for o in record["outputs"]} == {f"publish/{WEEK}/{i}" for i in INDUSTRIES}
+    refs = {i.get("ref") for i in record["inputs"]}
+    assert {f"models:/ews-{i}/1" for i in INDUSTRIES} <= refs
+    assert f"features/as_of={AS_OF.isoformat()}.parquet" in {
+        i.get("path") for i in record["inputs"]
+    }
+    assert record["details"]["failures"] == {}
 
 
 def test_finance_list_is_the_top_k_by_probability_with_configured_tiers(published):
