@@ -22,6 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 
 METHODS = ("none", "platt", "isotonic")
 LOG_LOSS_FLOOR = 1e-6
+ISOTONIC_TIE_BREAK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class Calibrator:
         xs = np.asarray(self.params["x"], dtype=np.float64)
         ys = np.asarray(self.params["y"], dtype=np.float64)
         # np.interp holds the end values outside the fitted range, like out_of_bounds="clip".
-        return np.interp(margin, xs, ys)
+        # The tiny margin term breaks the isotonic steps' ties: risk lists sort by probability,
+        # and a calibrator must not merge firms the model tells apart.
+        return np.interp(margin, xs, ys) + ISOTONIC_TIE_BREAK * expit(margin)
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "params": dict(self.params), "scores": dict(self.scores)}

@@ -22,25 +22,29 @@ from models.evaluate import average_precision, brier_score, roc_auc
 from models.train import RiskModel, TrainConfig, fit_risk_model, fit_risk_model_cv
 
 ROW = "_row"  # 1-based data row of the table, carried through so errors and outputs can cite it
-INNER_FOLDS = 3
+INNER_FOLDS = 5
 # The latest share of a training period that stops and calibrates when folds are out of time.
 INNER_VALID_SHARE = 0.2
-# A small, deliberately diverse search space: shallow vs deep trees, two column samplings and
-# with or without up-weighting the rare class. Slow learning with early stopping picks the size.
+# A small, deliberately diverse search space. The first entry is the common XGBoost starting
+# point (depth 6, learning rate 0.1, no sampling, no class weights), so the tuner can always fall
+# back on it; the others try shallow vs deep trees with row and column sampling and the rare
+# class up-weighted. Early stopping picks the number of trees of each.
 SEARCH_SPACE = (
+    TrainConfig(
+        max_depth=6,
+        learning_rate=0.1,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        class_balance="none",
+        max_rounds=2000,
+        early_stopping_rounds=100,
+    ),
     TrainConfig(max_depth=3, colsample_bytree=0.8, max_rounds=2000, early_stopping_rounds=100),
     TrainConfig(max_depth=5, colsample_bytree=0.6, max_rounds=2000, early_stopping_rounds=100),
     TrainConfig(
         max_depth=7,
         min_child_weight=2.0,
         colsample_bytree=0.5,
-        max_rounds=2000,
-        early_stopping_rounds=100,
-    ),
-    TrainConfig(
-        max_depth=5,
-        colsample_bytree=0.6,
-        class_balance="none",
         max_rounds=2000,
         early_stopping_rounds=100,
     ),
@@ -285,9 +289,18 @@ def _latest_share(train: pl.DataFrame, layout: TableLayout) -> tuple[pl.DataFram
             f"table {layout.name}: a training period has one time value; cannot hold out a "
             "later part for early stopping"
         )
-    return train.filter(pl.col(layout.time_col) < first_valid), train.filter(
-        pl.col(layout.time_col) >= first_valid
-    )
+    earlier = train.filter(pl.col(layout.time_col) < first_valid)
+    latest = train.filter(pl.col(layout.time_col) >= first_valid)
+    for part, rows in (("earlier", earlier), ("latest", latest)):
+        positives = int(rows.get_column(layout.label).sum())
+        if positives in (0, rows.height):
+            raise ValueError(
+                f"table {layout.name}: the {part} part of a training period (time column "
+                f"{layout.time_col!r} {'<' if part == 'earlier' else '>='} {first_valid}) has "
+                f"a single class in {layout.label!r} ({positives} positives in {rows.height} "
+                "rows); use fewer folds"
+            )
+    return earlier, latest
 
 
 def _binary_label(labels: pl.Series, layout: TableLayout) -> pl.Series:

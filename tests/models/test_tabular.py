@@ -177,3 +177,15 @@ def test_segment_training_predicts_every_row_once_and_reports_each_fold():
     assert result.auc_mean > 0.7
     assert result.auc_std >= 0
     assert result.model.metadata["train_rows"] == 400
+
+
+def test_out_of_time_tuning_without_events_in_the_latest_period_says_so():
+    spec = layout(time_col="year")
+    frame = prepare_table(
+        table(8, n=600).with_columns(
+            pl.when(pl.col("year") == 2020).then(0).otherwise(pl.col("bad")).alias("bad")
+        ),
+        spec,
+    )
+    with pytest.raises(ValueError, match=r"the latest part .* >= 2020\) has a single class"):
+        fit_tuned(frame, ["x", "noise"], spec, seed=8, candidates=SMALL_SEARCH)
