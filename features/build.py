@@ -76,11 +76,14 @@ def build_feature_table(
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)
     # Every family joins onto the grid: computing it once keeps each family's plan small.
-    grid = firm_grid(source_set, as_of_dates, sectors).collect().lazy()
-    scored = source_set.only_firms(grid.select(USCC).unique())
-    table = grid
+    grid = firm_grid(source_set, as_of_dates, sectors).collect()
+    # Families work on integer firm codes: the grid's firms only, joined and grouped as ints.
+    firms = grid.select(USCC).unique(maintain_order=True).with_row_index("code")
+    coded_grid = grid.join(firms, on=USCC).drop(USCC).rename({"code": USCC}).lazy()
+    coded = source_set.coded(firms)
+    table = grid.lazy()
     for family in FAMILIES:
-        part = family(grid, scored)
+        part = family(coded_grid, coded)
         if part is not None:
             # One family at a time, so only its own intermediate frames are ever in memory.
             done = part.collect()

@@ -37,6 +37,7 @@ def coverage(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame:
         usable_from = pl.max_horizontal(
             pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
         )
+        # One query per source: a single plan over every source would open them all at once.
         firsts.append(
             sources.frames[source_id]
             .group_by(pl.col(timing.entity_key).alias(USCC))
@@ -46,8 +47,9 @@ def coverage(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame:
                 pl.lit(None, dtype=pl.Date).alias(VALID_TO),
                 pl.lit(1.0 if is_panel else 0.0).alias("_panel"),
             )
+            .collect()
         )
-    known = pl.concat(firsts, how="vertical_relaxed")
+    known = pl.concat(firsts, how="vertical_relaxed").lazy()
     return window_sums(
         known,
         grid,

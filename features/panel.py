@@ -4,9 +4,10 @@ At T a firm's panel ends at its latest period usable at T. Panel features look b
 number of periods from there ("the last 3 reported months"), each period in the version that
 wins at T, so a month that is late, missing or revised is treated exactly as it stood at T.
 
-``panel`` gives the long form: one row per (firm, as-of, period back from the latest, member
-source). Features are aggregations over it per (firm, as-of), written with ``at``, ``lag_sum``
-and friends; a panel over several sources (the social-insurance family) adds them up.
+``panel`` gives the long form: at most one row per (grid row, period back from the latest),
+a panel over several sources (the social-insurance family) adding its members up. Features are
+aggregations over it per grid row, written with ``at``, ``lag_sum`` and friends; they are plain
+conditional sums, cheap over millions of rows.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ import polars as pl
 
 from features.point_in_time import (
     AS_OF,
-    DELTA_DATE,
     EVENT_DATE,
     FIXED_POINT,
     GRID_ROW,
-    ROWS,
     USCC,
     VALID_TO,
     VISIBLE_FROM,
+    fixed_point,
     latest_key,
     month_index,
-    running_states,
     values_at,
     versions,
 )
@@ -39,38 +38,41 @@ LAG = "_lag"
 TARGET = "_target"
 
 
+def _among(lags: Sequence[int]) -> pl.Expr:
+    return pl.col(LAG).is_in(list(lags))
+
+
 def present(lags: Sequence[int]) -> pl.Expr:
     """True when any of those periods back is present (aggregation)."""
-    return pl.col(LAG).is_in(list(lags)).any()
-
-
-def at(column: str, lag: int) -> pl.Expr:
-    """The column's value ``lag`` periods before the latest, summed over member sources; null
-    when that period is absent (aggregation)."""
-    return pl.when(present([lag])).then(pl.col(column).filter(pl.col(LAG) == lag).sum())
-
-
-def label_at(column: str, lag: int) -> pl.Expr:
-    """A text column's value ``lag`` periods back (the smallest if sources disagree)."""
-    return pl.col(column).filter(pl.col(LAG) == lag).min()
+    return _among(lags).any()
 
 
 def lag_sum(column: str, lags: Sequence[int]) -> pl.Expr:
     """Sum over the periods present among ``lags``; null when none is (aggregation)."""
-    return pl.when(present(lags)).then(pl.col(column).filter(pl.col(LAG).is_in(list(lags))).sum())
+    return pl.when(present(lags)).then(pl.when(_among(lags)).then(pl.col(column)).sum())
+
+
+def at(column: str, lag: int) -> pl.Expr:
+    """The value ``lag`` periods before the latest; null when that period is absent."""
+    return lag_sum(column, [lag])
+
+
+def label_at(column: str, lag: int) -> pl.Expr:
+    """A text column's value ``lag`` periods back (aggregation)."""
+    return pl.when(pl.col(LAG) == lag).then(pl.col(column)).max()
 
 
 def periods_where(condition: pl.Expr, lags: Sequence[int]) -> pl.Expr:
-    """How many of those periods back have a row meeting ``condition`` (aggregation)."""
-    return pl.col(LAG).filter(condition & pl.col(LAG).is_in(list(lags))).n_unique()
+    """How many of those periods back meet ``condition`` (aggregation)."""
+    return (condition & _among(lags)).sum()
 
 
 def leading_run(condition: pl.Expr, cap: int) -> pl.Expr:
-    """Periods in a row meeting ``condition`` counting back from the latest; an absent period
-    ends the run (aggregation)."""
-    hits = pl.col(LAG).filter(condition & (pl.col(LAG) < cap)).unique().sort()
-    positions = pl.int_range(0, hits.len(), dtype=pl.Int32)
-    return (hits == positions).cast(pl.UInt8).cum_min().sum()
+    """Periods in a row meeting ``condition`` counting back from the latest, at most ``cap``;
+    an absent period ends the run (aggregation: the trailing ones of a bit per period)."""
+    bit = pl.lit(2, dtype=pl.Int64).pow(pl.col(LAG)).cast(pl.Int64)
+    mask = pl.when(condition & (pl.col(LAG) < cap)).then(bit).otherwise(0).sum()
+    return mask.bitwise_trailing_ones()
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
@@ -83,56 +85,37 @@ def change(recent: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return pl.when(earlier > 0).then(recent / earlier - 1.0)
 
 
-def recent_rows(
-    sources: SourceSet,
-    members: Sequence[str],
-    grid: pl.LazyFrame,
-    key: str,
-    index: Callable[[pl.Expr], pl.Expr],
-    reach: int,
-) -> dict[str, pl.LazyFrame]:
-    """Each member's rows that can matter at some grid date: usable by the last as-of date, and
-    not older than ``reach`` periods before the firm's latest usable period at the first as-of
-    date (the latest period only grows with T). Rows are dropped before versions are formed;
-    a version usable only after the last date cannot change anything up to it."""
-    first, last = (
+def as_of_range(grid: pl.LazyFrame) -> tuple:
+    return (
         grid.select(pl.col(AS_OF).min().alias("first"), pl.col(AS_OF).max().alias("last"))
         .collect()
         .row(0)
     )
-    staged = {}
-    for s in members:
-        timing = sources.timing(s)
-        usable_from = pl.max_horizontal(
-            pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
-        )
-        staged[s] = (
-            sources.frames[s]
-            .with_columns(
-                index(pl.col(key)).cast(pl.Int32).alias(INDEX), usable_from.alias(VISIBLE_FROM)
-            )
-            .filter(pl.col(VISIBLE_FROM) <= last)
-        )
-    entity = {s: sources.timing(s).entity_key for s in members}
-    floors = (
-        pl.concat(
-            [
-                f.filter(pl.col(VISIBLE_FROM) <= first).select(pl.col(entity[s]).alias(USCC), INDEX)
-                for s, f in staged.items()
-            ],
-            how="vertical",
-        )
-        .group_by(USCC)
-        .agg((pl.col(INDEX).max() - reach).alias("_floor"))
-        .collect()
-        .lazy()
+
+
+def recent_rows(
+    sources: SourceSet,
+    source_id: str,
+    grid: pl.LazyFrame,
+    key: str,
+    index: Callable[[pl.Expr], pl.Expr],
+    reach: int,
+) -> pl.LazyFrame:
+    """The source's rows that can matter at some grid date: usable by the last as-of date and
+    not more than ``reach`` periods before the firm's latest usable period at the first as-of
+    date (the latest period only grows with T; a firm with nothing usable then keeps every
+    row). Rows dropped here would change no version, no latest period and no lag up to the
+    last date."""
+    first, last = as_of_range(grid)
+    timing = sources.timing(source_id)
+    usable_from = pl.max_horizontal(
+        pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
     )
-    return {
-        s: f.join(floors, left_on=entity[s], right_on=USCC, how="left")
-        .filter(pl.col("_floor").is_null() | (pl.col(INDEX) >= pl.col("_floor")))
-        .drop("_floor", INDEX, VISIBLE_FROM)
-        for s, f in staged.items()
-    }
+    period = index(pl.col(key)).cast(pl.Int32)
+    floor = period.filter(usable_from <= first).max().over(timing.entity_key) - reach
+    return sources.frames[source_id].filter(
+        (usable_from <= last) & (floor.is_null() | (period >= floor))
+    )
 
 
 def panel(
@@ -151,12 +134,19 @@ def panel(
     present among ``lags``; grid rows whose firm has no usable period are absent."""
     if labels and len(members) > 1:
         raise ValueError(f"text columns {list(labels)} need a panel of one source")
-    recent = recent_rows(sources, members, grid, period, index, max(lags))
+    for s in members:
+        timing = sources.timing(s)
+        if set(timing.unique_key) != {timing.entity_key, period}:
+            raise ValueError(f"panel source {s} must be unique by (entity, {period})")
     # The stacked versions and the latest periods feed several steps: computed once, here.
     stacked = (
         pl.concat(
             [
-                versions(recent[s], sources.timing(s), [period, *columns, *labels])
+                versions(
+                    recent_rows(sources, s, grid, period, index, max(lags)),
+                    sources.timing(s),
+                    [period, *columns, *labels],
+                )
                 .with_columns(index(pl.col(period)).cast(pl.Int32).alias(INDEX))
                 .select(USCC, INDEX, *columns, *labels, EVENT_DATE, VISIBLE_FROM, VALID_TO)
                 for s in members
@@ -177,33 +167,49 @@ def panel(
         .explode(LAG)
         .with_columns((pl.col(LATEST) - pl.col(LAG)).alias(TARGET))
     )
+    keys = [GRID_ROW, AS_OF, LATEST, LAG]
     if len(members) == 1:
         # One source: each period has one winning version at T, found by a plain join.
         return values_at(stacked, targets, key=INDEX, target=TARGET).select(
-            GRID_ROW, AS_OF, LATEST, LAG, *columns, *labels
+            *keys, *columns, *labels
         )
-    # Sums over several members as they stood at T: one as-of lookup per period instead of a
-    # join that fans out to every member's row.
-    states = running_states(stacked, [USCC, INDEX], columns)
-    return (
-        targets.sort(AS_OF)
-        .join_asof(
-            states,
-            left_on=AS_OF,
-            right_on=DELTA_DATE,
-            by_left=[USCC, TARGET],
-            by_right=[USCC, INDEX],
-            strategy="backward",
-            check_sortedness=False,
+    return _member_sums(stacked, targets, columns, keys)
+
+
+def _member_sums(
+    stacked: pl.LazyFrame, targets: pl.LazyFrame, columns: Sequence[str], keys: list[str]
+) -> pl.LazyFrame:
+    """Sums over several members' versions winning at T, per target period.
+
+    Once every member's row of a period has arrived and none was revised, its sum no longer
+    changes: such (settled) periods take their total by one join. Only the few periods still
+    filling up at T (the latest months) are summed from the winning versions. Sums run on fixed
+    point, so the result is the same whatever order the rows are added in.
+    """
+    fixed = stacked.with_columns(fixed_point(pl.col(c)).alias(c) for c in columns)
+    totals = fixed.group_by(USCC, INDEX).agg(
+        *[pl.col(c).sum() for c in columns],
+        pl.col(VISIBLE_FROM).max().alias("_settled_from"),
+        pl.col(VALID_TO).is_not_null().any().alias("_revised"),
+    )
+    matched = targets.join(
+        totals, left_on=[USCC, TARGET], right_on=[USCC, INDEX], how="inner"
+    ).with_columns(
+        ((pl.col(AS_OF) >= pl.col("_settled_from")) & ~pl.col("_revised")).alias("_settled")
+    )
+    settled = matched.filter(pl.col("_settled")).select(*keys, *columns)
+    filling = (
+        values_at(
+            fixed,
+            matched.filter(~pl.col("_settled")).select(*keys, USCC, TARGET),
+            key=INDEX,
+            target=TARGET,
         )
-        .filter(pl.col(ROWS) > 0)
-        .select(
-            GRID_ROW,
-            AS_OF,
-            LATEST,
-            LAG,
-            *[(pl.col(c) / FIXED_POINT).alias(c) for c in columns],
-        )
+        .group_by(keys)
+        .agg(pl.col(c).sum() for c in columns)
+    )
+    return pl.concat([settled, filling], how="vertical").with_columns(
+        (pl.col(c) / FIXED_POINT).alias(c) for c in columns
     )
 
 

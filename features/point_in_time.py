@@ -200,41 +200,8 @@ def window_sums(
     )
 
 
-ROWS = "_rows"
-
-
 def fixed_point(expr: pl.Expr) -> pl.Expr:
     return (expr.cast(pl.Float64).fill_null(0.0) * FIXED_POINT).round().cast(pl.Int64)
-
-
-def running_states(
-    versions_frame: pl.LazyFrame, keys: Sequence[str], columns: Sequence[str]
-) -> pl.LazyFrame:
-    """Per group of ``keys``, the sums of ``columns`` (fixed point) and the number of versions
-    (``_rows``) winning on each date the state changes, sorted by that date (``_delta_date``)
-    for an as-of join: the state at T is the last change on or before T."""
-    valued = versions_frame.select(
-        *keys,
-        VISIBLE_FROM,
-        VALID_TO,
-        *[fixed_point(pl.col(c)).alias(c) for c in columns],
-        pl.lit(1, dtype=pl.Int64).alias(ROWS),
-    )
-    changes = pl.concat(
-        [
-            valued.select(*keys, pl.col(VISIBLE_FROM).alias(DELTA_DATE), *columns, ROWS),
-            valued.filter(pl.col(VALID_TO).is_not_null()).select(
-                *keys, pl.col(VALID_TO).alias(DELTA_DATE), *[-pl.col(c) for c in [*columns, ROWS]]
-            ),
-        ],
-        how="vertical",
-    )
-    return (
-        changes.group_by(*keys, DELTA_DATE)
-        .agg(pl.col([*columns, ROWS]).sum())
-        .with_columns(pl.col([*columns, ROWS]).cum_sum().over(keys, order_by=DELTA_DATE))
-        .sort(DELTA_DATE)
-    )
 
 
 def latest_key(

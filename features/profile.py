@@ -55,12 +55,12 @@ def firm_grid(
     # Only each firm's snapshots from its latest one at the first as-of date can describe it.
     recent = recent_rows(
         sources,
-        [MASTER_ID],
+        MASTER_ID,
         as_of_frame(as_of_dates),
         snapshot,
         lambda e: e.cast(pl.Date).cast(pl.Int32),
         reach=0,
-    )[MASTER_ID]
+    )
     master = (
         versions(recent, sources.timing(MASTER_ID), [snapshot, "status", *DESCRIBING])
         .collect()
