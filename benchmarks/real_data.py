@@ -43,7 +43,9 @@ DEFAULT_XGBOOST = {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.1}
 def run_file(path: Path, folds: int, seed: int, nthread: int, work: Path) -> dict:
     out = work / path.stem
     started = time.perf_counter()
-    result = train_table_flow(table=str(path), label=LABEL, out=str(out), folds=folds, seed=seed)
+    result = train_table_flow(
+        table=str(path), label=LABEL, out=str(out), folds=folds, seed=seed, nthread=nthread
+    )
     ews_seconds = time.perf_counter() - started
 
     table = pl.read_parquet(out / "table.parquet")
@@ -99,7 +101,7 @@ def main() -> None:
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0], help="one run per seed (folds and models)"
     )
-    parser.add_argument("--nthread", type=int, default=2, help="threads of the default XGBoost")
+    parser.add_argument("--nthread", type=int, default=2, help="xgboost threads, both sides")
     args = parser.parse_args()
 
     results: dict[str, dict[str, dict]] = {}

@@ -181,9 +181,14 @@ def fit_tuned(
     layout: TableLayout,
     seed: int,
     candidates: Sequence[TrainConfig] = SEARCH_SPACE,
+    nthread: int | None = None,
 ) -> RiskModel:
-    """EWS's whole fitting procedure on one training set, touching no other rows."""
-    candidates = [config.model_copy(update={"seed": seed}) for config in candidates]
+    """EWS's whole fitting procedure on one training set, touching no other rows.
+
+    ``nthread`` (when given) replaces the candidates' xgboost thread count.
+    """
+    threads = {} if nthread is None else {"nthread": nthread}
+    candidates = [config.model_copy(update={"seed": seed, **threads}) for config in candidates]
     if layout.time_col is None:
         groups = train.get_column(layout.id_col).to_numpy() if layout.id_col else None
         return fit_risk_model_cv(
@@ -211,12 +216,13 @@ def train_segment(
     folds: int,
     seed: int,
     candidates: Sequence[TrainConfig] = SEARCH_SPACE,
+    nthread: int | None = None,
 ) -> SegmentResult:
     """Outer-fold estimate of the nested procedure, then the procedure on all rows."""
     fold_rows, predictions = [], []
     for number, (train_at, test_at) in enumerate(outer_folds(rows, layout, folds, seed), start=1):
         train, test = rows[train_at], rows[test_at]
-        model = fit_tuned(train, features, layout, seed, candidates)
+        model = fit_tuned(train, features, layout, seed, candidates, nthread)
         p = model.predict_proba(test)
         y = test.get_column(layout.label).to_numpy()
         fold_rows.append(
@@ -244,7 +250,7 @@ def train_segment(
         features=tuple(features),
         folds=pl.DataFrame(fold_rows),
         predictions=pl.concat(predictions).sort(ROW),
-        model=fit_tuned(rows, features, layout, seed, candidates),
+        model=fit_tuned(rows, features, layout, seed, candidates, nthread),
     )
 
 

@@ -56,11 +56,12 @@ def train_one_segment(
     features: list[str],
     folds: int,
     seed: int,
+    nthread: int,
     out: str,
 ) -> dict[str, Any]:
     """Outer-fold estimate and final model of one segment; writes its model and predictions."""
     rows = segment_frame(pl.read_parquet(table_path), layout, segment)
-    result = train_segment(rows, features, layout, folds=folds, seed=seed)
+    result = train_segment(rows, features, layout, folds=folds, seed=seed, nthread=nthread)
     model_path = Path(out) / "models" / f"{file_name}.json"
     predictions_path = Path(out) / "predictions" / f"{file_name}.parquet"
     for path in (model_path, predictions_path):
@@ -119,8 +120,12 @@ def train_table_flow(
     out: str = "ews_table_run",
     folds: int = 5,
     seed: int = 0,
+    nthread: int = 2,
 ) -> dict[str, Any]:
-    """Train and estimate EWS per segment on ``table``; returns paths and AUC mean +- std."""
+    """Train and estimate EWS per segment on ``table``; returns paths and AUC mean +- std.
+
+    ``nthread`` is xgboost's thread count for every fit.
+    """
     layout = TableLayout(
         name=str(table), label=label, segment=segment, id_col=id_col, time_col=time_col
     )
@@ -130,7 +135,15 @@ def train_table_flow(
     names = file_names(loaded["segments"])
     segments = [
         train_one_segment(
-            layout, loaded["path"], value, name, loaded["features"], folds, seed, str(out_dir)
+            layout,
+            loaded["path"],
+            value,
+            name,
+            loaded["features"],
+            folds,
+            seed,
+            nthread,
+            str(out_dir),
         )
         for value, name in zip(loaded["segments"], names, strict=True)
     ]
@@ -142,6 +155,7 @@ def train_table_flow(
         "time_column": time_col,
         "folds": folds,
         "seed": seed,
+        "nthread": nthread,
         "out": str(out_dir),
     }
     paths = write_report(layout, loaded, segments, settings)

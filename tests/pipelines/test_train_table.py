@@ -75,6 +75,7 @@ def test_train_table_on_a_segmented_csv(prefect_harness, tmp_path):
         out=str(tmp_path / "run"),
         folds=2,
         seed=seed,
+        nthread=1,
     )
     metrics = json.loads(Path(result["metrics"]).read_text(encoding="utf-8"))
     assert metrics["scheme"] == "grouped_stratified_kfold"
@@ -98,7 +99,11 @@ def test_train_table_on_an_arff_file(prefect_harness, tmp_path):
     seed = int(np.random.default_rng().integers(1_000_000))
     write_arff(tmp_path / "firms.arff", firms(seed))
     result = train_table_flow(
-        table=str(tmp_path / "firms.arff"), label="class", out=str(tmp_path / "run"), folds=2
+        table=str(tmp_path / "firms.arff"),
+        label="class",
+        out=str(tmp_path / "run"),
+        folds=2,
+        nthread=1,
     )
     assert result["auc"]["None"]["mean"] > 0.6, seed
     predictions = pl.read_parquet(result["predictions"]["None"])
@@ -129,3 +134,32 @@ def test_train_table_refuses_a_single_class_segment(prefect_harness, tmp_path):
             segment="sector",
             out=str(tmp_path),
         )
+
+
+@pytest.mark.slow
+def test_train_table_out_of_time_on_a_dated_csv(prefect_harness, tmp_path):
+    seed = int(np.random.default_rng().integers(1_000_000))
+    months = [f"2020-{m:02d}-01" for m in range(1, 13)]
+    frame = pl.concat([firms(seed + i, n=40) for i in range(12)]).with_columns(
+        pl.Series("period", [month for month in months for _ in range(40)])
+    )
+    frame.write_csv(tmp_path / "firms.csv")
+    result = train_table_flow(
+        table=str(tmp_path / "firms.csv"),
+        label="defaulted",
+        time_col="period",
+        out=str(tmp_path / "run"),
+        folds=3,
+        seed=seed,
+        nthread=1,
+    )
+    metrics = json.loads(Path(result["metrics"]).read_text(encoding="utf-8"))
+    assert metrics["scheme"] == "expanding_window_out_of_time"
+    assert result["auc"]["None"]["mean"] > 0.6, seed
+    # The earliest block only ever trains; each later block is tested once, after its past.
+    table = pl.read_parquet(Path(metrics["out"]) / "table.parquet")
+    tested = pl.read_parquet(result["predictions"]["None"]).join(table, on="_row")
+    first_tested = tested.group_by("fold").agg(pl.col("period").min()).sort("fold")
+    assert first_tested["period"].is_sorted()
+    assert tested["period"].min() > table["period"].min()
+    assert tested.height < table.height
