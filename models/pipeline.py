@@ -82,6 +82,10 @@ def train_industry(
         )
     split = out_of_time_split(labelled, spec.horizon_days)
     names = feature_columns(labelled)
+    if directions is not None:
+        # The registry's model inputs: descriptors such as the insufficient-data flag label a
+        # row for the lists but are not evidence of risk.
+        names = tuple(name for name in names if name in directions)
     config = (config or TrainConfig()).model_copy(update={"seed": seed})
     model = fit_risk_model(split.train, split.valid, names, directions=directions, config=config)
     baseline = fit_baseline(split.train, names, valid=split.valid)

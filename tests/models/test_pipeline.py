@@ -116,3 +116,18 @@ def test_probabilities_do_not_depend_on_row_order(result, park):
     p_shuffled = result.model.predict_proba(shuffled)
     keys = shuffled["uscc"] + shuffled["as_of"].cast(str)
     np.testing.assert_array_equal(p_shuffled, np.array([p[k] for k in keys]))
+
+
+def test_columns_without_a_direction_are_descriptors_not_inputs(park, finance):
+    history, outcomes = park
+    flagged = history.with_columns(pl.lit(False).alias("insufficient_data"))
+    result = train_industry(
+        flagged,
+        outcomes,
+        finance,
+        known_until=KNOWN_UNTIL,
+        directions={"f_signal": "up", "f_noise": "none"},
+        seed=7,
+        config=FAST,
+    )
+    assert result.feature_names == ("f_signal", "f_noise")
