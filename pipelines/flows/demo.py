@@ -22,6 +22,7 @@ from pipelines.flows.publish import publish_flow
 from pipelines.flows.simulate import simulate_flow
 from pipelines.flows.train import train_flow
 from pipelines.settings import Settings
+from pipelines.weekly_list import resolve_week
 
 
 class _Stopwatch:
@@ -60,8 +61,10 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         ingested = ingest_flow(workdir=str(root))
         artifacts["ingest_summary"] = ingested["ingest_summary"]
         artifacts["data_docs"] = ingested["data_docs"]
+    # Features as of the current week's publication date, so publish scores this very table.
+    _, publication_as_of = resolve_week(None)
     with watch.stage("features"):
-        built = build_features_flow(workdir=str(root))
+        built = build_features_flow(workdir=str(root), as_of=publication_as_of.isoformat())
         artifacts["feature_table"] = built["feature_table"]
         artifacts["feature_history"] = built["feature_history"]
     with watch.stage("train"):
