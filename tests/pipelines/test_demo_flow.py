@@ -1,0 +1,59 @@
+"""The demo end to end on the tiny park: every stage runs and every artefact it names exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.flows.demo import demo_flow
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def summary(prefect_harness, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    return workdir, demo_flow(workdir=str(workdir), scale="tiny", seed=7)
+
+
+def _paths(value):
+    if isinstance(value, dict):
+        for inner in value.values():
+            yield from _paths(inner)
+    elif isinstance(value, str) and "/" in value and not value.startswith("models:"):
+        yield value
+
+
+def test_run_summary_is_written_with_every_stage_timed(summary):
+    workdir, result = summary
+    on_disk = json.loads((workdir / "run_summary.json").read_text(encoding="utf-8"))
+    assert on_disk == result
+    stages = {"simulate", "ingest", "features", "train", "publish", "model_cards"}
+    assert stages <= set(on_disk["timings_s"])
+    assert all(seconds >= 0 for seconds in on_disk["timings_s"].values())
+
+
+def test_every_named_artefact_exists_relative_to_the_workdir(summary):
+    workdir, result = summary
+    artifacts = result["artifacts"]
+    expected = {"ingest_summary", "data_docs", "feature_table", "models", "metrics", "lists"}
+    assert expected | {"site", "model_cards"} <= set(artifacts)
+    paths = list(_paths(artifacts))
+    assert paths
+    for relative in paths:
+        assert not Path(relative).is_absolute()
+        assert (workdir / relative).exists(), relative
+
+
+def test_every_industry_has_a_champion_metrics_and_a_list(summary):
+    workdir, result = summary
+    artifacts = result["artifacts"]
+    industries = {"finance", "manufacturing", "education"}
+    assert set(artifacts["models"]) == industries
+    assert set(artifacts["lists"]) == industries
+    metrics = json.loads((workdir / artifacts["metrics"]).read_text(encoding="utf-8"))
+    for industry in industries:
+        assert {"roc_auc", "pr_auc", "ks", "brier", "precision_at_k", "k"} <= set(metrics[industry])
+        assert "roc_auc" in metrics[industry]["baseline"]
