@@ -20,7 +20,7 @@ from models.config import IndustrySpec
 from models.evaluate import calibration_table, evaluate
 from models.labels import LABEL, label_snapshots
 from models.split import OutOfTimeSplit, SplitBoundaries, out_of_time_split
-from models.train import Matrix, RiskModel, TrainConfig, fit_risk_model
+from models.train import Matrix, RiskModel, TrainConfig, fit_risk_model, numeric_columns
 
 # Identify a snapshot or describe it; never model inputs.
 KEY_COLUMNS = ("uscc", "as_of", LABEL)
@@ -56,11 +56,7 @@ def feature_columns(frame: pl.DataFrame) -> tuple[str, ...]:
 
     Text columns (sector, district, ...) describe a firm for the lists but are not features.
     """
-    return tuple(
-        name
-        for name, dtype in frame.schema.items()
-        if name not in KEY_COLUMNS and (dtype.is_numeric() or dtype == pl.Boolean)
-    )
+    return tuple(numeric_columns(frame, KEY_COLUMNS)[0])
 
 
 def train_industry(

@@ -19,7 +19,13 @@ import polars as pl
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from models.evaluate import average_precision, brier_score, roc_auc
-from models.train import RiskModel, TrainConfig, fit_risk_model, fit_risk_model_cv
+from models.train import (
+    RiskModel,
+    TrainConfig,
+    fit_risk_model,
+    fit_risk_model_cv,
+    numeric_columns,
+)
 
 ROW = "_row"  # 1-based data row of the table, carried through so errors and outputs can cite it
 INNER_FOLDS = 5
@@ -108,6 +114,8 @@ def prepare_table(frame: pl.DataFrame, layout: TableLayout) -> pl.DataFrame:
                 f"table {layout.name}: {role} column {column!r} not found; "
                 f"columns are {frame.columns[:20]}"
             )
+    if ROW in frame.columns:
+        raise ValueError(f"table {layout.name}: column {ROW!r} is reserved for the row number")
     frame = frame.with_row_index(ROW, offset=1).with_columns(
         _binary_label(frame.get_column(layout.label), layout)
     )
@@ -121,11 +129,7 @@ def prepare_table(frame: pl.DataFrame, layout: TableLayout) -> pl.DataFrame:
 
 def feature_columns(frame: pl.DataFrame, layout: TableLayout) -> tuple[list[str], list[str]]:
     """(features, ignored): numeric and boolean non-special columns; text columns are ignored."""
-    features, ignored = [], []
-    for name, dtype in frame.schema.items():
-        if name in layout.reserved:
-            continue
-        (features if dtype.is_numeric() or dtype == pl.Boolean else ignored).append(name)
+    features, ignored = numeric_columns(frame, layout.reserved)
     if not features:
         raise ValueError(f"table {layout.name}: no numeric feature columns besides the label")
     return features, ignored

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -142,6 +142,16 @@ def feature_matrix(X: Matrix, feature_names: Sequence[str]) -> np.ndarray:
     if array.ndim != 2 or array.shape[1] != len(names):
         raise ValueError(f"expected an (n, {len(names)}) array, got shape {array.shape}")
     return array
+
+
+def numeric_columns(frame: pl.DataFrame, exclude: Collection[str]) -> tuple[list[str], list[str]]:
+    """(inputs, ignored): the numeric and boolean columns a model can take, in frame order, and
+    the other columns (text, dates), leaving out ``exclude``."""
+    inputs, ignored = [], []
+    for name, dtype in frame.schema.items():
+        if name not in exclude:
+            (inputs if dtype.is_numeric() or dtype == pl.Boolean else ignored).append(name)
+    return inputs, ignored
 
 
 def monotone_constraints(
