@@ -50,7 +50,7 @@ def run_file(path: Path, folds: int, seed: int, nthread: int, work: Path) -> dic
 
     table = pl.read_parquet(out / "table.parquet")
     metrics = json.loads(Path(result["metrics"]).read_text(encoding="utf-8"))
-    predictions = pl.read_parquet(result["predictions"]["None"]).sort(ROW)
+    predictions = pl.read_parquet(result["predictions"]["all"]).sort(ROW)
     x = table.sort(ROW).select(metrics["features"]).to_numpy()
     y = table.sort(ROW).get_column(LABEL).to_numpy()
     fold_of_row = predictions.get_column("fold").to_numpy()

@@ -95,7 +95,7 @@ def write_report(
         "features": loaded["features"],
         "ignored_columns": loaded["ignored_columns"],
         "segments": {
-            str(s["segment"]): {
+            segment_key(s["segment"]): {
                 key: s[key] for key in ("rows", "positives", "auc_mean", "auc_std", "pr_auc_mean")
             }
             | {
@@ -161,10 +161,18 @@ def train_table_flow(
     paths = write_report(layout, loaded, segments, settings)
     return {
         **paths,
-        "models": {str(s["segment"]): s["model"] for s in segments},
-        "predictions": {str(s["segment"]): s["predictions"] for s in segments},
-        "auc": {str(s["segment"]): {"mean": s["auc_mean"], "std": s["auc_std"]} for s in segments},
+        "models": {segment_key(s["segment"]): s["model"] for s in segments},
+        "predictions": {segment_key(s["segment"]): s["predictions"] for s in segments},
+        "auc": {
+            segment_key(s["segment"]): {"mean": s["auc_mean"], "std": s["auc_std"]}
+            for s in segments
+        },
     }
+
+
+def segment_key(segment: Any) -> str:
+    """How a segment is named in metrics.json and the returned mappings ('all' if unsegmented)."""
+    return "all" if segment is None else str(segment)
 
 
 def file_names(segments: list[Any]) -> list[str]:

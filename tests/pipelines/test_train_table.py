@@ -105,8 +105,8 @@ def test_train_table_on_an_arff_file(prefect_harness, tmp_path):
         folds=2,
         nthread=1,
     )
-    assert result["auc"]["None"]["mean"] > 0.6, seed
-    predictions = pl.read_parquet(result["predictions"]["None"])
+    assert result["auc"]["all"]["mean"] > 0.6, seed
+    predictions = pl.read_parquet(result["predictions"]["all"])
     assert predictions["_row"].to_list() == list(range(1, 161))
 
 
@@ -155,10 +155,10 @@ def test_train_table_out_of_time_on_a_dated_csv(prefect_harness, tmp_path):
     )
     metrics = json.loads(Path(result["metrics"]).read_text(encoding="utf-8"))
     assert metrics["scheme"] == "expanding_window_out_of_time"
-    assert result["auc"]["None"]["mean"] > 0.6, seed
+    assert result["auc"]["all"]["mean"] > 0.6, seed
     # The earliest block only ever trains; each later block is tested once, after its past.
     table = pl.read_parquet(Path(metrics["out"]) / "table.parquet")
-    tested = pl.read_parquet(result["predictions"]["None"]).join(table, on="_row")
+    tested = pl.read_parquet(result["predictions"]["all"]).join(table, on="_row")
     first_tested = tested.group_by("fold").agg(pl.col("period").min()).sort("fold")
     assert first_tested["period"].is_sorted()
     assert tested["period"].min() > table["period"].min()
