@@ -7,7 +7,7 @@ test rows so that a promotion compares like with like.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -66,6 +66,7 @@ def train_industry(
     *,
     known_until: date,
     directions: Mapping[str, str] | None = None,
+    descriptors: Collection[str] = (),
     seed: int = 0,
     config: TrainConfig | None = None,
 ) -> IndustryResult:
@@ -77,11 +78,9 @@ def train_industry(
             f"least {spec.horizon_days} days before {known_until})"
         )
     split = out_of_time_split(labelled, spec.horizon_days)
-    names = feature_columns(labelled)
-    if directions is not None:
-        # The registry's model inputs: descriptors such as the insufficient-data flag label a
-        # row for the lists but are not evidence of risk.
-        names = tuple(name for name in names if name in directions)
+    # Descriptors such as the insufficient-data flag label a row for the lists; they are not
+    # evidence of risk, so they never become model inputs.
+    names = tuple(name for name in feature_columns(labelled) if name not in set(descriptors))
     config = (config or TrainConfig()).model_copy(update={"seed": seed})
     model = fit_risk_model(split.train, split.valid, names, directions=directions, config=config)
     baseline = fit_baseline(split.train, names, valid=split.valid)

@@ -171,6 +171,7 @@ def train_task(workdir: str, industry: str, history: str, known_until: str) -> s
         spec,
         known_until=dt.date.fromisoformat(known_until),
         directions=risk_directions(),
+        descriptors=registry.descriptor_names(),
         seed=settings.seed,
     )
     return str(save_candidate(result, settings.models / industry))

@@ -118,7 +118,7 @@ def test_probabilities_do_not_depend_on_row_order(result, park):
     np.testing.assert_array_equal(p_shuffled, np.array([p[k] for k in keys]))
 
 
-def test_columns_without_a_direction_are_descriptors_not_inputs(park, finance):
+def test_descriptor_columns_are_never_model_inputs(park, finance):
     history, outcomes = park
     flagged = history.with_columns(pl.lit(False).alias("insufficient_data"))
     result = train_industry(
@@ -127,6 +127,7 @@ def test_columns_without_a_direction_are_descriptors_not_inputs(park, finance):
         finance,
         known_until=KNOWN_UNTIL,
         directions={"f_signal": "up", "f_noise": "none"},
+        descriptors=("insufficient_data",),
         seed=7,
         config=FAST,
     )
