@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.panel import LATEST, change, label_at, lag_sum, monthly_panel, summarise
-from features.point_in_time import GRID_ROW
+from features.panel import (
+    LATEST,
+    change,
+    label_at,
+    lag_sum,
+    lag_total,
+    monthly_panel,
+    summarise,
+)
+from features.point_in_time import FIXED_POINT, GRID_ROW
 from features.registry import ENERGY
 from features.source_set import SourceSet
 
@@ -37,7 +45,7 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             change(lag_sum("consumption", RECENT), lag_sum("consumption", YEAR_AGO)).alias("yoy"),
             change(lag_sum("consumption", RECENT), lag_sum("consumption", BEFORE)).alias("trend"),
             label_at("meter_district", 0).alias("meter_district"),
-            lag_sum("overdue_amount", RECENT).alias("overdue"),
+            lag_total("overdue_amount", RECENT).alias("overdue"),
         ).drop(LATEST)
         for s in members
     ]
@@ -48,7 +56,7 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         .agg(
             pl.col("yoy").median().alias("energy_yoy_change_3m"),
             pl.col("trend").median().alias("energy_trend_3m"),
-            pl.col("overdue").sum().alias("energy_overdue_amount_3m"),
+            (pl.col("overdue").sum() / FIXED_POINT).alias("energy_overdue_amount_3m"),
             (pl.col("meter_district") != pl.col("district"))
             .max()
             .cast(pl.Float64)

@@ -47,9 +47,15 @@ def present(lags: Sequence[int]) -> pl.Expr:
     return _among(lags).any()
 
 
+def lag_total(column: str, lags: Sequence[int]) -> pl.Expr:
+    """The fixed-point sum over the periods present among ``lags``; null when none is
+    (aggregation). Integer sums are exact whatever order the rows come in."""
+    return pl.when(present(lags)).then(pl.when(_among(lags)).then(pl.col(column)).sum())
+
+
 def lag_sum(column: str, lags: Sequence[int]) -> pl.Expr:
     """Sum over the periods present among ``lags``; null when none is (aggregation)."""
-    return pl.when(present(lags)).then(pl.when(_among(lags)).then(pl.col(column)).sum())
+    return lag_total(column, lags) / FIXED_POINT
 
 
 def at(column: str, lag: int) -> pl.Expr:
@@ -107,6 +113,8 @@ def recent_rows(
     row). Rows dropped here would change no version, no latest period and no lag up to the
     last date."""
     first, last = as_of_range(grid)
+    if first is None:  # no firm to score
+        return sources.frames[source_id].clear()
     timing = sources.timing(source_id)
     usable_from = pl.max_horizontal(
         pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
@@ -129,9 +137,10 @@ def panel(
     labels: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """The long panel: ``_grid_row``, ``as_of``, ``_latest`` (index of the latest usable period),
-    ``_lag`` (periods back from it), numeric ``columns`` summed over the member sources'
-    versions winning at T, and text ``labels`` (single-member panels). One row per period
-    present among ``lags``; grid rows whose firm has no usable period are absent."""
+    ``_lag`` (periods back from it), numeric ``columns`` (fixed point: ``lag_sum`` and ``at``
+    read them) summed over the member sources' versions winning at T, and text ``labels``
+    (single-member panels). One row per period present among ``lags``; grid rows whose firm
+    has no usable period are absent."""
     if labels and len(members) > 1:
         raise ValueError(f"text columns {list(labels)} need a panel of one source")
     for s in members:
@@ -147,7 +156,10 @@ def panel(
                     sources.timing(s),
                     [period, *columns, *labels],
                 )
-                .with_columns(index(pl.col(period)).cast(pl.Int32).alias(INDEX))
+                .with_columns(
+                    index(pl.col(period)).cast(pl.Int32).alias(INDEX),
+                    *[fixed_point(pl.col(c)).alias(c) for c in columns],
+                )
                 .select(USCC, INDEX, *columns, *labels, EVENT_DATE, VISIBLE_FROM, VALID_TO)
                 for s in members
             ],
@@ -186,8 +198,7 @@ def _member_sums(
     filling up at T (the latest months) are summed from the winning versions. Sums run on fixed
     point, so the result is the same whatever order the rows are added in.
     """
-    fixed = stacked.with_columns(fixed_point(pl.col(c)).alias(c) for c in columns)
-    totals = fixed.group_by(USCC, INDEX).agg(
+    totals = stacked.group_by(USCC, INDEX).agg(
         *[pl.col(c).sum() for c in columns],
         pl.col(VISIBLE_FROM).max().alias("_settled_from"),
         pl.col(VALID_TO).is_not_null().any().alias("_revised"),
@@ -200,7 +211,7 @@ def _member_sums(
     settled = matched.filter(pl.col("_settled")).select(*keys, *columns)
     filling = (
         values_at(
-            fixed,
+            stacked,
             matched.filter(~pl.col("_settled")).select(*keys, USCC, TARGET),
             key=INDEX,
             target=TARGET,
@@ -208,9 +219,7 @@ def _member_sums(
         .group_by(keys)
         .agg(pl.col(c).sum() for c in columns)
     )
-    return pl.concat([settled, filling], how="vertical").with_columns(
-        (pl.col(c) / FIXED_POINT).alias(c) for c in columns
-    )
+    return pl.concat([settled, filling], how="vertical")
 
 
 def summarise(long: pl.LazyFrame, *aggregations: pl.Expr) -> pl.LazyFrame:
