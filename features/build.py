@@ -72,6 +72,9 @@ def build_feature_table(
     ``sources``: lake frames by source id (canonical columns). ``sectors`` keeps only firms of
     those registered sectors; ``contracts`` overrides the shipped catalog (tests). Raises
     ``SourceDataError`` naming the source, column and row of a key value that is missing.
+
+    The families are computed here, one after the other, so that memory holds one family's
+    intermediate frames at a time; the frame returned only joins their results.
     """
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)

@@ -58,14 +58,13 @@ def lake_sources(lake_dir: Path) -> dict[str, pl.LazyFrame]:
 def data_start(sources: dict[str, pl.LazyFrame]) -> dt.date | None:
     """The first month any monthly panel covers (the start of the simulated history)."""
     contracts = catalog.load_all()
+    # One small query per source: a single plan over every source would open them all at once.
     firsts = [
-        frame.select(pl.col(contracts[s].event_time).cast(pl.Date).min())
+        frame.select(pl.col(contracts[s].event_time).cast(pl.Date).min()).collect().item()
         for s, frame in sources.items()
         if contracts[s].grain == Grain.monthly
     ]
-    if not firsts:
-        return None
-    values = [f.item() for f in pl.collect_all(firsts) if f.item() is not None]
+    values = [f for f in firsts if f is not None]
     return min(values) if values else None
 
 
