@@ -79,20 +79,41 @@ def build_feature_table(
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)
     # Every family joins onto the grid: computing it once keeps each family's plan small.
-    grid = firm_grid(source_set, as_of_dates, sectors).collect()
+    # Rows in their final order (as_of, then uscc), numbered 0..n-1: each family's values are
+    # then placed at their row numbers, no join needed.
+    grid = (
+        firm_grid(source_set, as_of_dates, sectors)
+        .collect()
+        .sort(AS_OF, USCC)
+        .drop(GRID_ROW)
+        .with_row_index(GRID_ROW)
+    )
     # Families work on integer firm codes: the grid's firms only, joined and grouped as ints.
     firms = grid.select(USCC).unique(maintain_order=True).with_row_index("code")
     coded_grid = grid.join(firms, on=USCC).drop(USCC).rename({"code": USCC}).lazy()
     coded = source_set.coded(firms)
-    table = grid.lazy()
+    columns: dict[str, pl.Series] = {}
     for family in FAMILIES:
         part = family(coded_grid, coded)
         if part is not None:
             # One family at a time, so only its own intermediate frames are ever in memory.
-            done = part.collect()
-            keys = [c for c in (USCC, AS_OF, LATEST) if c in done.columns]
-            table = table.join(done.drop(keys).lazy(), on=GRID_ROW, how="left")
+            columns.update(placed(part.collect(), grid.height))
+    table = grid.hstack(list(columns.values())).lazy()
     return finish(table)
+
+
+def placed(part: pl.DataFrame, height: int) -> dict[str, pl.Series]:
+    """A family's columns at full grid height: each value at its grid row, null elsewhere."""
+    rows = part[GRID_ROW]
+    if rows.is_duplicated().any():
+        raise ValueError(f"a family gave grid row {rows.filter(rows.is_duplicated())[0]} twice")
+    return {
+        name: pl.repeat(None, height, dtype=part[name].dtype, eager=True)
+        .alias(name)
+        .scatter(rows, part[name])
+        for name in part.columns
+        if name not in (GRID_ROW, USCC, AS_OF, LATEST)
+    }
 
 
 def check_keys(sources: SourceSet) -> None:
@@ -148,9 +169,7 @@ def finish(table: pl.LazyFrame) -> pl.LazyFrame:
         *peer_gap(col("energy_yoy_change_3m"), "energy_yoy_vs_sector"),
     )
     present = set(derived.collect_schema().names())
-    return derived.select(*KEYS, *[_typed(s.name, s.name in present) for s in SPECS]).sort(
-        AS_OF, USCC
-    )
+    return derived.select(*KEYS, *[_typed(s.name, s.name in present) for s in SPECS])
 
 
 def peer_gap(value: pl.Expr, alias: str) -> list[pl.Expr]:
