@@ -91,7 +91,7 @@ def build_feature_table(
     # Families work on integer firm codes: the grid's firms only, joined and grouped as ints.
     firms = grid.select(USCC).unique(maintain_order=True).with_row_index("code")
     coded_grid = grid.join(firms, on=USCC).drop(USCC).rename({"code": USCC}).lazy()
-    coded = source_set.coded(firms)
+    coded = source_set.for_firms(firms)
     columns: dict[str, pl.Series] = {}
     for family in FAMILIES:
         part = family(coded_grid, coded)

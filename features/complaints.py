@@ -76,7 +76,9 @@ def complaints(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         return None
     recent = pl.col(f"complaint_count_{RECENT_DAYS}d")
     earlier = pl.col(f"complaint_count_{YEAR_DAYS}d") - recent
-    quarterly_before = earlier * RECENT_DAYS / (YEAR_DAYS - RECENT_DAYS)
+    # A multiplication by a constant rounds the same way on every code path (a division by
+    # one may go through its reciprocal or not).
+    quarterly_before = earlier * (RECENT_DAYS / (YEAR_DAYS - RECENT_DAYS))
     return sums.with_columns(
         ((recent + 1.0) / (quarterly_before + 1.0)).alias("complaint_growth_90d")
     )

@@ -355,8 +355,10 @@ def facts_for(
 ) -> pl.DataFrame:
     """One row per fact: uscc, feature, fact_zh, fact_en (firms and features in the order
     given; within a feature, the newest evidence first)."""
-    source_set = SourceSet(sources, contracts)
     firms = list(dict.fromkeys(uscc_list))
+    source_set = SourceSet(sources, contracts).for_firms(
+        pl.DataFrame({USCC: firms}, schema={USCC: pl.String})
+    )
     rows: list[tuple[str, str, str, str]] = []
     for feature in dict.fromkeys(feature_names):
         window = _window(feature)

@@ -29,9 +29,12 @@ EVENT_DATE = "_event_date"
 VISIBLE_FROM = "_visible_from"
 VALID_TO = "_valid_to"
 DELTA_DATE = "_delta_date"
-# Sums over intervals run on fixed-point integers so that adding and later removing an amount
-# leaves exactly zero (a float running sum would leave rounding dust).
-FIXED_POINT = 10_000
+# Sums run on fixed-point integers: adding and later removing an amount leaves exactly zero,
+# and a sum is the same in whatever order its rows come. The scale is a power of two, so
+# turning a sum back into a float is exact (polars may divide by a constant through its
+# reciprocal, which for a power of ten depends on the code path); amounts keep about six
+# decimal digits.
+FIXED_POINT = 2**20
 
 
 class SourceDataError(ValueError):

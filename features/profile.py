@@ -80,7 +80,8 @@ def firm_grid(
         USCC,
         AS_OF,
         *DESCRIBING,
-        ((pl.col(AS_OF) - pl.col("established_date")).dt.total_days() / DAYS_PER_YEAR)
+        # Times the reciprocal: a division by a constant may round differently by code path.
+        ((pl.col(AS_OF) - pl.col("established_date")).dt.total_days() * (1 / DAYS_PER_YEAR))
         .cast(pl.Float64)
         .alias("firm_age_years"),
     ).with_row_index(GRID_ROW)

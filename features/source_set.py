@@ -14,7 +14,7 @@ import polars as pl
 
 from data_contracts import catalog
 from data_contracts.schema import SourceContract
-from features.point_in_time import Timing, versions
+from features.point_in_time import USCC, Timing, versions
 
 
 @dataclass(frozen=True)
@@ -63,26 +63,43 @@ class SourceSet:
         self.frames = dict(frames)
         self.contracts = {s: known[s] for s in frames}
 
-    def coded(self, firms: pl.DataFrame) -> SourceSet:
-        """The same sources holding only rows of the firms in ``firms`` (columns ``uscc`` and
-        ``code``, an integer per firm), with each entity key replaced by the firm's code.
-        Joins and groupings on an integer are much cheaper than on the 18-character code."""
-        codes = firms.lazy()
-        return SourceSet(
-            {
-                s: frame.join(
-                    codes,
-                    left_on=self.contracts[s].entity_key,
-                    right_on="uscc",
-                    how="inner",
-                    maintain_order="left",
+    def for_firms(self, firms: pl.DataFrame) -> SourceSet:
+        """The same sources holding only the rows that can matter for ``firms`` (a ``uscc``
+        column): every version of every key that ever names one of them. When ``firms`` also
+        has a ``code`` column (an integer per firm), the entity key is replaced by it (null for
+        rows of other firms); joins and groupings on an integer are much cheaper than on the
+        18-character code.
+
+        A source keyed by document number may move a key to another firm in a revision; its
+        other versions are kept so that the latest still supersedes them. A source whose key
+        includes the firm cannot, and is narrowed by firm alone."""
+        wanted = firms.lazy()
+        coding = "code" in firms.columns
+        narrowed = {}
+        for source_id, frame in self.frames.items():
+            entity = self.contracts[source_id].entity_key
+            key = list(self.contracts[source_id].unique_key)
+            if entity in key:
+                rows = frame.join(
+                    wanted, left_on=entity, right_on=USCC, how="semi", maintain_order="left"
                 )
-                .drop(self.contracts[s].entity_key, strict=False)
-                .rename({"code": self.contracts[s].entity_key})
-                for s, frame in self.frames.items()
-            },
-            self.contracts,
-        )
+            else:
+                touched = (
+                    frame.join(wanted, left_on=entity, right_on=USCC, how="semi")
+                    .select(key)
+                    .unique()
+                )
+                rows = frame.join(touched, on=key, how="semi", maintain_order="left")
+            if coding:
+                rows = (
+                    rows.join(
+                        wanted, left_on=entity, right_on=USCC, how="left", maintain_order="left"
+                    )
+                    .drop(entity, strict=False)
+                    .rename({"code": entity})
+                )
+            narrowed[source_id] = rows
+        return SourceSet(narrowed, self.contracts)
 
     def __contains__(self, source_id: str) -> bool:
         return source_id in self.frames

@@ -227,3 +227,19 @@ def test_adverse_event_counted_in_its_own_column():
     table = build(records, [T])
     assert value(table, "tax_arrears_notice_count_365d", T) == 1
     assert value(table, "court_bankruptcy_count_365d", T) is None
+
+
+def test_complaint_moved_to_another_firm_by_a_revision_leaves_the_first_firm():
+    first = rec("complaint_12345", received_date=date(2024, 6, 1), category="其他", ticket_id="t-1")
+    moved = rec(
+        "complaint_12345",
+        uscc="F9",
+        received_date=date(2024, 6, 1),
+        category="其他",
+        ticket_id="t-1",
+        arrived_at=datetime(2024, 6, 20),
+    )
+    records = [master(), master("F9", status="注销"), first, moved]
+    table = build(records, [date(2024, 6, 10), T])
+    assert value(table, "complaint_count_90d", date(2024, 6, 10)) == 1
+    assert value(table, "complaint_count_90d", T) == 0

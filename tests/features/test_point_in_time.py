@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import polars as pl
+import pytest
 
 from features.point_in_time import (
     AS_OF,
@@ -119,7 +120,8 @@ def test_window_sum_of_revised_amount_switches_at_the_revision_and_leaves_no_dus
         .sort(GRID_ROW)
         .collect()
     )
-    assert sums["amount"].to_list() == [0.8, 0.9, 0.0]
+    assert sums["amount"].to_list() == pytest.approx([0.8, 0.9, 0.0], abs=1e-6)
+    assert sums["amount"][2] == 0.0
 
 
 def test_window_sums_of_a_firm_without_rows_are_zero():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -57,3 +58,23 @@ def test_rows_not_usable_at_t_never_change_features_at_t(seed, changed_share):
     after = build_feature_table(to_frames(changed), dates).collect()
     assert before.height > 0
     assert_frame_equal(before, after, check_exact=True)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_table_of_some_sectors_is_the_full_table_cut_to_them(seed):
+    """Building for a few sectors (the training history) narrows the sources to their firms;
+    every value must stay what the full table says, peers included (they are per sector)."""
+    rng = np.random.default_rng(seed)
+    lake = to_frames(random_lake(SOURCES, rng, FIRMS))
+    as_of = random_day(rng, START + timedelta(days=200))
+    sectors = ["制造业", "金融"]
+    full = build_feature_table(lake, [as_of]).collect()
+    some = build_feature_table(lake, [as_of], sectors=sectors).collect()
+    assert_frame_equal(some, full.filter(pl.col("sector").is_in(sectors)), check_exact=True)
