@@ -73,7 +73,7 @@ class SourceSet:
         A source keyed by document number may move a key to another firm in a revision; its
         other versions are kept so that the latest still supersedes them. A source whose key
         includes the firm cannot, and is narrowed by firm alone."""
-        wanted = firms.lazy()
+        wanted = firms.lazy().with_columns(pl.lit(True).alias("_wanted"))
         coding = "code" in firms.columns
         narrowed = {}
         for source_id, frame in self.frames.items():
@@ -81,23 +81,17 @@ class SourceSet:
             key = list(self.contracts[source_id].unique_key)
             if entity in key:
                 rows = frame.join(
-                    wanted, left_on=entity, right_on=USCC, how="semi", maintain_order="left"
+                    wanted, left_on=entity, right_on=USCC, how="inner", maintain_order="left"
                 )
             else:
-                touched = (
-                    frame.join(wanted, left_on=entity, right_on=USCC, how="semi")
-                    .select(key)
-                    .unique()
+                rows = frame.join(
+                    wanted, left_on=entity, right_on=USCC, how="left", maintain_order="left"
                 )
-                rows = frame.join(touched, on=key, how="semi", maintain_order="left")
+                touched = rows.filter(pl.col("_wanted")).select(key).unique()
+                rows = rows.join(touched, on=key, how="semi", maintain_order="left")
+            rows = rows.drop("_wanted")
             if coding:
-                rows = (
-                    rows.join(
-                        wanted, left_on=entity, right_on=USCC, how="left", maintain_order="left"
-                    )
-                    .drop(entity, strict=False)
-                    .rename({"code": entity})
-                )
+                rows = rows.drop(entity, strict=False).rename({"code": entity})
             narrowed[source_id] = rows
         return SourceSet(narrowed, self.contracts)
 
