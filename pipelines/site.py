@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from models.config import IndustryConfig
 from pipelines import publish_io as files
 from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
-from pipelines.site_audit import render_auditor_pages
+from pipelines.site_audit import page_environment, render_auditor_pages
 from pipelines.weekly_list import WEEK
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
 TIER_NAMES = {
     "A": ("低风险", "low"),
     "B": ("关注", "watch"),
@@ -92,7 +91,7 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
     """Render the whole site from ``settings.publish`` into ``settings.site`` (replaced as a
     whole), auditor pages included; returns the index path."""
     publications = find_publications(settings.publish, config)
-    environment = _environment()
+    environment = page_environment()
     with atomic_directory(settings.site) as out:
         summaries = [_render_publication(pub, out, config, environment) for pub in publications]
         weeks: dict[str, dict[str, Any]] = {}
@@ -107,17 +106,6 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
         )
         (out / "index.html").write_text(page, encoding="utf-8")
     return settings.site / "index.html"
-
-
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def _render_publication(

@@ -31,7 +31,7 @@ SUMMARY_FILE = "ingest_summary.json"
 
 def render_auditor_pages(settings: Settings, site_dir: Path) -> list[Path]:
     """Write the auditor pages under ``site_dir/auditor``; returns the HTML pages written."""
-    environment = _environment()
+    environment = page_environment()
     target = Path(site_dir) / FOLDER
     with atomic_directory(target) as out:
         cards = _copy_cards(settings, out)
@@ -61,7 +61,8 @@ def render_auditor_pages(settings: Settings, site_dir: Path) -> list[Path]:
     return [target / p.relative_to(out) for p in pages]
 
 
-def _environment() -> Environment:
+def page_environment() -> Environment:
+    """The Jinja environment of every site page (the list pages render with it too)."""
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "j2"]),
