@@ -5,72 +5,35 @@ One workdir per module; the tests run in order: first training, second training,
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
-from data_contracts import catalog
 from pipelines import audit, io
 from pipelines.flows.train import promote_flow, promote_target_task, snapshot_hash, train_flow
 from pipelines.settings import Settings
 from pipelines.tracking import tracker_for
+from tests.pipelines.finance_workdir import FIRMS, distress_weeks, write_finance_workdir
 
 pytestmark = pytest.mark.slow  # Prefect harness, MLflow store and two trainings
-
-FIRMS = 160
-WEEKS = 150
-FIRST_WEEK = date(2023, 1, 2)
 
 
 def write_synthetic_workdir(root: Path, seed: int) -> None:
     """Finance firms whose latent stress drives both a feature and a distress event."""
     rng = np.random.default_rng(seed)
-    firms = [f"91320594MA{i:07d}X" for i in range(FIRMS)]
     stress = rng.normal(size=FIRMS)
-    hazard = 1 / (1 + np.exp(-(stress * 1.5 - 7.0)))  # weekly event probability
-    event_week = [
-        next((w for w in range(WEEKS) if rng.random() < hazard[i]), None) for i in range(FIRMS)
-    ]
-    rows, events = [], []
-    for i, uscc in enumerate(firms):
-        last = WEEKS if event_week[i] is None else event_week[i]
-        for week in range(last):
-            rows.append(
-                {
-                    "uscc": uscc,
-                    "as_of": FIRST_WEEK + timedelta(weeks=week),
-                    "sector": "金融",
-                    "district": "园区",
-                    "stress_signal": stress[i] + rng.normal(scale=0.3),
-                    "unrelated_signal": rng.normal(),
-                }
-            )
-        if event_week[i] is not None:
-            happened = FIRST_WEEK + timedelta(weeks=event_week[i], days=3)
-            events.append(
-                {
-                    "event_id": f"E{i:05d}",
-                    "uscc": uscc,
-                    "event_date": happened,
-                    "event_type": "金融风险事件",
-                    "industry": "finance",
-                    "confirmed_by": "联合核查组现场核实",
-                    "arrived_at": datetime.combine(happened, time()) + timedelta(days=14),
-                }
-            )
-    settings = Settings(workdir=root)
-    settings.features.mkdir(parents=True)
-    pl.DataFrame(rows).write_parquet(settings.features / "history.parquet")
-    schema = io.lake_schema(catalog.get("outcome_distress_event"))
-    outcomes = pl.DataFrame(events).cast({name: schema[name] for name in events[0]})
-    io.write_partition(settings.lake, "outcome_distress_event", "2026-01-05", outcomes)
-    io.append_ledger(
-        settings.lake,
-        [{"source": "outcome_distress_event", "delivery_id": "2026-01-05", "rows": len(events)}],
-    )
+    event_weeks = distress_weeks(rng, stress, slope=1.5, offset=7.0)
+
+    def columns(i: int, week: int) -> dict:
+        return {
+            "district": "园区",
+            "stress_signal": stress[i] + rng.normal(scale=0.3),
+            "unrelated_signal": rng.normal(),
+        }
+
+    write_finance_workdir(Settings(workdir=root), event_weeks, columns)
 
 
 @pytest.fixture(scope="module")
