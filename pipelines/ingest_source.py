@@ -419,18 +419,8 @@ def _reject_whole_file(
         "rows_in": rejected.rows_in,
     }
     raw, why = io.quarantine_whole_file(quarantine_dir, landed, record)
-    return DeliveryOutcome(
-        delivery_id=landed.delivery_id,
-        file=landed.path.name,
-        sha256=planned.sha256,
-        status="rejected",
-        rows_in=rejected.rows_in,
-        rows_accepted=0,
-        rows_quarantined=rejected.rows_in,
-        reason=rejected.reason,
-        redelivery=planned.previous_sha256 is not None,
-        quarantined_by_expectation={f"file_{rejected.kind}": rejected.rows_in},
-        quarantine=[str(raw), str(why)],
+    return _rejected_outright(
+        planned, rejected.rows_in, rejected.reason, f"file_{rejected.kind}", [raw, why]
     )
 
 
@@ -449,18 +439,26 @@ def _reject_missing_columns(
         pl.format("{} (row {} cannot be used)", pl.lit(missing.reason), pl.col(ROW)).alias(REASON),
     )
     path = io.write_quarantine_rows(quarantine_dir, contract.id, landed.delivery_id, rows)
+    return _rejected_outright(planned, rows.height, missing.reason, MISSING_COLUMN, [path])
+
+
+def _rejected_outright(
+    planned: PlannedDelivery, rows_in: int, reason: str, expectation: str, quarantine: list[Path]
+) -> DeliveryOutcome:
+    """A delivery none of whose rows can be used: all of them counted under one expectation."""
+    landed = planned.landed
     return DeliveryOutcome(
         delivery_id=landed.delivery_id,
         file=landed.path.name,
         sha256=planned.sha256,
         status="rejected",
-        rows_in=rows.height,
+        rows_in=rows_in,
         rows_accepted=0,
-        rows_quarantined=rows.height,
-        reason=missing.reason,
+        rows_quarantined=rows_in,
+        reason=reason,
         redelivery=planned.previous_sha256 is not None,
-        quarantined_by_expectation={MISSING_COLUMN: rows.height},
-        quarantine=[str(path)],
+        quarantined_by_expectation={expectation: rows_in},
+        quarantine=[str(p) for p in quarantine],
     )
 
 
