@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from data_contracts.schema import ColumnType, FileFormat, SourceContract
+from data_contracts.schema import Column, ColumnType, FileFormat, SourceContract
 from data_contracts.simulate.deliveries import Delivery, as_text
 from data_contracts.simulate.rng import stream
 
@@ -214,6 +214,31 @@ def _record(contract: SourceContract, delivery: Delivery, kind: str, **fields) -
     return DefectRecord(source=contract.id, delivery=delivery.delivery_id, kind=kind, **fields)
 
 
+def _overwrite(
+    contract: SourceContract,
+    delivery: Delivery,
+    kind: str,
+    column: Column,
+    rows: np.ndarray,
+    values: list,
+    detail: dict,
+    frame: pl.DataFrame | None = None,
+) -> tuple[Delivery, DefectRecord]:
+    """The delivery with ``values`` put in ``column`` at ``rows`` (of ``frame`` when given), and
+    the record naming them (1-based rows): every value-level defect is written and told alike."""
+    base = delivery.frame if frame is None else frame
+    changed = delivery.with_frame(_set_values(base, column.raw, rows, values))
+    return changed, _record(
+        contract,
+        delivery,
+        kind,
+        column=column.name,
+        raw_column=column.raw,
+        rows=(rows + 1).tolist(),
+        detail=detail,
+    )
+
+
 def wrong_type(contract, delivery, rng):
     candidates = [c for c in contract.columns if c.type != ColumnType.string]
     column = candidates[int(rng.integers(0, len(candidates)))]
@@ -221,15 +246,8 @@ def wrong_type(contract, delivery, rng):
     pool = NOT_A_NUMBER if column.type in (ColumnType.int, ColumnType.float) else NOT_A_DATE
     values = [pool[int(i)] for i in rng.integers(0, len(pool), len(rows))]
     frame = delivery.frame.with_columns(as_text(column, delivery.frame[column.raw]))
-    changed = delivery.with_frame(_set_values(frame, column.raw, rows, values))
-    return changed, _record(
-        contract,
-        delivery,
-        "wrong_type",
-        column=column.name,
-        raw_column=column.raw,
-        rows=(rows + 1).tolist(),
-        detail={"values": values},
+    return _overwrite(
+        contract, delivery, "wrong_type", column, rows, values, {"values": values}, frame
     )
 
 
@@ -251,16 +269,8 @@ def out_of_range(contract, delivery, rng):
         numbers = column.min - rng.uniform(100, 10_000, len(rows))
     numbers = np.round(numbers) if column.type == ColumnType.int else np.round(numbers, 2)
     values: list = [int(v) if column.type == ColumnType.int else float(v) for v in numbers]
-    changed = delivery.with_frame(_set_values(delivery.frame, column.raw, rows, values))
-    return changed, _record(
-        contract,
-        delivery,
-        "out_of_range",
-        column=column.name,
-        raw_column=column.raw,
-        rows=(rows + 1).tolist(),
-        detail={"values": values, "min": column.min, "max": column.max},
-    )
+    detail = {"values": values, "min": column.min, "max": column.max}
+    return _overwrite(contract, delivery, "out_of_range", column, rows, values, detail)
 
 
 def duplicate_keys(contract, delivery, rng):
@@ -288,16 +298,7 @@ def unknown_code(contract, delivery, rng):
     pool = [code for code in UNKNOWN_CODES if code not in (column.allowed or [])]
     rows = _pick_rows(rng, delivery.rows)
     values = [pool[int(i)] for i in rng.integers(0, len(pool), len(rows))]
-    changed = delivery.with_frame(_set_values(delivery.frame, column.raw, rows, values))
-    return changed, _record(
-        contract,
-        delivery,
-        "unknown_code",
-        column=column.name,
-        raw_column=column.raw,
-        rows=(rows + 1).tolist(),
-        detail={"values": values},
-    )
+    return _overwrite(contract, delivery, "unknown_code", column, rows, values, {"values": values})
 
 
 def missing_column(contract, delivery, rng):
