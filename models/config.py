@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from data_contracts.schema import Bilingual
+from models.train import TrainConfig
 
 TIER_ORDER = ("A", "B", "C", "D")
 
@@ -31,6 +32,8 @@ class IndustrySpec(BaseModel):
     capacity_k: int = Field(gt=0)
     tiers: dict[str, float]
     promotion: Promotion = Promotion()
+    # Booster settings: the file's ``training`` block, then the industry's own ``training`` keys.
+    training: TrainConfig = TrainConfig()
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> IndustrySpec:
@@ -55,7 +58,11 @@ class IndustryConfig(BaseModel):
 
 
 def parse_industries(data: dict) -> IndustryConfig:
-    entries = {k: {**v, "key": k} for k, v in data["industries"].items()}
+    shared = data.get("training") or {}
+    entries = {
+        k: {**v, "key": k, "training": {**shared, **(v.get("training") or {})}}
+        for k, v in data["industries"].items()
+    }
     return IndustryConfig(industries=entries, inspection_frequency=data["inspection_frequency"])
 
 

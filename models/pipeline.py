@@ -19,7 +19,12 @@ from models.baseline import LogisticBaseline, fit_baseline
 from models.config import IndustrySpec
 from models.evaluate import calibration_table, evaluate
 from models.labels import LABEL, label_snapshots
-from models.split import OutOfTimeSplit, SplitBoundaries, out_of_time_split
+from models.split import (
+    OutOfTimeSplit,
+    SplitBoundaries,
+    out_of_time_split,
+    purge_seen_positives,
+)
 from models.train import Matrix, RiskModel, TrainConfig, fit_risk_model, numeric_columns
 
 # Identify a snapshot or describe it; never model inputs.
@@ -81,8 +86,21 @@ def train_industry(
     # Descriptors such as the insufficient-data flag label a row for the lists; they are not
     # evidence of risk, so they never become model inputs.
     names = tuple(name for name in feature_columns(labelled) if name not in set(descriptors))
-    config = (config or TrainConfig()).model_copy(update={"seed": seed})
-    model = fit_risk_model(split.train, split.valid, names, directions=directions, config=config)
+    config = (config or spec.training).model_copy(update={"seed": seed})
+    # Boosting stops on events it has not seen (see models.split); calibration matches the whole
+    # valid period's event rate.
+    stopping = purge_seen_positives(split.train, split.valid, label_col=LABEL)
+    purged = stopping.get_column(LABEL).n_unique() == 2
+    if not purged:  # no unseen event left to stop on (a tiny park): the whole valid period
+        stopping = split.valid
+    model = fit_risk_model(
+        split.train,
+        stopping,
+        names,
+        directions=directions,
+        config=config,
+        calibration=split.valid,
+    )
     baseline = fit_baseline(split.train, names, valid=split.valid)
 
     test = split.test
@@ -106,6 +124,9 @@ def train_industry(
             **dict(model.metadata),
             "baseline": dict(baseline.metadata),
             "split": split.boundaries.to_dict(),
+            "stopping_rows": stopping.height,
+            "stopping_positives": int(stopping.get_column(LABEL).sum()),
+            "stopping_purged": purged,
             "known_until": known_until.isoformat(),
             "seed": seed,
         },

@@ -10,8 +10,11 @@ which is the estimate the promotion gate and the model card report. The valid pe
 period than train, like test, so early stopping and calibration see the same kind of drift that
 the test (and production) will. Its gap G (``valid_gap_days``, default 0) is a trade: G = H keeps
 validation events out of training labels too, but on a park with three years of history it costs
-a third of the training weeks; with G = 0 early stopping may be slightly optimistic, the test
-stays strictly out of time.
+a third of the training weeks. With G = 0 an event shortly after ``train_end`` labels rows on
+both sides, and a booster recognises those firms from their training rows (weekly snapshots
+repeat a firm's static features): measured on the simulated park, validation AUC rose to 0.80
+while the out-of-time test fell to 0.70, with early stopping running to the last round.
+``purge_seen_positives`` removes exactly those firms from the rows that stop the boosting.
 
 The usable span (as-of range minus the two gaps) is shared out by ``train_fraction`` and
 ``valid_fraction``; test gets the rest. Boundaries are snapped to as-of dates present in the data.
@@ -127,3 +130,21 @@ def out_of_time_split(
         test=labelled.filter(when >= test_dates[0]),
         boundaries=boundaries,
     )
+
+
+def purge_seen_positives(
+    train: pl.DataFrame, valid: pl.DataFrame, *, entity_col: str = "uscc", label_col: str = "label"
+) -> pl.DataFrame:
+    """``valid`` without the entities labelled positive anywhere in ``train``.
+
+    Their events fall within H of ``train_end``, so the same event labels their valid rows: a
+    model that memorised them in training would look good on valid for the wrong reason. What
+    remains scores the model on events it has not seen, which is what early stopping needs.
+    (Calibration still wants the valid period's true event rate and takes every valid row.)
+    """
+    for part, frame in (("train", train), ("valid", valid)):
+        missing = [c for c in (entity_col, label_col) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{part} rows lack the columns {missing}")
+    seen = train.filter(pl.col(label_col) == 1).get_column(entity_col).unique()
+    return valid.filter(~pl.col(entity_col).is_in(seen.implode()))

@@ -199,18 +199,25 @@ def fit_risk_model(
     label_col: str = "label",
     directions: Mapping[str, str] | None = None,
     config: TrainConfig | None = None,
+    calibration: pl.DataFrame | None = None,
 ) -> RiskModel:
-    """Train on ``train``; stop early and choose the calibration on ``valid``."""
+    """Train on ``train``; stop early on ``valid``; choose the calibration on ``calibration``
+    (default: ``valid``), a later period too, whose event rate the probabilities should match."""
     config = config or TrainConfig()
     names = tuple(feature_names)
     x_train, y_train = features_and_labels(train, names, label_col, "train")
     x_valid, y_valid = features_and_labels(valid, names, label_col, "valid")
+    if calibration is None:
+        x_calib, y_calib = x_valid, y_valid
+    else:
+        x_calib, y_calib = features_and_labels(calibration, names, label_col, "calibration")
     monotone = monotone_constraints(names, directions)
     params = booster_params(config, y_train, monotone)
     booster = _boost(params, x_train, y_train, config, names, valid=(x_valid, y_valid))
     valid_margin = _margin(booster, x_valid, names)
+    calibration_margin = valid_margin if calibration is None else _margin(booster, x_calib, names)
     calibrator = choose_calibrator(
-        valid_margin, y_valid, folds=config.calibration_folds, seed=config.seed
+        calibration_margin, y_calib, folds=config.calibration_folds, seed=config.seed
     )
     return RiskModel(
         booster=booster,
@@ -226,6 +233,8 @@ def fit_risk_model(
             "valid_rows": len(y_valid),
             "valid_positives": int(y_valid.sum()),
             "valid_auc": roc_auc(y_valid, valid_margin),
+            "calibration_rows": len(y_calib),
+            "calibration_positives": int(y_calib.sum()),
             "monotone": _named_constraints(names, monotone),
         },
     )

@@ -54,3 +54,16 @@ def test_adding_an_industry_is_config_only():
     parsed = parse_industries(data)
     assert parsed.industries["logistics"].key == "logistics"
     assert parsed.industries["logistics"].capacity_k == 30
+
+
+def test_training_block_is_shared_and_an_industry_overrides_single_keys():
+    data = _config(training={"max_depth": 2})
+    data["training"] = {"min_child_weight": 20, "max_depth": 5}
+    spec = parse_industries(data).industries["finance"]
+    assert spec.training.min_child_weight == 20
+    assert spec.training.max_depth == 2  # the industry's own key wins
+
+
+def test_unknown_training_key_is_rejected():
+    with pytest.raises(ValidationError, match="max_depht"):
+        parse_industries(_config(training={"max_depht": 2}))

@@ -132,3 +132,10 @@ def test_descriptor_columns_are_never_model_inputs(park, finance):
         config=FAST,
     )
     assert result.feature_names == ("f_signal", "f_noise")
+
+
+def test_boosting_stops_on_unseen_events_and_calibrates_on_the_whole_valid_period(result):
+    valid_rows = result.class_balance["valid"]["rows"]
+    assert result.params["stopping_purged"]
+    assert result.model.metadata["valid_rows"] == result.params["stopping_rows"] < valid_rows
+    assert result.model.metadata["calibration_rows"] == valid_rows

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.split import out_of_time_split
+from models.split import out_of_time_split, purge_seen_positives
 
 
 def weekly(weeks: int, firms: int = 2, start: date = date(2023, 1, 2)) -> pl.DataFrame:
@@ -93,3 +93,24 @@ def test_negative_validation_gap_is_refused():
 def test_fractions_leaving_no_test_period_are_refused():
     with pytest.raises(ValueError, match="the rest is test"):
         out_of_time_split(weekly(156), 30, train_fraction=0.8, valid_fraction=0.2)
+
+
+def test_purge_drops_every_valid_row_of_a_firm_positive_in_training():
+    # F1's event falls just after train_end: positive in its last training week and in valid.
+    train = pl.DataFrame({"uscc": ["F1", "F1", "F2"], "label": [0, 1, 0]})
+    valid = pl.DataFrame({"uscc": ["F1", "F1", "F2", "F3"], "label": [1, 1, 0, 1]})
+    kept = purge_seen_positives(train, valid)
+    assert kept.get_column("uscc").to_list() == ["F2", "F3"]
+
+
+def test_purge_keeps_a_firm_whose_first_event_comes_after_training():
+    # Negative throughout training, positive in valid: an event the model has not seen.
+    train = pl.DataFrame({"uscc": ["F1", "F1"], "label": [0, 0]})
+    valid = pl.DataFrame({"uscc": ["F1"], "label": [1]})
+    assert purge_seen_positives(train, valid).height == 1
+
+
+def test_purge_names_a_missing_column():
+    train = pl.DataFrame({"firm": ["F1"], "label": [1]})
+    with pytest.raises(ValueError, match=r"train rows lack the columns \['uscc'\]"):
+        purge_seen_positives(train, train)

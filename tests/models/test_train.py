@@ -150,6 +150,20 @@ def test_early_stopping_keeps_only_the_best_trees():
     assert fitted.booster.num_boosted_rounds() == fitted.metadata["n_trees"] < 400
 
 
+def test_calibration_rows_set_the_probabilities_not_the_trees():
+    # Calibrating on rows with a higher event rate raises the probabilities; the booster, fitted
+    # and stopped on the same train and valid rows, is unchanged.
+    train, valid = frame(1), frame(2)
+    richer = frame(5).with_columns(pl.lit(1, dtype=pl.Int8).alias("label")).vstack(frame(6))
+    plain = fit_risk_model(train, valid, FEATURES, config=FAST)
+    shifted = fit_risk_model(train, valid, FEATURES, config=FAST, calibration=richer)
+    test = frame(3)
+    np.testing.assert_array_equal(plain.margin(test), shifted.margin(test))
+    assert shifted.predict_proba(test).mean() > plain.predict_proba(test).mean()
+    assert shifted.metadata["calibration_rows"] == richer.height
+    assert plain.metadata["calibration_rows"] == valid.height
+
+
 def test_cross_validated_fit_picks_the_better_candidate_and_refits_on_all_rows():
     underfit = FAST.model_copy(
         update={"max_depth": 1, "learning_rate": 0.01, "max_rounds": 3, "early_stopping_rounds": 3}
