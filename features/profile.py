@@ -86,6 +86,8 @@ def firm_grid(
         .alias("firm_age_years"),
     ).with_row_index(GRID_ROW)
     if OUTCOMES in sources:
+        # Computed once: the outcome check reads the grid twice (its dates, then its rows).
+        grid = grid.collect().lazy()
         failed = window_sums(
             sources.versions(OUTCOMES), grid, {"_failed": WindowSum(pl.lit(1))}
         ).filter(pl.col("_failed") > 0)
