@@ -219,24 +219,20 @@ def fit_risk_model(
     calibrator = choose_calibrator(
         calibration_margin, y_calib, folds=config.calibration_folds, seed=config.seed
     )
-    return RiskModel(
-        booster=booster,
-        calibrator=calibrator,
-        feature_names=names,
-        metadata={
-            "fitted_with": "holdout",
-            "config": config.model_dump(),
-            "xgb_params": params,
-            "n_trees": booster.num_boosted_rounds(),
-            "train_rows": len(y_train),
-            "train_positives": int(y_train.sum()),
-            "valid_rows": len(y_valid),
-            "valid_positives": int(y_valid.sum()),
-            "valid_auc": roc_auc(y_valid, valid_margin),
-            "calibration_rows": len(y_calib),
-            "calibration_positives": int(y_calib.sum()),
-            "monotone": _named_constraints(names, monotone),
-        },
+    return _risk_model(
+        booster,
+        calibrator,
+        names,
+        monotone,
+        config,
+        params,
+        y_train,
+        fitted_with="holdout",
+        valid_rows=len(y_valid),
+        valid_positives=int(y_valid.sum()),
+        valid_auc=roc_auc(y_valid, valid_margin),
+        calibration_rows=len(y_calib),
+        calibration_positives=int(y_calib.sum()),
     )
 
 
@@ -272,21 +268,47 @@ def fit_risk_model_cv(
     calibrator = choose_calibrator(
         chosen["oof_margin"], y, folds=config.calibration_folds, seed=config.seed
     )
+    return _risk_model(
+        booster,
+        calibrator,
+        names,
+        monotone,
+        config,
+        params,
+        y,
+        fitted_with="inner_cv",
+        inner_folds=len(splits),
+        inner_auc=scores[best],
+        candidate_inner_auc=scores,
+        inner_rounds=chosen["rounds"],
+    )
+
+
+def _risk_model(
+    booster: xgb.Booster,
+    calibrator: Calibrator,
+    names: tuple[str, ...],
+    monotone: Sequence[int],
+    config: TrainConfig,
+    params: Mapping[str, Any],
+    y_train: np.ndarray,
+    *,
+    fitted_with: str,
+    **details: Any,
+) -> RiskModel:
+    """The RiskModel with the metadata every fit records, then the fit's own ``details``."""
     return RiskModel(
         booster=booster,
         calibrator=calibrator,
         feature_names=names,
         metadata={
-            "fitted_with": "inner_cv",
+            "fitted_with": fitted_with,
             "config": config.model_dump(),
-            "xgb_params": params,
+            "xgb_params": dict(params),
             "n_trees": booster.num_boosted_rounds(),
-            "train_rows": len(y),
-            "train_positives": int(y.sum()),
-            "inner_folds": len(splits),
-            "inner_auc": scores[best],
-            "candidate_inner_auc": scores,
-            "inner_rounds": chosen["rounds"],
+            "train_rows": len(y_train),
+            "train_positives": int(y_train.sum()),
+            **details,
             "monotone": _named_constraints(names, monotone),
         },
     )
