@@ -25,6 +25,7 @@ from features.point_in_time import (
     VALID_TO,
     VISIBLE_FROM,
     fixed_point,
+    join_firm_pairs,
     latest_key,
     month_index,
     values_at,
@@ -205,9 +206,7 @@ def _member_sums(
         pl.col(VISIBLE_FROM).max().alias("_settled_from"),
         pl.col(VALID_TO).is_not_null().any().alias("_revised"),
     )
-    matched = targets.join(
-        totals, left_on=[USCC, TARGET], right_on=[USCC, INDEX], how="inner"
-    ).with_columns(
+    matched = join_firm_pairs(targets, totals, TARGET, INDEX).with_columns(
         ((pl.col(AS_OF) >= pl.col("_settled_from")) & ~pl.col("_revised")).alias("_settled")
     )
     settled = matched.filter(pl.col("_settled")).select(*keys, *columns)

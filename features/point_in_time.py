@@ -30,6 +30,7 @@ VISIBLE_FROM = "_visible_from"
 VALID_TO = "_valid_to"
 DELTA_DATE = "_delta_date"
 DATE_INDEX = "_date_index"
+_SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
 # Sums run on fixed-point integers: adding and later removing an amount leaves exactly zero,
 # and a sum is the same in whatever order its rows come. The scale is a power of two, so
 # turning a sum back into a float is exact (polars may divide by a constant through its
@@ -275,10 +276,44 @@ def values_at(
 
     Rows of ``targets`` whose key has no winning version at T are dropped.
     """
+    return join_firm_pairs(
+        targets.filter(pl.col(target).is_not_null()), versions_frame, target, key
+    ).filter(valid_at(pl.col(AS_OF)))
+
+
+def join_firm_pairs(
+    left: pl.LazyFrame, right: pl.LazyFrame, left_key: str, right_key: str
+) -> pl.LazyFrame:
+    """Inner join of ``left`` and ``right`` on (uscc, ``left_key``) = (uscc, ``right_key``),
+    columns as a join on the pair gives them.
+
+    With integer firm codes and integer keys (as inside the feature build) each pair is packed
+    into one Int64: hashing one integer instead of a pair makes a join of millions of rows about
+    three times cheaper. Keys of one dtype of at most 32 bits span at most 2**32 values, so the
+    packing is one-to-one (firm codes are row numbers, far below 2**31).
+    """
+    left_schema, right_schema = left.collect_schema(), right.collect_schema()
+    packable = (
+        left_schema[USCC] in _SMALL_INTS
+        and right_schema[USCC] in _SMALL_INTS
+        and left_schema[left_key] == right_schema[right_key]
+        and left_schema[left_key] in _SMALL_INTS
+    )
+    if not packable:
+        return left.join(right, left_on=[USCC, left_key], right_on=[USCC, right_key], how="inner")
+    pair = "_pair"
+
+    def packed(key: str) -> pl.Expr:
+        return (pl.col(USCC).cast(pl.Int64) * 2**32 + pl.col(key).cast(pl.Int64)).alias(pair)
+
     return (
-        targets.filter(pl.col(target).is_not_null())
-        .join(versions_frame, left_on=[USCC, target], right_on=[USCC, key], how="inner")
-        .filter(valid_at(pl.col(AS_OF)))
+        left.with_columns(packed(left_key))
+        .join(
+            right.with_columns(packed(right_key)).drop(USCC, right_key),
+            on=pair,
+            how="inner",
+        )
+        .drop(pair)
     )
 
 
