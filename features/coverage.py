@@ -13,7 +13,6 @@ import polars as pl
 from data_contracts.schema import Grain
 from features.point_in_time import (
     EVENT_DATE,
-    USCC,
     VALID_TO,
     VISIBLE_FROM,
     WindowSum,
@@ -32,16 +31,10 @@ def coverage(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame:
     replace rows, so it keeps knowing it."""
     firsts = []
     for source_id in sources.family(ALL_SOURCES):
-        timing = sources.timing(source_id)
         is_panel = sources.contracts[source_id].grain == Grain.monthly
-        usable_from = pl.max_horizontal(
-            pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
-        )
         # One query per source: a single plan over every source would open them all at once.
         firsts.append(
-            sources.frames[source_id]
-            .group_by(pl.col(timing.entity_key).alias(USCC))
-            .agg(usable_from.min().alias(VISIBLE_FROM))
+            sources.first_usable(source_id)
             .with_columns(
                 pl.col(VISIBLE_FROM).alias(EVENT_DATE),
                 pl.lit(None, dtype=pl.Date).alias(VALID_TO),

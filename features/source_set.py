@@ -14,7 +14,7 @@ import polars as pl
 
 from data_contracts import catalog
 from data_contracts.schema import SourceContract
-from features.point_in_time import USCC, Timing, versions
+from features.point_in_time import USCC, VISIBLE_FROM, Timing, versions
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class SourceSet:
             raise KeyError(f"no contract for sources {unknown}")
         self.frames = dict(frames)
         self.contracts = {s: known[s] for s in frames}
+        # Set by ``for_firms`` when it codes firms: the frames before narrowing and the coding.
+        self._unnarrowed: tuple[Mapping[str, pl.LazyFrame], pl.DataFrame] | None = None
 
     def for_firms(self, firms: pl.DataFrame) -> SourceSet:
         """The same sources holding only the rows that can matter for ``firms`` (a ``uscc``
@@ -93,7 +95,35 @@ class SourceSet:
             if coding:
                 rows = rows.drop(entity, strict=False).rename({"code": entity})
             narrowed[source_id] = rows
-        return SourceSet(narrowed, self.contracts)
+        subset = SourceSet(narrowed, self.contracts)
+        if coding:
+            subset._unnarrowed = (self.frames, firms.select(USCC, "code"))
+        return subset
+
+    def first_usable(self, source_id: str) -> pl.LazyFrame:
+        """``uscc`` and ``_visible_from``: per firm, the first day one of the source's rows on it
+        is usable (event time and arrival both passed)."""
+        timing = self.timing(source_id)
+        usable_from = pl.max_horizontal(
+            pl.col(timing.event_time).cast(pl.Date), pl.col(timing.arrival_time).cast(pl.Date)
+        )
+
+        def first(frame: pl.LazyFrame) -> pl.LazyFrame:
+            return frame.group_by(pl.col(timing.entity_key).alias(USCC)).agg(
+                usable_from.min().alias(VISIBLE_FROM)
+            )
+
+        if self._unnarrowed is None:
+            return first(self.frames[source_id])
+        # Grouped before the firms are coded: one pass over the source's text keys (then a join
+        # of one row per firm) instead of a join of every row and a grouping after it. The
+        # narrowed frame holds every row naming a scored firm, so the firsts are the same.
+        frames, codes = self._unnarrowed
+        return (
+            first(frames[source_id])
+            .join(codes.lazy(), on=USCC, how="inner")
+            .select(pl.col("code").alias(USCC), VISIBLE_FROM)
+        )
 
     def __contains__(self, source_id: str) -> bool:
         return source_id in self.frames
