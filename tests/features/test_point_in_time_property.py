@@ -12,7 +12,7 @@ from datetime import timedelta
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -55,8 +55,9 @@ def test_rows_not_usable_at_t_never_change_features_at_t(seed, changed_share):
         else:
             changed[source_id] = rows
     before = build_feature_table(to_frames(lake), dates).collect()
+    # Every firm may have failed (a distress event) before T: nothing to compare, draw again.
+    assume(before.height > 0)
     after = build_feature_table(to_frames(changed), dates).collect()
-    assert before.height > 0
     assert_frame_equal(before, after, check_exact=True)
 
 
