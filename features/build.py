@@ -79,15 +79,9 @@ def build_feature_table(
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)
     # Every family joins onto the grid: computing it once keeps each family's plan small.
-    # Rows in their final order (as_of, then uscc), numbered 0..n-1: each family's values are
-    # then placed at their row numbers, no join needed.
-    grid = (
-        firm_grid(source_set, as_of_dates, sectors)
-        .collect()
-        .sort(AS_OF, USCC)
-        .drop(GRID_ROW)
-        .with_row_index(GRID_ROW)
-    )
+    # Its rows come in their final order (as_of, then uscc), numbered 0..n-1: each family's
+    # values are then placed at their row numbers, no join needed.
+    grid = firm_grid(source_set, as_of_dates, sectors).collect()
     # Families work on integer firm codes: the grid's firms only, joined and grouped as ints.
     firms = grid.select(USCC).unique(maintain_order=True).with_row_index("code")
     coded_grid = grid.join(firms, on=USCC).drop(USCC).rename({"code": USCC}).lazy()

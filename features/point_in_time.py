@@ -30,7 +30,8 @@ VISIBLE_FROM = "_visible_from"
 VALID_TO = "_valid_to"
 DELTA_DATE = "_delta_date"
 DATE_INDEX = "_date_index"
-_SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
+# Integer (or date: days) columns of at most 32 bits, which a pair key packs exactly.
+_PACKABLE = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32, pl.Date)
 # Sums run on fixed-point integers: adding and later removing an amount leaves exactly zero,
 # and a sum is the same in whatever order its rows come. The scale is a power of two, so
 # turning a sum back into a float is exact (polars may divide by a constant through its
@@ -287,17 +288,17 @@ def join_firm_pairs(
     """Inner join of ``left`` and ``right`` on (uscc, ``left_key``) = (uscc, ``right_key``),
     columns as a join on the pair gives them.
 
-    With integer firm codes and integer keys (as inside the feature build) each pair is packed
-    into one Int64: hashing one integer instead of a pair makes a join of millions of rows about
-    three times cheaper. Keys of one dtype of at most 32 bits span at most 2**32 values, so the
-    packing is one-to-one (firm codes are row numbers, far below 2**31).
+    With integer firm codes and integer or date keys (as inside the feature build) each pair is
+    packed into one Int64: hashing one integer instead of a pair makes a join of millions of rows
+    about three times cheaper. Keys of one dtype of at most 32 bits span at most 2**32 values, so
+    the packing is one-to-one (firm codes are row numbers, far below 2**31).
     """
     left_schema, right_schema = left.collect_schema(), right.collect_schema()
     packable = (
-        left_schema[USCC] in _SMALL_INTS
-        and right_schema[USCC] in _SMALL_INTS
+        left_schema[USCC] in _PACKABLE
+        and right_schema[USCC] in _PACKABLE
         and left_schema[left_key] == right_schema[right_key]
-        and left_schema[left_key] in _SMALL_INTS
+        and left_schema[left_key] in _PACKABLE
     )
     if not packable:
         return left.join(right, left_on=[USCC, left_key], right_on=[USCC, right_key], how="inner")

@@ -42,9 +42,9 @@ def as_of_frame(as_of_dates: Sequence[date]) -> pl.LazyFrame:
 def firm_grid(
     sources: SourceSet, as_of_dates: Sequence[date], sectors: Sequence[str] | None = None
 ) -> pl.LazyFrame:
-    """One row per active firm per as-of date: ``_grid_row`` (its id), uscc, as_of, the master's
-    describing columns (sector, district, ownership_type, established_date, registered_capital)
-    and firm_age_years.
+    """One row per active firm per as-of date, sorted by as_of then uscc: ``_grid_row`` (its
+    number in that order, from 0), uscc, as_of, the master's describing columns (sector,
+    district, ownership_type, established_date, registered_capital) and firm_age_years.
 
     ``sectors`` keeps only firms registered in those sectors (peer comparisons are within a
     sector, so leaving other sectors out changes no kept firm's features).
@@ -61,11 +61,14 @@ def firm_grid(
         lambda e: e.cast(pl.Date).cast(pl.Int32),
         reach=0,
     )
-    master = (
-        versions(recent, sources.timing(MASTER_ID), [snapshot, "status", *DESCRIBING])
-        .collect()
-        .lazy()
-    )
+    master = versions(
+        recent, sources.timing(MASTER_ID), [snapshot, "status", *DESCRIBING]
+    ).collect()
+    # Firms as integer codes numbered in uscc order: the joins and groupings below over
+    # firms x dates are much cheaper on them than on the text, and sorting by code sorts by uscc.
+    uscc = master.get_column(USCC).unique().sort()
+    code = pl.col(USCC).replace_strict(uscc, pl.int_range(uscc.len(), dtype=pl.UInt32, eager=True))
+    master = master.lazy().with_columns(code)
     firms = master.select(USCC, "sector")
     if sectors is not None:
         firms = firms.filter(pl.col("sector").is_in(list(sectors)))
@@ -76,20 +79,30 @@ def firm_grid(
     )
     if sectors is not None:
         current = current.filter(pl.col("sector").is_in(list(sectors)))
-    grid = current.select(
-        USCC,
-        AS_OF,
-        *DESCRIBING,
-        # Times the reciprocal: a division by a constant may round differently by code path.
-        ((pl.col(AS_OF) - pl.col("established_date")).dt.total_days() * (1 / DAYS_PER_YEAR))
-        .cast(pl.Float64)
-        .alias("firm_age_years"),
-    ).with_row_index(GRID_ROW)
+    grid = (
+        current.select(
+            USCC,
+            AS_OF,
+            *DESCRIBING,
+            # Times the reciprocal: a division by a constant may round differently by code path.
+            ((pl.col(AS_OF) - pl.col("established_date")).dt.total_days() * (1 / DAYS_PER_YEAR))
+            .cast(pl.Float64)
+            .alias("firm_age_years"),
+        )
+        .sort(AS_OF, USCC)
+        .with_columns(pl.lit(uscc).gather(pl.col(USCC)).alias(USCC))
+        .with_row_index(GRID_ROW)
+    )
     if OUTCOMES in sources:
         # Computed once: the outcome check reads the grid twice (its dates, then its rows).
         grid = grid.collect().lazy()
         failed = window_sums(
             sources.versions(OUTCOMES), grid, {"_failed": WindowSum(pl.lit(1))}
         ).filter(pl.col("_failed") > 0)
-        grid = grid.join(failed, on=GRID_ROW, how="anti")
+        # Rows kept in order, then numbered again without the gaps.
+        grid = (
+            grid.join(failed, on=GRID_ROW, how="anti", maintain_order="left")
+            .drop(GRID_ROW)
+            .with_row_index(GRID_ROW)
+        )
     return grid
