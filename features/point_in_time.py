@@ -13,7 +13,7 @@ filtering the lake once per date.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -184,35 +184,36 @@ def window_sums(
                 ],
             ).filter(pl.col(DELTA_DATE).is_not_null())
         )
-    dates = grid.select(pl.col(AS_OF).unique().sort()).collect().to_series()
-
-    def date_index(date: pl.Expr) -> pl.Expr:
-        """Position of the first grid date on or after ``date`` (len(dates) if none)."""
-        return pl.lit(dates).search_sorted(date, side="left").cast(pl.Int32)
-
+    dates, date_index = grid_dates(grid)
     changes = (
         pl.concat(parts, how="vertical")
         .with_columns(date_index(pl.col(DELTA_DATE)).alias(DATE_INDEX))
-        .filter(pl.col(DATE_INDEX) < dates.len())
+        .filter(pl.col(DATE_INDEX) < dates)
         .group_by(USCC, DATE_INDEX)
         .agg(pl.col(names).sum())
     )
-    running = running_sums(changes, names, by=USCC, order=DATE_INDEX).sort(DATE_INDEX)
-    return (
-        grid.select(GRID_ROW, USCC, date_index(pl.col(AS_OF)).alias(DATE_INDEX))
-        .sort(DATE_INDEX)
-        .join_asof(
-            running,
-            on=DATE_INDEX,
-            by=USCC,
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .select(
-            GRID_ROW,
-            *[(pl.col(n).fill_null(0) / FIXED_POINT).cast(pl.Float64) for n in names],
-        )
+    running = running_sums(changes, names, by=USCC, order=DATE_INDEX)
+    return last_of_firm(
+        grid.select(GRID_ROW, USCC, date_index(pl.col(AS_OF)).alias(DATE_INDEX)), running
+    ).select(
+        GRID_ROW,
+        *[(pl.col(n).fill_null(0) / FIXED_POINT).cast(pl.Float64) for n in names],
     )
+
+
+def grid_dates(grid: pl.LazyFrame) -> tuple[int, Callable[[pl.Expr], pl.Expr]]:
+    """How many distinct as-of dates the grid has, and an expression giving a date's position
+    among them: that of the first grid date on or after it (the count when there is none).
+
+    Only the grid's dates are ever looked up, so a change filed under that position is seen by
+    exactly the same grid rows as at its own date, and changes sharing a position add up first.
+    """
+    dates = grid.select(pl.col(AS_OF).unique().sort()).collect().to_series()
+
+    def date_index(date: pl.Expr) -> pl.Expr:
+        return pl.lit(dates).search_sorted(date, side="left").cast(pl.Int32)
+
+    return dates.len(), date_index
 
 
 def running_sums(frame: pl.LazyFrame, names: Sequence[str], by: str, order: str) -> pl.LazyFrame:
@@ -244,29 +245,56 @@ def latest_key(
 
     Once any version of a key is usable, some version of it stays usable (revisions only replace
     versions), so the largest usable key only grows with T: a running maximum ordered by first
-    usability, looked up with an as-of join. Null when the firm has nothing usable at T.
+    usability (as positions among the grid's dates, see ``grid_dates``), looked up with an as-of
+    join. Null when the firm has nothing usable at T.
     """
     first_seen = "_first_seen"
+    dates, date_index = grid_dates(grid)
     running = (
         versions_frame.group_by(USCC, key)
         .agg(pl.col(VISIBLE_FROM).min().alias(first_seen))
-        .group_by(USCC, first_seen)
+        .group_by(USCC, date_index(pl.col(first_seen)).alias(DATE_INDEX))
         .agg(pl.col(key).max())
-        .with_columns(pl.col(key).cum_max().over(USCC, order_by=first_seen).alias(alias))
-        .select(USCC, first_seen, alias)
-        .sort(first_seen)
+        .filter(pl.col(DATE_INDEX) < dates)
+        .with_columns(pl.col(key).cum_max().over(USCC, order_by=DATE_INDEX).alias(alias))
+        .select(USCC, DATE_INDEX, alias)
     )
-    return (
-        grid.sort(AS_OF)
-        .join_asof(
-            running,
-            left_on=AS_OF,
-            right_on=first_seen,
+    return last_of_firm(
+        grid.with_columns(date_index(pl.col(AS_OF)).alias(DATE_INDEX)), running
+    ).drop(DATE_INDEX)
+
+
+def last_of_firm(left: pl.LazyFrame, right: pl.LazyFrame) -> pl.LazyFrame:
+    """An as-of join by firm on ``_date_index``: each row of ``left`` with the other columns of
+    the row of ``right`` of the same firm with the largest date index at most its own (nulls
+    when there is none).
+
+    With integer firm codes (as inside the feature build) firm and index are packed into one
+    Int64 that sorts like the pair, and a plain as-of join on it replaces the one grouped by
+    firm (a third cheaper); a match landing on another firm's row means there was none.
+    """
+    taken = [c for c in right.collect_schema().names() if c not in (USCC, DATE_INDEX)]
+    if not (left.collect_schema()[USCC] in _PACKABLE and right.collect_schema()[USCC] in _PACKABLE):
+        return left.sort(DATE_INDEX).join_asof(
+            right.sort(DATE_INDEX),
+            on=DATE_INDEX,
             by=USCC,
             strategy="backward",
             check_sortedness=False,
         )
-        .drop(first_seen)
+    packed, firm = "_packed", "_firm"
+    pack = (pl.col(USCC).cast(pl.Int64) * 2**32 + pl.col(DATE_INDEX).cast(pl.Int64)).alias(packed)
+    return (
+        left.with_columns(pack)
+        .sort(packed)
+        .join_asof(
+            right.select(pack, pl.col(USCC).alias(firm), *taken).sort(packed),
+            on=packed,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .with_columns(pl.when(pl.col(firm) == pl.col(USCC)).then(pl.col(c)).alias(c) for c in taken)
+        .drop(packed, firm)
     )
 
 

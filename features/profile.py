@@ -68,11 +68,14 @@ def firm_grid(
     # firms x dates are much cheaper on them than on the text, and sorting by code sorts by uscc.
     uscc = master.get_column(USCC).unique().sort()
     code = pl.col(USCC).replace_strict(uscc, pl.int_range(uscc.len(), dtype=pl.UInt32, eager=True))
-    master = master.lazy().with_columns(code)
+    # In memory (coded once): the steps below read it several times, in separate queries.
+    master = master.with_columns(code).lazy()
     firms = master.select(USCC, "sector")
     if sectors is not None:
         firms = firms.filter(pl.col("sector").is_in(list(sectors)))
-    candidates = firms.select(USCC).unique().join(as_of_frame(as_of_dates), how="cross")
+    candidates = (
+        firms.select(USCC).unique().join(as_of_frame(as_of_dates), how="cross").collect().lazy()
+    )
     latest = latest_key(master, candidates, key=snapshot, alias="_snapshot")
     current = values_at(master, latest, key=snapshot, target="_snapshot").filter(
         pl.col("status") == ACTIVE_STATUS
