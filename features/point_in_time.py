@@ -30,6 +30,9 @@ VISIBLE_FROM = "_visible_from"
 VALID_TO = "_valid_to"
 DELTA_DATE = "_delta_date"
 DATE_INDEX = "_date_index"
+# A row's number in its source as delivered, set when a source is narrowed to some firms (the
+# narrowing does not keep row order): ties between versions are broken by it.
+ROW_NUMBER = "_source_row"
 # Integer (or date: days) columns of at most 32 bits, which a pair key packs exactly.
 _PACKABLE = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32, pl.Date)
 # Sums run on fixed-point integers: adding and later removing an amount leaves exactly zero,
@@ -90,6 +93,7 @@ def versions(frame: pl.LazyFrame, timing: Timing, columns: Sequence[str] = ()) -
     """
     wanted = [c for c in dict.fromkeys(columns) if c != timing.entity_key]
     check_columns(frame, timing.source_id, [*timing.required, *wanted])
+    numbered = ROW_NUMBER in frame.collect_schema().names()
     arrival_order = "_arrival_order"
     row_order = "_row_order"
     event_date = pl.col(timing.event_time).cast(pl.Date)
@@ -105,7 +109,10 @@ def versions(frame: pl.LazyFrame, timing: Timing, columns: Sequence[str] = ()) -
         event_date.alias(EVENT_DATE),
         pl.max_horizontal(event_date, arrival_date).alias(VISIBLE_FROM),
         pl.col(timing.arrival_time).alias(arrival_order),
-    ).with_row_index(row_order)
+        *([pl.col(ROW_NUMBER).alias(row_order)] if numbered else []),
+    )
+    if not numbered:
+        staged = staged.with_row_index(row_order)
     # The earliest date a later-arriving version of the same key becomes usable. Revisions are
     # rare, so the ordered window runs only over keys delivered more than once.
     copies = "_copies"

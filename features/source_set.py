@@ -14,7 +14,7 @@ import polars as pl
 
 from data_contracts import catalog
 from data_contracts.schema import SourceContract
-from features.point_in_time import USCC, VISIBLE_FROM, Timing, versions
+from features.point_in_time import ROW_NUMBER, USCC, VISIBLE_FROM, Timing, versions
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,15 @@ class SourceSet:
         for source_id, frame in self.frames.items():
             entity = self.contracts[source_id].entity_key
             key = list(self.contracts[source_id].unique_key)
+            # Rows keep their number in the source (``versions`` breaks ties by it), so the
+            # joins need not keep the order, which costs about a third more.
+            frame = frame.with_row_index(ROW_NUMBER)
             if entity in key:
-                rows = frame.join(
-                    wanted, left_on=entity, right_on=USCC, how="inner", maintain_order="left"
-                )
+                rows = frame.join(wanted, left_on=entity, right_on=USCC, how="inner")
             else:
-                rows = frame.join(
-                    wanted, left_on=entity, right_on=USCC, how="left", maintain_order="left"
-                )
+                rows = frame.join(wanted, left_on=entity, right_on=USCC, how="left")
                 touched = rows.filter(pl.col("_wanted")).select(key).unique()
-                rows = rows.join(touched, on=key, how="semi", maintain_order="left")
+                rows = rows.join(touched, on=key, how="semi")
             rows = rows.drop("_wanted")
             if coding:
                 rows = rows.drop(entity, strict=False).rename({"code": entity})

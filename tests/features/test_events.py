@@ -243,3 +243,22 @@ def test_complaint_moved_to_another_firm_by_a_revision_leaves_the_first_firm():
     table = build(records, [date(2024, 6, 10), T])
     assert value(table, "complaint_count_90d", date(2024, 6, 10)) == 1
     assert value(table, "complaint_count_90d", T) == 0
+
+
+@pytest.mark.parametrize("f1_last", [True, False])
+def test_versions_arriving_together_are_ordered_by_their_row_in_the_delivery(f1_last):
+    # Same ticket, same arrival: the row further down the delivery is the later version, even
+    # though the build narrows sources to the scored firms without keeping row order.
+    rows = [
+        rec(
+            "complaint_12345",
+            uscc=uscc,
+            received_date=date(2024, 6, 1),
+            category="其他",
+            ticket_id="t-1",
+            arrived_at=datetime(2024, 6, 2, 9),
+        )
+        for uscc in (("F9", "F1") if f1_last else ("F1", "F9"))
+    ]
+    table = build([master(), master("F9", status="注销"), *rows], [T])
+    assert value(table, "complaint_count_90d", T) == (1 if f1_last else 0)
