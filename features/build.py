@@ -27,7 +27,7 @@ from features.panel import LATEST, ratio
 from features.penalties import penalties
 from features.point_in_time import AS_OF, GRID_ROW, USCC, SourceDataError
 from features.prepaid import prepaid
-from features.profile import firm_grid
+from features.profile import FIRM_CODE, firm_grid
 from features.registration import registration_changes
 from features.registry import SPECS
 from features.source_set import SourceSet
@@ -82,9 +82,9 @@ def build_feature_table(
     # Its rows come in their final order (as_of, then uscc), numbered 0..n-1: each family's
     # values are then placed at their row numbers, no join needed.
     grid = firm_grid(source_set, as_of_dates, sectors).collect()
-    # Families work on integer firm codes: the grid's firms only, joined and grouped as ints.
-    firms = grid.select(USCC).unique(maintain_order=True).with_row_index("code")
-    coded_grid = grid.join(firms, on=USCC).drop(USCC).rename({"code": USCC}).lazy()
+    # Families work on integer firm codes (the grid's): joined and grouped as ints.
+    firms = grid.select(USCC, pl.col(FIRM_CODE).alias("code")).unique("code")
+    coded_grid = grid.drop(USCC).rename({FIRM_CODE: USCC}).lazy()
     coded = source_set.for_firms(firms)
     columns: dict[str, pl.Series] = {}
     for family in FAMILIES:

@@ -30,6 +30,7 @@ ACTIVE_STATUS = "存续"
 MASTER_ID = MASTER.ids[0]
 DESCRIBING = ("sector", "district", "ownership_type", "established_date", "registered_capital")
 DAYS_PER_YEAR = 365.25
+FIRM_CODE = "_firm_code"
 
 
 def as_of_frame(as_of_dates: Sequence[date]) -> pl.LazyFrame:
@@ -44,7 +45,8 @@ def firm_grid(
 ) -> pl.LazyFrame:
     """One row per active firm per as-of date, sorted by as_of then uscc: ``_grid_row`` (its
     number in that order, from 0), uscc, as_of, the master's describing columns (sector,
-    district, ownership_type, established_date, registered_capital) and firm_age_years.
+    district, ownership_type, established_date, registered_capital), firm_age_years and
+    ``_firm_code`` (an integer per firm, UInt32).
 
     ``sectors`` keeps only firms registered in those sectors (peer comparisons are within a
     sector, so leaving other sectors out changes no kept firm's features).
@@ -93,7 +95,7 @@ def firm_grid(
             .alias("firm_age_years"),
         )
         .sort(AS_OF, USCC)
-        .with_columns(pl.lit(uscc).gather(pl.col(USCC)).alias(USCC))
+        .with_columns(pl.col(USCC).alias(FIRM_CODE), pl.lit(uscc).gather(pl.col(USCC)).alias(USCC))
         .with_row_index(GRID_ROW)
     )
     if OUTCOMES in sources:
