@@ -246,13 +246,21 @@ def fit_risk_model_cv(
     folds: int = 3,
     groups: np.ndarray | None = None,
     seed: int = 0,
+    bag: int = 1,
 ) -> RiskModel:
     """Pick the configuration with the best inner cross-validated AUC, then refit on all rows.
 
     The inner folds share one number of rounds, where their mean held-out AUC peaks; the refit
     on all rows uses it. The calibrator is chosen and fitted on the inner out-of-fold margins, so
     no row calibrates a model that saw it. ``groups`` keeps an entity's rows in one inner fold.
+
+    ``bag`` > 1 refits that many boosters with different seeds (so different row and column
+    samples) and averages them: the model is one booster whose margin is the mean of their
+    margins, and whose contributions are the mean of theirs. A configuration without sampling
+    is deterministic and is refitted once.
     """
+    if bag < 1:
+        raise ValueError(f"bag must be at least 1, got {bag}")
     if not candidates:
         raise ValueError("fit_risk_model_cv needs at least one candidate configuration")
     names = tuple(feature_names)
@@ -264,7 +272,16 @@ def fit_risk_model_cv(
     best = int(np.nanargmax(scores))
     config, chosen = candidates[best], results[best]
     params = booster_params(config, y, monotone)
-    booster = _boost(params, x, y, config, names, rounds=chosen["rounds"])
+    members = bag if config.subsample < 1 or config.colsample_bytree < 1 else 1
+    booster = average_boosters(
+        [
+            _boost(
+                {**params, "seed": config.seed + k}, x, y, config, names, rounds=chosen["rounds"]
+            )
+            for k in range(members)
+        ]
+    )
+    booster.set_param({"nthread": config.nthread})
     calibrator = choose_calibrator(
         chosen["oof_margin"], y, folds=config.calibration_folds, seed=config.seed
     )
@@ -281,7 +298,44 @@ def fit_risk_model_cv(
         inner_auc=scores[best],
         candidate_inner_auc=scores,
         inner_rounds=chosen["rounds"],
+        bag=members,
     )
+
+
+def average_boosters(boosters: Sequence[xgb.Booster]) -> xgb.Booster:
+    """One booster whose margin is the mean of ``boosters``' margins.
+
+    Their trees, each leaf scaled by 1/k, are put in one model. The boosters must share their
+    base score (they do when trained on the same rows with the same objective), so the bias is
+    shared too. Per-feature contributions of the result are the mean of the boosters' own.
+    """
+    if len(boosters) == 1:
+        return boosters[0]
+    documents = [json.loads(bytes(booster.save_raw("json"))) for booster in boosters]
+    base_scores = {doc["learner"]["learner_model_param"]["base_score"] for doc in documents}
+    if len(base_scores) != 1:
+        raise ValueError(f"boosters to average have different base scores: {base_scores}")
+    scale = 1.0 / len(boosters)
+    trees = []
+    for document in documents:
+        for tree in document["learner"]["gradient_booster"]["model"]["trees"]:
+            leaves = {i for i, left in enumerate(tree["left_children"]) if left == -1}
+            tree["split_conditions"] = [
+                value * scale if i in leaves else value
+                for i, value in enumerate(tree["split_conditions"])
+            ]
+            tree["base_weights"] = [value * scale for value in tree["base_weights"]]
+            tree["id"] = len(trees)
+            trees.append(tree)
+    merged = documents[0]
+    model = merged["learner"]["gradient_booster"]["model"]
+    model["trees"] = trees
+    model["tree_info"] = [0] * len(trees)
+    model["iteration_indptr"] = list(range(len(trees) + 1))
+    model["gbtree_model_param"]["num_trees"] = str(len(trees))
+    booster = xgb.Booster()
+    booster.load_model(bytearray(json.dumps(merged).encode("utf-8")))
+    return booster
 
 
 def _risk_model(

@@ -9,6 +9,7 @@ from models.train import (
     AdditivityError,
     RiskModel,
     TrainConfig,
+    average_boosters,
     fit_risk_model,
     fit_risk_model_cv,
     monotone_constraints,
@@ -174,4 +175,56 @@ def test_cross_validated_fit_picks_the_better_candidate_and_refits_on_all_rows()
     assert scores[1] > scores[0]
     assert fitted.metadata["config"]["max_depth"] == FAST.max_depth
     assert fitted.metadata["train_rows"] == 900
+    assert fitted.booster.num_boosted_rounds() == fitted.metadata["inner_rounds"]
+
+
+def test_averaged_boosters_predict_and_explain_as_the_mean_of_their_members():
+    train = frame(21, n=900)
+    x = train.select(FEATURES).to_numpy()
+    matrix = xgb.DMatrix(x, label=train.get_column("label").to_numpy(), feature_names=FEATURES)
+    members = [
+        xgb.train(
+            {
+                "objective": "binary:logistic",
+                "max_depth": 3,
+                "subsample": 0.7,
+                "colsample_bytree": 0.7,
+                "scale_pos_weight": 2.0,
+                "seed": seed,
+                "nthread": 1,
+            },
+            matrix,
+            num_boost_round=20,
+        )
+        for seed in range(3)
+    ]
+    averaged = average_boosters(members)
+    assert averaged.num_boosted_rounds() == 60
+    test = xgb.DMatrix(frame(22).select(FEATURES).to_numpy(), feature_names=FEATURES)
+    mean_margin = np.mean([m.predict(test, output_margin=True) for m in members], axis=0)
+    mean_contribs = np.mean([m.predict(test, pred_contribs=True) for m in members], axis=0)
+    np.testing.assert_allclose(averaged.predict(test, output_margin=True), mean_margin, atol=1e-5)
+    np.testing.assert_allclose(averaged.predict(test, pred_contribs=True), mean_contribs, atol=1e-5)
+
+
+def test_bagged_cross_validated_fit_stays_additive_and_round_trips():
+    train, test = frame(23, n=900), frame(24)
+    single = fit_risk_model_cv(train, FEATURES, candidates=[FAST], folds=3, seed=23)
+    bagged = fit_risk_model_cv(train, FEATURES, candidates=[FAST], folds=3, seed=23, bag=4)
+    rounds = single.metadata["inner_rounds"]
+    assert (single.metadata["bag"], bagged.metadata["bag"]) == (1, 4)
+    assert bagged.booster.num_boosted_rounds() == bagged.metadata["n_trees"] == 4 * rounds
+    # The first member is the single model; the others differ by their row and column samples.
+    assert not np.allclose(single.margin(test), bagged.margin(test))
+    contributions = bagged.contributions(test)
+    np.testing.assert_allclose(contributions.sum(axis=1), bagged.margin(test), atol=1e-4)
+    restored = RiskModel.from_bytes(bagged.to_bytes())
+    np.testing.assert_array_equal(restored.predict_proba(test), bagged.predict_proba(test))
+    np.testing.assert_array_equal(restored.contributions(test), contributions)
+
+
+def test_a_configuration_without_sampling_is_not_bagged():
+    plain = FAST.model_copy(update={"subsample": 1.0, "colsample_bytree": 1.0})
+    fitted = fit_risk_model_cv(frame(25, n=900), FEATURES, candidates=[plain], folds=3, bag=4)
+    assert fitted.metadata["bag"] == 1
     assert fitted.booster.num_boosted_rounds() == fitted.metadata["inner_rounds"]
