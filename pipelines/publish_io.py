@@ -47,7 +47,7 @@ MANIFEST = "manifest.json"
 
 
 def waterfall_path(uscc: str) -> str:
-    return f"plots/waterfall/{uscc}.png"
+    return f"plots/waterfall/{uscc}.svg"
 
 
 PARTIAL_MARK = ".partial-"
