@@ -59,6 +59,14 @@ def lag_sum(column: str, lags: Sequence[int]) -> pl.Expr:
     return lag_total(column, lags) / FIXED_POINT
 
 
+def lag_mean(column: str, lags: Sequence[int]) -> pl.Expr:
+    """Mean over the periods present among ``lags``; null when none is (aggregation).
+
+    Comparing windows by their means, not their sums, keeps a month missing from one window
+    (a panel's first months, a late declaration) from reading as a drop or a rise."""
+    return lag_sum(column, lags) / _among(lags).sum()
+
+
 def at(column: str, lag: int) -> pl.Expr:
     """The value ``lag`` periods before the latest; null when that period is absent."""
     return lag_sum(column, [lag])

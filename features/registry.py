@@ -1044,8 +1044,9 @@ ENERGY_SPECS: list[FeatureSpec] = [
         Unit.signed_ratio,
         DOWN,
         (
-            "最近3个月能耗同比变化（各能源品种的中位数）",
-            "Year-on-year change of energy use over the last 3 months (median over energy sources)",
+            "最近3个月月均能耗同比变化（按已报送月份平均，各能源品种的中位数）",
+            "Year-on-year change of average monthly energy use over the last 3 months "
+            "(months reported; median over energy sources)",
         ),
         ("近3个月能耗同比变化 {value}", "energy use {value} year on year over the last 3 months"),
         window="3m",
@@ -1057,8 +1058,9 @@ ENERGY_SPECS: list[FeatureSpec] = [
         Unit.signed_ratio,
         DOWN,
         (
-            "最近3个月能耗较此前3个月的变化（各能源品种的中位数）",
-            "Energy use over the last 3 months vs the 3 before (median over energy sources)",
+            "最近3个月月均能耗较此前3个月的变化（按已报送月份平均，各能源品种的中位数）",
+            "Average monthly energy use over the last 3 months vs the 3 before "
+            "(months reported; median over energy sources)",
         ),
         ("近3个月能耗较前3个月变化 {value}", "energy use {value} vs the previous 3 months"),
         window="3m",
@@ -1106,8 +1108,9 @@ TAX_SPECS: list[FeatureSpec] = [
         Unit.signed_ratio,
         DOWN,
         (
-            "最近3个月申报销售额较此前3个月的变化",
-            "Declared sales over the last 3 months vs the 3 before",
+            "最近3个月月均申报销售额较此前3个月的变化（按已申报月份平均）",
+            "Average monthly declared sales over the last 3 months vs the 3 before "
+            "(months declared)",
         ),
         (
             "近3个月申报销售额较前3个月变化 {value}",
@@ -1121,7 +1124,10 @@ TAX_SPECS: list[FeatureSpec] = [
         [VAT],
         Unit.signed_ratio,
         DOWN,
-        ("最近3个月申报销售额同比变化", "Declared sales over the last 3 months, year on year"),
+        (
+            "最近3个月月均申报销售额同比变化（按已申报月份平均）",
+            "Average monthly declared sales over the last 3 months, year on year (months declared)",
+        ),
         ("近3个月申报销售额同比变化 {value}", "declared sales {value} year on year"),
         window="3m",
     ),

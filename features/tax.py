@@ -9,6 +9,7 @@ from features.panel import (
     annual_panel,
     change,
     label_at,
+    lag_mean,
     lag_sum,
     monthly_panel,
     ratio,
@@ -37,10 +38,10 @@ def vat(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     )
     return summarise(
         long,
-        change(lag_sum("sales_revenue", RECENT), lag_sum("sales_revenue", BEFORE)).alias(
+        change(lag_mean("sales_revenue", RECENT), lag_mean("sales_revenue", BEFORE)).alias(
             "tax_revenue_trend_3m"
         ),
-        change(lag_sum("sales_revenue", RECENT), lag_sum("sales_revenue", YEAR_AGO)).alias(
+        change(lag_mean("sales_revenue", RECENT), lag_mean("sales_revenue", YEAR_AGO)).alias(
             "tax_revenue_yoy_3m"
         ),
         ratio(lag_sum("vat_paid", YEAR), lag_sum("vat_payable", YEAR)).alias(

@@ -90,6 +90,31 @@ def test_vat_sales_trend_year_on_year_and_paid_share():
     assert value(table, "tax_vat_unpaid_12m", T) == 100.0
 
 
+def test_vat_panel_starting_inside_the_year_ago_window_compares_monthly_means():
+    # Declarations start Jul 2023: the year-ago window (May-Jul 2023) holds one month of three.
+    # Flat sales must read as no change, not as a tripling.
+    periods = months(date(2023, 7, 1), 13)  # Jul 2023 .. Jul 2024
+    table = build([master()] + [vat(p, 100.0) for p in periods], [T])
+    assert value(table, "tax_revenue_yoy_3m", T) == pytest.approx(0.0)
+    assert value(table, "tax_revenue_trend_3m", T) == pytest.approx(0.0)
+
+
+def test_vat_month_missing_from_the_recent_window_is_not_a_drop():
+    periods = [p for p in months(date(2023, 5, 1), 15) if p != date(2024, 6, 1)]
+    table = build([master()] + [vat(p, 100.0) for p in periods], [T])
+    assert value(table, "tax_revenue_yoy_3m", T) == pytest.approx(0.0)
+    assert value(table, "tax_revenue_trend_3m", T) == pytest.approx(0.0)
+
+
+def test_energy_meter_first_read_inside_the_year_ago_window_compares_monthly_means():
+    periods = months(date(2023, 6, 1), 13)  # Jun 2023 .. Jun 2024: one year-ago month of three
+    records = [master()] + [
+        meter("energy_electricity", p, 100.0 if p.year == 2023 else 80.0) for p in periods
+    ]
+    table = build(records, [T])
+    assert value(table, "energy_yoy_change_3m", T) == pytest.approx(-0.2)
+
+
 def test_tax_rating_of_the_latest_year_known_at_t():
     records = [
         master(),
