@@ -22,7 +22,7 @@ from models.explain import BASE_COLUMN
 from models.rank import compare_with_previous, leavers, rank_firms
 from models.train import RiskModel
 from pipelines import publish_io as files
-from pipelines import svg_charts, weekly_list
+from pipelines import weekly_list
 from pipelines.site import change_label
 
 HISTORY_NOTE = {
@@ -131,7 +131,9 @@ def feature_labels(names: list[str], chinese: bool) -> list[str]:
 
 
 def write_plots(folder: Path, table: pl.DataFrame, feature_names: list[str]) -> int:
-    """A SHAP waterfall per listed firm (SVG) and a beeswarm of the list; returns the count."""
+    """A SHAP waterfall per listed firm and a beeswarm of the list; returns the chart count."""
+    from pipelines import shap_plots  # shap's import costs seconds: only when charts are drawn
+
     scores = pl.read_parquet(folder / files.SCORES)
     listed = scores.filter(pl.col("listed")).sort("rank").get_column("uscc").to_list()
     if not listed:
@@ -149,20 +151,21 @@ def write_plots(folder: Path, table: pl.DataFrame, feature_names: list[str]) -> 
     )
     shap_values = explanations.select(feature_names).to_numpy()
     base = explanations.get_column(BASE_COLUMN).to_numpy()
-    # The browser draws the SVG's Chinese labels; the PNG beeswarm needs a CJK font here.
-    svg_labels = feature_labels(feature_names, chinese=True)
-    for i, uscc in enumerate(explanations.get_column("uscc")):
-        shown = ["无数据" if np.isnan(v) else f"{v:.4g}" for v in values[i]]
-        chart = svg_charts.waterfall_svg(shap_values[i].tolist(), float(base[i]), shown, svg_labels)
-        path = folder / files.waterfall_path(uscc)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(chart, encoding="utf-8")
-
-    from pipelines import shap_plots  # shap's import costs seconds: only when charts are drawn
-
-    labels = feature_labels(feature_names, shap_plots.chinese_font() is not None)
+    chinese = shap_plots.chinese_font() is not None
+    labels = feature_labels(feature_names, chinese)
+    missing = "无数据" if chinese else "no data"
+    charts = [
+        shap_plots.Waterfall(
+            shap_values[i],
+            float(base[i]),
+            [missing if np.isnan(v) else f"{v:.4g}" for v in values[i]],
+            folder / files.waterfall_path(u),
+        )
+        for i, u in enumerate(explanations.get_column("uscc"))
+    ]
+    shap_plots.draw_waterfalls(charts, labels)
     shap_plots.draw_beeswarm(shap_values, base, values, labels, folder / files.BEESWARM)
-    return len(listed) + 1
+    return len(charts) + 1
 
 
 def write_list_files(

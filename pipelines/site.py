@@ -23,7 +23,6 @@ from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
 from pipelines.site_audit import page_environment, render_auditor_pages
-from pipelines.svg_charts import history_svg
 from pipelines.weekly_list import WEEK
 
 TIER_NAMES = {
@@ -290,3 +289,60 @@ def _group(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     for row in rows:
         grouped.setdefault(row["uscc"], []).append(row)
     return grouped
+
+
+def history_svg(points: list[dict[str, Any]], tiers: dict[str, float]) -> str | None:
+    """A small inline SVG line of probability by as-of date, with the tier bounds dashed."""
+    points = [p for p in points if p.get("probability") is not None]
+    if not points:
+        return None
+    width, height, pad_left, pad_right, pad_y = 560, 170, 44, 76, 18
+    values = [float(p["probability"]) for p in points]
+    top = max(max(values), tiers["D"]) * 1.15
+    inner_w, inner_h = width - pad_left - pad_right, height - 2 * pad_y
+
+    def x(i: int) -> float:
+        return pad_left + (inner_w * i / (len(points) - 1) if len(points) > 1 else inner_w / 2)
+
+    def y(v: float) -> float:
+        return pad_y + inner_h * (1 - v / top)
+
+    parts = [
+        f'<svg class="history" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="score history">',
+        f'<line x1="{pad_left}" y1="{y(0):.1f}" x2="{pad_left + inner_w}" y2="{y(0):.1f}" '
+        'stroke="#9aa5b1"/>',
+    ]
+    last_label = float("inf")
+    for name in ("B", "C", "D"):
+        level = y(tiers[name])
+        parts.append(
+            f'<line x1="{pad_left}" y1="{level:.1f}" x2="{pad_left + inner_w}" y2="{level:.1f}" '
+            'stroke="#d9e2ec" stroke-dasharray="4 3"/>'
+        )
+        if last_label - level >= 12:  # bounds close together would print on top of each other
+            parts.append(
+                f'<text x="{pad_left + inner_w + 6}" y="{level + 4:.1f}" font-size="11" '
+                f'fill="#616e7c">{name} ≥ {100 * tiers[name]:g}%</text>'
+            )
+            last_label = level
+    line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    parts.append(f'<polyline fill="none" stroke="#0b5cab" stroke-width="2" points="{line}"/>')
+    for i, (point, value) in enumerate(zip(points, values, strict=True)):
+        parts.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="3.5" fill="#0b5cab">'
+            f"<title>{point['as_of']}: {100 * value:.1f}%</title></circle>"
+        )
+    label_every = max(1, len(points) // 6)
+    for i, point in enumerate(points):
+        if i % label_every == 0 or i == len(points) - 1:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{height - 2}" font-size="10" text-anchor="middle" '
+                f'fill="#616e7c">{str(point["as_of"])[5:]}</text>'
+            )
+    parts.append(
+        f'<text x="{x(len(points) - 1):.1f}" y="{y(values[-1]) - 8:.1f}" font-size="12" '
+        f'text-anchor="middle" font-weight="bold" fill="#0b5cab">{100 * values[-1]:.1f}%</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -255,7 +255,9 @@ def test_site_has_an_index_a_list_page_and_a_page_per_listed_firm(published):
     for uscc in listed["uscc"]:
         page = site / WEEK / "education" / "firms" / f"{uscc}.html"
         assert page.is_file()
-        assert (site / WEEK / "education" / "img" / f"{uscc}.svg").is_file()
+        chart = (site / WEEK / "education" / "img" / f"{uscc}.svg").read_text(encoding="utf-8")
+        assert "<svg" in chart and "<dc:date>" not in chart  # shap's waterfall, undated
+        assert f'src="../img/{uscc}.svg"' in page.read_text(encoding="utf-8")
     assert not re.search(r"https?://", index)  # no CDN, nothing fetched
 
 

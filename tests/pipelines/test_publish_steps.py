@@ -10,8 +10,7 @@ import pytest
 
 from models.explain import BASE_COLUMN, MARGIN_COLUMN
 from pipelines.flows.features import lake_sources
-from pipelines.site import change_label, find_publications
-from pipelines.svg_charts import history_svg
+from pipelines.site import change_label, find_publications, history_svg
 from pipelines.weekly_list import (
     LIST_HEADERS,
     industry_rows,
