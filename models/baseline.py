@@ -107,14 +107,17 @@ def fit_baseline(
 
     if valid is None:
         chosen_c, scores = float(c_grid[len(c_grid) // 2]), {}
+        model = fit(chosen_c)
     else:
         x_valid, y_valid = features_and_labels(valid, names, label_col, "valid")
         valid_design = (_design(x_valid, lower, upper, medians, indicators) - means) / scales
+        fitted = {float(c): fit(c) for c in c_grid}
         scores = {
-            float(c): log_loss(y_valid, fit(c).predict_proba(valid_design)[:, 1]) for c in c_grid
+            c: log_loss(y_valid, candidate.predict_proba(valid_design)[:, 1])
+            for c, candidate in fitted.items()
         }
         chosen_c = min(scores, key=scores.__getitem__)
-    model = fit(chosen_c)
+        model = fitted[chosen_c]  # the grid already fitted it: no second fit
     # Fold the standardisation into the coefficients: predict needs only design @ coef + b.
     coef = model.coef_[0] / scales
     intercept = float(model.intercept_[0] - np.sum(coef * means))

@@ -4,11 +4,15 @@ A weekly risk list has K rows, so the top-K metrics are computed per as-of week 
 weeks when ``as_of`` is given. Confidence intervals resample *clusters* (firms) rather than rows:
 one firm contributes a row every week, and resampling its rows independently would pretend those
 rows are independent evidence.
+
+A resample is scored as a weighting of the original rows (how often each row's firm was drawn)
+over one sort made up front, so no resample sorts again: the same numbers as scoring the drawn
+rows themselves, at a fraction of the cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +31,20 @@ METRICS = (
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     """Area under the ROC curve (ties count one half); NaN when only one class is present."""
-    tps, fps = _cumulative_counts(y, score)
+    return _roc_auc(*_cumulative_counts(y, score))
+
+
+def average_precision(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the precision-recall curve as a step sum (sklearn's average_precision_score)."""
+    return _average_precision(*_cumulative_counts(y, score))
+
+
+def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
+    """Kolmogorov-Smirnov distance between the score distributions of the two classes."""
+    return _ks(*_cumulative_counts(y, score))
+
+
+def _roc_auc(tps: np.ndarray, fps: np.ndarray) -> float:
     if tps[-1] == 0 or fps[-1] == 0:
         return float("nan")
     tpr = np.r_[0.0, tps / tps[-1]]
@@ -35,19 +52,17 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float(np.trapezoid(tpr, fpr))
 
 
-def average_precision(y: np.ndarray, score: np.ndarray) -> float:
-    """Area under the precision-recall curve as a step sum (sklearn's average_precision_score)."""
-    tps, fps = _cumulative_counts(y, score)
+def _average_precision(tps: np.ndarray, fps: np.ndarray) -> float:
     if tps[-1] == 0:
         return float("nan")
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    recall_gain = np.diff(np.r_[0.0, tps / tps[-1]])
+    # Thresholds no drawn row reaches add no recall (and have no precision): skip them.
+    gained = recall_gain > 0
+    precision = tps[gained] / (tps[gained] + fps[gained])
+    return float(np.sum(recall_gain[gained] * precision))
 
 
-def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
-    """Kolmogorov-Smirnov distance between the score distributions of the two classes."""
-    tps, fps = _cumulative_counts(y, score)
+def _ks(tps: np.ndarray, fps: np.ndarray) -> float:
     if tps[-1] == 0 or fps[-1] == 0:
         return float("nan")
     return float(np.max(np.abs(tps / tps[-1] - fps / fps[-1])))
@@ -65,41 +80,81 @@ def top_k_metrics(
     A group with fewer than K rows lists all of them. Recall and lift are undefined for a group
     without positives and are averaged over the groups that have some.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    y = np.asarray(y, dtype=np.float64)
-    groups = np.zeros(len(y), dtype=np.int64) if groups is None else np.asarray(groups)
-    order = np.lexsort((-np.asarray(score, dtype=np.float64), groups))
-    sorted_groups = groups[order]
-    sorted_y = y[order]
-    starts = np.r_[0, np.flatnonzero(sorted_groups[1:] != sorted_groups[:-1]) + 1]
-    sizes = np.diff(np.r_[starts, len(y)])
-    rank_in_group = np.arange(len(y)) - np.repeat(starts, sizes)
-    hits = np.add.reduceat(sorted_y * (rank_in_group < k), starts)
-    positives = np.add.reduceat(sorted_y, starts)
-    precision = hits / np.minimum(k, sizes)
-    with_positives = positives > 0
-    if not with_positives.any():
-        undefined = {"recall_at_k": np.nan, "lift_at_k": np.nan}
-        return {"precision_at_k": float(precision.mean()), **undefined}
-    base_rate = positives[with_positives] / sizes[with_positives]
-    return {
-        "precision_at_k": float(precision.mean()),
-        "recall_at_k": float(np.mean(hits[with_positives] / positives[with_positives])),
-        "lift_at_k": float(np.mean(precision[with_positives] / base_rate)),
-    }
+    return _Ranking(y, score, k, groups)._top_k(np.ones(len(y)))
 
 
 def point_metrics(
     y: np.ndarray, probability: np.ndarray, k: int, groups: np.ndarray | None = None
 ) -> dict[str, float]:
-    return {
-        "roc_auc": roc_auc(y, probability),
-        "pr_auc": average_precision(y, probability),
-        "ks": ks_statistic(y, probability),
-        "brier": brier_score(y, probability),
-        **top_k_metrics(y, probability, k, groups),
-    }
+    return _Ranking(y, probability, k, groups).metrics(np.ones(len(y)))
+
+
+class _Ranking:
+    """Rows sorted once by score (and by group and score for the top K), scored under weights.
+
+    A weight is how many times a row counts: all ones for the point estimate, the number of
+    times its cluster was drawn for a bootstrap resample. Rows drawn twice tie with themselves,
+    so they fall in one tie group and weighting reproduces scoring the drawn rows.
+    """
+
+    def __init__(self, y: np.ndarray, score: np.ndarray, k: int, groups: np.ndarray | None):
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        y = np.asarray(y, dtype=np.float64)
+        score = np.asarray(score, dtype=np.float64)
+        self.k = k
+        self.y, self.score = y, score
+        self.order = np.argsort(-score, kind="mergesort")
+        sorted_score = score[self.order]
+        self.last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_score)), len(score) - 1]
+        groups = np.zeros(len(y), dtype=np.int64) if groups is None else np.asarray(groups)
+        self.group_order = np.lexsort((-score, groups))
+        sorted_groups = groups[self.group_order]
+        self.group_starts = np.r_[
+            0, np.flatnonzero(sorted_groups[1:] != sorted_groups[:-1]) + 1
+        ].astype(np.int64)
+
+    def metrics(self, weight: np.ndarray) -> dict[str, float]:
+        w_sorted = weight[self.order]
+        tps = np.cumsum(w_sorted * self.y[self.order])[self.last_of_tie]
+        fps = np.cumsum(w_sorted)[self.last_of_tie] - tps
+        total = weight.sum()
+        return {
+            "roc_auc": _roc_auc(tps, fps),
+            "pr_auc": _average_precision(tps, fps),
+            "ks": _ks(tps, fps),
+            "brier": float(np.sum(weight * (self.score - self.y) ** 2) / total),
+            **self._top_k(weight),
+        }
+
+    def _top_k(self, weight: np.ndarray) -> dict[str, float]:
+        w = weight[self.group_order]
+        y = self.y[self.group_order]
+        starts = self.group_starts
+        cumulative = np.cumsum(w)
+        before_group = np.repeat(
+            np.r_[0.0, cumulative[starts[1:] - 1]], np.diff(np.r_[starts, len(w)])
+        )
+        listed_before = cumulative - w - before_group
+        # Each row fills what is left of the group's K places, at most its own weight.
+        taken = np.clip(self.k - listed_before, 0.0, w)
+        sizes = np.add.reduceat(w, starts)
+        present = sizes > 0  # a week none of whose firms was drawn is not in the resample
+        hits = np.add.reduceat(taken * y, starts)[present]
+        listed = np.add.reduceat(taken, starts)[present]
+        positives = np.add.reduceat(w * y, starts)[present]
+        sizes = sizes[present]
+        precision = hits / listed
+        with_positives = positives > 0
+        if not with_positives.any():
+            undefined = {"recall_at_k": np.nan, "lift_at_k": np.nan}
+            return {"precision_at_k": float(precision.mean()), **undefined}
+        base_rate = positives[with_positives] / sizes[with_positives]
+        return {
+            "precision_at_k": float(precision.mean()),
+            "recall_at_k": float(np.mean(hits[with_positives] / positives[with_positives])),
+            "lift_at_k": float(np.mean(precision[with_positives] / base_rate)),
+        }
 
 
 def evaluate(
@@ -129,13 +184,16 @@ def evaluate(
         row = int(np.flatnonzero(~np.isfinite(p))[0])
         raise ValueError(f"p has a non-finite value at row {row}: {p[row]}")
     groups = None if as_of is None else _codes(as_of, len(y), "as_of")
-    point = point_metrics(y, p, k, groups)
-    samples = _bootstrap(
-        lambda rows: point_metrics(y[rows], p[rows], k, None if groups is None else groups[rows]),
-        _codes(cluster, len(y), "cluster") if cluster is not None else np.arange(len(y)),
-        n_boot,
-        seed,
-    )
+    ranking = _Ranking(y, p, k, groups)
+    point = ranking.metrics(np.ones(len(y)))
+    samples = [
+        ranking.metrics(weight)
+        for weight in _bootstrap_weights(
+            _codes(cluster, len(y), "cluster") if cluster is not None else np.arange(len(y)),
+            n_boot,
+            seed,
+        )
+    ]
     tail = (1.0 - confidence) / 2.0 * 100.0
     result: dict[str, dict[str, float]] = {}
     for name in METRICS:
@@ -188,28 +246,17 @@ def _cumulative_counts(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np
     return tps, fps
 
 
-def _bootstrap(
-    statistic: Callable[[np.ndarray], dict[str, float]],
-    cluster_codes: np.ndarray,
-    n_boot: int,
-    seed: int,
-) -> list[dict[str, float]]:
-    """``statistic`` on ``n_boot`` resamples drawing whole clusters with replacement."""
-    rows_by_cluster = np.argsort(cluster_codes, kind="stable")
-    sizes = np.bincount(cluster_codes)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    n_clusters = len(sizes)
+def _bootstrap_weights(cluster_codes: np.ndarray, n_boot: int, seed: int) -> list[np.ndarray]:
+    """Per-row weights of ``n_boot`` resamples drawing whole clusters with replacement: each
+    row counts as often as its cluster was drawn."""
+    n_clusters = int(cluster_codes.max()) + 1
     rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(n_boot):
-        drawn = rng.integers(0, n_clusters, size=n_clusters)
-        drawn_sizes = sizes[drawn]
-        # Row positions of every drawn cluster, concatenated without a Python loop.
-        offsets = np.arange(drawn_sizes.sum()) - np.repeat(
-            np.cumsum(drawn_sizes) - drawn_sizes, drawn_sizes
-        )
-        samples.append(statistic(rows_by_cluster[np.repeat(starts[drawn], drawn_sizes) + offsets]))
-    return samples
+    return [
+        np.bincount(rng.integers(0, n_clusters, size=n_clusters), minlength=n_clusters)[
+            cluster_codes
+        ].astype(np.float64)
+        for _ in range(n_boot)
+    ]
 
 
 def _binary(y: Sequence[int] | np.ndarray | pl.Series) -> np.ndarray:

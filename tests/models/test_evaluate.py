@@ -3,16 +3,21 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import ks_2samp
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from models.evaluate import (
     METRICS,
+    _bootstrap_weights,
+    _Ranking,
     average_precision,
     brier_score,
     calibration_table,
     evaluate,
     ks_statistic,
+    point_metrics,
     roc_auc,
     top_k_metrics,
 )
@@ -75,6 +80,30 @@ def test_bootstrap_interval_contains_the_point_estimate(seed):
     for name, triple in result.items():
         assert triple["ci_low"] <= triple["value"] <= triple["ci_high"], name
     assert result["roc_auc"]["value"] == pytest.approx(roc_auc_score(y, p))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), ties=st.booleans(), k=st.integers(1, 12))
+def test_a_weighted_resample_scores_as_the_drawn_rows_themselves(seed, ties, k):
+    # The bootstrap scores each resample as weights over one sort; scoring the drawn rows
+    # (duplicates included, in draw order) must give the same numbers, ties and weeks included.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 120))
+    y, p = scored(seed, n=n, ties=ties)
+    week = rng.integers(0, 4, size=n)
+    firm = rng.integers(0, max(1, n // 3), size=n)
+    codes = np.unique(firm, return_inverse=True)[1]
+    ranking = _Ranking(y, p, k, week)
+    for weight in _bootstrap_weights(codes, n_boot=3, seed=seed):
+        rows = np.repeat(np.arange(n), weight.astype(np.int64))
+        drawn = point_metrics(y[rows], p[rows], k, week[rows])
+        weighted = ranking.metrics(weight)
+        if 0 < y[rows].sum() < len(rows):
+            assert drawn["roc_auc"] == pytest.approx(roc_auc_score(y[rows], p[rows]), abs=1e-12)
+            ap = average_precision_score(y[rows], p[rows])
+            assert drawn["pr_auc"] == pytest.approx(ap, abs=1e-12)
+        for name in METRICS:
+            assert weighted[name] == pytest.approx(drawn[name], abs=1e-12, nan_ok=True), name
 
 
 def test_cluster_bootstrap_is_wider_than_row_bootstrap_for_repeated_firms():
