@@ -96,6 +96,13 @@ def build_feature_table(
     return finish(table)
 
 
+def active_firm_count(
+    sources: Mapping[str, pl.LazyFrame], as_of: date, *, sectors: Sequence[str] | None = None
+) -> int:
+    """How many firms (of ``sectors``) ``build_feature_table`` would give a row at ``as_of``."""
+    return firm_grid(SourceSet(sources), [as_of], sectors).select(pl.len()).collect().item()
+
+
 def placed(part: pl.DataFrame, height: int) -> dict[str, pl.Series]:
     """A family's columns at full grid height: each value at its grid row, null elsewhere."""
     rows = part[GRID_ROW]

@@ -3,8 +3,8 @@
 Two tasks, each reading the lake itself and writing one Parquet file (paths in, paths out):
 ``features/as_of=<T>.parquet`` (every active firm at T, for scoring) and
 ``features/history.parquet`` (weekly as-of dates from six months after the data start up to T,
-firms of the modelled industries only, for training). The history is built a block of weeks at a
-time so memory stays bounded at park scale.
+firms of the modelled industries only, for training). The history is built in blocks of weeks
+of about a million firm-weeks each, so memory stays bounded however many firms are modelled.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from data_contracts import catalog
 from data_contracts.schema import Grain
-from features.build import build_feature_table
+from features.build import active_firm_count, build_feature_table
 from models.config import load_industries
 from pipelines import io
 from pipelines.settings import Settings
@@ -31,8 +31,16 @@ from pipelines.settings import Settings
 # what was known at the time, like a park whose sources joined recently). Waiting a full year
 # would leave too few weeks for an out-of-time split with a 180-day horizon on three years.
 WARM_UP_DAYS = 182
-# As-of dates built per query when writing the history.
-HISTORY_BLOCK_WEEKS = 13
+# Firm-weeks built per query when writing the history. Each query reads every source once, so
+# fewer, larger blocks are faster (the demo park's 129 weeks: 17.8 s in blocks of 13 weeks, 6.0 s
+# in one), while a block's output (~1 KB a firm-week) bounds memory for large industries.
+HISTORY_BLOCK_ROWS = 1_000_000
+
+
+def history_blocks(dates: Sequence[dt.date], firms_per_week: int) -> list[list[dt.date]]:
+    """Consecutive blocks of ``dates``, each about ``HISTORY_BLOCK_ROWS`` firm-weeks."""
+    weeks = max(1, HISTORY_BLOCK_ROWS // max(1, firms_per_week))
+    return [list(dates[start : start + weeks]) for start in range(0, len(dates), weeks)]
 
 
 def parse_as_of(as_of: str | dt.date | None) -> dt.date:
@@ -96,7 +104,8 @@ def feature_table_task(lake_dir: str, as_of: dt.date, target: str) -> str:
 def feature_history_task(
     lake_dir: str, dates: Sequence[dt.date], sectors: Sequence[str], target: str
 ) -> str:
-    """Weekly snapshots of the modelled industries' firms, one block of weeks per query."""
+    """Weekly snapshots of the modelled industries' firms, one block of weeks per query (block
+    size from the firm count at the last date)."""
     sources = lake_sources(Path(lake_dir))
     path = Path(target)
     parts_dir = path.parent / f".{path.stem}.parts"
@@ -104,9 +113,9 @@ def feature_history_task(
     parts_dir.mkdir(parents=True)
     try:
         parts = []
-        for start in range(0, len(dates), HISTORY_BLOCK_WEEKS):
-            block = list(dates[start : start + HISTORY_BLOCK_WEEKS])
-            part = parts_dir / f"part-{start // HISTORY_BLOCK_WEEKS:04d}.parquet"
+        firms = active_firm_count(sources, dates[-1], sectors=sectors)
+        for number, block in enumerate(history_blocks(dates, firms)):
+            part = parts_dir / f"part-{number:04d}.parquet"
             build_feature_table(sources, block, sectors=sectors).collect().write_parquet(part)
             parts.append(part)
         pl.scan_parquet(parts).sink_parquet(path, compression="zstd", statistics=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from features.build import build_feature_table
+from features.build import active_firm_count, build_feature_table
 from features.point_in_time import SourceDataError
 from features.registry import SPECS, column_names
 from tests.features.tiny_lake import arrival_after, build, frames, master, rec, value
@@ -70,6 +70,20 @@ def test_firm_already_in_a_distress_event_at_t_is_left_out():
     table = build([master(), master("F2"), event], [date(2024, 3, 10), T])
     assert table.filter(pl.col("as_of") == T)["uscc"].to_list() == ["F2"]
     assert table.filter(pl.col("as_of") == date(2024, 3, 10)).height == 2
+
+
+def test_active_firm_count_is_the_table_height_leaving_out_failed_firms_and_other_sectors():
+    event = rec(
+        "outcome_distress_event",
+        uscc="F3",
+        event_date=date(2024, 3, 1),
+        event_type="经营困难",
+        industry="finance",
+        arrived_at=arrival_after(date(2024, 3, 1), 14),
+    )
+    records = [master("F1"), master("F2", sector="金融"), master("F3", sector="金融"), event]
+    assert active_firm_count(frames(records), T) == build(records, [T]).height == 2
+    assert active_firm_count(frames(records), T, sectors=["金融"]) == 1
 
 
 def test_sectors_keep_only_firms_of_those_sectors():

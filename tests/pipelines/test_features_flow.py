@@ -11,9 +11,13 @@ import pytest
 
 from features.registry import column_names
 from pipelines import io
+from pipelines.flows import features as features_flow
 from pipelines.flows.features import (
+    HISTORY_BLOCK_ROWS,
     WARM_UP_DAYS,
     build_features_flow,
+    feature_history_task,
+    history_blocks,
     history_dates,
     parse_as_of,
 )
@@ -91,6 +95,29 @@ def test_history_rows_equal_the_as_of_table_on_its_date(built):
     history = pl.read_parquet(result["feature_history"]).filter(pl.col("as_of") == AS_OF)
     table = pl.read_parquet(result["feature_table"]).filter(pl.col("uscc") != "F3")
     assert history.equals(table)
+
+
+def test_history_built_a_week_per_block_equals_the_history_built_in_one(built, monkeypatch):
+    # Block boundaries are a memory bound only: no feature may depend on where they fall.
+    root, result = built
+    dates = sorted(set(pl.read_parquet(result["feature_history"])["as_of"]))
+    monkeypatch.setattr(features_flow, "HISTORY_BLOCK_ROWS", 2)  # 2 modelled firms: 1 week each
+    lake = str(Settings(workdir=root).lake)
+    target = root / "history_by_week.parquet"
+    sectors = ["制造业", "教育培训"]
+    weekly = pl.read_parquet(feature_history_task.fn(lake, dates, sectors, str(target)))
+    assert weekly.equals(pl.read_parquet(result["feature_history"]))
+
+
+@pytest.mark.parametrize(
+    ("firms", "weeks_per_block"),
+    [(4_300, 129), (100_000, HISTORY_BLOCK_ROWS // 100_000), (3_000_000, 1), (0, 129)],
+)
+def test_history_blocks_hold_about_a_million_firm_weeks_and_keep_every_date(firms, weeks_per_block):
+    dates = [AS_OF - timedelta(days=7 * i) for i in range(129)][::-1]
+    blocks = history_blocks(dates, firms)
+    assert [d for block in blocks for d in block] == dates
+    assert max(len(block) for block in blocks) == weeks_per_block
 
 
 def test_without_a_master_in_the_lake_says_what_to_run(prefect_harness, tmp_path):
