@@ -59,28 +59,27 @@ def test_snapshot_describes_the_firm_as_it_stood_at_t():
     assert value(table, "firm_age_years", T) == pytest.approx((T - date(2015, 6, 1)).days / 365.25)
 
 
-def test_firm_already_in_a_distress_event_at_t_is_left_out():
-    event = rec(
+def distress_event(uscc: str = "F1", industry: str = "manufacturing") -> object:
+    """A distress event on 1 March 2024, known two weeks later."""
+    return rec(
         "outcome_distress_event",
+        uscc=uscc,
         event_date=date(2024, 3, 1),
         event_type="经营困难",
-        industry="manufacturing",
+        industry=industry,
         arrived_at=arrival_after(date(2024, 3, 1), 14),
     )
+
+
+def test_firm_already_in_a_distress_event_at_t_is_left_out():
+    event = distress_event()
     table = build([master(), master("F2"), event], [date(2024, 3, 10), T])
     assert table.filter(pl.col("as_of") == T)["uscc"].to_list() == ["F2"]
     assert table.filter(pl.col("as_of") == date(2024, 3, 10)).height == 2
 
 
 def test_active_firm_count_is_the_table_height_leaving_out_failed_firms_and_other_sectors():
-    event = rec(
-        "outcome_distress_event",
-        uscc="F3",
-        event_date=date(2024, 3, 1),
-        event_type="经营困难",
-        industry="finance",
-        arrived_at=arrival_after(date(2024, 3, 1), 14),
-    )
+    event = distress_event("F3", industry="finance")
     records = [master("F1"), master("F2", sector="金融"), master("F3", sector="金融"), event]
     assert active_firm_count(frames(records), T) == build(records, [T]).height == 2
     assert active_firm_count(frames(records), T, sectors=["金融"]) == 1
