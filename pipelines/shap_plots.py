@@ -11,9 +11,11 @@ software/date metadata, fixed SVG ids, a fixed seed for the beeswarm's jitter.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -47,6 +49,22 @@ def _setup() -> None:
     plt.rcParams["axes.unicode_minus"] = False
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: ~1/3 of the size, selectable
     plt.rcParams["svg.hashsalt"] = "ews"  # element ids from a fixed salt, not a random one
+
+
+@contextmanager
+def _fresh_figure() -> Iterator[None]:
+    """A new current figure for shap, which draws on whatever figure is current; every figure
+    opened inside is closed afterwards, also when drawing fails, so no half-drawn figure is left
+    for the next chart (or a notebook's own figure drawn on)."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    plt.figure()
+    try:
+        yield
+    finally:
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
 
 
 def _short(label: str) -> str:
@@ -97,13 +115,13 @@ def _draw_chunk(charts: list[Waterfall], labels: list[str]) -> list[Path]:
             display_data=np.asarray(chart.shown, dtype=object),
             feature_names=labels,
         )
-        shap.plots.waterfall(explanation, max_display=MAX_DISPLAY, show=False)
-        figure = plt.gcf()
-        figure.set_size_inches(9.0, 0.42 * MAX_DISPLAY + 1.4)
-        figure.subplots_adjust(left=0.47, right=0.9, top=0.9, bottom=0.13)
-        chart.path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(chart.path, format="svg", metadata={"Creator": None, "Date": None})
-        plt.close(figure)
+        with _fresh_figure():
+            shap.plots.waterfall(explanation, max_display=MAX_DISPLAY, show=False)
+            figure = plt.gcf()
+            figure.set_size_inches(9.0, 0.42 * MAX_DISPLAY + 1.4)
+            figure.subplots_adjust(left=0.47, right=0.9, top=0.9, bottom=0.13)
+            chart.path.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(chart.path, format="svg", metadata={"Creator": None, "Date": None})
     return [chart.path for chart in charts]
 
 
@@ -130,15 +148,20 @@ def draw_beeswarm(
     state = np.random.get_state()
     np.random.seed(0)
     try:
-        shap.plots.beeswarm(explanation, max_display=12, show=False, plot_size=(9.0, 6.0))
+        with _fresh_figure(), warnings.catch_warnings():
+            # A feature no listed firm has a value for (all missing) gets grey dots; shap takes
+            # its colour range with nanpercentile first, which warns on the all-NaN column.
+            warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+            shap.plots.beeswarm(explanation, max_display=12, show=False, plot_size=(9.0, 6.0))
+            figure = plt.gcf()
+            figure.axes[0].set_xlabel(
+                "SHAP 值（对数几率）/ SHAP value (log-odds)"
+                if chinese_font()
+                else "SHAP value (log-odds)"
+            )
+            figure.subplots_adjust(left=0.42, right=0.9, top=0.97, bottom=0.1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(path, dpi=DPI, metadata={"Software": None})
     finally:
         np.random.set_state(state)
-    figure = plt.gcf()
-    figure.axes[0].set_xlabel(
-        "SHAP 值（对数几率）/ SHAP value (log-odds)" if chinese_font() else "SHAP value (log-odds)"
-    )
-    figure.subplots_adjust(left=0.42, right=0.9, top=0.97, bottom=0.1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, metadata={"Software": None})
-    plt.close(figure)
     return path
