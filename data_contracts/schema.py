@@ -182,6 +182,10 @@ class Delivery(Frozen):
     encoding: Literal["utf-8", "gb18030"] = "utf-8"
     cadence_days: int = Field(gt=0, description="how often a delivery is expected")
     freshness_days: int = Field(gt=0, description="older than this at ingest time means late")
+    nil_returns: bool = Field(
+        default=False,
+        description="a scheduled delivery with no records is still sent, as a header-only file",
+    )
 
 
 class SourceContract(Frozen):

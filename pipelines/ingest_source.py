@@ -6,11 +6,17 @@ delivery dated after the ingest time is not due yet. Ingesting reads every plann
 coerces it, validates all of the source's new rows in one GX run, and writes each delivery's
 accepted rows to the lake and its failing rows to quarantine. Every delivered row ends up in
 exactly one of the two: ``rows_in == rows_accepted + rows_quarantined`` is checked in code.
+
+A header-only file from a source whose contract allows nil returns is an empty week, accepted
+with no rows, unless the source's recent weekly deliveries usually carry rows: then it is more
+likely a broken export and is rejected like any empty file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +30,12 @@ from pipelines import gx_context, io
 from pipelines.io import DELIVERY_ID, INGESTED_AT, DeliveryRejected, LandedFile
 
 MISSING_COLUMN = "expect_column_to_exist"
+# A nil return is believed unless the source's recent weekly deliveries (at least
+# USUAL_MIN_WEEKS of the last USUAL_WEEKS) carried a median of NIL_RETURN_MAX_USUAL_ROWS or more.
+NIL_RETURN_MAX_USUAL_ROWS = 5
+WEEKLY_ID = re.compile(r"\d{4}-\d{2}-\d{2}")  # a weekly delivery, not a backfill
+USUAL_WEEKS = 8
+USUAL_MIN_WEEKS = 3
 
 
 # ---------------------------------------------------------------- plan
@@ -58,6 +70,8 @@ class SourcePlan:
     not_due: list[str] = field(default_factory=list)  # dated after the ingest time
     ignored: list[str] = field(default_factory=list)  # a second file for one delivery id
     newest_delivery: str | None = None  # newest delivery date due by the ingest time
+    # rows delivered by the weekly deliveries already in the ledger: how busy a week usually is
+    weekly_rows: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +133,11 @@ def plan_source(
         not_due=not_due,
         ignored=ignored,
         newest_delivery=max(due_dates).isoformat() if due_dates else None,
+        weekly_rows={
+            delivery_id: int(entry["rows_in"])
+            for (entry_source, delivery_id), entry in ledger.items()
+            if entry_source == source_id and WEEKLY_ID.fullmatch(delivery_id)
+        },
     )
 
 
@@ -243,6 +262,15 @@ def ingest_source(contract: SourceContract, plan: SourcePlan) -> SourceReport:
             outcomes.append(_reject_whole_file(quarantine_dir, planned, rejected))
         except _MissingColumns as missing:
             outcomes.append(_reject_missing_columns(quarantine_dir, contract, planned, missing))
+    weekly_rows = {
+        **plan.weekly_rows,
+        **{o.delivery_id: o.rows_in for o in outcomes},
+        **{r.planned.delivery_id: r.raw.height for r in readable},
+    }
+    nil_returns = [r for r in readable if r.raw.height == 0]
+    readable = [r for r in readable if r.raw.height > 0]
+    for item in nil_returns:
+        outcomes.append(_nil_return(contract, item, weekly_rows, lake_dir, quarantine_dir))
 
     result_id = None
     if readable:
@@ -400,6 +428,53 @@ def _write_delivery(
         redelivery=planned.previous_sha256 is not None,
         quarantined_by_expectation=dict(sorted(counts.items())),
         quarantine=quarantine,
+        warnings=item.warnings,
+    )
+
+
+def usual_weekly_rows(weekly_rows: dict[str, int], delivery_id: str) -> float | None:
+    """Median rows of the source's latest weekly deliveries other than ``delivery_id``, or None
+    when too few are known to say what a usual week is."""
+    others = [
+        rows
+        for other, rows in sorted(weekly_rows.items())
+        if other != delivery_id and WEEKLY_ID.fullmatch(other)
+    ]
+    recent = others[-USUAL_WEEKS:]
+    return statistics.median(recent) if len(recent) >= USUAL_MIN_WEEKS else None
+
+
+def _nil_return(
+    contract: SourceContract,
+    item: _Readable,
+    weekly_rows: dict[str, int],
+    lake_dir: Path,
+    quarantine_dir: Path,
+) -> DeliveryOutcome:
+    """A header-only delivery of a source that may send nil returns: an empty week, unless
+    the source's weeks usually carry rows."""
+    planned = item.planned
+    usual = usual_weekly_rows(weekly_rows, planned.delivery_id)
+    where = f"{contract.id} file {Path(planned.path).name}"
+    if usual is not None and usual >= NIL_RETURN_MAX_USUAL_ROWS:
+        reason = (
+            f"{where}: empty file (a header but no data rows) where the source's recent weekly "
+            f"deliveries carried a median of {usual:g} rows; treated as a broken export, "
+            f"not a nil return"
+        )
+        return _reject_whole_file(quarantine_dir, planned, DeliveryRejected(reason, kind="empty"))
+    io.clear_quarantine(quarantine_dir, contract.id, planned.delivery_id)
+    io.drop_partition(lake_dir, contract.id, planned.delivery_id)
+    return DeliveryOutcome(
+        delivery_id=planned.delivery_id,
+        file=Path(planned.path).name,
+        sha256=planned.sha256,
+        status="accepted",
+        rows_in=0,
+        rows_accepted=0,
+        rows_quarantined=0,
+        reason=f"{contract.id} delivery {planned.delivery_id}: nil return (no records this week)",
+        redelivery=planned.previous_sha256 is not None,
         warnings=item.warnings,
     )
 
@@ -641,9 +716,11 @@ def _status(
     else:
         status = "ok"
     if outcomes:
+        nil = sum(o.status == "accepted" and o.rows_in == 0 for o in outcomes)
         sentences = [
             f"{contract.id}: {len(outcomes) - len(rejected)} of {len(outcomes)} new deliveries "
-            f"ingested, {sum(o.rows_accepted for o in outcomes)} of "
+            f"ingested{f' ({nil} of them nil returns)' if nil else ''}, "
+            f"{sum(o.rows_accepted for o in outcomes)} of "
             f"{sum(o.rows_in for o in outcomes)} rows accepted"
         ]
     else:

@@ -116,6 +116,9 @@ class DeliveryRejected(Exception):
 def read_delivery(landed: LandedFile, contract: SourceContract) -> pl.DataFrame:
     """The delivery with its headers as delivered, every value a string, plus ``_row``.
 
+    A header without rows is a nil return where the contract allows them (no rows come back),
+    an empty file otherwise.
+
     ``_row`` is the 1-based data row in the file (the header is not a data row). Raises
     ``DeliveryRejected`` with a reason naming the source, the file and, where it helps, the
     column or row.
@@ -131,7 +134,7 @@ def read_delivery(landed: LandedFile, contract: SourceContract) -> pl.DataFrame:
         frame = _read_parquet(landed.path, where)
     else:
         frame = _read_csv(landed.path, contract, where)
-    if frame.height == 0:
+    if frame.height == 0 and not contract.delivery.nil_returns:
         raise DeliveryRejected(f"{where}: empty file (a header but no data rows)", kind="empty")
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 

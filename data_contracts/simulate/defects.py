@@ -6,7 +6,8 @@ Kinds (``DEFECT_KINDS``):
   duplicate_keys    rows repeated with the same unique key (appended at the end)
   unknown_code      a value outside the column's allowed values (some rows)
   missing_column    a required column left out of the whole file
-  empty_file        a file with a header only, or 0 bytes
+  empty_file        a file with a header only, or 0 bytes (always 0 bytes where the contract
+                    allows nil returns: there a header-only file is a legitimate empty week)
   wrong_encoding    CSV bytes in GB18030 where the contract declares UTF-8, or the reverse
   missing_delivery  a source whose weekly deliveries never came (it is late)
 
@@ -163,6 +164,9 @@ def inject_defects(
     for delivery in deliveries:
         weekly = delivery.delivery_id in weekly_ids
         kind = targets.get(delivery.delivery_id)
+        if kind is None and delivery.rows == 0 and contract.delivery.nil_returns:
+            out.append(delivery)  # a nil return carries nothing to spoil; it takes no draw
+            continue
         draw = rng.random()
         if kind is None and draw < plan.rate:
             options = [
@@ -311,7 +315,7 @@ def missing_column(contract, delivery, rng):
 
 
 def empty_file(contract, delivery, rng):
-    zero = bool(rng.random() < 0.5)
+    zero = bool(rng.random() < 0.5) or contract.delivery.nil_returns
     changed = replace(delivery, frame=delivery.frame.head(0), zero_bytes=zero)
     variant = "zero_bytes" if zero else "header_only"
     return changed, _record(

@@ -3,7 +3,8 @@
 History arrives in one bulk delivery ``backfill-YYYY-MM-DD``; the last weeks arrive weekly,
 named by their delivery date, each holding the rows whose ``arrived_at`` falls in its week.
 Rows that arrive after the end date are not delivered yet. A week without rows has no file,
-except for snapshot sources, which deliver every week.
+except for snapshot sources, which deliver every week, and sources whose contract declares
+``nil_returns``, which send a header-only file (a nil return: nothing happened this week).
 
 Files carry the contract's raw headers in contract order. CSV: UTF-8 or GB18030 as declared,
 dates ``YYYY-MM-DD``, times ``YYYY-MM-DD HH:MM:SS``, empty for null, no byte-order mark.
@@ -64,7 +65,8 @@ def as_text(column: Column, values: pl.Series) -> pl.Series:
 def split_deliveries(
     contract: SourceContract, canonical: pl.DataFrame, calendar: SimCalendar
 ) -> list[Delivery]:
-    """The backfill and the weekly deliveries of one source (empty weeks left out)."""
+    """The backfill and the weekly deliveries of one source (empty weeks left out unless the
+    source delivers every week)."""
     arrived = canonical[contract.arrival_time].dt.date().to_numpy().astype("datetime64[D]")
     number = pl.Series("_delivery", calendar.delivery_of(arrived))
     parts = (
@@ -73,10 +75,11 @@ def split_deliveries(
         .partition_by("_delivery", as_dict=True, include_key=False)
     )
     empty = raw_frame(contract, canonical.head(0))
+    every_week = contract.grain == Grain.snapshot or contract.delivery.nil_returns
     deliveries = []
     for k, delivery_id in enumerate(calendar.delivery_ids):
         part = parts.get((k,), empty)
-        if part.height == 0 and (k == 0 or contract.grain != Grain.snapshot):
+        if part.height == 0 and (k == 0 or not every_week):
             continue
         deliveries.append(
             Delivery(

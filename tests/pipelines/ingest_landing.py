@@ -12,6 +12,8 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts.schema import USCC_PATTERN, Column, ColumnType, SourceContract
+from pipelines import io
+from pipelines.ingest_source import SourcePlan, plan_source
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -96,3 +98,24 @@ def land_bytes(landing: Path, contract: SourceContract, name: str, data: bytes) 
     path = folder / name
     path.write_bytes(data)
     return path
+
+
+def plan_landed(
+    workdir: Path,
+    contract: SourceContract,
+    *,
+    as_of: dt.datetime,
+    ledger: dict | None = None,
+    run_id: str = "r",
+) -> SourcePlan:
+    """The plan for one source's files in ``workdir/landing``; lake, quarantine, GX under it."""
+    return plan_source(
+        contract,
+        io.discover_landing(workdir / "landing").get(contract.id, []),
+        ledger or {},
+        run_id=run_id,
+        as_of=as_of,
+        lake_dir=workdir / "lake",
+        quarantine_dir=workdir / "quarantine",
+        gx_root=workdir,
+    )

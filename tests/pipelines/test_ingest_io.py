@@ -94,11 +94,29 @@ def test_zero_byte_file_is_empty(tmp_path):
     assert caught.value.rows_in == 0
 
 
-def test_header_only_file_is_empty(tmp_path):
+def test_header_only_file_is_empty_where_the_contract_allows_no_nil_returns(tmp_path):
+    contract = catalog.get("si_pension")  # a monthly panel: every delivery carries rows
+    assert not contract.delivery.nil_returns
+    header = ",".join(c.raw for c in contract.columns) + "\n"
+    path = land_bytes(tmp_path, contract, "2026-11-01.csv", header.encode("gb18030"))
+    with pytest.raises(DeliveryRejected, match="a header but no data rows"):
+        io.read_delivery(_landed(path), contract)
+
+
+def test_header_only_file_is_a_nil_return_where_the_contract_allows_them(tmp_path):
     contract = catalog.get("complaint_12345")
+    assert contract.delivery.nil_returns
     header = ",".join(c.raw for c in contract.columns) + "\n"
     path = land_bytes(tmp_path, contract, "2026-11-01.csv", header.encode())
-    with pytest.raises(DeliveryRejected, match="a header but no data rows"):
+    frame = io.read_delivery(_landed(path), contract)
+    assert frame.height == 0
+    assert frame.columns == ["_row", *(c.raw for c in contract.columns)]
+
+
+def test_zero_byte_file_is_empty_even_where_nil_returns_are_allowed(tmp_path):
+    contract = catalog.get("complaint_12345")  # a nil return still carries the header
+    path = land_bytes(tmp_path, contract, "2026-11-08.csv", b"")
+    with pytest.raises(DeliveryRejected, match="empty file \\(no header, no rows\\)"):
         io.read_delivery(_landed(path), contract)
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 from data_contracts import catalog
 from pipelines import io
-from pipelines.ingest_source import SourcePlan, plan_source
-from tests.pipelines.ingest_landing import land, land_bytes, valid_rows
+from pipelines.ingest_source import SourcePlan
+from tests.pipelines.ingest_landing import land, land_bytes, plan_landed, valid_rows
 
 HOTLINE = catalog.get("complaint_12345")
 AS_OF = dt.datetime(2026, 11, 2, 12)
@@ -15,17 +15,7 @@ DAY = dt.date(2026, 11, 1)
 
 
 def _plan(tmp_path, ledger=None) -> SourcePlan:
-    landed = io.discover_landing(tmp_path / "landing").get(HOTLINE.id, [])
-    return plan_source(
-        HOTLINE,
-        landed,
-        ledger or {},
-        run_id="r",
-        as_of=AS_OF,
-        lake_dir=tmp_path / "lake",
-        quarantine_dir=tmp_path / "quarantine",
-        gx_root=tmp_path,
-    )
+    return plan_landed(tmp_path, HOTLINE, as_of=AS_OF, ledger=ledger)
 
 
 def test_new_files_are_planned_oldest_first_and_newest_due_date_is_kept(tmp_path):
@@ -41,11 +31,12 @@ def test_same_file_in_the_ledger_is_skipped_and_a_changed_one_is_a_redelivery(tm
     same = land(tmp_path / "landing", HOTLINE, "2026-10-30", valid_rows(HOTLINE, 2, day=DAY))
     land(tmp_path / "landing", HOTLINE, "2026-11-01", valid_rows(HOTLINE, 2, day=DAY))
     ledger = {
-        (HOTLINE.id, "2026-10-30"): {"sha256": io.file_sha256(same)},
-        (HOTLINE.id, "2026-11-01"): {"sha256": "an older version"},
+        (HOTLINE.id, "2026-10-30"): {"sha256": io.file_sha256(same), "rows_in": 2},
+        (HOTLINE.id, "2026-11-01"): {"sha256": "an older version", "rows_in": 3},
     }
     plan = _plan(tmp_path, ledger)
     assert plan.skipped == ["2026-10-30"]
+    assert plan.weekly_rows == {"2026-10-30": 2, "2026-11-01": 3}
     (redelivery,) = plan.to_process
     assert (redelivery.delivery_id, redelivery.previous_sha256) == (
         "2026-11-01",
@@ -74,3 +65,15 @@ def test_plan_survives_its_json_round_trip(tmp_path):
     plan = _plan(tmp_path)
     path = io.write_json(tmp_path / "plan.json", plan.to_dict())
     assert SourcePlan.from_dict(io.read_json(path)) == plan
+
+
+def test_weekly_rows_come_from_this_sources_weekly_ledger_entries_only(tmp_path):
+    land(tmp_path / "landing", HOTLINE, "2026-11-01", valid_rows(HOTLINE, 2, day=DAY))
+    ledger = {
+        (HOTLINE.id, "backfill-2026-10-04"): {"sha256": "a", "rows_in": 900},  # not a week
+        (HOTLINE.id, "2026-10-11"): {"sha256": "b", "rows_in": 0},  # a nil return
+        (HOTLINE.id, "2026-10-18"): {"sha256": "c", "rows_in": 14},
+        ("si_pension", "2026-10-18"): {"sha256": "d", "rows_in": 77},  # another source
+    }
+    plan = _plan(tmp_path, ledger)
+    assert plan.weekly_rows == {"2026-10-11": 0, "2026-10-18": 14}

@@ -131,6 +131,28 @@ def test_an_empty_file_has_no_rows(contracts, tiny_sources, tiny_world):
         assert content.strip().count(b"\n") == 0
 
 
+def test_an_empty_file_is_zero_bytes_where_a_header_only_file_would_be_a_nil_return(
+    contracts, tiny_world
+):
+    contract = contracts["complaint_12345"]
+    assert contract.delivery.nil_returns
+    result = source_deliveries(tiny_world, contract, _plan_for("empty_file", contract.id))
+    (record,) = result.defects
+    assert record.detail["variant"] == "zero_bytes"
+    assert record.detail["rows_withheld"] > 0
+    delivery = next(d for d in result.deliveries if d.delivery_id == record.delivery)
+    assert render(delivery) == b""
+
+
+def test_nil_returns_take_no_random_defect(contracts, tiny_world):
+    contract = contracts["court_bankruptcy"]
+    result = source_deliveries(tiny_world, contract, DefectPlan(rate=1.0, guaranteed={}))
+    spoiled = {record.delivery for record in result.defects}
+    quiet = {d.delivery_id for d in result.deliveries if d.rows == 0 and not d.zero_bytes}
+    assert spoiled and quiet  # the tiny park has both kinds of week for this source
+    assert not spoiled & quiet
+
+
 def test_wrong_encoding_does_not_read_as_declared(contracts, tiny_sources, tiny_world):
     contract, record, delivery, _ = _injected("wrong_encoding", contracts, tiny_sources, tiny_world)
     content = render(delivery)

@@ -50,6 +50,35 @@ def test_snapshot_sources_deliver_every_week(contracts, tiny_sources, tiny_world
     assert [d.delivery_id for d in deliveries] == tiny_world.calendar.delivery_ids
 
 
+def test_nil_return_sources_send_a_header_only_file_for_a_quiet_week(
+    contracts, tiny_sources, tiny_world
+):
+    contract = contracts["court_bankruptcy"]
+    assert contract.delivery.nil_returns
+    calendar = tiny_world.calendar
+    history = tiny_sources["court_bankruptcy"]
+    before_weeks = history.filter(  # no case arrives in the weekly deliveries' weeks
+        pl.col(contract.arrival_time).dt.date() <= calendar.backfill_date.astype(object)
+    )
+    deliveries = split_deliveries(contract, before_weeks, calendar)
+    assert [d.delivery_id for d in deliveries] == calendar.delivery_ids
+    for quiet in deliveries[1:]:
+        assert quiet.rows == 0
+        assert render(quiet).decode().splitlines() == [",".join(c.raw for c in contract.columns)]
+
+
+def test_other_sources_send_nothing_in_a_quiet_week(contracts, tiny_sources, tiny_world):
+    contract = contracts["si_pension"]
+    assert not contract.delivery.nil_returns
+    calendar = tiny_world.calendar
+    history = tiny_sources["si_pension"]
+    before_weeks = history.filter(
+        pl.col(contract.arrival_time).dt.date() <= calendar.backfill_date.astype(object)
+    )
+    deliveries = split_deliveries(contract, before_weeks, calendar)
+    assert [d.delivery_id for d in deliveries] == calendar.delivery_ids[:1]
+
+
 def test_csv_files_carry_raw_headers_in_the_declared_encoding(contracts, tiny_world):
     contract = contracts["si_pension"]
     assert contract.delivery.encoding == "gb18030"
