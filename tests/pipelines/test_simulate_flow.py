@@ -12,6 +12,7 @@ import pytest
 from data_contracts.catalog import load_all
 from data_contracts.simulate.defects import DEFECT_KINDS, plan_defects
 from pipelines.flows import simulate as sim
+from pipelines.flows.ingest import ingest_flow
 
 END = dt.date(2026, 11, 20)
 SEED = 11
@@ -124,3 +125,43 @@ class TestSimulateFlow:
         assert (
             result["distress_events_to_end_date"] == events.filter(pl.col("before_end_date")).height
         )
+
+
+def _defects(run) -> list[dict]:
+    _, result = run
+    return json.loads(Path(result["truth"]["defects"]).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def ingested(run) -> dict:
+    workdir, _ = run
+    result = ingest_flow.fn(workdir=str(workdir), as_of="2026-11-20", run_id="check")
+    return json.loads(Path(result["ingest_summary"]).read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow  # ingests the whole tiny park: 174 GX validations
+class TestIngestingTheSimulatedPark:
+    def test_every_injected_defect_is_caught(self, run, ingested):
+        for record in _defects(run):
+            report = ingested["sources"][record["source"]]
+            if record["kind"] == "missing_delivery":
+                assert report["late"], record
+                continue
+            (outcome,) = [
+                o
+                for o in ingested["deliveries"][record["source"]]
+                if o["delivery_id"] == record["delivery"]
+            ]
+            assert outcome["status"] in ("partial", "rejected"), (record, outcome)
+            assert outcome["rows_quarantined"] > 0 or outcome["rows_in"] == 0, (record, outcome)
+
+    def test_only_the_source_whose_deliveries_never_came_is_late(self, run, ingested):
+        never_came = {d["source"] for d in _defects(run) if d["kind"] == "missing_delivery"}
+        late = {source for source, r in ingested["sources"].items() if r["late"]}
+        assert late == never_came  # quiet sources send nil returns and are not late
+
+    def test_every_delivered_row_is_accepted_or_quarantined(self, ingested):
+        totals = ingested["totals"]
+        assert totals["rows_in"] == totals["rows_accepted"] + totals["rows_quarantined"] > 0
+        assert totals["sources"] == len(load_all())
+        assert totals["failed"] == 0
