@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from data_contracts import catalog
 from models.config import load_config
 from pipelines import audit
 from pipelines.card_render import TEMPLATES, render_card
@@ -27,6 +28,8 @@ FOLDER = "auditor"
 CARD_FILE = re.compile(r"^v(\d+)\.json$")
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "precision_at_k", "brier")
 SUMMARY_FILE = "ingest_summary.json"
+# Sources needing attention, worst first; "ok" sources are not listed.
+STATUS_ORDER = ("failed", "missing", "degraded")
 
 
 def render_auditor_pages(settings: Settings, site_dir: Path) -> list[Path]:
@@ -122,7 +125,7 @@ def _card_row(card: dict[str, Any], page: Path, out: Path) -> dict[str, Any]:
 
 def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]]:
     """Every ingest run's totals, newest first; the newest run's Data Docs copied into the site
-    (older runs' docs stay in the workdir, linked by path)."""
+    (older runs' docs stay in the workdir, linked by path) and its sources needing attention."""
     root = settings.ingest_runs
     summaries = sorted(root.glob(f"*/{SUMMARY_FILE}")) if root.is_dir() else []
     runs = []
@@ -136,6 +139,8 @@ def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]
                 "totals": summary.get("totals", {}),
                 "docs": docs if (docs / "index.html").is_file() else None,
                 "href": None,
+                # only the newest run's sources are listed: older runs keep their summary file
+                "attention": None if runs else sources_needing_attention(summary),
             }
         )
     latest = next((run for run in runs if run["docs"]), None)
@@ -146,6 +151,28 @@ def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]
     for run in runs:
         run["docs"] = str(run["docs"]) if run["docs"] else None
     return runs
+
+
+def sources_needing_attention(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's sources that are not ok (failed, missing, then degraded), each with its titles,
+    status, lateness and the ingest's reason."""
+    contracts = catalog.load_all()
+    rows = []
+    for source, report in summary.get("sources", {}).items():
+        if report.get("status") not in STATUS_ORDER:
+            continue
+        contract = contracts.get(source)
+        rows.append(
+            {
+                "source": source,
+                "title_zh": contract.title.zh if contract else "",
+                "title_en": contract.title.en if contract else "",
+                "status": report["status"],
+                "late": bool(report.get("late")),
+                "reason": report.get("reason", ""),
+            }
+        )
+    return sorted(rows, key=lambda row: (STATUS_ORDER.index(row["status"]), row["source"]))
 
 
 def _latest_verifications(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

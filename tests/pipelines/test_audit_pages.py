@@ -17,13 +17,16 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(workdir=tmp_path / "work", operator="auditor-li")
 
 
-def _ingest_run(settings: Settings, run_id: str, as_of: str, with_docs: bool) -> None:
+def _ingest_run(
+    settings: Settings, run_id: str, as_of: str, with_docs: bool, sources: dict | None = None
+) -> None:
     folder = settings.ingest_runs / run_id
     folder.mkdir(parents=True)
     summary = {
         "run_id": run_id,
         "as_of": as_of,
         "totals": {"rows_in": 1200, "rows_accepted": 1150, "rows_quarantined": 50, "sources": 174},
+        "sources": sources or {},
     }
     (folder / "ingest_summary.json").write_text(json.dumps(summary), encoding="utf-8")
     if with_docs:
@@ -55,6 +58,44 @@ def test_latest_data_docs_are_copied_and_older_runs_listed(settings: Settings) -
     assert 'href="data_docs/run-new/index.html"' in text
     assert text.index("run-new") < text.index("run-old")
     assert "1,150" in text
+
+
+def _report(status: str, reason: str, late: bool = False) -> dict:
+    return {"status": status, "reason": reason, "late": late}
+
+
+def _index_after_run(settings: Settings, sources: dict) -> str:
+    """The auditor index after a newest ingest run (as of 2026-11-16) with these reports."""
+    _ingest_run(settings, "run-new", "2026-11-16T02:00:00", with_docs=False, sources=sources)
+    render_auditor_pages(settings, settings.site)
+    return (settings.site / "auditor" / "index.html").read_text(encoding="utf-8")
+
+
+def test_newest_runs_sources_needing_attention_are_listed_worst_first(settings: Settings) -> None:
+    old = {"si_pension": _report("failed", "an old failure, since fixed")}
+    _ingest_run(settings, "run-old", "2026-11-09T02:00:00", with_docs=False, sources=old)
+    text = _index_after_run(
+        settings,
+        {
+            "complaint_12345": _report("degraded", "complaint_12345: 2 rows quarantined"),
+            "court_bankruptcy": _report("ok", "court_bankruptcy: 1 nil return"),
+            "credit_commitment": _report("degraded", "late: 28 days old", late=True),
+            "tax_non_filing": _report("missing", "tax_non_filing: no delivery"),
+        },
+    )
+    attention = text[text.index('id="attention"') :]
+    order = [attention.index(s) for s in ("tax_non_filing", "complaint_12345", "credit_commitment")]
+    assert order == sorted(order)  # missing before degraded, then by source id
+    assert "court_bankruptcy" not in attention  # ok sources are not listed
+    assert "an old failure" not in text  # only the newest run's sources
+    assert "12345政务服务热线企业诉求" in attention  # the titles from the contract
+    assert "Late or missing tax returns" in attention
+    assert "late: 28 days old" in attention and "逾期" in attention
+
+
+def test_a_run_with_every_source_ok_says_so(settings: Settings) -> None:
+    text = _index_after_run(settings, {"si_pension": _report("ok", "all rows accepted")})
+    assert "Every source is ok." in text
 
 
 def test_audit_log_page_lists_records_newest_first_with_hashes(settings: Settings) -> None:
