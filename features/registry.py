@@ -8,6 +8,7 @@ nothing else restates a feature's meaning.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -275,7 +276,7 @@ DESCRIPTORS: list[FeatureSpec] = [
         Unit.count,
         NONE,
         ("截至评估日掌握该企业数据的来源数", "Sources holding any row on the firm by the date"),
-        ("共有 {value} 个数据来源掌握该企业信息", "{value} sources hold data on the firm"),
+        ("共有 {value} 个数据来源掌握该企业信息", "data on the firm from {value} [source|sources]"),
     ),
     _spec(
         "insufficient_data",
@@ -314,7 +315,7 @@ CAPITAL_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近{w}天减资次数", "Capital reductions in the last {w} days"),
-        ("近{w}天内减资 {value} 次", "{value} capital reductions in the last {w} days"),
+        ("近{w}天内减资 {value} 次", "{value} capital [reduction|reductions] in the last {w} days"),
     ),
     *_windowed(
         "capital_reduction_amount",
@@ -354,7 +355,7 @@ CAPITAL_SPECS: list[FeatureSpec] = [
             "距最近一次减资的天数（三年内无减资为空）",
             "Days since the latest capital reduction (null if none within three years)",
         ),
-        ("距最近一次减资仅 {value} 天", "latest capital reduction only {value} days ago"),
+        ("距最近一次减资仅 {value} 天", "latest capital reduction only {value} [day|days] ago"),
     ),
 ]
 
@@ -388,7 +389,10 @@ def _contribution_specs(prefix: str, family: str, source: SourceFamily, zh: str,
                 f"截至最近申报月{zh}连续欠缴月数（最多12）",
                 f"Consecutive months of {en} arrears up to the latest reported month (max 12)",
             ),
-            (f"{zh}已连续欠缴 {{value}} 个月", f"{en} unpaid for {{value}} consecutive months"),
+            (
+                f"{zh}已连续欠缴 {{value}} 个月",
+                f"{en} unpaid for {{value}} consecutive [month|months]",
+            ),
         ),
         *_windowed(
             f"{prefix}_arrears_amount",
@@ -443,7 +447,7 @@ def _contribution_specs(prefix: str, family: str, source: SourceFamily, zh: str,
                 f"评估月与最近一次{zh}申报月相隔月数",
                 f"Months between the date and the latest reported {en} month",
             ),
-            (f"{zh}记录已 {{value}} 个月未更新", f"no {en} record for {{value}} months"),
+            (f"{zh}记录已 {{value}} 个月未更新", f"no {en} record for {{value}} [month|months]"),
         ),
     ]
 
@@ -464,7 +468,7 @@ HEADCOUNT_SPECS: list[FeatureSpec] = [
         Unit.persons,
         NONE,
         ("最近申报月养老保险参保人数", "Pension-insured headcount in the latest reported month"),
-        ("最近参保人数 {value} 人", "{value} insured employees"),
+        ("最近参保人数 {value} 人", "{value} insured [employee|employees]"),
     ),
     *_windowed(
         "headcount_change",
@@ -513,7 +517,7 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近{w}天各类投诉总数", "Complaints of every kind in the last {w} days"),
-        ("近{w}天收到投诉 {value} 件", "{value} complaints in the last {w} days"),
+        ("近{w}天收到投诉 {value} 件", "{value} [complaint|complaints] in the last {w} days"),
     ),
     *_windowed(
         "complaint_wage_arrears_count",
@@ -527,7 +531,10 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
             "近{w}天拖欠工资投诉数（12345与欠薪投诉合计）",
             "Wage-arrears complaints in the last {w} days (12345 and wage-arrears cases)",
         ),
-        ("近{w}天拖欠工资投诉 {value} 件", "{value} wage-arrears complaints in the last {w} days"),
+        (
+            "近{w}天拖欠工资投诉 {value} 件",
+            "{value} wage-arrears [complaint|complaints] in the last {w} days",
+        ),
     ),
     *_windowed(
         "complaint_prepaid_refund_count",
@@ -543,7 +550,7 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         ),
         (
             "近{w}天预付费退费投诉 {value} 件",
-            "{value} prepaid-fee refund complaints in the last {w} days",
+            "{value} prepaid-fee refund [complaint|complaints] in the last {w} days",
         ),
     ),
     _spec(
@@ -575,7 +582,7 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         ),
         (
             "近365天投诉比同行业中位数多 {value} 件",
-            "{value} more complaints in the last 365 days than the sector median",
+            "{value} more [complaint|complaints] in the last 365 days than the sector median",
         ),
         window="365d",
     ),
@@ -590,7 +597,7 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         ("近{w}天金融纠纷投诉数", "Financial-dispute complaints in the last {w} days"),
         (
             "近{w}天金融纠纷投诉 {value} 件",
-            "{value} financial-dispute complaints in the last {w} days",
+            "{value} financial-dispute [complaint|complaints] in the last {w} days",
         ),
     ),
     _spec(
@@ -615,7 +622,7 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         ),
         (
             "近365天非法集资或理财兑付投诉 {value} 件",
-            "{value} illegal-fundraising or redemption complaints in the last 365 days",
+            "{value} illegal-fundraising or redemption [complaint|complaints] in the last 365 days",
         ),
         window="365d",
     ),
@@ -647,7 +654,7 @@ COMPLAINT_SPECS: list[FeatureSpec] = [
         ),
         (
             "近365天退费投诉涉及学员 {value} 人",
-            "{value} students affected by refund complaints in the last 365 days",
+            "{value} [student|students] affected by refund complaints in the last 365 days",
         ),
         window="365d",
     ),
@@ -664,7 +671,10 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近{w}天经营范围变更次数", "Business-scope changes in the last {w} days"),
-        ("近{w}天经营范围变更 {value} 次", "{value} business-scope changes in the last {w} days"),
+        (
+            "近{w}天经营范围变更 {value} 次",
+            "{value} business-scope [change|changes] in the last {w} days",
+        ),
     ),
     _spec(
         "scope_reduction_count_365d",
@@ -675,7 +685,7 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         ("近365天经营范围缩减次数", "Business-scope reductions in the last 365 days"),
         (
             "近365天经营范围缩减 {value} 次",
-            "business scope reduced {value} times in the last 365 days",
+            "business scope reduced {value} [time|times] in the last 365 days",
         ),
         window="365d",
     ),
@@ -690,7 +700,7 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         ("近{w}天法定代表人变更次数", "Legal-representative changes in the last {w} days"),
         (
             "近{w}天法定代表人变更 {value} 次",
-            "legal representative changed {value} times in the last {w} days",
+            "legal representative changed {value} [time|times] in the last {w} days",
         ),
     ),
     *_windowed(
@@ -702,7 +712,7 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近{w}天住所变更次数", "Address changes in the last {w} days"),
-        ("近{w}天住所变更 {value} 次", "address changed {value} times in the last {w} days"),
+        ("近{w}天住所变更 {value} 次", "address changed {value} [time|times] in the last {w} days"),
     ),
     *_windowed(
         "equity_change_count",
@@ -713,7 +723,7 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近{w}天股权变更次数", "Equity changes in the last {w} days"),
-        ("近{w}天股权变更 {value} 次", "{value} equity changes in the last {w} days"),
+        ("近{w}天股权变更 {value} 次", "{value} equity [change|changes] in the last {w} days"),
     ),
     _spec(
         "equity_pledge_count_365d",
@@ -722,7 +732,7 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近365天股权质押次数", "Equity pledges in the last 365 days"),
-        ("近365天股权质押 {value} 次", "{value} equity pledges in the last 365 days"),
+        ("近365天股权质押 {value} 次", "{value} equity [pledge|pledges] in the last 365 days"),
         window="365d",
     ),
     _spec(
@@ -732,7 +742,7 @@ REGISTRATION_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近365天股权转让次数", "Equity transfers in the last 365 days"),
-        ("近365天股权转让 {value} 次", "{value} equity transfers in the last 365 days"),
+        ("近365天股权转让 {value} 次", "{value} equity [transfer|transfers] in the last 365 days"),
         window="365d",
     ),
 ]
@@ -746,7 +756,10 @@ LINKED_SPECS: list[FeatureSpec] = [
         Unit.count,
         NONE,
         ("法定代表人担任法定代表人的其他企业数", "Other firms of the legal representative"),
-        ("法定代表人另有 {value} 家关联企业", "legal representative heads {value} other firms"),
+        (
+            "法定代表人另有 {value} 家关联企业",
+            "legal representative heads {value} other [firm|firms]",
+        ),
     ),
     _spec(
         "linked_firms_closed_count",
@@ -852,7 +865,10 @@ PENALTY_SPECS: list[FeatureSpec] = [
             "近{w}天行政处罚次数（全部执法部门）",
             "Administrative penalties in the last {w} days (every department)",
         ),
-        ("近{w}天受到行政处罚 {value} 次", "{value} administrative penalties in the last {w} days"),
+        (
+            "近{w}天受到行政处罚 {value} 次",
+            "{value} administrative [penalty|penalties] in the last {w} days",
+        ),
     ),
     _spec(
         "penalty_fine_amount_365d",
@@ -873,7 +889,7 @@ PENALTY_SPECS: list[FeatureSpec] = [
         ("近365天情节较重的处罚次数", "Penalties of major severity in the last 365 days"),
         (
             "近365天受到情节较重的处罚 {value} 次",
-            "{value} major-severity penalties in the last 365 days",
+            "{value} major-severity [penalty|penalties] in the last 365 days",
         ),
         window="365d",
     ),
@@ -886,7 +902,7 @@ PENALTY_SPECS: list[FeatureSpec] = [
         ("近365天情节严重的处罚次数", "Penalties of serious severity in the last 365 days"),
         (
             "近365天受到情节严重的处罚 {value} 次",
-            "{value} serious-severity penalties in the last 365 days",
+            "{value} serious-severity [penalty|penalties] in the last 365 days",
         ),
         window="365d",
     ),
@@ -902,7 +918,7 @@ PENALTY_SPECS: list[FeatureSpec] = [
         ),
         (
             "近365天被责令停产停业或吊销许可证 {value} 次",
-            "business suspended or licence revoked {value} times in the last 365 days",
+            "business suspended or licence revoked {value} [time|times] in the last 365 days",
         ),
         window="365d",
     ),
@@ -919,7 +935,7 @@ PENALTY_SPECS: list[FeatureSpec] = [
             ),
             (
                 f"近365天受到{label.zh}部门处罚 {{value}} 次",
-                f"{{value}} penalties by {label.en} departments in the last 365 days",
+                f"{{value}} [penalty|penalties] by {label.en} departments in the last 365 days",
             ),
             window="365d",
         )
@@ -940,7 +956,7 @@ COURT_SPECS: list[FeatureSpec] = [
         ("近{w}天作为被告的民事案件数", "Civil cases as defendant filed in the last {w} days"),
         (
             "近{w}天作为被告被起诉 {value} 次",
-            "sued as defendant {value} times in the last {w} days",
+            "sued as defendant {value} [time|times] in the last {w} days",
         ),
     ),
     _spec(
@@ -965,7 +981,7 @@ COURT_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("近{w}天被强制执行案件数", "Enforcement cases in the last {w} days"),
-        ("近{w}天被强制执行 {value} 次", "{value} enforcement cases in the last {w} days"),
+        ("近{w}天被强制执行 {value} 次", "{value} enforcement [case|cases] in the last {w} days"),
     ),
     _spec(
         "court_enforcement_amount_365d",
@@ -984,7 +1000,10 @@ COURT_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("累计列入失信被执行人名单次数", "Listings as a dishonest debtor to date"),
-        ("已被列入失信被执行人名单 {value} 次", "listed as a dishonest debtor {value} times"),
+        (
+            "已被列入失信被执行人名单 {value} 次",
+            "listed as a dishonest debtor {value} [time|times]",
+        ),
     ),
     _spec(
         "dishonest_debtor_count_365d",
@@ -995,7 +1014,7 @@ COURT_SPECS: list[FeatureSpec] = [
         ("近365天列入失信被执行人名单次数", "Dishonest-debtor listings in the last 365 days"),
         (
             "近365天被列入失信被执行人名单 {value} 次",
-            "listed as a dishonest debtor {value} times in the last 365 days",
+            "listed as a dishonest debtor {value} [time|times] in the last 365 days",
         ),
         window="365d",
     ),
@@ -1006,7 +1025,7 @@ COURT_SPECS: list[FeatureSpec] = [
         Unit.count,
         UP,
         ("累计列入经营异常名录次数", "Listings in the abnormal-operation register to date"),
-        ("已被列入经营异常名录 {value} 次", "listed as operating abnormally {value} times"),
+        ("已被列入经营异常名录 {value} 次", "listed as operating abnormally {value} [time|times]"),
     ),
     _spec(
         "abnormal_operation_count_365d",
@@ -1017,7 +1036,7 @@ COURT_SPECS: list[FeatureSpec] = [
         ("近365天列入经营异常名录次数", "Abnormal-operation listings in the last 365 days"),
         (
             "近365天被列入经营异常名录 {value} 次",
-            "listed as operating abnormally {value} times in the last 365 days",
+            "listed as operating abnormally {value} [time|times] in the last 365 days",
         ),
         window="365d",
     ),
@@ -1030,7 +1049,7 @@ COURT_SPECS: list[FeatureSpec] = [
         ("累计列入严重违法失信名单次数", "Listings on the serious-violation black list to date"),
         (
             "已被列入严重违法失信名单 {value} 次",
-            "on the serious-violation black list {value} times",
+            "on the serious-violation black list {value} [time|times]",
         ),
     ),
 ]
@@ -1291,7 +1310,7 @@ CONSISTENCY_SPECS: list[FeatureSpec] = [
         ),
         (
             "{value} 类许可证已过期但企业仍在经营",
-            "{value} licence types expired while the firm still operates",
+            "{value} licence [type|types] expired while the firm still operates",
         ),
     ),
     _spec(
@@ -1356,7 +1375,7 @@ def _adverse_spec(source_id: str) -> FeatureSpec:
         (f"近{w}天「{zh}」记录数", f"Records of '{en}' in the last {w} days"),
         (
             f"近{w}天有 {{value}} 条「{zh}」记录",
-            f"{{value}} records of '{en}' in the last {w} days",
+            f"{{value}} [record|records] of '{en}' in the last {w} days",
         ),
         window=f"{w}d",
     )
@@ -1456,9 +1475,23 @@ def format_value(name: str, value: object, lang: str = "en") -> str:
     raise ValueError(f"no format for unit {unit}")
 
 
+# "[singular|plural]" in an English template: the noun that agrees with the value.
+NUMBER_CHOICE = re.compile(r"\[([^\[\]|]+)\|([^\[\]|]+)\]")
+
+
 def render_reason(name: str, value: object, lang: str = "en") -> str:
-    """The feature's explanation template filled with its formatted value."""
-    return spec(name).template.get(lang).format(value=format_value(name, value, lang))
+    """The feature's explanation template filled with its formatted value; ``[a|b]`` becomes
+    ``a`` when the value is one (or minus one) and ``b`` otherwise."""
+    template = NUMBER_CHOICE.sub(
+        lambda choice: choice.group(1 if _is_one(value) else 2), spec(name).template.get(lang)
+    )
+    return template.format(value=format_value(name, value, lang))
+
+
+def _is_one(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return False
+    return round(abs(float(value))) == 1
 
 
 def _source_list(ids: tuple[str, ...], shown: int = 6) -> str:

@@ -54,7 +54,7 @@ def test_every_template_renders_in_both_languages(s):
     sample = "制造业" if s.unit == Unit.category else 3.0
     for lang in ("zh", "en"):
         text = render_reason(s.name, sample, lang)
-        assert "{" not in text and text.strip()
+        assert "{" not in text and "[" not in text and "|" not in text and text.strip()
         assert s.description.get(lang)
         assert s.name in s.card_line(lang)
 
@@ -64,6 +64,35 @@ def test_housing_fund_reason_reads_as_written():
     assert render_reason("hf_arrears_consecutive_months", 4.0, "en") == (
         "housing fund unpaid for 4 consecutive months"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("complaint_count_90d", 1.0, "1 complaint in the last 90 days"),
+        ("complaint_count_90d", 2.0, "2 complaints in the last 90 days"),
+        ("complaint_count_90d", 0.0, "0 complaints in the last 90 days"),
+        ("headcount_latest", 1, "1 insured employee"),
+        ("penalty_count_365d", 1.0, "1 administrative penalty in the last 365 days"),
+        ("penalty_count_365d", 3.0, "3 administrative penalties in the last 365 days"),
+        (
+            "legal_rep_change_count_365d",
+            1.0,
+            "legal representative changed 1 time in the last 365 days",
+        ),
+        ("headcount_change_3m", -1.0, "insured headcount changed by -1 vs 3 months earlier"),
+        ("si_arrears_consecutive_months", 1.0, "social insurance unpaid for 1 consecutive month"),
+        ("n_sources_known", 12.0, "data on the firm from 12 sources"),
+        ("complaint_count_90d", None, "unknown complaints in the last 90 days"),
+    ],
+)
+def test_english_nouns_agree_with_the_value(name, value, expected):
+    assert render_reason(name, value, "en") == expected
+
+
+def test_chinese_reasons_have_no_number_choices():
+    # Chinese has no plural: a "[a|b]" choice in a Chinese template would be shown as written.
+    assert not [s.name for s in SPECS if "|" in s.template.zh]
 
 
 @pytest.mark.parametrize(
