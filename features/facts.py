@@ -59,6 +59,10 @@ from features.registry import (
 from features.source_set import SourceFamily, SourceSet, one
 
 FACT_COLUMNS = ("uscc", "feature", "fact_zh", "fact_en")
+# Facts shown per firm and feature. A family of sources (eight social-insurance schemes, three
+# energy meters) can yield dozens of rows; past this many a reader stops reading, so the rest
+# are counted in one closing line.
+MAX_FACTS_PER_FEATURE = 8
 Mode = Literal["events", "summary", "panel", "latest"]
 INDEX = "_index"
 # The as-of date as a column, for evidence filters that compare with it.
@@ -352,9 +356,12 @@ def facts_for(
     feature_names: Sequence[str],
     *,
     contracts: Mapping[str, SourceContract] | None = None,
+    max_per_feature: int = MAX_FACTS_PER_FEATURE,
 ) -> pl.DataFrame:
     """One row per fact: uscc, feature, fact_zh, fact_en (firms and features in the order
-    given; within a feature, the newest evidence first)."""
+    given; within a feature, its evidence in declared order, each source's newest rows first).
+    Past ``max_per_feature`` facts for a firm and feature, one last line says how many more
+    records there are."""
     firms = list(dict.fromkeys(uscc_list))
     source_set = SourceSet(sources, contracts).for_firms(
         pl.DataFrame({USCC: firms}, schema={USCC: pl.String})
@@ -366,7 +373,9 @@ def facts_for(
         for evidence in evidence_for(feature):
             for uscc, zh, en in _facts(source_set, evidence, firms, as_of, window):
                 per_firm[uscc].append((zh, en))
-        rows.extend((u, feature, zh, en) for u in firms for zh, en in per_firm[u])
+        for uscc in firms:
+            shown = _capped(per_firm[uscc], max_per_feature)
+            rows.extend((uscc, feature, zh, en) for zh, en in shown)
     frame = pl.DataFrame(rows, schema=dict.fromkeys(FACT_COLUMNS, pl.String), orient="row")
     order = {u: i for i, u in enumerate(firms)}
     return (
@@ -374,6 +383,13 @@ def facts_for(
         .sort(pl.col("uscc").replace_strict(order, return_dtype=pl.Int64), "_n")
         .drop("_n")
     )
+
+
+def _capped(facts: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    if len(facts) <= limit:
+        return facts
+    more = len(facts) - (limit - 1)  # at least 2: one shown line gives way to the count
+    return [*facts[: limit - 1], (f"另有 {more} 条记录未列出", f"{more} more records not shown")]
 
 
 def _window(feature: str) -> tuple[int | None, int | None]:

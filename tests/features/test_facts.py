@@ -202,3 +202,33 @@ def test_panel_fact_shows_the_months_compared():
     got = facts(records, ["headcount_change_3m"])
     assert [f[:7] for f in got["fact_zh"]] == ["2024-05", "2024-02"]
     assert "40" in got["fact_zh"][0] and "47" not in got["fact_zh"][0]
+
+
+def _reduction_facts(n: int, cap: int) -> pl.DataFrame:
+    """Facts for a firm with ``n`` capital reductions in January 2024, at most ``cap`` shown."""
+    records = [master()] + [
+        rec(
+            "reg_capital_change",
+            change_date=date(2024, 1, 1 + day),
+            capital_before=1000.0 - day,
+            capital_after=900.0 - day,
+        )
+        for day in range(n)
+    ]
+    feature = ["capital_reduction_count_365d"]
+    return facts_for(frames(records), ["F1"], T, feature, max_per_feature=cap)
+
+
+def test_facts_past_the_cap_are_counted_in_one_closing_line():
+    got = _reduction_facts(6, cap=4)
+    assert got.height == 4
+    assert got["fact_zh"][0].startswith("2024-01-06")  # the newest facts are the ones kept
+    assert got["fact_zh"][2].startswith("2024-01-04")
+    assert got["fact_zh"][3] == "另有 3 条记录未列出"
+    assert got["fact_en"][3] == "3 more records not shown"
+
+
+def test_facts_up_to_the_cap_are_all_shown():
+    got = _reduction_facts(4, cap=4)
+    assert got.height == 4
+    assert not got["fact_en"].str.contains("not shown").any()
