@@ -67,6 +67,7 @@ Mode = Literal["events", "summary", "panel", "latest"]
 INDEX = "_index"
 # The as-of date as a column, for evidence filters that compare with it.
 AS_OF_COLUMN = "_as_of"
+LEADS = "_leads"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class Evidence:
     window_days: int | None = field(default=None)
     group_by: str | None = None
     limit: int = 12
+    # rows matching this come before the others of the feature (from every source), so that
+    # the capped list shows what drives the value, e.g. the months actually in arrears
+    first: pl.Expr | None = None
 
 
 def _in(column: str, values: Sequence[str]) -> pl.Expr:
@@ -130,8 +134,10 @@ LICENCE_LAPSED = Evidence(
 def _arrears(
     family: SourceFamily, lags: tuple[int, ...] | None = None, *, only_arrears: bool = True
 ) -> tuple[Evidence, ...]:
-    where = pl.col("arrears_amount") > 0 if only_arrears else None
-    return (Evidence(family, ARREARS_SHOWN, where, mode="panel", lags=lags),)
+    in_arrears = pl.col("arrears_amount") > 0
+    if only_arrears:
+        return (Evidence(family, ARREARS_SHOWN, in_arrears, mode="panel", lags=lags),)
+    return (Evidence(family, ARREARS_SHOWN, mode="panel", lags=lags, first=in_arrears),)
 
 
 def _contribution_evidence(prefix: str, family: SourceFamily) -> dict[str, tuple[Evidence, ...]]:
@@ -369,12 +375,13 @@ def facts_for(
     rows: list[tuple[str, str, str, str]] = []
     for feature in dict.fromkeys(feature_names):
         window = _window(feature)
-        per_firm: dict[str, list[tuple[str, str]]] = {u: [] for u in firms}
+        per_firm: dict[str, list[tuple[bool, str, str]]] = {u: [] for u in firms}
         for evidence in evidence_for(feature):
-            for uscc, zh, en in _facts(source_set, evidence, firms, as_of, window):
-                per_firm[uscc].append((zh, en))
+            for uscc, leading, zh, en in _facts(source_set, evidence, firms, as_of, window):
+                per_firm[uscc].append((leading, zh, en))
         for uscc in firms:
-            shown = _capped(per_firm[uscc], max_per_feature)
+            ordered = sorted(per_firm[uscc], key=lambda fact: not fact[0])  # stable
+            shown = _capped([(zh, en) for _, zh, en in ordered], max_per_feature)
             rows.extend((uscc, feature, zh, en) for zh, en in shown)
     frame = pl.DataFrame(rows, schema=dict.fromkeys(FACT_COLUMNS, pl.String), orient="row")
     order = {u: i for i, u in enumerate(firms)}
@@ -408,8 +415,9 @@ def _facts(
     firms: list[str],
     as_of: date,
     window: tuple[int | None, int | None],
-) -> list[tuple[str, str, str]]:
-    out: list[tuple[str, str, str]] = []
+) -> list[tuple[str, bool, str, str]]:
+    """(uscc, leads, zh, en) per fact; ``leads`` marks rows matching ``evidence.first``."""
+    out: list[tuple[str, bool, str, str]] = []
     for source_id in sources.family(evidence.family):
         contract = sources.contracts[source_id]
         shown = [
@@ -429,12 +437,18 @@ def _facts(
             rows = rows.filter(pl.col(EVENT_DATE) > as_of - timedelta(days=days))
         rows = rows.sort(USCC, EVENT_DATE, descending=[False, True])
         if evidence.mode == "summary":
-            out.extend(_summaries(rows, contract, evidence, days))
+            out.extend(
+                (u, False, zh, en) for u, zh, en in _summaries(rows, contract, evidence, days)
+            )
         else:
+            leads = evidence.first if evidence.first is not None else pl.lit(False)
+            rows = rows.with_columns(leads.fill_null(False).alias(LEADS)).sort(
+                LEADS, descending=True, maintain_order=True
+            )
             for row in (
                 rows.group_by(USCC, maintain_order=True).head(evidence.limit).iter_rows(named=True)
             ):
-                out.append((row[USCC], *_sentence(row, contract, shown)))
+                out.append((row[USCC], row[LEADS], *_sentence(row, contract, shown)))
     return out
 
 

@@ -42,17 +42,21 @@ def test_capital_reduction_fact_gives_date_and_amounts():
     assert got["fact_en"][0].startswith("2024-03-02 Registered capital changes: Registered")
 
 
+def _contribution(source_id: str, period: date, arrears: float):
+    return rec(
+        source_id,
+        period=period,
+        insured_count=5,
+        amount_due=100.0,
+        amount_paid=100.0 - arrears,
+        arrears_amount=arrears,
+        arrived_at=arrival_after(period, 20),
+    )
+
+
 def test_arrears_facts_list_the_months_in_arrears_newest_first():
     records = [master()] + [
-        rec(
-            "si_pension",
-            period=p,
-            insured_count=5,
-            amount_due=100.0,
-            amount_paid=100.0 - a,
-            arrears_amount=a,
-            arrived_at=arrival_after(p, 20),
-        )
+        _contribution("si_pension", p, a)
         for p, a in zip(months(date(2024, 1, 1), 5), (0.0, 50.0, 0.0, 70.0, 80.0), strict=True)
     ]
     got = facts(records, ["si_arrears_months_3m"])
@@ -232,3 +236,17 @@ def test_facts_up_to_the_cap_are_all_shown():
     got = _reduction_facts(4, cap=4)
     assert got.height == 4
     assert not got["fact_en"].str.contains("not shown").any()
+
+
+def test_paid_ratio_facts_show_the_months_in_arrears_first_across_schemes():
+    # Pension is fully paid; the medical scheme is short in its oldest month only. Each scheme
+    # lists its newest month first, so without the ordering two paid months would come first.
+    records = [master()]
+    for period in months(date(2024, 4, 1), 3):
+        records.append(_contribution("si_pension", period, 0.0))
+        records.append(_contribution("si_medical", period, 40.0 if period.month == 4 else 0.0))
+    got = facts(records, ["si_paid_ratio_3m"])
+    assert got.height == 6  # every contribution month is still evidence of the ratio
+    assert got["fact_en"][0].startswith("2024-04 ")
+    assert "Unpaid contribution (CNY) 40" in got["fact_en"][0]
+    assert not got["fact_en"][1:].str.contains("Unpaid contribution \\(CNY\\) 40").any()
