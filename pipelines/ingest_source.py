@@ -15,7 +15,6 @@ likely a broken export and is rejected like any empty file.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -33,7 +32,6 @@ MISSING_COLUMN = "expect_column_to_exist"
 # A nil return is believed unless the source's recent weekly deliveries (at least
 # USUAL_MIN_WEEKS of the last USUAL_WEEKS) carried a median of NIL_RETURN_MAX_USUAL_ROWS or more.
 NIL_RETURN_MAX_USUAL_ROWS = 5
-WEEKLY_ID = re.compile(r"\d{4}-\d{2}-\d{2}")  # a weekly delivery, not a backfill
 USUAL_WEEKS = 8
 USUAL_MIN_WEEKS = 3
 
@@ -136,7 +134,7 @@ def plan_source(
         weekly_rows={
             delivery_id: int(entry["rows_in"])
             for (entry_source, delivery_id), entry in ledger.items()
-            if entry_source == source_id and WEEKLY_ID.fullmatch(delivery_id)
+            if entry_source == source_id and io.is_weekly_delivery(delivery_id)
         },
     )
 
@@ -438,7 +436,7 @@ def usual_weekly_rows(weekly_rows: dict[str, int], delivery_id: str) -> float | 
     others = [
         rows
         for other, rows in sorted(weekly_rows.items())
-        if other != delivery_id and WEEKLY_ID.fullmatch(other)
+        if other != delivery_id and io.is_weekly_delivery(other)
     ]
     recent = others[-USUAL_WEEKS:]
     return statistics.median(recent) if len(recent) >= USUAL_MIN_WEEKS else None

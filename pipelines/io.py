@@ -38,7 +38,15 @@ INGESTED_AT = "_ingested_at"
 LEDGER_NAME = "_ledger.jsonl"
 PART_NAME = "part-0.parquet"
 
-DELIVERY_ID_PATTERN = re.compile(r"^(?:backfill-)?(\d{4}-\d{2}-\d{2})$")
+DELIVERY_ID_PATTERN = re.compile(r"^(backfill-)?(\d{4}-\d{2}-\d{2})$")
+
+
+def is_weekly_delivery(delivery_id: str) -> bool:
+    """A dated weekly delivery (``YYYY-MM-DD``), not a backfill or an id off the rule."""
+    match = DELIVERY_ID_PATTERN.match(delivery_id)
+    return match is not None and match.group(1) is None
+
+
 # Encodings a department might have used instead of the declared one (for a clearer reason).
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
 
@@ -65,7 +73,7 @@ class LandedFile:
         if not match:
             return None
         try:
-            return date.fromisoformat(match.group(1))
+            return date.fromisoformat(match.group(2))
         except ValueError:
             return None
 
