@@ -2,16 +2,17 @@
 
 The estimate comes from outer folds: out-of-time (expanding window) when the table has a time
 column, stratified k-fold otherwise (grouped by entity when an id column is given, so no entity
-sits on both sides). Everything EWS tunes -- the configuration among a small search space, the
-number of trees (early stopping) and the calibration -- is decided inside each outer training
-fold (inner cross-validation, or the latest part of the training period when there is time), so
-no outer test row influences the model that scores it.
+sits on both sides). Everything EWS tunes -- which configurations of a small search space to
+average, the number of trees (early stopping) and the calibration -- is decided inside each outer
+training fold (inner cross-validation, or the latest part of the training period when there is
+time), so no outer test row influences the model that scores it. Without a time column the
+chosen configurations are averaged; with one, the best on the latest period is kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,8 @@ INNER_VALID_SHARE = 0.2
 # A small search space. The first entry is the common XGBoost starting point (depth 6, learning
 # rate 0.1, no sampling, no class weights), so the tuner can always fall back on it; the other two
 # learn slowly (learning rate 0.03) with row and column sampling, one with shallower trees and the
-# rare class up-weighted. Early stopping on the inner folds picks the number of trees of each.
+# rare class up-weighted. Early stopping on the inner folds picks the number of trees of each;
+# the inner out-of-fold margins then pick which of them to average (models.train.greedy_ensemble).
 SEARCH_SPACE = (
     TrainConfig(
         max_depth=6,
@@ -62,7 +64,7 @@ SEARCH_SPACE = (
         early_stopping_rounds=200,
     ),
 )
-# The chosen configuration is refitted this many times with different seeds (row and column
+# Each chosen configuration is refitted this many times with different seeds (row and column
 # samples) and the boosters averaged, which takes out most of one fit's sampling noise.
 BAG = 5
 
@@ -220,7 +222,9 @@ def fit_tuned(
         fit_risk_model(inner_train, inner_valid, features, layout.label, config=config)
         for config in candidates
     ]
-    return max(fitted, key=lambda model: np.nan_to_num(model.metadata["valid_auc"], nan=-1.0))
+    scores = [np.nan_to_num(model.metadata["valid_auc"], nan=-1.0) for model in fitted]
+    best = int(np.argmax(scores))
+    return replace(fitted[best], metadata={**fitted[best].metadata, "chosen": [best]})
 
 
 def train_segment(
@@ -251,6 +255,8 @@ def train_segment(
                 "brier": brier_score(y, p),
                 "n_trees": model.metadata["n_trees"],
                 "bag": model.metadata.get("bag", 1),
+                # Search-space positions of the averaged configurations, best first ("1+2").
+                "configurations": "+".join(str(i) for i in model.metadata["chosen"]),
                 "max_depth": model.metadata["config"]["max_depth"],
                 "class_balance": model.metadata["config"]["class_balance"],
                 "calibration": model.calibrator.method,

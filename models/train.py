@@ -248,16 +248,23 @@ def fit_risk_model_cv(
     seed: int = 0,
     bag: int = 1,
 ) -> RiskModel:
-    """Pick the configuration with the best inner cross-validated AUC, then refit on all rows.
+    """Choose configurations by inner cross-validation, then refit them on all rows and average.
 
-    The inner folds share one number of rounds, where their mean held-out AUC peaks; the refit
-    on all rows uses it. The calibrator is chosen and fitted on the inner out-of-fold margins, so
-    no row calibrates a model that saw it. ``groups`` keeps an entity's rows in one inner fold.
+    Each candidate boosts every inner fold in step; its number of rounds is where the mean
+    held-out AUC peaks. The ensemble is then grown greedily on the pooled inner out-of-fold
+    margins: start from the best candidate and add the one that most raises the AUC of the
+    averaged margin, until none does. Averaging a few good configurations is steadier than
+    betting on the inner winner, whose lead is often within noise; a candidate that does not
+    help is left out. The calibrator is chosen and fitted on the ensemble's out-of-fold margins,
+    so no row calibrates a model that saw it. ``groups`` keeps an entity's rows in one inner
+    fold.
 
-    ``bag`` > 1 refits that many boosters with different seeds (so different row and column
-    samples) and averages them: the model is one booster whose margin is the mean of their
-    margins, and whose contributions are the mean of theirs. A configuration without sampling
-    is deterministic and is refitted once.
+    ``bag`` > 1 refits each chosen configuration that many times with different seeds (so
+    different row and column samples); a configuration without sampling is deterministic and is
+    refitted once. The result is one booster whose margin is the mean over the chosen
+    configurations of their members' mean margin, and whose contributions are the same mean of
+    theirs. Every candidate starts from the training rows' event rate (``base_score``), so
+    boosters of differently weighted configurations share a bias and can be averaged.
     """
     if bag < 1:
         raise ValueError(f"bag must be at least 1, got {bag}")
@@ -267,57 +274,98 @@ def fit_risk_model_cv(
     x, y = features_and_labels(frame, names, label_col, "training fold")
     monotone = monotone_constraints(names, directions)
     splits = _inner_folds(y, folds, groups, seed)
-    results = [_cross_validate(x, y, names, monotone, config, splits) for config in candidates]
-    scores = [result["inner_auc"] for result in results]
-    best = int(np.nanargmax(scores))
-    config, chosen = candidates[best], results[best]
-    params = booster_params(config, y, monotone)
-    members = bag if config.subsample < 1 or config.colsample_bytree < 1 else 1
-    booster = average_boosters(
-        [
-            _boost(
-                {**params, "seed": config.seed + k}, x, y, config, names, rounds=chosen["rounds"]
-            )
-            for k in range(members)
-        ]
-    )
-    booster.set_param({"nthread": config.nthread})
-    calibrator = choose_calibrator(
-        chosen["oof_margin"], y, folds=config.calibration_folds, seed=config.seed
-    )
+    base_score = float(y.mean())
+    params = [
+        {**booster_params(config, y, monotone), "base_score": base_score} for config in candidates
+    ]
+    results = [
+        _cross_validate(x, y, names, config, candidate_params, splits)
+        for config, candidate_params in zip(candidates, params, strict=True)
+    ]
+    chosen, ensemble_auc = greedy_ensemble(y, [result["oof_margin"] for result in results])
+    boosters, weights = [], []
+    for index in chosen:
+        config = candidates[index]
+        members = bag if config.subsample < 1 or config.colsample_bytree < 1 else 1
+        for k in range(members):
+            member_params = {**params[index], "seed": config.seed + k}
+            rounds = results[index]["rounds"]
+            boosters.append(_boost(member_params, x, y, config, names, rounds=rounds))
+            weights.append(1.0 / (len(chosen) * members))
+    best = candidates[chosen[0]]
+    booster = average_boosters(boosters, weights)
+    booster.set_param({"nthread": best.nthread})
+    oof_margin = np.mean([results[index]["oof_margin"] for index in chosen], axis=0)
+    calibrator = choose_calibrator(oof_margin, y, folds=best.calibration_folds, seed=best.seed)
     return _risk_model(
         booster,
         calibrator,
         names,
         monotone,
-        config,
-        params,
+        best,
+        params[chosen[0]],
         y,
         fitted_with="inner_cv",
         inner_folds=len(splits),
-        inner_auc=scores[best],
-        candidate_inner_auc=scores,
-        inner_rounds=chosen["rounds"],
-        bag=members,
+        inner_auc=ensemble_auc,
+        candidate_inner_auc=[result["inner_auc"] for result in results],
+        chosen=chosen,
+        inner_rounds=[results[index]["rounds"] for index in chosen],
+        bag=len(boosters),
     )
 
 
-def average_boosters(boosters: Sequence[xgb.Booster]) -> xgb.Booster:
-    """One booster whose margin is the mean of ``boosters``' margins.
+def greedy_ensemble(y: np.ndarray, margins: Sequence[np.ndarray]) -> tuple[list[int], float]:
+    """(chosen indices, their AUC): greedy forward selection of margins to average.
 
-    Their trees, each leaf scaled by 1/k, are put in one model. The boosters must share their
-    base score (they do when trained on the same rows with the same objective), so the bias is
-    shared too. Per-feature contributions of the result are the mean of the boosters' own.
+    Starts from the margin with the best AUC and adds, one at a time, the one whose inclusion
+    in the mean raises the AUC most; stops when no addition raises it. Each index is used at
+    most once, so the chosen ones are averaged with equal weights. Ties keep the earlier index.
     """
+    if not margins:
+        raise ValueError("greedy_ensemble needs at least one margin")
+    scores = [np.nan_to_num(roc_auc(y, margin), nan=-1.0) for margin in margins]
+    chosen = [int(np.argmax(scores))]
+    best = scores[chosen[0]]
+    while len(chosen) < len(margins):
+        trials = {
+            index: roc_auc(y, np.mean([margins[i] for i in [*chosen, index]], axis=0))
+            for index in range(len(margins))
+            if index not in chosen
+        }
+        index = max(trials, key=lambda i: (trials[i], -i))
+        if not trials[index] > best:
+            break
+        chosen.append(index)
+        best = trials[index]
+    return chosen, float(best)
+
+
+def average_boosters(
+    boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = None
+) -> xgb.Booster:
+    """One booster whose margin is the (weighted) mean of ``boosters``' margins.
+
+    Their trees, each leaf scaled by its booster's weight (default 1/k), are put in one model.
+    Weights must be positive and sum to 1. The boosters must share their base score (they do
+    when trained on the same rows with the same objective and class weight, or with the same
+    explicit ``base_score``), so the bias is shared too. Per-feature contributions of the result
+    are the same mean of the boosters' own.
+    """
+    if weights is None:
+        weights = [1.0 / len(boosters)] * len(boosters)
+    if len(weights) != len(boosters):
+        raise ValueError(f"{len(boosters)} boosters to average but {len(weights)} weights")
+    if min(weights) <= 0 or not np.isclose(sum(weights), 1.0):
+        raise ValueError(f"averaging weights must be positive and sum to 1, got {list(weights)}")
     if len(boosters) == 1:
         return boosters[0]
     documents = [json.loads(bytes(booster.save_raw("json"))) for booster in boosters]
     base_scores = {doc["learner"]["learner_model_param"]["base_score"] for doc in documents}
     if len(base_scores) != 1:
         raise ValueError(f"boosters to average have different base scores: {base_scores}")
-    scale = 1.0 / len(boosters)
     trees = []
-    for document in documents:
+    for document, scale in zip(documents, weights, strict=True):
         for tree in document["learner"]["gradient_booster"]["model"]["trees"]:
             leaves = {i for i, left in enumerate(tree["left_children"]) if left == -1}
             tree["split_conditions"] = [
@@ -384,8 +432,8 @@ def _cross_validate(
     x: np.ndarray,
     y: np.ndarray,
     names: tuple[str, ...],
-    monotone: Sequence[int],
     config: TrainConfig,
+    params: Mapping[str, Any],
     splits: list[tuple[np.ndarray, np.ndarray]],
 ) -> dict[str, Any]:
     """Boost every inner fold in step and stop on the fold-averaged AUC curve.
@@ -395,7 +443,7 @@ def _cross_validate(
     """
     keeper = _KeepFoldBoosters()
     history = xgb.cv(
-        booster_params(config, y, monotone),
+        dict(params),
         xgb.DMatrix(x, label=y, feature_names=list(names)),
         num_boost_round=config.max_rounds,
         folds=splits,
