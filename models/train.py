@@ -307,7 +307,9 @@ def fit_risk_model_cv(
         y,
         fitted_with="inner_cv",
         inner_folds=len(splits),
-        inner_auc=ensemble_auc,
+        # The chosen ones' averaged margin, pooled over the inner folds (what the greedy step
+        # maximised); candidate_inner_auc is each candidate's mean held-out AUC over the folds.
+        ensemble_oof_auc=ensemble_auc,
         candidate_inner_auc=[result["inner_auc"] for result in results],
         chosen=chosen,
         inner_rounds=[results[index]["rounds"] for index in chosen],
@@ -352,6 +354,8 @@ def average_boosters(
     explicit ``base_score``), so the bias is shared too. Per-feature contributions of the result
     are the same mean of the boosters' own.
     """
+    if not boosters:
+        raise ValueError("average_boosters needs at least one booster")
     if weights is None:
         weights = [1.0 / len(boosters)] * len(boosters)
     if len(weights) != len(boosters):

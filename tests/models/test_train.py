@@ -175,6 +175,7 @@ def test_cross_validated_fit_starts_from_the_better_candidate_and_refits_on_all_
     scores = fitted.metadata["candidate_inner_auc"]
     assert scores[1] > scores[0]
     assert fitted.metadata["chosen"][0] == 1
+    assert 0.5 < fitted.metadata["ensemble_oof_auc"] <= 1.0
     assert fitted.metadata["config"]["max_depth"] == FAST.max_depth
     assert fitted.metadata["train_rows"] == 900
     # Neither candidate samples rows or columns, so each chosen one is refitted once.
@@ -273,6 +274,11 @@ def test_weighted_average_of_boosters_weights_their_margins():
     margins = [m.predict(test, output_margin=True) for m in members]
     expected = 0.25 * margins[0] + 0.75 * margins[1]
     np.testing.assert_allclose(averaged.predict(test, output_margin=True), expected, atol=1e-5)
+
+
+def test_averaging_no_boosters_is_refused():
+    with pytest.raises(ValueError, match="at least one booster"):
+        average_boosters([])
 
 
 @pytest.mark.parametrize("weights", [[0.5], [0.7, 0.7], [1.0, 0.0]])
