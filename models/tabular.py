@@ -19,14 +19,9 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from models.ensemble import fit_risk_model_cv
 from models.evaluate import average_precision, brier_score, roc_auc
-from models.train import (
-    RiskModel,
-    TrainConfig,
-    fit_risk_model,
-    fit_risk_model_cv,
-    numeric_columns,
-)
+from models.train import RiskModel, TrainConfig, fit_risk_model, numeric_columns
 
 ROW = "_row"  # 1-based data row of the table, carried through so errors and outputs can cite it
 INNER_FOLDS = 5
@@ -36,7 +31,8 @@ INNER_VALID_SHARE = 0.2
 # rate 0.1, no sampling, no class weights), so the tuner can always fall back on it; the other two
 # learn slowly (learning rate 0.03) with row and column sampling, one with shallower trees and the
 # rare class up-weighted. Early stopping on the inner folds picks the number of trees of each;
-# the inner out-of-fold margins then pick which of them to average (models.train.greedy_ensemble).
+# the inner out-of-fold margins then pick which of them to average
+# (models.ensemble.greedy_ensemble).
 SEARCH_SPACE = (
     TrainConfig(
         max_depth=6,

@@ -1,10 +1,10 @@
 """The EWS risk model: a gradient-boosted classifier with a calibrated probability.
 
 ``fit_risk_model`` trains on one period and uses a later, held-out period for early stopping and
-for choosing the calibration; ``fit_risk_model_cv`` does the same with inner cross-validation when
-there is no time order to respect, and also picks the best of a few configurations. Either way
-the result is a ``RiskModel``: an xgboost Booster, a calibrator and the ordered feature names,
-serialisable to bytes without pickle.
+for choosing the calibration (``models.ensemble.fit_risk_model_cv`` does the same with inner
+cross-validation and an ensemble of configurations). Either way the result is a ``RiskModel``:
+an xgboost Booster, a calibrator and the ordered feature names, serialisable to bytes without
+pickle.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import pandas as pd
 import polars as pl
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from models.calibrate import Calibrator, choose_calibrator
 from models.evaluate import roc_auc
@@ -213,13 +212,15 @@ def fit_risk_model(
         x_calib, y_calib = features_and_labels(calibration, names, label_col, "calibration")
     monotone = monotone_constraints(names, directions)
     params = booster_params(config, y_train, monotone)
-    booster = _boost(params, x_train, y_train, config, names, valid=(x_valid, y_valid))
-    valid_margin = _margin(booster, x_valid, names)
-    calibration_margin = valid_margin if calibration is None else _margin(booster, x_calib, names)
+    booster = boost(params, x_train, y_train, config, names, valid=(x_valid, y_valid))
+    valid_margin = booster_margin(booster, x_valid, names)
+    calibration_margin = (
+        valid_margin if calibration is None else booster_margin(booster, x_calib, names)
+    )
     calibrator = choose_calibrator(
         calibration_margin, y_calib, folds=config.calibration_folds, seed=config.seed
     )
-    return _risk_model(
+    return assemble_risk_model(
         booster,
         calibrator,
         names,
@@ -236,161 +237,7 @@ def fit_risk_model(
     )
 
 
-def fit_risk_model_cv(
-    frame: pl.DataFrame,
-    feature_names: Sequence[str],
-    label_col: str = "label",
-    directions: Mapping[str, str] | None = None,
-    candidates: Sequence[TrainConfig] = (TrainConfig(),),
-    *,
-    folds: int = 3,
-    groups: np.ndarray | None = None,
-    seed: int = 0,
-    bag: int = 1,
-) -> RiskModel:
-    """Choose configurations by inner cross-validation, then refit them on all rows and average.
-
-    Each candidate boosts every inner fold in step; its number of rounds is where the mean
-    held-out AUC peaks. The ensemble is then grown greedily on the pooled inner out-of-fold
-    margins: start from the best candidate and add the one that most raises the AUC of the
-    averaged margin, until none does. Averaging a few good configurations is steadier than
-    betting on the inner winner, whose lead is often within noise; a candidate that does not
-    help is left out. The calibrator is chosen and fitted on the ensemble's out-of-fold margins,
-    so no row calibrates a model that saw it. ``groups`` keeps an entity's rows in one inner
-    fold.
-
-    ``bag`` > 1 refits each chosen configuration that many times with different seeds (so
-    different row and column samples); a configuration without sampling is deterministic and is
-    refitted once. The result is one booster whose margin is the mean over the chosen
-    configurations of their members' mean margin, and whose contributions are the same mean of
-    theirs. Every candidate starts from the training rows' event rate (``base_score``), so
-    boosters of differently weighted configurations share a bias and can be averaged.
-    """
-    if bag < 1:
-        raise ValueError(f"bag must be at least 1, got {bag}")
-    if not candidates:
-        raise ValueError("fit_risk_model_cv needs at least one candidate configuration")
-    names = tuple(feature_names)
-    x, y = features_and_labels(frame, names, label_col, "training fold")
-    monotone = monotone_constraints(names, directions)
-    splits = _inner_folds(y, folds, groups, seed)
-    base_score = float(y.mean())
-    params = [
-        {**booster_params(config, y, monotone), "base_score": base_score} for config in candidates
-    ]
-    results = [
-        _cross_validate(x, y, names, config, candidate_params, splits)
-        for config, candidate_params in zip(candidates, params, strict=True)
-    ]
-    chosen, ensemble_auc = greedy_ensemble(y, [result["oof_margin"] for result in results])
-    boosters, weights = [], []
-    for index in chosen:
-        config = candidates[index]
-        members = bag if config.subsample < 1 or config.colsample_bytree < 1 else 1
-        for k in range(members):
-            member_params = {**params[index], "seed": config.seed + k}
-            rounds = results[index]["rounds"]
-            boosters.append(_boost(member_params, x, y, config, names, rounds=rounds))
-            weights.append(1.0 / (len(chosen) * members))
-    best = candidates[chosen[0]]
-    booster = average_boosters(boosters, weights)
-    booster.set_param({"nthread": best.nthread})
-    oof_margin = np.mean([results[index]["oof_margin"] for index in chosen], axis=0)
-    calibrator = choose_calibrator(oof_margin, y, folds=best.calibration_folds, seed=best.seed)
-    return _risk_model(
-        booster,
-        calibrator,
-        names,
-        monotone,
-        best,
-        params[chosen[0]],
-        y,
-        fitted_with="inner_cv",
-        inner_folds=len(splits),
-        # The chosen ones' averaged margin, pooled over the inner folds (what the greedy step
-        # maximised); candidate_inner_auc is each candidate's mean held-out AUC over the folds.
-        ensemble_oof_auc=ensemble_auc,
-        candidate_inner_auc=[result["inner_auc"] for result in results],
-        chosen=chosen,
-        inner_rounds=[results[index]["rounds"] for index in chosen],
-        bag=len(boosters),
-    )
-
-
-def greedy_ensemble(y: np.ndarray, margins: Sequence[np.ndarray]) -> tuple[list[int], float]:
-    """(chosen indices, their AUC): greedy forward selection of margins to average.
-
-    Starts from the margin with the best AUC and adds, one at a time, the one whose inclusion
-    in the mean raises the AUC most; stops when no addition raises it. Each index is used at
-    most once, so the chosen ones are averaged with equal weights. Ties keep the earlier index.
-    """
-    if not margins:
-        raise ValueError("greedy_ensemble needs at least one margin")
-    scores = [np.nan_to_num(roc_auc(y, margin), nan=-1.0) for margin in margins]
-    chosen = [int(np.argmax(scores))]
-    best = scores[chosen[0]]
-    while len(chosen) < len(margins):
-        trials = {
-            index: roc_auc(y, np.mean([margins[i] for i in [*chosen, index]], axis=0))
-            for index in range(len(margins))
-            if index not in chosen
-        }
-        index = max(trials, key=lambda i: (trials[i], -i))
-        if not trials[index] > best:
-            break
-        chosen.append(index)
-        best = trials[index]
-    return chosen, float(best)
-
-
-def average_boosters(
-    boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = None
-) -> xgb.Booster:
-    """One booster whose margin is the (weighted) mean of ``boosters``' margins.
-
-    Their trees, each leaf scaled by its booster's weight (default 1/k), are put in one model.
-    Weights must be positive and sum to 1. The boosters must share their base score (they do
-    when trained on the same rows with the same objective and class weight, or with the same
-    explicit ``base_score``), so the bias is shared too. Per-feature contributions of the result
-    are the same mean of the boosters' own.
-    """
-    if not boosters:
-        raise ValueError("average_boosters needs at least one booster")
-    if weights is None:
-        weights = [1.0 / len(boosters)] * len(boosters)
-    if len(weights) != len(boosters):
-        raise ValueError(f"{len(boosters)} boosters to average but {len(weights)} weights")
-    if min(weights) <= 0 or not np.isclose(sum(weights), 1.0):
-        raise ValueError(f"averaging weights must be positive and sum to 1, got {list(weights)}")
-    if len(boosters) == 1:
-        return boosters[0]
-    documents = [json.loads(bytes(booster.save_raw("json"))) for booster in boosters]
-    base_scores = {doc["learner"]["learner_model_param"]["base_score"] for doc in documents}
-    if len(base_scores) != 1:
-        raise ValueError(f"boosters to average have different base scores: {base_scores}")
-    trees = []
-    for document, scale in zip(documents, weights, strict=True):
-        for tree in document["learner"]["gradient_booster"]["model"]["trees"]:
-            leaves = {i for i, left in enumerate(tree["left_children"]) if left == -1}
-            tree["split_conditions"] = [
-                value * scale if i in leaves else value
-                for i, value in enumerate(tree["split_conditions"])
-            ]
-            tree["base_weights"] = [value * scale for value in tree["base_weights"]]
-            tree["id"] = len(trees)
-            trees.append(tree)
-    merged = documents[0]
-    model = merged["learner"]["gradient_booster"]["model"]
-    model["trees"] = trees
-    model["tree_info"] = [0] * len(trees)
-    model["iteration_indptr"] = list(range(len(trees) + 1))
-    model["gbtree_model_param"]["num_trees"] = str(len(trees))
-    booster = xgb.Booster()
-    booster.load_model(bytearray(json.dumps(merged).encode("utf-8")))
-    return booster
-
-
-def _risk_model(
+def assemble_risk_model(
     booster: xgb.Booster,
     calibrator: Calibrator,
     names: tuple[str, ...],
@@ -420,72 +267,7 @@ def _risk_model(
     )
 
 
-class _KeepFoldBoosters(xgb.callback.TrainingCallback):
-    """xgb.cv discards its per-fold boosters; keep them for the out-of-fold margins."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.boosters: list[xgb.Booster] = []
-
-    def after_training(self, model: Any) -> Any:
-        self.boosters = [fold.bst for fold in model.cvfolds]
-        return model
-
-
-def _cross_validate(
-    x: np.ndarray,
-    y: np.ndarray,
-    names: tuple[str, ...],
-    config: TrainConfig,
-    params: Mapping[str, Any],
-    splits: list[tuple[np.ndarray, np.ndarray]],
-) -> dict[str, Any]:
-    """Boost every inner fold in step and stop on the fold-averaged AUC curve.
-
-    One number of rounds for all folds, read off the mean curve, is far less noisy than each
-    fold's own best round on a few hundred held-out rows.
-    """
-    keeper = _KeepFoldBoosters()
-    history = xgb.cv(
-        dict(params),
-        xgb.DMatrix(x, label=y, feature_names=list(names)),
-        num_boost_round=config.max_rounds,
-        folds=splits,
-        early_stopping_rounds=config.early_stopping_rounds,
-        callbacks=[keeper],
-        as_pandas=False,
-    )
-    # xgb.cv cuts the history at the best round.
-    rounds = len(history["test-auc-mean"])
-    oof_margin = np.empty(len(y), dtype=np.float64)
-    for booster, (_, held_rows) in zip(keeper.boosters, splits, strict=True):
-        oof_margin[held_rows] = _margin(booster[:rounds], x[held_rows], names)
-    return {
-        "oof_margin": oof_margin,
-        "inner_auc": float(history["test-auc-mean"][-1]),
-        "rounds": rounds,
-    }
-
-
-def _inner_folds(
-    y: np.ndarray, folds: int, groups: np.ndarray | None, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    positives = int(y.sum())
-    n_folds = min(folds, positives, len(y) - positives)
-    if n_folds < 2:
-        raise ValueError(
-            f"inner cross-validation needs at least 2 positives and 2 negatives, "
-            f"got {positives} positives in {len(y)} rows"
-        )
-    placeholder = np.zeros((len(y), 1))
-    if groups is None:
-        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        return list(splitter.split(placeholder, y))
-    grouped = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return list(grouped.split(placeholder, y, groups))
-
-
-def _boost(
+def boost(
     params: Mapping[str, Any],
     x: np.ndarray,
     y: np.ndarray,
@@ -512,7 +294,7 @@ def _boost(
     return booster[: booster.best_iteration + 1]
 
 
-def _margin(booster: xgb.Booster, x: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+def booster_margin(booster: xgb.Booster, x: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     matrix = xgb.DMatrix(x, feature_names=list(names))
     return booster.predict(matrix, output_margin=True).astype(np.float64)
 

@@ -1,0 +1,161 @@
+"""The train-table path's ensemble: inner-CV choice of configurations, greedy averaging, bagging
+and the merge of boosters into one additive booster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from models.ensemble import average_boosters, fit_risk_model_cv, greedy_ensemble
+from models.train import RiskModel
+from tests.models.risk_frames import FAST, FEATURES, frame
+
+
+def test_cross_validated_fit_starts_from_the_better_candidate_and_refits_on_all_rows():
+    underfit = FAST.model_copy(
+        update={"max_depth": 1, "learning_rate": 0.01, "max_rounds": 3, "early_stopping_rounds": 3}
+    )
+    train = frame(15, n=900)
+    fitted = fit_risk_model_cv(train, FEATURES, candidates=[underfit, FAST], folds=3, seed=15)
+    scores = fitted.metadata["candidate_inner_auc"]
+    assert scores[1] > scores[0]
+    assert fitted.metadata["chosen"][0] == 1
+    assert 0.5 < fitted.metadata["ensemble_oof_auc"] <= 1.0
+    assert fitted.metadata["config"]["max_depth"] == FAST.max_depth
+    assert fitted.metadata["train_rows"] == 900
+    # Neither candidate samples rows or columns, so each chosen one is refitted once.
+    assert fitted.booster.num_boosted_rounds() == sum(fitted.metadata["inner_rounds"])
+    assert fitted.metadata["bag"] == len(fitted.metadata["chosen"])
+
+
+def test_configurations_with_different_class_weights_are_averaged_into_one_additive_model():
+    train, test = frame(16, n=900), frame(17)
+    weighted = FAST.model_copy(update={"class_balance": "full", "max_depth": 2})
+    plain = FAST.model_copy(update={"class_balance": "none", "max_depth": 5})
+    both = fit_risk_model_cv(train, FEATURES, candidates=[weighted, plain], folds=3, seed=16)
+    alone = [
+        fit_risk_model_cv(train, FEATURES, candidates=[config], folds=3, seed=16)
+        for config in (weighted, plain)
+    ]
+    chosen = both.metadata["chosen"]
+    # On this data both configurations are chosen; their class weights differ, so only the
+    # shared base score lets their boosters be merged into one.
+    assert sorted(chosen) == [0, 1]
+    expected = np.mean([alone[i].margin(test) for i in chosen], axis=0)
+    np.testing.assert_allclose(both.margin(test), expected, atol=1e-5)
+    contributions = both.contributions(test)
+    np.testing.assert_allclose(contributions.sum(axis=1), both.margin(test), atol=1e-4)
+
+
+def test_greedy_ensemble_adds_a_complementary_margin_and_leaves_out_noise():
+    rng = np.random.default_rng(3)
+    signal_a, signal_b = rng.normal(size=(2, 2000))
+    y = (signal_a + signal_b + rng.normal(size=2000) > 1.5).astype(int)
+    noise = rng.normal(size=2000)
+    chosen, auc = greedy_ensemble(y, [noise, signal_a, signal_b + 0.1 * noise])
+    assert sorted(chosen) == [1, 2]
+    assert chosen[0] in (1, 2)
+    assert auc > 0.9
+
+
+def test_greedy_ensemble_of_one_margin_is_that_margin():
+    y = np.array([0, 0, 1, 1])
+    assert greedy_ensemble(y, [np.array([0.1, 0.4, 0.35, 0.8])]) == ([0], 0.75)
+
+
+def test_greedy_ensemble_stops_when_averaging_does_not_help():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    perfect = np.array([0.0, 1, 2, 3, 4, 5])
+    reversed_ = perfect[::-1].copy()
+    assert greedy_ensemble(y, [reversed_, perfect]) == ([1], 1.0)
+
+
+def test_averaged_boosters_predict_and_explain_as_the_mean_of_their_members():
+    train = frame(21, n=900)
+    x = train.select(FEATURES).to_numpy()
+    matrix = xgb.DMatrix(x, label=train.get_column("label").to_numpy(), feature_names=FEATURES)
+    members = [
+        xgb.train(
+            {
+                "objective": "binary:logistic",
+                "max_depth": 3,
+                "subsample": 0.7,
+                "colsample_bytree": 0.7,
+                "scale_pos_weight": 2.0,
+                "seed": seed,
+                "nthread": 1,
+            },
+            matrix,
+            num_boost_round=20,
+        )
+        for seed in range(3)
+    ]
+    averaged = average_boosters(members)
+    assert averaged.num_boosted_rounds() == 60
+    test = xgb.DMatrix(frame(22).select(FEATURES).to_numpy(), feature_names=FEATURES)
+    mean_margin = np.mean([m.predict(test, output_margin=True) for m in members], axis=0)
+    mean_contribs = np.mean([m.predict(test, pred_contribs=True) for m in members], axis=0)
+    np.testing.assert_allclose(averaged.predict(test, output_margin=True), mean_margin, atol=1e-5)
+    np.testing.assert_allclose(averaged.predict(test, pred_contribs=True), mean_contribs, atol=1e-5)
+
+
+def test_weighted_average_of_boosters_weights_their_margins():
+    train = frame(26, n=600)
+    matrix = xgb.DMatrix(
+        train.select(FEATURES).to_numpy(),
+        label=train.get_column("label").to_numpy(),
+        feature_names=FEATURES,
+    )
+    members = [
+        xgb.train(
+            {"objective": "binary:logistic", "max_depth": depth, "base_score": 0.3, "nthread": 1},
+            matrix,
+            num_boost_round=10,
+        )
+        for depth in (1, 4)
+    ]
+    averaged = average_boosters(members, [0.25, 0.75])
+    test = xgb.DMatrix(frame(27).select(FEATURES).to_numpy(), feature_names=FEATURES)
+    margins = [m.predict(test, output_margin=True) for m in members]
+    expected = 0.25 * margins[0] + 0.75 * margins[1]
+    np.testing.assert_allclose(averaged.predict(test, output_margin=True), expected, atol=1e-5)
+
+
+def test_averaging_no_boosters_is_refused():
+    with pytest.raises(ValueError, match="at least one booster"):
+        average_boosters([])
+
+
+@pytest.mark.parametrize("weights", [[0.5], [0.7, 0.7], [1.0, 0.0]])
+def test_averaging_weights_must_match_the_boosters_and_sum_to_one(weights):
+    booster = xgb.train(
+        {"objective": "binary:logistic", "nthread": 1},
+        xgb.DMatrix(np.array([[0.0], [1.0]]), label=[0, 1]),
+        num_boost_round=1,
+    )
+    with pytest.raises(ValueError, match="weights"):
+        average_boosters([booster, booster], weights)
+
+
+def test_bagged_cross_validated_fit_stays_additive_and_round_trips():
+    train, test = frame(23, n=900), frame(24)
+    single = fit_risk_model_cv(train, FEATURES, candidates=[FAST], folds=3, seed=23)
+    bagged = fit_risk_model_cv(train, FEATURES, candidates=[FAST], folds=3, seed=23, bag=4)
+    (rounds,) = single.metadata["inner_rounds"]
+    assert (single.metadata["bag"], bagged.metadata["bag"]) == (1, 4)
+    assert bagged.booster.num_boosted_rounds() == bagged.metadata["n_trees"] == 4 * rounds
+    # The first member is the single model; the others differ by their row and column samples.
+    assert not np.allclose(single.margin(test), bagged.margin(test))
+    contributions = bagged.contributions(test)
+    np.testing.assert_allclose(contributions.sum(axis=1), bagged.margin(test), atol=1e-4)
+    restored = RiskModel.from_bytes(bagged.to_bytes())
+    np.testing.assert_array_equal(restored.predict_proba(test), bagged.predict_proba(test))
+    np.testing.assert_array_equal(restored.contributions(test), contributions)
+
+
+def test_a_configuration_without_sampling_is_not_bagged():
+    plain = FAST.model_copy(update={"subsample": 1.0, "colsample_bytree": 1.0})
+    fitted = fit_risk_model_cv(frame(25, n=900), FEATURES, candidates=[plain], folds=3, bag=4)
+    assert fitted.metadata["bag"] == 1
+    assert [fitted.booster.num_boosted_rounds()] == fitted.metadata["inner_rounds"]
