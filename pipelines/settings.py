@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     tracking_uri: str | None = Field(
         default=None, description="MLflow tracking URI; default SQLite inside the workdir"
     )
+    case_store_url: str | None = Field(
+        default=None, description="case store database URL; default SQLite inside the workdir"
+    )
     operator: str = Field(default_factory=lambda: os.environ.get("USER") or _whoami())
     defect_rate: float = 0.02
 
@@ -82,6 +85,17 @@ class Settings(BaseSettings):
             return os.environ["MLFLOW_TRACKING_URI"]
         # An absolute SQLite URI has four slashes.
         return f"sqlite:///{(self.workdir / 'mlflow.db').as_posix()}"
+
+    @property
+    def case_store(self) -> str:
+        """The case store's database URL (listings, inspections, what comes back from people)."""
+        if self.case_store_url:
+            return self.case_store_url
+        return f"sqlite:///{(self.workdir / 'cases.db').as_posix()}"
+
+    @property
+    def feedback(self) -> Path:
+        return self.workdir / "feedback"
 
     @property
     def mlflow_artifacts(self) -> Path:

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -31,6 +32,7 @@ from pipelines.masking import TextScrubber, known_pii, mask_frame
 from pipelines.publish_io import SCORES
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+PARK_TZ = ZoneInfo("Asia/Shanghai")  # weeks and schedules are the park's; timestamps are UTC
 MASTER = "reg_enterprise_master"
 PROFILE_COLUMNS = (
     "name",
@@ -66,6 +68,17 @@ def resolve_week(week: str | None, today: dt.date | None = None) -> tuple[str, d
     except ValueError as error:
         raise ValueError(f"week {week!r} does not exist: {error}") from error
     return week.strip(), monday - dt.timedelta(days=1)
+
+
+def published_on(week: str) -> dt.date:
+    """The Monday a week's list goes out."""
+    return resolve_week(week)[1] + dt.timedelta(days=1)
+
+
+def week_cutoff(week: str) -> dt.datetime:
+    """The instant that closes what a week's list may know: the end of its as-of Sunday,
+    Monday 00:00 in the park's time zone (an aware datetime)."""
+    return dt.datetime.combine(published_on(week), dt.time(), tzinfo=PARK_TZ)
 
 
 def previous_week(week: str) -> str:

@@ -23,6 +23,8 @@ from prefect.cache_policies import NO_CACHE
 
 from models.config import IndustryConfig, IndustrySpec, load_config
 from pipelines import audit, publish_io, publish_list, tracking
+from pipelines.cases import open_store
+from pipelines.cases.listings import record_publication
 from pipelines.flows.features import build_features_flow, lake_sources
 from pipelines.settings import Settings
 from pipelines.site import build_site
@@ -109,6 +111,25 @@ def finalize_task(
     return str(target / publish_io.MANIFEST)
 
 
+@task(name="record-listings", cache_policy=NO_CACHE)
+def listings_task(workdir: str, manifests: list[str]) -> list[dict[str, Any]]:
+    """Each new list's firms into the case store, where inspection outcomes will meet them."""
+    settings = Settings(workdir=Path(workdir))
+    store = open_store(settings)
+    try:
+        return [
+            record_publication(
+                store,
+                Path(manifest).parent,
+                settings.operator,
+                Path(manifest).relative_to(settings.workdir).as_posix(),
+            )
+            for manifest in manifests
+        ]
+    finally:
+        store.dispose()
+
+
 @task(name="build-site", cache_policy=NO_CACHE)
 def site_task(workdir: str, config: IndustryConfig) -> str:
     return str(build_site(Settings(workdir=Path(workdir)), config))
@@ -152,12 +173,22 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
         except Exception as error:  # one regulator's failure must not withhold the others' lists
             publish_io.abandon(folder)
             failures[industry] = f"{type(error).__name__}: {error}"
+    try:
+        recorded = listings_task(workdir, list(lists.values()))
+    except Exception as error:  # the lists are out; say that the store did not get them
+        recorded = []
+        failures["case_store"] = f"listings not recorded: {type(error).__name__}: {error}"
     site = site_task(workdir, config)
     audit_task(
         workdir,
         inputs=[str(table), str(settings.lake / "_ledger.jsonl")],
         manifests=list(lists.values()),
-        details={"week": label, "as_of": as_of.isoformat(), "failures": failures},
+        details={
+            "week": label,
+            "as_of": as_of.isoformat(),
+            "failures": failures,
+            "listings": recorded,
+        },
     )
     if failures:
         raise RuntimeError(

@@ -1,0 +1,165 @@
+"""The case store's tables (SQLAlchemy 2 ORM). Changing one means a new Alembic migration.
+
+Every table of things that come back from people is **append-only**: a row is never updated or
+deleted. A correction is a new row that names the row it replaces (``supersedes_id``); a
+withdrawal is a new row with ``withdrawn`` set. Each row belongs to the ``Batch`` (one committed
+write: an import, a publication, a sync) that added it, and carries ``received_at``, when the
+information reached the platform. So the store "as it stood" at any earlier point is a query
+(``pipelines.cases.history``), and a week published then can be re-derived exactly.
+
+A new kind of record (objections, overrides, credit repairs, consistency follow-ups) is a new
+class mixing in ``Recorded`` plus a migration; the history queries work on it unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+# Constraint names fixed by convention, so migrations name them the same on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored as naive UTC, the same on SQLite (no time zones) and PostgreSQL.
+
+    A naive value is refused: a time without a zone is ambiguous between UTC and the park's
+    local time, and guessing would shift records across a week's cut-off.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give the case store aware datetimes")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# Batch kinds so far; a later issue adds its own (objection, override, repair, ...).
+PUBLICATION = "publication"  # a published weekly list recorded as listings
+WORKBOOK = "workbook"  # a regulator's returned risk_list.xlsx
+DEPARTMENT_SOURCE = "department_source"  # inspection rows from the lake's inspection sources
+
+
+class Batch(Base):
+    """One committed write. Batch ids only grow and are committed in order (writers are
+    serialised), so "every batch up to N" is a consistent state of the store."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    operator: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # the clock at commit
+    source: Mapped[str] = mapped_column(String(500))  # file or source the rows came from
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Recorded:
+    """Columns every append-only record has (see the module docstring)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+
+    @declared_attr
+    def batch_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("batches.id"), index=True)
+
+    # When the information reached the platform (UTC); as-of queries cut on it.
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+    @declared_attr
+    def supersedes_id(cls) -> Mapped[int | None]:
+        # Unique: a record is replaced at most once, so its history is a chain, never a fork.
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), unique=True)
+
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # The columns that name "the same thing" across corrections (set by each table).
+    identity: tuple[str, ...] = ()
+
+
+class Listing(Recorded, Base):
+    """A firm on a published weekly list: what the regulator was asked to look at."""
+
+    __tablename__ = "listings"
+    identity = ("week", "industry", "uscc")
+
+    week: Mapped[str] = mapped_column(String(8))  # ISO week, 2026-W47
+    industry: Mapped[str] = mapped_column(String(32))
+    regulator: Mapped[str] = mapped_column(String(100))
+    as_of: Mapped[dt.date] = mapped_column(Date)  # the data the list used
+    published_on: Mapped[dt.date] = mapped_column(Date)  # the week's Monday
+    uscc: Mapped[str] = mapped_column(String(18))
+    firm_name: Mapped[str | None] = mapped_column(String(300))
+    rank: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(1))
+    probability: Mapped[float] = mapped_column(Float)
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_listings_identity", "week", "industry", "uscc"),)
+
+
+class Inspection(Recorded, Base):
+    """What an inspection found, as a regulator or a department reported it.
+
+    ``report_key`` names one report across corrections: ``workbook/<week>/<industry>/<uscc>``
+    for a row of a returned list, ``<source id>/<record id>`` for a department's record.
+    """
+
+    __tablename__ = "inspections"
+    identity = ("report_key",)
+
+    report_key: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(64))  # "workbook" or the lake source id
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    industry: Mapped[str] = mapped_column(String(32))  # modelled industry key, or "other"
+    week: Mapped[str | None] = mapped_column(String(8))  # the list it answers (workbook rows)
+    inspection_date: Mapped[dt.date | None] = mapped_column(Date)  # null: not inspected
+    method: Mapped[str | None] = mapped_column(String(16))  # targeted / double_random / joint
+    outcome: Mapped[str] = mapped_column(String(32))  # data_contracts/feedback.yaml outcomes
+    note: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(200))  # sheet and row, or record id
+
+    __table_args__ = (Index("ix_inspections_report_key", "report_key"),)
+
+
+def recorded_tables() -> list[type[Recorded]]:
+    """Every append-only table (the ones the store's version and history cover)."""
+    return [
+        mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, Recorded)
+    ]
