@@ -87,6 +87,9 @@ class SimColumn(Frozen):
       counterpart: another entity's code (a linked firm, the other party)
       changed: the new value of the column named ``attr`` after a change (a capital
         reduction under stress, mostly an increase otherwise)
+      verdict: what an inspector finds on the row's day, from the firm's fate
+        (simulate/inspections.py), written as the allowed value that ``feedback.yaml`` maps to
+        that outcome for this source
       generic: from type, range and allowed values
     """
 
@@ -102,6 +105,7 @@ class SimColumn(Frozen):
         "category",
         "counterpart",
         "changed",
+        "verdict",
         "generic",
     ] = "generic"
     attr: str | None = None

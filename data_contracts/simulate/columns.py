@@ -24,6 +24,7 @@ from data_contracts.schema import PII, Column, ColumnType, SourceContract
 from data_contracts.simulate import identities as ids
 from data_contracts.simulate.config import vocabulary
 from data_contracts.simulate.generators import Rows, category_codes, source_abbreviation
+from data_contracts.simulate.inspections import verdicts
 from data_contracts.simulate.patterns import UnsupportedPattern, sample_pattern
 from data_contracts.simulate.world import FIRM_ATTRIBUTES, World
 from data_contracts.to_polars import polars_type
@@ -92,6 +93,8 @@ class ColumnFiller:
             return self.categories(column, self.rows.stress, self.sensitivity)
         if role == "counterpart":
             return self.counterpart(column)
+        if role == "verdict":
+            return self.verdict(column)
         return self.generic(column)
 
     def series(self, column: Column, values: np.ndarray | pl.Series) -> pl.Series:
@@ -238,6 +241,28 @@ class ColumnFiller:
         size = (self.employees / REFERENCE_EMPLOYEES) ** 0.6
         pressure = 1.0 + max(self.sensitivity, 0.0) * self.rows.stress
         return self.clip(column, base * size * pressure * self.rng.lognormal(0.0, 0.8, self.n))
+
+    def verdict(self, column: Column) -> pl.Series:
+        """The inspection outcome on the row's day, as this source writes it."""
+        from data_contracts.feedback import load_feedback  # reads the source catalog
+
+        mapping = load_feedback().department_sources.get(self.contract.id)
+        if mapping is None or mapping.result_column != column.name:
+            raise ValueError(
+                f"{self.where(column)}: the verdict role needs the column mapped under "
+                "department_sources in data_contracts/feedback.yaml"
+            )
+        written = {}
+        for raw, outcome in mapping.outcomes.items():
+            written.setdefault(outcome, raw)  # the first value listed for an outcome
+        outcomes = verdicts(
+            self.rng,
+            self.world.params.inspections,
+            self.world.array("distress_date")[self.rows.firm],
+            self.world.array("silent")[self.rows.firm],
+            self.rows.day,
+        )
+        return pl.Series([written[o] for o in outcomes], dtype=pl.String)
 
     def counterpart_index(self) -> np.ndarray:
         """The other entity of each row: the generator's link, else a random other entity."""

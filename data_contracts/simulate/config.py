@@ -179,6 +179,39 @@ class Deliveries(_Frozen):
     week_days: int = Field(ge=1)
 
 
+class Returns(_Frozen):
+    inspected_share: Share
+    reported_not_share: Share
+    delay_median_days: float = Field(gt=0)
+    delay_sigma: float = Field(ge=0)
+    joint_share: Share
+    double_random_share: Share
+
+
+class Inspections(_Frozen):
+    at_risk_days: int = Field(gt=0)
+    sensitivity: Share
+    silent_sensitivity: Share
+    rectification_at_risk: Share
+    false_alarm: Share
+    rectification: Share
+    unreachable: Share
+    closed_after_event: Share
+    returns: Returns
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Inspections:
+        for name, total in (
+            ("at risk", self.sensitivity + self.rectification_at_risk),
+            ("silent and at risk", self.silent_sensitivity + self.rectification_at_risk),
+            ("not at risk", self.false_alarm + self.rectification + self.unreachable),
+            ("visits", self.returns.joint_share + self.returns.double_random_share),
+        ):
+            if total > 1:
+                raise ValueError(f"inspections: the shares for {name} add up to {total} > 1")
+        return self
+
+
 class WorldParams(_Frozen):
     scales: dict[str, SimScale]
     park: Park
@@ -195,6 +228,7 @@ class WorldParams(_Frozen):
     signals: Signals
     arrivals: Arrivals
     deliveries: Deliveries
+    inspections: Inspections
 
     @model_validator(mode="after")
     def _consistent(self) -> WorldParams:
