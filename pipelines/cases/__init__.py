@@ -16,10 +16,23 @@ Public interface (what later work builds on):
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
 from pipelines.cases.history import NOW, AsOf, current, history_of
-from pipelines.cases.store import CaseStore, Change, StoreError, healthcheck
+from pipelines.cases.store import CaseStore, Change, StoreError, engine_url, healthcheck
 from pipelines.cases.tables import Batch, Inspection, Listing, Recorded
 from pipelines.settings import Settings
+
+
+def case_store_exists(settings: Settings) -> bool:
+    """False only for a SQLite store whose file does not exist yet (nothing was ever recorded):
+    reading an absent store should not create one. A server database is assumed to exist."""
+    url = make_url(engine_url(settings.case_store))
+    if url.get_backend_name() != "sqlite":
+        return True
+    return bool(url.database) and Path(url.database).is_file()
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> CaseStore:
@@ -37,6 +50,7 @@ __all__ = [
     "Listing",
     "Recorded",
     "StoreError",
+    "case_store_exists",
     "current",
     "healthcheck",
     "history_of",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import polars as pl
 
@@ -40,13 +41,10 @@ class Report:
         return values
 
 
-def record_reports(change: Change, reports: Iterable[Report]) -> dict[str, int]:
+def record_reports(change: Change, reports: Iterable[Report], *scope: Any) -> dict[str, int]:
     """Add each report to the write in progress; returns how many were added, corrected or
-    unchanged."""
-    counts = {"added": 0, "corrected": 0, "unchanged": 0}
-    for report in reports:
-        counts[change.put(Inspection, report.values(), report.received_at)] += 1
-    return counts
+    unchanged. ``scope`` narrows the current reports compared with (it must cover them all)."""
+    return change.put_many(Inspection, ((r.values(), r.received_at) for r in reports), *scope)
 
 
 def inspections(store: CaseStore, as_of: AsOf = NOW, industry: str | None = None) -> pl.DataFrame:

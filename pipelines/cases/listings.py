@@ -67,11 +67,11 @@ def record_publication(
         source_sha256=file_sha256(manifest_path),
         details={"week": week, "industry": industry},
     ) as change:
-        for row in values:
-            counts[change.put(Listing, row, received)] += 1
+        this_list = (Listing.week == week, Listing.industry == industry)
+        counts.update(change.put_many(Listing, ((row, received) for row in values), *this_list))
         kept = {row["uscc"] for row in values}
-        on_list = current(Listing, NOW).where(Listing.week == week, Listing.industry == industry)
-        for old in change.session.scalars(on_list.where(Listing.uscc.not_in(kept))).all():
+        on_list = current(Listing, NOW).where(*this_list, Listing.uscc.not_in(kept))
+        for old in change.session.scalars(on_list).all():
             change.withdraw(old, received)
             counts["withdrawn"] += 1
         batch = change.batch.id if change.added else None

@@ -15,7 +15,7 @@ committed later with a smaller id.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +118,35 @@ class Change:
             return "added"
         self.supersede(latest, row)
         return "corrected"
+
+    def put_many(
+        self,
+        model: type[Recorded],
+        items: Iterable[tuple[dict[str, Any], dt.datetime]],
+        *scope: Any,
+    ) -> dict[str, int]:
+        """``put`` for many records at once: the current rows are read in one query (narrowed by
+        the ``scope`` clauses, which must cover every item's identity) instead of one each.
+        Items are applied in order, so a later item with the same identity corrects an earlier.
+        Returns how many were added, corrected and unchanged."""
+        rows = self.session.scalars(current(model, NOW).where(*scope).order_by(model.id)).all()
+        known = {tuple(getattr(row, name) for name in model.identity): row for row in rows}
+        counts = {"added": 0, "corrected": 0, "unchanged": 0}
+        for values, received_at in items:
+            key = tuple(values[name] for name in model.identity)
+            latest = known.get(key)
+            if latest is not None and all(getattr(latest, k) == v for k, v in values.items()):
+                counts["unchanged"] += 1
+                continue
+            row = model(**values, received_at=received_at, withdrawn=False)
+            if latest is None:
+                self.add(row)
+                counts["added"] += 1
+            else:
+                self.supersede(latest, row)
+                counts["corrected"] += 1
+            known[key] = row
+        return counts
 
     def withdraw(self, old: Recorded, received_at: dt.datetime) -> Recorded:
         """A withdrawal of ``old``: a copy marked ``withdrawn`` that supersedes it."""

@@ -23,13 +23,17 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.feedback import load_feedback
 from features import registry
 from models.config import IndustrySpec, load_industries
 from models.labels import LABEL
+from models.outcomes import inspection_events
 from models.pipeline import evaluate_on, train_industry
 from models.promotion import CHALLENGER, CHAMPION, Decision, decide
 from models.train import RiskModel
 from pipelines import audit, io
+from pipelines.cases import AsOf, case_store_exists, open_store
+from pipelines.cases.inspections import inspections
 from pipelines.model_exports import (
     METRICS_FILE,
     PREDICTIONS_FILE,
@@ -40,10 +44,17 @@ from pipelines.model_exports import (
 )
 from pipelines.settings import Settings
 from pipelines.tracking import LoggedRun, RunRecord, Tracker, model_name, tracker_for
+from pipelines.weekly_list import PARK_TZ
 
 HISTORY_FILE = "history.parquet"
 OUTCOMES_SOURCE = "outcome_distress_event"
 OUTCOME_COLUMNS = ("uscc", "event_date", "event_type", "arrived_at")
+OUTCOME_SCHEMA = {
+    "uscc": pl.String,
+    "event_date": pl.Date,
+    "event_type": pl.String,
+    "arrived_at": pl.Datetime("us"),
+}
 SAMPLE_ROWS = 20  # rows of model input kept with the logged model (its signature and example)
 
 
@@ -68,11 +79,47 @@ def history_path(settings: Settings) -> Path:
     return path
 
 
-def snapshot_hash(history: Path, ledger: Path) -> str:
-    """One SHA-256 naming the training inputs: the feature history and the lake's ledger."""
+def snapshot_hash(history: Path, ledger: Path, case_store_version: int = 0) -> str:
+    """One SHA-256 naming the training inputs: the feature history, the lake's ledger and, once
+    inspections have come back, the case store's version (its records up to a version never
+    change, so the version names them)."""
     ledger_hash = io.file_sha256(ledger) if ledger.is_file() else "absent"
     text = f"history {io.file_sha256(history)}\nledger {ledger_hash}\n"
+    if case_store_version:
+        text += f"case_store {case_store_version}\n"
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def label_cutoff(known_until: dt.date) -> dt.datetime:
+    """The end of the label cut-off day in the park: reports received before it count."""
+    return dt.datetime.combine(known_until + dt.timedelta(days=1), dt.time(), tzinfo=PARK_TZ)
+
+
+def case_store_version(settings: Settings, known_until: dt.date) -> int:
+    """The case store's version for labels known by ``known_until`` (0: no store yet)."""
+    if not case_store_exists(settings):
+        return 0
+    store = open_store(settings)
+    try:
+        return store.version(before=label_cutoff(known_until))
+    finally:
+        store.dispose()
+
+
+def inspection_outcomes(
+    settings: Settings, spec: IndustrySpec, known_until: dt.date, version: int
+) -> pl.DataFrame:
+    """Confirmed inspection reports as the industry's events (models.outcomes), as the case
+    store stood at ``version`` for what had arrived by ``known_until``."""
+    if not version:
+        return pl.DataFrame(schema=OUTCOME_SCHEMA)
+    store = open_store(settings)
+    try:
+        reports = inspections(store, AsOf(version=version, before=label_cutoff(known_until)))
+    finally:
+        store.dispose()
+    events = inspection_events(reports, spec, load_feedback().confirming())
+    return events.select(OUTCOME_COLUMNS).cast(OUTCOME_SCHEMA)
 
 
 def risk_directions() -> dict[str, str]:
@@ -86,6 +133,14 @@ def read_history(path: Path, spec: IndustrySpec) -> pl.DataFrame:
 
 def read_outcomes(lake: Path) -> pl.DataFrame:
     return io.scan_source(lake, OUTCOMES_SOURCE).select(OUTCOME_COLUMNS).collect()
+
+
+def training_outcomes(
+    settings: Settings, spec: IndustrySpec, known_until: dt.date, version: int
+) -> pl.DataFrame:
+    """The label source's events and the inspections that confirmed a risk, together."""
+    lake = read_outcomes(settings.lake).cast(OUTCOME_SCHEMA)
+    return pl.concat([lake, inspection_outcomes(settings, spec, known_until, version)])
 
 
 def test_rows(history: Path, predictions: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
@@ -152,24 +207,29 @@ def inputs_task(workdir: str, as_of: str | None) -> dict[str, str]:
     else:
         known_until = dt.date.fromisoformat(as_of)
     ledger = io.ledger_path(settings.lake)
+    version = case_store_version(settings, known_until)
     return {
         "history": str(history),
         "ledger": str(ledger),
         "known_until": known_until.isoformat(),
-        "snapshot_hash": snapshot_hash(history, ledger),
+        "case_store_version": version,
+        "snapshot_hash": snapshot_hash(history, ledger, version),
     }
 
 
 @task(name="train-industry", task_run_name="train-{industry}", cache_policy=NO_CACHE)
-def train_task(workdir: str, industry: str, history: str, known_until: str) -> str:
+def train_task(
+    workdir: str, industry: str, history: str, known_until: str, case_store_version: int = 0
+) -> str:
     """Label, split, fit and evaluate one industry; returns its candidate folder."""
     settings = Settings(workdir=Path(workdir))
     spec = load_industries()[industry]
+    until = dt.date.fromisoformat(known_until)
     result = train_industry(
         read_history(Path(history), spec),
-        read_outcomes(settings.lake),
+        training_outcomes(settings, spec, until, case_store_version),
         spec,
-        known_until=dt.date.fromisoformat(known_until),
+        known_until=until,
         directions=risk_directions(),
         descriptors=registry.descriptor_names(),
         seed=settings.seed,
@@ -298,7 +358,13 @@ def train_flow(
     models: dict[str, dict[str, Any]] = {}
     folders: dict[str, str] = {}
     for industry in specs:
-        folder = train_task(workdir, industry, inputs["history"], inputs["known_until"])
+        folder = train_task(
+            workdir,
+            industry,
+            inputs["history"],
+            inputs["known_until"],
+            inputs["case_store_version"],
+        )
         logged = log_task(workdir, industry, folder, inputs["history"], inputs["snapshot_hash"])
         version = register_task(workdir, logged)
         gated = gate_task(workdir, industry, version, inputs["history"], folder)
@@ -314,6 +380,7 @@ def train_flow(
         details={
             "snapshot_hash": inputs["snapshot_hash"],
             "known_until": inputs["known_until"],
+            "case_store_version": inputs["case_store_version"],
             "models": models,
         },
     )
