@@ -1,11 +1,21 @@
 """Shared fixtures. Prefect runs against one session-scoped test harness, started only when a
-test asks for it (it costs ~15 s)."""
+test asks for it (it costs ~15 s).
+
+PostgreSQL (tests/postgres.py): the machine's server, ``EWS_TEST_POSTGRES`` (default the
+trust-auth server at 127.0.0.1:5432). Tests never touch existing databases: they get a fresh one
+of their own, dropped afterwards. Unreachable: skipped on a laptop, a failure under ``CI=true``.
+"""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from urllib.parse import quote
 
 import pytest
 
 from pipelines import runtime
+from tests import postgres
 
 runtime.configure()
 
@@ -16,3 +26,51 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """Admin URL of the machine's PostgreSQL server (its ``postgres`` database)."""
+    url = postgres.server_url()
+    reason = postgres.unreachable_reason(url)
+    if reason:
+        postgres.unavailable(reason)
+    return url
+
+
+@pytest.fixture(scope="session")
+def new_postgres_database(postgres_server) -> Iterator[Callable[[str], str]]:
+    """Factory: ``new_postgres_database("purpose")`` creates an empty database named
+    ``ews_test_<purpose>_<random>`` and returns its URL (``postgresql://``; see
+    ``postgres.with_driver``). Every database it made is dropped at the end of the session."""
+    made: list[str] = []
+
+    def create(purpose: str) -> str:
+        made.append(postgres.create_database(postgres_server, purpose))
+        return made[-1]
+
+    yield create
+    for url in made:
+        postgres.drop_database(postgres_server, url)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(new_postgres_database) -> str:
+    """One fresh database for this test run, dropped at its end."""
+    return new_postgres_database("run")
+
+
+@pytest.fixture
+def postgres_url(postgres_database) -> Iterator[str]:
+    """A schema of its own in the run's database (search_path set through the URL), dropped
+    after the test."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_database, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{postgres_database}?options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(postgres_database, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
