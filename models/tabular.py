@@ -11,19 +11,22 @@ chosen configurations are averaged; with one, the best on the latest period is k
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import polars as pl
+import xgboost as xgb
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from models.ensemble import fit_risk_model_cv
 from models.evaluate import average_precision, brier_score, roc_auc
-from models.train import RiskModel, TrainConfig, fit_risk_model, numeric_columns
+from models.train import RiskModel, TrainConfig, feature_matrix, fit_risk_model
 
 ROW = "_row"  # 1-based data row of the table, carried through so errors and outputs can cite it
+BIAS_COLUMN = "_bias"  # the SHAP bias (expected margin) next to the per-feature contributions
 INNER_FOLDS = 5
 # The latest share of a training period that stops and calibrates when folds are out of time.
 INNER_VALID_SHARE = 0.2
@@ -63,6 +66,50 @@ SEARCH_SPACE = (
 # Each chosen configuration is refitted this many times with different seeds (row and column
 # samples) and the boosters averaged, which takes out most of one fit's sampling noise.
 BAG = 5
+# The reference every run is compared with, on the same outer folds: XGBoost's common starting
+# point (300 trees, depth 6, learning rate 0.1, everything else xgboost's default).
+REFERENCE_XGBOOST = {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.1}
+# Out-of-fold SHAP values are computed for at most this many rows of a segment (a seeded sample
+# beyond it): enough for the summary plot and the mean |SHAP| ranking, at a bounded cost.
+EXPLAIN_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Search:
+    """What ``fit_tuned`` searches: the candidate configurations, the inner folds that stop and
+    choose them, and how many bagged refits each sampling configuration gets."""
+
+    name: str
+    candidates: tuple[TrainConfig, ...]
+    inner_folds: int = INNER_FOLDS
+    bag: int = BAG
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "candidates": len(self.candidates),
+            "inner_folds": self.inner_folds,
+            "bag": self.bag,
+            "learning_rates": [c.learning_rate for c in self.candidates],
+        }
+
+
+def _faster(config: TrainConfig, rate: float) -> TrainConfig:
+    """``config`` learning at ``rate`` at least, its early-stopping patience scaled to match."""
+    faster = max(config.learning_rate, rate)
+    patience = max(20, round(config.early_stopping_rounds * config.learning_rate / faster))
+    return config.model_copy(update={"learning_rate": faster, "early_stopping_rounds": patience})
+
+
+FULL_SEARCH = Search("full", SEARCH_SPACE)
+# A smaller search at a fraction of the cost, which is trees x inner folds x (candidates + bagged
+# refits): the same configurations with the slow learners' rate raised to 0.1 (about a third of
+# the trees; patience scaled to cover the same learning), 3 inner folds instead of 5, bags of 2
+# instead of 5. What it keeps of the full search's gain: BENCHMARKS.md.
+QUICK_SEARCH = Search(
+    "quick", tuple(_faster(config, 0.1) for config in SEARCH_SPACE), inner_folds=3, bag=2
+)
+SEARCHES = {search.name: search for search in (FULL_SEARCH, QUICK_SEARCH)}
 
 
 @dataclass(frozen=True)
@@ -90,12 +137,18 @@ class TableLayout:
 class SegmentResult:
     segment: Any
     features: tuple[str, ...]
-    # One row per outer fold: fold, rows, positives, roc_auc, pr_auc, brier, chosen settings.
+    # One row per outer fold: fold, rows, positives, roc_auc, pr_auc, brier, chosen settings,
+    # the reference's roc_auc, and both fitting times.
     folds: pl.DataFrame
-    # Out-of-fold predictions: _row, fold, label, p.
+    # Out-of-fold predictions: _row, label, fold, p (calibrated), margin, p_reference.
     predictions: pl.DataFrame
     # Fitted on every row of the segment with the same nested procedure: the model to use.
     model: RiskModel
+    # Out-of-fold SHAP values of up to EXPLAIN_ROWS rows: _row, fold, one column per feature
+    # and the bias (BIAS_COLUMN); each row's values add up to its out-of-fold margin.
+    contributions: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Wall seconds: EWS's outer-fold fits, the reference's, the final fit, the SHAP values.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def auc_mean(self) -> float:
@@ -104,6 +157,25 @@ class SegmentResult:
     @property
     def auc_std(self) -> float:
         return float(np.nanstd(self.folds.get_column("roc_auc").to_numpy(), ddof=1))
+
+    def against_reference(self) -> dict[str, Any]:
+        """EWS against the reference XGBoost on the same outer folds: AUC gain and time ratio."""
+        ews = self.folds.get_column("roc_auc").to_numpy()
+        reference = self.folds.get_column("reference_roc_auc").to_numpy()
+        gain = ews - reference
+        ews_s = self.seconds["ews_outer_folds"]
+        reference_s = self.seconds["reference_outer_folds"]
+        return {
+            "reference": dict(REFERENCE_XGBOOST),
+            "reference_auc_mean": float(np.nanmean(reference)),
+            "auc_gain_mean": float(np.nanmean(gain)),
+            "auc_gain_std": float(np.nanstd(gain, ddof=1)) if len(gain) > 1 else None,
+            "folds_won": int((gain > 0).sum()),
+            "folds": len(gain),
+            "ews_seconds": ews_s,
+            "reference_seconds": reference_s,
+            "time_ratio": ews_s / reference_s if reference_s > 0 else None,
+        }
 
 
 def prepare_table(frame: pl.DataFrame, layout: TableLayout) -> pl.DataFrame:
@@ -133,14 +205,6 @@ def prepare_table(frame: pl.DataFrame, layout: TableLayout) -> pl.DataFrame:
     if layout.time_col:
         frame = frame.with_columns(_sortable_time(frame.get_column(layout.time_col), layout))
     return frame
-
-
-def feature_columns(frame: pl.DataFrame, layout: TableLayout) -> tuple[list[str], list[str]]:
-    """(features, ignored): numeric and boolean non-special columns; text columns are ignored."""
-    features, ignored = numeric_columns(frame, layout.reserved)
-    if not features:
-        raise ValueError(f"table {layout.name}: no numeric feature columns besides the label")
-    return features, ignored
 
 
 def segment_values(frame: pl.DataFrame, layout: TableLayout) -> list[Any]:
@@ -192,7 +256,7 @@ def fit_tuned(
     features: Sequence[str],
     layout: TableLayout,
     seed: int,
-    candidates: Sequence[TrainConfig] = SEARCH_SPACE,
+    search: Search = FULL_SEARCH,
     nthread: int | None = None,
 ) -> RiskModel:
     """EWS's whole fitting procedure on one training set, touching no other rows.
@@ -200,7 +264,9 @@ def fit_tuned(
     ``nthread`` (when given) replaces the candidates' xgboost thread count.
     """
     threads = {} if nthread is None else {"nthread": nthread}
-    candidates = [config.model_copy(update={"seed": seed, **threads}) for config in candidates]
+    candidates = [
+        config.model_copy(update={"seed": seed, **threads}) for config in search.candidates
+    ]
     if layout.time_col is None:
         groups = train.get_column(layout.id_col).to_numpy() if layout.id_col else None
         return fit_risk_model_cv(
@@ -208,10 +274,10 @@ def fit_tuned(
             features,
             layout.label,
             candidates=candidates,
-            folds=INNER_FOLDS,
+            folds=search.inner_folds,
             groups=groups,
             seed=seed,
-            bag=BAG,
+            bag=search.bag,
         )
     inner_train, inner_valid = _latest_share(train, layout)
     fitted = [
@@ -223,6 +289,22 @@ def fit_tuned(
     return replace(fitted[best], metadata={**fitted[best].metadata, "chosen": [best]})
 
 
+def fit_reference(
+    train: pl.DataFrame, features: Sequence[str], layout: TableLayout, seed: int, nthread: int
+) -> xgb.XGBClassifier:
+    """The reference XGBoost (REFERENCE_XGBOOST) on the same training rows."""
+    model = xgb.XGBClassifier(**REFERENCE_XGBOOST, n_jobs=nthread, random_state=seed)
+    return model.fit(feature_matrix(train, features), train.get_column(layout.label).to_numpy())
+
+
+def explained_rows(rows: pl.DataFrame, seed: int, limit: int = EXPLAIN_ROWS) -> set[int]:
+    """The ROW numbers whose out-of-fold SHAP values are kept: all, or a seeded sample."""
+    numbers = rows.get_column(ROW)
+    if numbers.len() <= limit:
+        return set(numbers.to_list())
+    return set(numbers.sample(limit, seed=seed).to_list())
+
+
 def train_segment(
     rows: pl.DataFrame,
     features: Sequence[str],
@@ -230,15 +312,26 @@ def train_segment(
     *,
     folds: int,
     seed: int,
-    candidates: Sequence[TrainConfig] = SEARCH_SPACE,
+    search: Search = FULL_SEARCH,
     nthread: int | None = None,
+    explain_limit: int = EXPLAIN_ROWS,
 ) -> SegmentResult:
-    """Outer-fold estimate of the nested procedure, then the procedure on all rows."""
-    fold_rows, predictions = [], []
+    """Outer-fold estimate of the nested procedure against the reference XGBoost on the same
+    folds, out-of-fold SHAP values, then the procedure on all rows (the model to use)."""
+    fold_rows, predictions, contributions = [], [], []
+    seconds = {"ews_outer_folds": 0.0, "reference_outer_folds": 0.0, "explanations": 0.0}
+    explained = explained_rows(rows, seed, explain_limit)
     for number, (train_at, test_at) in enumerate(outer_folds(rows, layout, folds, seed), start=1):
         train, test = rows[train_at], rows[test_at]
-        model = fit_tuned(train, features, layout, seed, candidates, nthread)
-        p = model.predict_proba(test)
+        started = time.perf_counter()
+        model = fit_tuned(train, features, layout, seed, search, nthread)
+        seconds["ews_outer_folds"] += time.perf_counter() - started
+        started = time.perf_counter()
+        reference = fit_reference(train, features, layout, seed, nthread or 2)
+        seconds["reference_outer_folds"] += time.perf_counter() - started
+        margin = model.margin(test)
+        p = model.calibrator(margin)
+        p_reference = reference.predict_proba(feature_matrix(test, features))[:, 1]
         y = test.get_column(layout.label).to_numpy()
         fold_rows.append(
             {
@@ -249,6 +342,7 @@ def train_segment(
                 "roc_auc": roc_auc(y, p),
                 "pr_auc": average_precision(y, p),
                 "brier": brier_score(y, p),
+                "reference_roc_auc": roc_auc(y, p_reference),
                 "n_trees": model.metadata["n_trees"],
                 "bag": model.metadata.get("bag", 1),
                 # Search-space positions of the averaged configurations, best first ("1+2").
@@ -260,15 +354,42 @@ def train_segment(
         )
         predictions.append(
             test.select(ROW, layout.label).with_columns(
-                pl.lit(number, pl.Int32).alias("fold"), pl.Series("p", p)
+                pl.lit(number, pl.Int32).alias("fold"),
+                pl.Series("p", p),
+                pl.Series("margin", margin),
+                pl.Series("p_reference", p_reference.astype(np.float64)),
             )
         )
+        started = time.perf_counter()
+        shown = test.filter(pl.col(ROW).is_in(list(explained)))
+        if shown.height:
+            contributions.append(_contribution_frame(model, shown, features, number))
+        seconds["explanations"] += time.perf_counter() - started
+    started = time.perf_counter()
+    final = fit_tuned(rows, features, layout, seed, search, nthread)
+    seconds["final_model"] = time.perf_counter() - started
     return SegmentResult(
         segment=None if layout.segment is None else rows.get_column(layout.segment)[0],
         features=tuple(features),
         folds=pl.DataFrame(fold_rows),
         predictions=pl.concat(predictions).sort(ROW),
-        model=fit_tuned(rows, features, layout, seed, candidates, nthread),
+        model=final,
+        contributions=pl.concat(contributions).sort(ROW) if contributions else pl.DataFrame(),
+        seconds={key: round(value, 3) for key, value in seconds.items()},
+    )
+
+
+def _contribution_frame(
+    model: RiskModel, rows: pl.DataFrame, features: Sequence[str], fold: int
+) -> pl.DataFrame:
+    values = model.contributions(rows)  # raises AdditivityError if they miss the margin
+    return pl.DataFrame(
+        {
+            ROW: rows.get_column(ROW),
+            "fold": pl.Series([fold] * rows.height, dtype=pl.Int32),
+            **{name: values[:, j] for j, name in enumerate(features)},
+            BIAS_COLUMN: values[:, -1],
+        }
     )
 
 

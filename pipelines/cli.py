@@ -103,20 +103,70 @@ def promote(
     _echo(promote_flow(workdir=str(workdir), industry=industry, version=version))
 
 
+Separator = Annotated[
+    str | None,
+    typer.Option(help="CSV field separator, e.g. ';' or '\\t' (default: detected)"),
+]
+Decimal = Annotated[
+    str | None, typer.Option(help="decimal mark of CSV numbers, '.' or ',' (default: detected)")
+]
+Encoding = Annotated[
+    str | None, typer.Option(help="text encoding, e.g. utf-8, gb18030, cp1252 (default: detected)")
+]
+Sheet = Annotated[str | None, typer.Option(help="Excel sheet (default: the first)")]
+Threads = Annotated[int, typer.Option(help="xgboost threads per fit")]
+
+
+def _fail(command: str, error: Exception) -> None:
+    """One line on stderr and exit code 2: the message already names file, column and row."""
+    typer.echo(f"ews {command}: {error}", err=True)
+    raise typer.Exit(code=2)
+
+
 @app.command("train-table")
 def train_table(
-    table: Annotated[Path, typer.Option(help="feature table: CSV, Parquet or ARFF")],
+    table: Annotated[Path, typer.Option(help="feature table: CSV/TSV, XLSX, Parquet or ARFF")],
     label: Annotated[str, typer.Option(help="label column (1 = event)")],
     segment: Annotated[str | None, typer.Option(help="train one model per value")] = None,
     id_col: Annotated[str | None, typer.Option("--id", help="entity id column")] = None,
     time_col: Annotated[
         str | None, typer.Option("--time", help="time column (out-of-time)")
     ] = None,
-    out: Annotated[Path, typer.Option(help="output folder")] = Path("ews_table_run"),
-    folds: Annotated[int, typer.Option(help="CV folds when there is no time column")] = 5,
+    out: Annotated[Path, typer.Option(help="output folder (replaced by the run)")] = Path(
+        "ews_table_run"
+    ),
+    folds: Annotated[int, typer.Option(help="outer folds")] = 5,
     seed: Annotated[int, typer.Option()] = 0,
+    nthread: Threads = 2,
+    search: Annotated[
+        str, typer.Option(help="full, or quick: a smaller search at a fraction of the time")
+    ] = "full",
+    separator: Separator = None,
+    decimal: Decimal = None,
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    keep: Annotated[
+        list[str] | None, typer.Option(help="use this column although it looks like an id/time")
+    ] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="leave this column out")] = None,
 ) -> None:
-    """Train the EWS pipeline on any feature table you bring."""
+    """Train the EWS pipeline on any feature table you bring; prints its data report first."""
+    from models.table_report import report_text
+    from models.tabular import TableLayout
+    from pipelines.table_inputs import check_out_folder, check_table_folds, load_table_inputs
+    from pipelines.tables import ReadOptions
+
+    layout = TableLayout(
+        name=str(table), label=label, segment=segment, id_col=id_col, time_col=time_col
+    )
+    try:
+        options = ReadOptions(separator=separator, decimal=decimal, encoding=encoding, sheet=sheet)
+        check_out_folder(out)
+        inputs = load_table_inputs(table, layout, options, keep or [], drop or [])
+        check_table_folds(inputs, folds, seed)
+    except ValueError as error:
+        _fail("train-table", error)
+    typer.echo(report_text(inputs.report), err=True)
     from pipelines.flows.train_table import train_table_flow
 
     _echo(
@@ -129,6 +179,14 @@ def train_table(
             out=str(out),
             folds=folds,
             seed=seed,
+            nthread=nthread,
+            search=search,
+            separator=separator,
+            decimal=decimal,
+            encoding=encoding,
+            sheet=sheet,
+            keep=keep or [],
+            drop=drop or [],
         )
     )
 

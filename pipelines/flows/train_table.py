@@ -1,49 +1,105 @@
 """`ews train-table`: the EWS training procedure on a feature table the user brings.
 
+The table is read and checked, and its data report made, before anything is written. The run is
+written into a hidden folder beside ``out`` that replaces ``out`` in one step when everything
+succeeded; a failure at any step leaves ``out`` exactly as it was.
+
 Writes to ``out``:
-    table.parquet               the validated table (label as 0/1, ``_row`` = 1-based data row)
-    folds.parquet               per segment and outer fold: sizes, AUC, PR-AUC, Brier, choices
-    predictions/<segment>.parquet   out-of-fold predictions: _row, label, fold, p
+    data_report.json, .html     what went in, what was left out and why, warnings (leakage, ...)
+    schema.json                 how the table was read and encoded: `ews score-table` reads it
+    table.parquet               the models' view: _row (1-based data row), label 0/1, special
+                                columns and the encoded inputs
+    folds.parquet               per segment and outer fold: sizes, AUC (and the reference's),
+                                PR-AUC, Brier, choices
+    predictions/<segment>.parquet   out-of-fold: _row, label, fold, p, margin, p_reference
+    explanations/<segment>.parquet  out-of-fold SHAP values (up to 5,000 rows): _row, fold,
+                                one column per input, _bias
+    plots/beeswarm_<segment>.png    the out-of-fold SHAP summary
     models/<segment>.json       the segment's model fitted on all its rows (RiskModel.to_bytes)
-    metrics.json                the run's settings and mean AUC +- std per segment
+    metrics.json                settings, per segment AUC +- std, gain over the reference and
+                                the time of both
+    model_card.md, .html, .json a short model card
 """
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 
+from models.table_card import build_table_card, segment_section
+from models.table_report import report_text
 from models.tabular import (
+    BIAS_COLUMN,
+    ROW,
+    SEARCHES,
     TableLayout,
-    feature_columns,
-    prepare_table,
     segment_frame,
     segment_values,
     train_segment,
 )
-from pipelines.tables import read_table
+from pipelines.publish_io import abandon, begin, commit, write_json
+from pipelines.table_inputs import (
+    DATA_REPORT_HTML,
+    DATA_REPORT_JSON,
+    METRICS,
+    MODEL_FRAME,
+    SCHEMA,
+    check_out_folder,
+    check_table_folds,
+    load_table_inputs,
+    schema_document,
+)
+from pipelines.table_render import render_data_report, render_table_card
+from pipelines.tables import ReadOptions
 
 SEGMENT = "segment"
 
 
 @task
-def load_table(layout: TableLayout, table: str, out: str) -> dict[str, Any]:
-    """Read and validate the table once; later tasks read the Parquet copy."""
-    frame = prepare_table(read_table(table), layout)
-    features, ignored = feature_columns(frame, layout)
-    path = Path(out) / "table.parquet"
-    frame.write_parquet(path)
+def load_table(
+    layout: TableLayout,
+    table: str,
+    options: ReadOptions,
+    keep: list[str],
+    drop: list[str],
+    target: str,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """Read, check and report on the table, then open the run's folder and write the inputs.
+
+    Nothing is written (and no folder made) unless the table reads and checks cleanly.
+    """
+    inputs = load_table_inputs(table, layout, options, keep, drop)
+    check_table_folds(inputs, settings["folds"], settings["seed"])
+    get_run_logger().info("%s", report_text(inputs.report))
+    partial = begin(Path(target))
+    try:
+        inputs.model_frame().write_parquet(partial / MODEL_FRAME)
+        write_json(inputs.report, partial / DATA_REPORT_JSON)
+        (partial / DATA_REPORT_HTML).write_text(render_data_report(inputs.report), "utf-8")
+        segments = segment_values(inputs.frame, layout)
+        names = file_names(segments)
+        models = {
+            segment_key(value): f"models/{name}.json"
+            for value, name in zip(segments, names, strict=True)
+        }
+        write_json(schema_document(inputs, settings, models), partial / SCHEMA)
+    except BaseException:
+        abandon(partial)
+        raise
     return {
-        "path": str(path),
-        "rows": frame.height,
-        "features": features,
-        "ignored_columns": ignored,
-        "segments": segment_values(frame, layout),
+        "partial": str(partial),
+        "path": str(partial / MODEL_FRAME),
+        "rows": inputs.frame.height,
+        "features": inputs.plan.feature_names,
+        "segments": segments,
+        "names": names,
+        "report": inputs.report,
     }
 
 
@@ -56,18 +112,30 @@ def train_one_segment(
     features: list[str],
     folds: int,
     seed: int,
+    search: str,
     nthread: int,
     out: str,
 ) -> dict[str, Any]:
-    """Outer-fold estimate and final model of one segment; writes its model and predictions."""
+    """Outer-fold estimate, reference, OOF SHAP values and final model of one segment."""
     rows = segment_frame(pl.read_parquet(table_path), layout, segment)
-    result = train_segment(rows, features, layout, folds=folds, seed=seed, nthread=nthread)
-    model_path = Path(out) / "models" / f"{file_name}.json"
-    predictions_path = Path(out) / "predictions" / f"{file_name}.parquet"
-    for path in (model_path, predictions_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    model_path.write_bytes(result.model.to_bytes())
-    result.predictions.write_parquet(predictions_path)
+    result = train_segment(
+        rows, features, layout, folds=folds, seed=seed, search=SEARCHES[search], nthread=nthread
+    )
+    folder = Path(out)
+    files = {
+        "model": f"models/{file_name}.json",
+        "predictions": f"predictions/{file_name}.parquet",
+        "explanations": f"explanations/{file_name}.parquet",
+        "beeswarm": f"plots/beeswarm_{file_name}.png",
+    }
+    for relative in files.values():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+    (folder / files["model"]).write_bytes(result.model.to_bytes())
+    result.predictions.write_parquet(folder / files["predictions"])
+    result.contributions.write_parquet(folder / files["explanations"])
+    _draw_beeswarm(result.contributions, rows, features, folder / files["beeswarm"])
+    key = segment_key(segment)
+    against = result.against_reference()
     return {
         "segment": segment,
         "rows": rows.height,
@@ -75,39 +143,64 @@ def train_one_segment(
         "auc_mean": result.auc_mean,
         "auc_std": result.auc_std,
         "pr_auc_mean": float(result.folds.get_column("pr_auc").mean()),
-        "model": str(model_path),
-        "predictions": str(predictions_path),
-        "folds": result.folds.with_columns(pl.lit(segment).alias(SEGMENT)).to_dicts(),
+        "against_reference": against,
+        "seconds": result.seconds,
+        "files": files,
+        "folds": result.folds.with_columns(pl.lit(key).alias(SEGMENT)).to_dicts(),
+        "card": segment_section(
+            key,
+            layout.label,
+            result.folds,
+            result.predictions,
+            result.contributions,
+            against,
+            result.model.metadata,
+            files,
+        ),
     }
 
 
 @task
 def write_report(
-    layout: TableLayout, loaded: dict[str, Any], segments: list[dict[str, Any]], settings: dict
-) -> dict[str, str]:
-    out = Path(settings["out"])
-    folds_path = out / "folds.parquet"
-    pl.DataFrame([row for s in segments for row in s["folds"]]).write_parquet(folds_path)
-    report = {
+    layout: TableLayout,
+    loaded: dict[str, Any],
+    segments: list[dict[str, Any]],
+    settings: dict[str, Any],
+    out: str,
+) -> None:
+    folder = Path(out)
+    pl.DataFrame([row for s in segments for row in s["folds"]]).write_parquet(
+        folder / "folds.parquet"
+    )
+    search = SEARCHES[settings["search"]].describe()
+    metrics = {
         **settings,
-        "scheme": layout.scheme,
+        "search": search,
         "rows": loaded["rows"],
         "features": loaded["features"],
-        "ignored_columns": loaded["ignored_columns"],
+        "left_out_columns": loaded["report"]["left_out"],
         "segments": {
             segment_key(s["segment"]): {
-                key: s[key] for key in ("rows", "positives", "auc_mean", "auc_std", "pr_auc_mean")
+                key: s[key]
+                for key in (
+                    "rows",
+                    "positives",
+                    "auc_mean",
+                    "auc_std",
+                    "pr_auc_mean",
+                    "against_reference",
+                    "seconds",
+                )
             }
-            | {
-                "model": Path(s["model"]).relative_to(out).as_posix(),
-                "predictions": Path(s["predictions"]).relative_to(out).as_posix(),
-            }
+            | {"model": s["files"]["model"], "predictions": s["files"]["predictions"]}
             for s in segments
         },
     }
-    metrics_path = out / "metrics.json"
-    metrics_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    return {"metrics": str(metrics_path), "folds": str(folds_path)}
+    write_json(metrics, folder / METRICS)
+    card = build_table_card(settings, loaded["report"], [s["card"] for s in segments], search)
+    write_json(card, folder / "model_card.json")
+    (folder / "model_card.md").write_text(render_table_card(card, html=False), "utf-8")
+    (folder / "model_card.html").write_text(render_table_card(card, html=True), "utf-8")
 
 
 @flow(name="train-table")
@@ -121,32 +214,27 @@ def train_table_flow(
     folds: int = 5,
     seed: int = 0,
     nthread: int = 2,
+    search: str = "full",
+    separator: str | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    keep: Sequence[str] = (),
+    drop: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train and estimate EWS per segment on ``table``; returns paths and AUC mean +- std.
 
-    ``nthread`` is xgboost's thread count for every fit.
+    ``nthread`` is xgboost's thread count for every fit; ``search`` a key of
+    ``models.tabular.SEARCHES``; ``separator``/``decimal``/``encoding``/``sheet`` how to read the
+    table (None: detect); ``keep``/``drop`` override the column rules of the data report.
     """
+    if search not in SEARCHES:
+        raise ValueError(f"--search must be one of {sorted(SEARCHES)}, got {search!r}")
     layout = TableLayout(
         name=str(table), label=label, segment=segment, id_col=id_col, time_col=time_col
     )
-    out_dir = Path(out).expanduser().resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    loaded = load_table(layout, str(table), str(out_dir))
-    names = file_names(loaded["segments"])
-    segments = [
-        train_one_segment(
-            layout,
-            loaded["path"],
-            value,
-            name,
-            loaded["features"],
-            folds,
-            seed,
-            nthread,
-            str(out_dir),
-        )
-        for value, name in zip(loaded["segments"], names, strict=True)
-    ]
+    target = check_out_folder(out)
+    options = ReadOptions(separator=separator, decimal=decimal, encoding=encoding, sheet=sheet)
     settings = {
         "table": str(table),
         "label": label,
@@ -156,18 +244,70 @@ def train_table_flow(
         "folds": folds,
         "seed": seed,
         "nthread": nthread,
-        "out": str(out_dir),
+        "search": search,
+        "keep": list(keep),
+        "drop": list(drop),
+        "scheme": layout.scheme,
     }
-    paths = write_report(layout, loaded, segments, settings)
+    loaded = load_table(layout, str(table), options, list(keep), list(drop), str(target), settings)
+    partial = Path(loaded["partial"])
+    try:
+        segments = [
+            train_one_segment(
+                layout,
+                loaded["path"],
+                value,
+                name,
+                loaded["features"],
+                folds,
+                seed,
+                search,
+                nthread,
+                str(partial),
+            )
+            for value, name in zip(loaded["segments"], loaded["names"], strict=True)
+        ]
+        write_report(layout, loaded, segments, settings, str(partial))
+    except BaseException:
+        abandon(partial)
+        raise
+    commit(partial, target)
     return {
-        **paths,
-        "models": {segment_key(s["segment"]): s["model"] for s in segments},
-        "predictions": {segment_key(s["segment"]): s["predictions"] for s in segments},
+        "out": str(target),
+        "metrics": str(target / METRICS),
+        "data_report": str(target / DATA_REPORT_HTML),
+        "model_card": str(target / "model_card.html"),
+        "models": {segment_key(s["segment"]): str(target / s["files"]["model"]) for s in segments},
+        "predictions": {
+            segment_key(s["segment"]): str(target / s["files"]["predictions"]) for s in segments
+        },
         "auc": {
-            segment_key(s["segment"]): {"mean": s["auc_mean"], "std": s["auc_std"]}
+            segment_key(s["segment"]): {
+                "mean": s["auc_mean"],
+                "std": s["auc_std"],
+                "reference": s["against_reference"]["reference_auc_mean"],
+                "gain": s["against_reference"]["auc_gain_mean"],
+            }
             for s in segments
         },
+        "seconds": {segment_key(s["segment"]): s["seconds"] for s in segments},
+        "warnings": loaded["report"]["warnings"],
     }
+
+
+def _draw_beeswarm(
+    contributions: pl.DataFrame, rows: pl.DataFrame, features: Sequence[str], path: Path
+) -> None:
+    from pipelines.shap_plots import draw_beeswarm
+
+    values = rows.join(contributions.select(ROW), on=ROW, how="semi").sort(ROW)
+    draw_beeswarm(
+        contributions.select(features).to_numpy(),
+        contributions.get_column(BIAS_COLUMN).to_numpy(),
+        values.select(pl.col(features).cast(pl.Float64)).to_numpy(),
+        list(features),
+        path,
+    )
 
 
 def segment_key(segment: Any) -> str:

@@ -7,9 +7,11 @@ import polars as pl
 import pytest
 
 from models.tabular import (
+    BIAS_COLUMN,
     ROW,
+    SEARCHES,
+    Search,
     TableLayout,
-    feature_columns,
     fit_tuned,
     outer_folds,
     prepare_table,
@@ -18,9 +20,14 @@ from models.tabular import (
 )
 from models.train import TrainConfig
 
-SMALL_SEARCH = (
-    TrainConfig(max_depth=2, max_rounds=40, early_stopping_rounds=10, learning_rate=0.3, nthread=1),
-    TrainConfig(max_depth=4, max_rounds=40, early_stopping_rounds=10, learning_rate=0.3, nthread=1),
+SMALL_SEARCH = Search(
+    "small",
+    (
+        TrainConfig(max_depth=2, max_rounds=40, early_stopping_rounds=10, learning_rate=0.3),
+        TrainConfig(max_depth=4, max_rounds=40, early_stopping_rounds=10, learning_rate=0.3),
+    ),
+    inner_folds=3,
+    bag=2,
 )
 
 
@@ -88,13 +95,6 @@ def test_single_class_segment_names_the_table_column_and_value():
         segment_frame(frame, layout(segment="region"), "north")
 
 
-def test_features_exclude_special_columns_and_report_ignored_text():
-    spec = layout(id_col="firm", time_col="year", segment="region")
-    features, ignored = feature_columns(prepare_table(table(0), spec), spec)
-    assert features == ["x", "noise"]
-    assert ignored == ["comment"]
-
-
 def test_text_time_column_that_is_not_a_date_is_refused_with_its_row():
     frame = table(0).with_columns(pl.col("year").cast(pl.String))
     frame = frame.with_columns(pl.lit("2020-01-01").alias("year")).with_columns(
@@ -153,15 +153,16 @@ def test_too_few_positives_for_the_folds_are_refused():
 def test_tuning_sees_only_the_training_rows_it_is_given():
     spec = layout()
     frame = prepare_table(table(4, n=400), spec)
-    model = fit_tuned(frame.head(250), ["x", "noise"], spec, seed=4, candidates=SMALL_SEARCH)
+    model = fit_tuned(frame.head(250), ["x", "noise"], spec, seed=4, search=SMALL_SEARCH, nthread=1)
     assert model.metadata["train_rows"] == 250
-    assert len(model.metadata["candidate_inner_auc"]) == len(SMALL_SEARCH)
+    assert len(model.metadata["candidate_inner_auc"]) == len(SMALL_SEARCH.candidates)
+    assert model.metadata["inner_folds"] == 3
 
 
 def test_out_of_time_tuning_holds_out_the_latest_training_period():
     spec = layout(time_col="year")
     frame = prepare_table(table(5, n=600), spec)
-    model = fit_tuned(frame, ["x", "noise"], spec, seed=5, candidates=SMALL_SEARCH)
+    model = fit_tuned(frame, ["x", "noise"], spec, seed=5, search=SMALL_SEARCH, nthread=1)
     latest_year_rows = frame.filter(pl.col("year") == 2020).height
     assert model.metadata["valid_rows"] == latest_year_rows
     assert model.metadata["train_rows"] == 600 - latest_year_rows
@@ -171,12 +172,50 @@ def test_segment_training_predicts_every_row_once_and_reports_each_fold():
     seed = 6
     spec = layout(id_col="firm")
     frame = prepare_table(table(seed, n=400), spec)
-    result = train_segment(frame, ["x", "noise"], spec, folds=3, seed=seed, candidates=SMALL_SEARCH)
+    result = train_segment(
+        frame, ["x", "noise"], spec, folds=3, seed=seed, search=SMALL_SEARCH, nthread=1
+    )
     assert result.folds["fold"].to_list() == [1, 2, 3]
     assert result.predictions[ROW].to_list() == list(range(1, 401))
     assert result.auc_mean > 0.7
     assert result.auc_std >= 0
     assert result.model.metadata["train_rows"] == 400
+    # The reference was fitted on the same folds, and both sides were timed.
+    against = result.against_reference()
+    assert against["folds"] == 3 and 0.5 < against["reference_auc_mean"] <= 1
+    assert against["auc_gain_mean"] == pytest.approx(
+        result.auc_mean - against["reference_auc_mean"]
+    )
+    assert against["ews_seconds"] > 0 and against["reference_seconds"] > 0
+    assert set(result.predictions.columns) == {ROW, "bad", "fold", "p", "margin", "p_reference"}
+
+
+def test_out_of_fold_shap_values_add_up_to_the_out_of_fold_margin_and_can_be_sampled():
+    spec = layout(id_col="firm")
+    frame = prepare_table(table(9, n=300), spec)
+    result = train_segment(
+        frame,
+        ["x", "noise"],
+        spec,
+        folds=3,
+        seed=9,
+        search=SMALL_SEARCH,
+        nthread=1,
+        explain_limit=120,
+    )
+    shap = result.contributions
+    assert shap.height == 120 and shap[ROW].is_sorted() and shap[ROW].n_unique() == 120
+    joined = shap.join(result.predictions.select(ROW, "margin", "fold"), on=ROW, suffix="_p")
+    total = joined.select(pl.sum_horizontal("x", "noise", BIAS_COLUMN)).to_series().to_numpy()
+    np.testing.assert_allclose(total, joined["margin"].to_numpy(), atol=1e-4)
+    assert (joined["fold"] == joined["fold_p"]).all()
+
+
+def test_every_search_is_a_real_search():
+    assert set(SEARCHES) == {"full", "quick"}
+    full, quick = SEARCHES["full"], SEARCHES["quick"]
+    assert len(quick.candidates) == len(full.candidates)
+    assert quick.inner_folds < full.inner_folds and quick.bag < full.bag
 
 
 def test_out_of_time_tuning_without_events_in_the_latest_period_says_so():
@@ -188,4 +227,4 @@ def test_out_of_time_tuning_without_events_in_the_latest_period_says_so():
         spec,
     )
     with pytest.raises(ValueError, match=r"the latest part .* >= 2020\) has a single class"):
-        fit_tuned(frame, ["x", "noise"], spec, seed=8, candidates=SMALL_SEARCH)
+        fit_tuned(frame, ["x", "noise"], spec, seed=8, search=SMALL_SEARCH, nthread=1)
