@@ -191,6 +191,51 @@ def train_table(
     )
 
 
+@app.command("score-table")
+def score_table(
+    model: Annotated[Path, typer.Option(help="the --out folder of `ews train-table`")],
+    table: Annotated[Path, typer.Option(help="table to score: CSV/TSV, XLSX, Parquet or ARFF")],
+    out: Annotated[Path, typer.Option(help="output folder (replaced)")] = Path("ews_scores"),
+    output_format: Annotated[
+        list[str] | None,
+        typer.Option("--format", help="csv, parquet or xlsx (repeatable; default all three)"),
+    ] = None,
+    top: Annotated[int, typer.Option(help="reasons per row")] = 3,
+    id_col: Annotated[
+        str | None,
+        typer.Option("--id", help="column copied into the outputs (default: the run's id)"),
+    ] = None,
+    separator: Separator = None,
+    decimal: Decimal = None,
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    nthread: Threads = 2,
+) -> None:
+    """Score a new table with a train-table run: probabilities, ranks, SHAP values, reasons."""
+    from pipelines.score_table import FORMATS
+    from pipelines.score_table import score_table as run_scoring
+    from pipelines.tables import ReadOptions
+
+    try:
+        summary = run_scoring(
+            model,
+            table,
+            out,
+            formats=output_format or list(FORMATS),
+            options=ReadOptions(
+                separator=separator, decimal=decimal, encoding=encoding, sheet=sheet
+            ),
+            top=top,
+            nthread=nthread,
+            id_col=id_col,
+        )
+    except ValueError as error:
+        _fail("score-table", error)
+    for warning in summary["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    _echo({k: summary[k] for k in ("out", "rows", "scored", "not_scored", "label", "warnings")})
+
+
 @app.command()
 def publish(
     workdir: Workdir = Path("ews_work"),
