@@ -1,10 +1,14 @@
-"""The real-data benchmark's summary over seeds and its merging of runs split over sittings."""
+"""The real-data benchmark: summaries over seeds, the quick search against the full one, the
+merging of runs split over sittings, and one run on any table (segmented CSV)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "real_data.py"
@@ -18,28 +22,43 @@ def real_data():
     return module
 
 
-def seed_result(ews: float, default: float, difference: float, won: int) -> dict:
+def search_result(ews: float, difference: float, won: int, seconds: float = 100.0) -> dict:
     return {
-        "rows": 100,
-        "positives": 10,
-        "folds": 5,
-        "ews": {"auc_mean": ews},
-        "default_xgboost": {"auc_mean": default},
+        "auc_mean": ews,
+        "seconds": seconds,
         "auc_difference": {"mean": difference, "folds_won_by_ews": won},
     }
 
 
-def run(real_data, results: dict, folds: int = 5) -> dict:
-    return {"folds": folds, "default_xgboost": real_data.DEFAULT_XGBOOST, "results": results}
+def seed_result(ews: float, default: float, difference: float, won: int, **more) -> dict:
+    return {
+        "rows": 100,
+        "positives": 10,
+        "folds": 5,
+        "default_xgboost": {"auc_mean": default, "seconds": 4.0},
+        "searches": {"full": search_result(ews, difference, won), **more},
+    }
 
 
-def test_across_seeds_counts_seeds_ahead_and_folds_won(real_data):
+def settings(real_data, folds: int = 5, searches=("full",)) -> dict:
+    return {
+        "folds": folds,
+        "default_xgboost": real_data.DEFAULT_XGBOOST,
+        "searches": list(searches),
+    }
+
+
+def run(real_data, results: dict, **kwargs) -> dict:
+    return {**settings(real_data, **kwargs), "results": results}
+
+
+def test_across_seeds_counts_seeds_ahead_folds_won_and_the_time_ratio(real_data):
     by_seed = {
         "0": seed_result(0.90, 0.91, -0.01, 1),
         "1": seed_result(0.93, 0.90, 0.03, 4),
         "2": seed_result(0.92, 0.91, 0.01, 3),
     }
-    summary = real_data.across_seeds(by_seed)
+    summary = real_data.across_seeds(by_seed, "full")
     assert summary["seeds"] == 3
     assert summary["seeds_ahead"] == 2
     assert summary["folds_won_by_ews"] == 8 and summary["folds"] == 15
@@ -48,17 +67,33 @@ def test_across_seeds_counts_seeds_ahead_and_folds_won(real_data):
     assert summary["difference_mean"] == pytest.approx(0.01)
     # sample sd of (-0.01, 0.03, 0.01) is 0.02; over sqrt(3) seeds
     assert summary["difference_standard_error"] == pytest.approx(0.02 / 3**0.5)
+    assert summary["time_ratio"] == pytest.approx(25.0)
 
 
 def test_across_seeds_with_one_seed_has_no_standard_error(real_data):
-    summary = real_data.across_seeds({"4": seed_result(0.9, 0.8, 0.1, 5)})
+    summary = real_data.across_seeds({"4": seed_result(0.9, 0.8, 0.1, 5)}, "full")
     assert summary["difference_standard_error"] is None
     assert summary["seeds_ahead"] == 1
 
 
 def test_a_tie_on_a_seed_is_not_counted_as_ahead(real_data):
-    summary = real_data.across_seeds({"0": seed_result(0.9, 0.9, 0.0, 2)})
+    summary = real_data.across_seeds({"0": seed_result(0.9, 0.9, 0.0, 2)}, "full")
     assert summary["seeds_ahead"] == 0
+
+
+def test_the_quick_search_is_measured_against_the_full_one_on_the_same_seeds(real_data):
+    by_seed = {
+        "0": seed_result(0.95, 0.94, 0.002, 3, quick=search_result(0.95, 0.0015, 3, 20.0)),
+        "1": seed_result(0.95, 0.94, 0.004, 4, quick=search_result(0.95, 0.0025, 3, 30.0)),
+    }
+    line = real_data.against_full(by_seed, "quick")
+    assert line["seeds"] == 2
+    assert line["gain_kept"] == pytest.approx(0.004 / 0.006)
+    assert line["time_share"] == pytest.approx(50.0 / 200.0)
+    assert line["auc_vs_full_mean"] == pytest.approx(-0.001)
+    # Without a gain to keep, no share is claimed.
+    losing = {"0": seed_result(0.9, 0.91, -0.01, 1, quick=search_result(0.9, -0.005, 2, 10.0))}
+    assert real_data.against_full(losing, "quick")["gain_kept"] is None
 
 
 def test_merge_joins_seeds_in_seed_order(real_data):
@@ -70,7 +105,7 @@ def test_merge_joins_seeds_in_seed_order(real_data):
             "5year.arff": {"0": seed_result(0.7, 0.7, 0.0, 2)},
         },
     )
-    merged = real_data.merge_results(this_run, earlier, 5, "earlier.json")
+    merged = real_data.merge_results(this_run, earlier, settings(real_data), "earlier.json")
     assert list(merged["1year.arff"]) == ["2", "10"]  # numeric order, not "10" < "2"
     assert list(merged["5year.arff"]) == ["0"]
     assert list(this_run["1year.arff"]) == ["10"]  # the inputs are left as they were
@@ -80,10 +115,50 @@ def test_merge_refuses_a_seed_run_twice(real_data):
     this_run = {"1year.arff": {"3": seed_result(0.9, 0.9, 0.0, 2)}}
     earlier = run(real_data, {"1year.arff": {"3": seed_result(0.8, 0.8, 0.0, 2)}})
     with pytest.raises(ValueError, match=r"earlier\.json: 1year\.arff seeds 3 are already"):
-        real_data.merge_results(this_run, earlier, 5, "earlier.json")
+        real_data.merge_results(this_run, earlier, settings(real_data), "earlier.json")
 
 
-def test_merge_refuses_a_run_with_other_settings(real_data):
-    earlier = run(real_data, {"1year.arff": {"0": seed_result(0.8, 0.8, 0.0, 2)}}, folds=3)
-    with pytest.raises(ValueError, match=r"old\.json: its settings .*'folds': 3"):
-        real_data.merge_results({}, earlier, 5, "old.json")
+@pytest.mark.parametrize(
+    ("kwargs", "shown"),
+    [({"folds": 3}, "'folds': 3"), ({"searches": ("full", "quick")}, "'quick'")],
+)
+def test_merge_refuses_a_run_with_other_settings(real_data, kwargs, shown):
+    earlier = run(real_data, {"1year.arff": {"0": seed_result(0.8, 0.8, 0.0, 2)}}, **kwargs)
+    with pytest.raises(ValueError, match=rf"old\.json: its settings .*{shown}"):
+        real_data.merge_results({}, earlier, settings(real_data), "old.json")
+
+
+@pytest.mark.slow
+def test_any_table_with_a_segment_and_an_id(real_data, prefect_harness, tmp_path):
+    rng = np.random.default_rng(3)
+    n = 240
+    x = rng.normal(size=n)
+    frame = pl.DataFrame(
+        {
+            "firm": [f"F{i % 120}" for i in range(n)],
+            "sector": ["a", "b"] * (n // 2),
+            "x": x,
+            "noise": rng.normal(size=n),
+            "failed": (rng.random(n) < 1 / (1 + np.exp(-(2 * x - 1)))).astype(int),
+        }
+    )
+    frame.write_csv(tmp_path / "firms.csv", separator=";")
+    table = {
+        "name": "firms.csv",
+        "path": tmp_path / "firms.csv",
+        "label": "failed",
+        "segment": "sector",
+        "id": "firm",
+        "folds": 2,
+        "nthread": 1,
+    }
+    entries = real_data.run_table(table, 5, ["quick"], tmp_path / "work")
+    assert set(entries) == {"firms.csv [a]", "firms.csv [b]"}
+    for entry in entries.values():
+        assert entry["rows"] == n // 2 and entry["folds"] == 2
+        quick = entry["searches"]["quick"]
+        assert len(quick["fold_auc"]) == len(entry["default_xgboost"]["fold_auc"]) == 2
+        expected = np.mean(quick["fold_auc"]) - np.mean(entry["default_xgboost"]["fold_auc"])
+        assert quick["auc_difference"]["mean"] == pytest.approx(expected)
+        assert quick["seconds"] > 0 and entry["default_xgboost"]["seconds"] > 0
+    json.dumps(entries)
