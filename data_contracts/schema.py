@@ -90,6 +90,9 @@ class SimColumn(Frozen):
       verdict: what an inspector finds on the row's day, from the firm's fate
         (simulate/inspections.py), written as the allowed value that ``feedback.yaml`` maps to
         that outcome for this source
+      department: the row's enforcing department, by its Chinese name (departments.yaml)
+      inspector: the row's inspector's ``attr`` (``id``: certificate number, ``name``)
+      capacity: the firms a department plans to inspect in the row's month
       generic: from type, range and allowed values
     """
 
@@ -106,6 +109,9 @@ class SimColumn(Frozen):
         "counterpart",
         "changed",
         "verdict",
+        "department",
+        "inspector",
+        "capacity",
         "generic",
     ] = "generic"
     attr: str | None = None
@@ -173,6 +179,8 @@ class Simulation(Frozen):
         "linked_firms",
         "licences",
         "outcomes",
+        "roster",
+        "department_months",
     ]
     coverage: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     rate: float = Field(default=0.0, ge=0)
@@ -251,6 +259,8 @@ class SourceContract(Frozen):
                         )
             if c.sim and c.sim.role in ("firm", "changed") and not c.sim.attr:
                 raise ValueError(f"{self.id}.{c.name}: {c.sim.role} role needs attr")
+            if c.sim and c.sim.role == "inspector" and c.sim.attr not in ("id", "name"):
+                raise ValueError(f"{self.id}.{c.name}: inspector role needs attr id or name")
             if c.sim and c.sim.role == "changed" and c.sim.attr not in names:
                 raise ValueError(f"{self.id}.{c.name}: changed role names unknown {c.sim.attr!r}")
         return self
@@ -273,6 +283,12 @@ class SourceContract(Frozen):
 
     def raw_to_canonical(self) -> dict[str, str]:
         return {c.raw: c.name for c in self.columns}
+
+    @property
+    def about_firms(self) -> bool:
+        """A source about firms (keyed by their credit code), not about the regulators
+        themselves (an inspector roster, a department's capacity)."""
+        return self.entity_key == "uscc"
 
     @property
     def pii_columns(self) -> list[str]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from data_contracts.departments import Department, load_departments
 from data_contracts.schema import Column, ColumnType, SourceContract
 from data_contracts.simulate.calendar import DAY
-from data_contracts.simulate.config import Arrivals
-from data_contracts.simulate.identities import DIGITS, encode, join_columns
+from data_contracts.simulate.config import Arrivals, vocabulary
+from data_contracts.simulate.identities import DIGITS, encode, join_columns, person_names
 from data_contracts.simulate.stress import ACTIVE
 from data_contracts.simulate.world import World
 
@@ -400,6 +401,136 @@ def outcome_rows(contract: SourceContract, world: World, rng: np.random.Generato
     )
 
 
+# ---------------------------------------------------------------- the regulators themselves
+
+# An inspector stays on a department's roster for years; this share leaves (and is replaced by a
+# newcomer) each year.
+INSPECTOR_TURNOVER_PER_YEAR = 0.08
+# Capacity declared for February, the month of the Spring Festival holiday, relative to others.
+FEBRUARY_CAPACITY = 0.7
+CAPACITY_NOISE_SD = 0.08
+
+
+def _role_columns(contract: SourceContract, role: str) -> list[Column]:
+    return [c for c in contract.columns if c.sim and c.sim.role == role]
+
+
+def department_firms(world: World, department: Department) -> int:
+    """Enterprises (not individual businesses) in the department's industries."""
+    in_scope = np.isin(world.array("industry"), department.industries)
+    return int((in_scope & (world.array("entity_kind") != "individual")).sum())
+
+
+def department_capacity(world: World, department: Department) -> float:
+    """The firms a department can inspect in an ordinary month (at least one)."""
+    return max(1.0, department.simulation.capacity_share * department_firms(world, department))
+
+
+def roster_rows(contract: SourceContract, world: World, rng: np.random.Generator) -> Rows:
+    """Every enforcing department's inspectors, as the roster stood on each snapshot date.
+
+    A department has enough inspectors for two per firm it can inspect in a month. Each holds a
+    certificate number (region, year of issue, serial) and a name; each year some leave and are
+    replaced. Snapshots are the backfill's month ends and the weekly dates, like the registry's.
+    Rows: one per inspector on the roster at a snapshot (``firm`` is unused: 0).
+    """
+    cal = world.calendar
+    departments, joined, left = [], [], []
+    for department in load_departments().departments.values():
+        seats = max(
+            3,
+            int(
+                np.ceil(
+                    2
+                    * department_capacity(world, department)
+                    / department.simulation.visits_per_inspector
+                )
+            ),
+        )
+        for _ in range(seats):
+            # Who holds the seat: a chain of inspectors, each for an exponential tenure.
+            start = cal.window_start - np.timedelta64(int(rng.integers(365, 365 * 15)), "D")
+            while start < cal.grid_end:
+                tenure = int(rng.exponential(365 / INSPECTOR_TURNOVER_PER_YEAR))
+                end = start + np.timedelta64(max(tenure, 30), "D")
+                departments.append(department.name.zh)
+                joined.append(start)
+                left.append(end)
+                start = end
+    n = len(joined)
+    joined_days = np.array(joined, dtype="datetime64[D]")
+    left_days = np.array(left, dtype="datetime64[D]")
+    years = np.datetime_as_string(joined_days, unit="Y")
+    serial = encode(np.arange(1, n + 1), DIGITS, 4)
+    ids = join_columns("320594", years, serial).astype(object)
+    names = person_names(rng, vocabulary(), n).astype(object)
+    delay = np.timedelta64(contract.simulation.delay_days, "D")
+    month_ends = (np.arange(cal.window_start_month, cal.end_month + 1) + 1).astype(
+        "datetime64[D]"
+    ) - DAY
+    snapshots = np.concatenate(
+        [month_ends[month_ends + delay <= cal.backfill_date], cal.weekly_dates - delay]
+    )
+    parts = [np.flatnonzero((joined_days <= day) & (left_days > day)) for day in snapshots]
+    person = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    day = np.repeat(snapshots, [len(p) for p in parts])
+    batch_time = rng.integers(0, NIGHT_BATCH_US // 1_000_000, len(snapshots)) * 1_000_000
+    arrival = (snapshots + delay).astype("datetime64[us]") + batch_time.astype("timedelta64[us]")
+    fixed = {}
+    for column in _role_columns(contract, "inspector"):
+        fixed[column.name] = (ids if column.sim.attr == "id" else names)[person]
+    for column in _role_columns(contract, "department"):
+        fixed[column.name] = np.array(departments, dtype=object)[person]
+    return Rows(
+        firm=np.zeros(len(person), dtype=np.int64),
+        day=day,
+        arrival=np.repeat(arrival, [len(p) for p in parts]),
+        stress=np.zeros(len(person)),
+        fixed=fixed,
+    )
+
+
+def department_month_rows(contract: SourceContract, world: World, rng: np.random.Generator) -> Rows:
+    """Each department's declared capacity for every month of the window and the next one.
+
+    A department declares a month's capacity 5 to 15 days before it starts (``delay_days`` is
+    the typical lead; the row's day) and the row arrives that same working day, so next month's
+    is there by the end date when the month is close. Date columns without a role hold the month
+    planned. Capacity is the department's ordinary month with noise, lower in February.
+    """
+    cal = world.calendar
+    months = np.arange(cal.window_start_month, cal.end_month + 2)
+    rows: dict[str, list] = {"department": [], "month": [], "capacity": []}
+    for department in load_departments().departments.values():
+        base = department_capacity(world, department)
+        season = np.where((months.astype(int) % 12) == 1, FEBRUARY_CAPACITY, 1.0)
+        noise = rng.lognormal(0.0, CAPACITY_NOISE_SD, len(months))
+        rows["department"].extend([department.name.zh] * len(months))
+        rows["month"].extend(months)
+        rows["capacity"].extend(np.maximum(1, np.round(base * season * noise)).astype(np.int64))
+    month = np.array(rows["month"], dtype="datetime64[M]")
+    start = month.astype("datetime64[D]")
+    lead = contract.simulation.delay_days
+    lead_days = rng.integers(max(1, lead // 2), lead + lead // 2 + 1, len(start))
+    declared = start - lead_days.astype("timedelta64[D]")
+    seconds = rng.integers(8 * 3600, 18 * 3600, len(start)) * 1_000_000
+    arrival = declared.astype("datetime64[us]") + seconds.astype("timedelta64[us]")
+    fixed = {
+        column.name: np.array(rows["department"], dtype=object)
+        for column in _role_columns(contract, "department")
+    }
+    capacity = np.array(rows["capacity"], dtype=np.int64)
+    fixed |= {column.name: capacity for column in _role_columns(contract, "capacity")}
+    return Rows(
+        firm=np.zeros(len(start), dtype=np.int64),
+        day=declared,
+        arrival=arrival,
+        stress=np.zeros(len(start)),
+        secondary_day=start,
+        fixed=fixed,
+    )
+
+
 def category_codes(
     rng: np.random.Generator, column: Column, stress: np.ndarray, sensitivity: float
 ) -> np.ndarray:
@@ -453,6 +584,8 @@ GENERATORS: dict[str, Callable[[SourceContract, World, np.random.Generator], Row
     "licences": licence_rows,
     "linked_firms": linked_rows,
     "outcomes": outcome_rows,
+    "roster": roster_rows,
+    "department_months": department_month_rows,
 }
 
 

@@ -55,11 +55,12 @@ def parse_as_of(as_of: str | dt.date | None) -> dt.date:
 
 
 def lake_sources(lake_dir: Path) -> dict[str, pl.LazyFrame]:
-    """Every contracted source that has data in the lake, scanned lazily."""
+    """Every contracted source about firms that has data in the lake, scanned lazily (the
+    sources about the regulators themselves feed the inspection plan, not features)."""
     return {
         source_id: io.scan_source(lake_dir, source_id)
-        for source_id in catalog.load_all()
-        if io.lake_files(lake_dir, source_id)
+        for source_id, contract in catalog.load_all().items()
+        if contract.about_firms and io.lake_files(lake_dir, source_id)
     }
 
 

@@ -11,10 +11,17 @@ import yaml
 from pydantic import ValidationError
 
 from data_contracts import catalog
+from data_contracts.departments import load_departments
 from data_contracts.schema import USCC_PATTERN, ColumnType, Domain, Grain, parse_contract
 
 TEXTS = catalog.contract_texts()
 CONTRACTS = catalog.load_all()
+FIRM_SOURCES = sorted(sid for sid, c in CONTRACTS.items() if c.about_firms)
+# Sources about the regulators themselves, the inspection plan's inputs.
+REGULATOR_SOURCES = {
+    "inspection_inspector_roster": "inspector_id",
+    "inspection_monthly_capacity": "department",
+}
 INDUSTRY_KEYS = {"finance", "manufacturing", "education", "other"}
 
 # The id prefixes each domain's sources carry.
@@ -131,6 +138,8 @@ GENERATOR_GRAINS = {
     "linked_firms": {Grain.event},
     "licences": {Grain.event},
     "outcomes": {Grain.event},
+    "roster": {Grain.snapshot},
+    "department_months": {Grain.event},
 }
 
 PERSONAL_ATTRS = {
@@ -151,7 +160,7 @@ def test_contract_file_parses_validates_and_is_named_after_its_id(stem):
     assert contract.id == stem
 
 
-@pytest.mark.parametrize("source_id", sorted(CONTRACTS))
+@pytest.mark.parametrize("source_id", FIRM_SOURCES)
 def test_every_source_has_a_credit_code_key_and_an_arrival_time(source_id):
     contract = CONTRACTS[source_id]
     key = contract.column(contract.entity_key)
@@ -186,6 +195,9 @@ def test_grain_generator_and_event_time_agree(source_id):
         assert contract.event_time == "snapshot_date"
     if sim.generator in ("events", "linked_firms"):
         assert sim.rate > 0, f"{source_id}: an event source needs a rate"
+    if not contract.about_firms:
+        assert not sim.coverage, f"{source_id}: a source about regulators covers no firms"
+        return
     assert set(sim.coverage) == INDUSTRY_KEYS
     assert any(share > 0 for share in sim.coverage.values())
 
@@ -228,9 +240,22 @@ def test_amounts_and_counts_are_not_negative(source_id):
 
 
 # ---- the catalogue as a whole ----------------------------------------------------------------
-def test_catalogue_has_exactly_174_sources():
-    assert len(TEXTS) == 174
-    assert len(CONTRACTS) == 174
+def test_catalogue_has_exactly_174_sources_about_firms():
+    assert len(FIRM_SOURCES) == 174
+    assert len(TEXTS) == len(CONTRACTS) == 174 + len(REGULATOR_SOURCES)
+
+
+@pytest.mark.parametrize(("source_id", "key"), sorted(REGULATOR_SOURCES.items()))
+def test_sources_about_regulators_name_their_own_key_and_departments(source_id, key):
+    contract = CONTRACTS[source_id]
+    assert not contract.about_firms
+    assert contract.entity_key == key and not contract.column(key).nullable
+    assert contract.domain == Domain.inspections
+    arrival = contract.column(contract.arrival_time)
+    assert (arrival.type, arrival.nullable) == (ColumnType.datetime, False)
+    department = contract.column("department")
+    assert department.allowed == load_departments().names()
+    assert department.sim is not None and department.sim.role == "department"
 
 
 def test_every_domain_is_represented():
