@@ -18,11 +18,13 @@ import polars as pl
 from jinja2 import Environment
 
 from models.config import IndustryConfig
+from models.tiering import load_tier_policy
 from pipelines import publish_io as files
 from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
 from pipelines.site_audit import page_environment, render_auditor_pages
+from pipelines.site_tiers import credit_classes, find_tier_snapshots, render_tier_pages
 from pipelines.weekly_list import WEEK
 
 TIER_NAMES = {
@@ -97,9 +99,18 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
         weeks: dict[str, dict[str, Any]] = {}
         for summary in summaries:
             week = weeks.setdefault(
-                summary["week"], {"week": summary["week"], "as_of": summary["as_of"], "lists": []}
+                summary["week"],
+                {"week": summary["week"], "as_of": summary["as_of"], "lists": [], "tiers": None},
             )
             week["lists"].append(summary)
+        policy = load_tier_policy()
+        for number, snapshot in enumerate(find_tier_snapshots(settings.publish)):
+            # The lookup of every firm only for the newest week: it is the one in force.
+            classes = render_tier_pages(
+                snapshot, out, environment, config, policy, lookup=number == 0
+            )
+            if snapshot.week in weeks:
+                weeks[snapshot.week]["tiers"] = classes
         render_auditor_pages(settings, out)
         page = environment.get_template("site_index.html.j2").render(
             root="", weeks=list(weeks.values()), auditor=f"{AUDITOR_FOLDER}/index.html"
@@ -180,6 +191,7 @@ def _render_publication(
     (target / "index.html").write_text(page, encoding="utf-8")
 
     firm_template = environment.get_template("site_firm.html.j2")
+    classes = credit_classes(pub.folder.parent.parent, pub.week, [f["uscc"] for f in firms])
     reasons_by_firm = _group(reasons.sort("uscc", "reason_rank").to_dicts())
     history_by_firm = _group(history.sort("uscc", "as_of").to_dicts())
     profile_by_firm = {row["uscc"]: row for row in profiles.to_dicts()}
@@ -196,6 +208,7 @@ def _render_publication(
             "waterfall": f"../img/{waterfall.name}",
             "history_svg": history_svg(history_by_firm.get(uscc, []), spec.tiers),
             "profile": _profile(profile_by_firm.get(uscc, {})),
+            "credit": _credit_class(classes.get(uscc), config),
         }
         page = firm_template.render(
             root="../" + root,
@@ -266,6 +279,17 @@ def _leaver_rows(leavers: pl.DataFrame) -> list[dict[str, Any]]:
         zh, en = LEAVER_REASONS[row["reason"]]
         rows.append({**row, "reason_zh": zh, "reason_en": en})
     return rows
+
+
+def _credit_class(row: dict[str, Any] | None, config: IndustryConfig) -> dict[str, Any] | None:
+    """The firm's credit risk class this week, what set it and how often it is inspected."""
+    if row is None:
+        return None
+    return {
+        **row,
+        "inspection_zh": config.inspection_frequency[row["tier"]].zh,
+        "inspection_en": config.inspection_frequency[row["tier"]].en,
+    }
 
 
 def _reason(row: dict[str, Any]) -> dict[str, Any]:

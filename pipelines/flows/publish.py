@@ -22,12 +22,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from models.config import IndustryConfig, IndustrySpec, load_config
+from models.tiering import load_tier_policy
 from pipelines import audit, publish_io, publish_list, tracking
 from pipelines.cases import open_store
 from pipelines.cases.listings import record_publication
 from pipelines.flows.features import build_features_flow, lake_sources
 from pipelines.settings import Settings
 from pipelines.site import build_site
+from pipelines.tiers import publish_tiers, week_lists
 from pipelines.weekly_list import resolve_week
 
 
@@ -130,19 +132,43 @@ def listings_task(workdir: str, manifests: list[str]) -> list[dict[str, Any]]:
         store.dispose()
 
 
+@task(name="credit-tiers", cache_policy=NO_CACHE)
+def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[str, str]) -> str:
+    """Every enterprise's credit risk class for the week, from the lists just published."""
+    settings = Settings(workdir=Path(workdir))
+    manifest = publish_tiers(
+        settings,
+        week,
+        dt.date.fromisoformat(as_of),
+        Path(table),
+        {industry: Path(path) for industry, path in manifests.items()},
+        lake_sources(settings.lake),
+        load_config(),
+        load_tier_policy(),
+    )
+    return str(manifest)
+
+
 @task(name="build-site", cache_policy=NO_CACHE)
 def site_task(workdir: str, config: IndustryConfig) -> str:
     return str(build_site(Settings(workdir=Path(workdir)), config))
 
 
 @task(name="audit-record", cache_policy=NO_CACHE)
-def audit_task(workdir: str, inputs: list[str], manifests: list[str], details: dict) -> None:
-    """One publish record: the inputs, each list's folder, and the model versions used."""
+def audit_task(
+    workdir: str,
+    inputs: list[str],
+    manifests: list[str],
+    details: dict,
+    tiers: str | None = None,
+) -> None:
+    """One publish record: the inputs, each list's folder (and the credit classes' folder), and
+    the model versions used."""
     models = []
     for manifest in manifests:
         model = json.loads(Path(manifest).read_text(encoding="utf-8"))["model"]
         models.append(f"models:/{model['name']}/{model['version']}")
-    outputs = [str(Path(manifest).parent) for manifest in manifests]
+    outputs = [str(Path(manifest).parent) for manifest in [*manifests, *([tiers] if tiers else [])]]
     audit.record_run(workdir, "publish", [*inputs, *models], outputs, details)
 
 
@@ -150,7 +176,9 @@ def audit_task(workdir: str, inputs: list[str], manifests: list[str], details: d
 def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     """Publish ``week`` (default: the current ISO week) for every configured industry.
 
-    Returns ``week``, ``as_of``, ``lists`` ({industry: manifest path}) and ``site`` (the index).
+    Returns ``week``, ``as_of``, ``lists`` ({industry: manifest path}), ``tiers`` (the manifest of
+    every enterprise's credit risk class, ``publish/<week>/tiers/``, made from every list of the
+    week; None when no list was published) and ``site`` (the index).
     An industry that fails (e.g. no champion yet) keeps its previous publication; the others
     are still published, and the flow then raises naming the failures.
     """
@@ -178,6 +206,13 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     except Exception as error:  # the lists are out; say that the store did not get them
         recorded = []
         failures["case_store"] = f"listings not recorded: {type(error).__name__}: {error}"
+    tiers = None
+    if lists:  # the classes follow the lists: with no new list, the week's classes stand
+        published = {k: str(v) for k, v in week_lists(settings.publish, label, config).items()}
+        try:
+            tiers = tiers_task(workdir, label, as_of.isoformat(), str(table), published)
+        except Exception as error:  # the lists are out; the week's classes stay as they were
+            failures["tiers"] = f"{type(error).__name__}: {error}"
     site = site_task(workdir, config)
     audit_task(
         workdir,
@@ -189,10 +224,11 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
             "failures": failures,
             "listings": recorded,
         },
+        tiers=tiers,
     )
     if failures:
         raise RuntimeError(
             f"publish {label}: no new list for {', '.join(sorted(failures))}: "
             + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
         )
-    return {"week": label, "as_of": as_of.isoformat(), "lists": lists, "site": site}
+    return {"week": label, "as_of": as_of.isoformat(), "lists": lists, "tiers": tiers, "site": site}

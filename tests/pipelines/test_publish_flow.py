@@ -111,13 +111,45 @@ def test_audit_log_records_the_publication_with_its_inputs_and_models(published)
     ]
     assert len(records) == 2  # published twice
     record = records[-1]
-    assert {o["path"] for o in record["outputs"]} == {f"publish/{WEEK}/{i}" for i in INDUSTRIES}
+    assert {o["path"] for o in record["outputs"]} == {
+        *(f"publish/{WEEK}/{i}" for i in INDUSTRIES),
+        f"publish/{WEEK}/tiers",
+    }
     refs = {i.get("ref") for i in record["inputs"]}
     assert {f"models:/ews-{i}/1" for i in INDUSTRIES} <= refs
     assert f"features/as_of={AS_OF.isoformat()}.parquet" in {
         i.get("path") for i in record["inputs"]
     }
     assert record["details"]["failures"] == {}
+
+
+def test_every_firm_of_the_scoring_table_gets_a_credit_class_from_its_lists_model(published):
+    world = published["world"]
+    folder = world.settings.publish / WEEK / "tiers"
+    assert Path(published["second"]["tiers"]) == folder / "manifest.json"
+    tiers = pl.read_parquet(folder / "tiers.parquet")
+    table = pl.read_parquet(world.settings.features / f"as_of={AS_OF.isoformat()}.parquet")
+    assert tiers["uscc"].to_list() == sorted(table["uscc"].to_list())
+    assert tiers["tier"].is_in(["A", "B", "C", "D"]).all()
+    assert tiers["basis_zh"].str.len_chars().min() > 0
+    for industry in INDUSTRIES:
+        scores = pl.read_parquet(_folder(published, industry) / "scores.parquet")
+        mine = tiers.filter(pl.col("industry") == industry).join(scores, on="uscc")
+        assert mine.height == scores.height
+        scored = mine.filter(~pl.col("insufficient_data"))
+        assert (scored["model_tier"] == scored["tier_right"]).all()
+        assert (scored["model"] == industry).all()
+        assert mine.filter(pl.col("insufficient_data"))["model_tier"].null_count() == (
+            mine["insufficient_data"].sum()
+        )
+    # No credit sources in this lake: the model decides where it scored, the default elsewhere.
+    others = tiers.filter(pl.col("industry") == "other")
+    assert others.height > 0 and (others["basis"] == "default").all()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert "credit_public_evaluation" in manifest["sources_missing"]
+    assert manifest["counts"]["firms"] == tiers.height
+    assert set(manifest["lists"]) == set(INDUSTRIES)
+    assert manifest["files"] == {"tiers.parquet": _tree_hashes(folder)["tiers.parquet"]}
 
 
 def test_finance_list_is_the_top_k_by_probability_with_configured_tiers(published):

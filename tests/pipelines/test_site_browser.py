@@ -118,3 +118,35 @@ def test_firm_page_shows_reasons_waterfall_and_history(site, page, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     _assert_screenshot_shows_something(shot)
     assert all(url.startswith("file://") for url in page.requested)
+
+
+def test_tier_lookup_finds_a_firm_by_code_and_by_name(site, page, tmp_path):
+    import polars as pl
+
+    tiers = pl.read_parquet(site.parent / "publish" / WEEK / "tiers" / "tiers.parquet")
+    firm = tiers.filter(pl.col("name").is_not_null()).row(0, named=True)
+    page.goto((site / WEEK / "tiers" / "index.html").as_uri())
+    page.fill("#query", firm["uscc"])
+    page.press("#query", "Enter")
+    page.wait_for_selector("#firm-card:not([hidden])")
+    assert page.locator("#firm-tier").inner_text() == firm["tier"]
+    assert page.locator("#firm-basis-zh").inner_text() == firm["basis_zh"]
+    page.fill("#query", firm["name"][2:6])
+    page.press("#query", "Enter")
+    page.wait_for_selector("#results:not([hidden])")
+    codes = page.locator("#results tbody tr td:nth-child(2)").all_inner_texts()
+    assert firm["uscc"] in codes
+    shot = tmp_path / "tiers.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _assert_screenshot_shows_something(shot)
+    assert all(url.startswith("file://") for url in page.requested)
+
+
+def test_a_listed_firms_page_links_to_its_credit_class(site, page):
+    page.goto((site / WEEK / "finance" / "index.html").as_uri())
+    page.locator("#risk-list tbody tr").first.locator("a").click()
+    page.wait_for_load_state()
+    assert "信用风险分类由" in page.content()
+    page.locator("a[href*='tiers/index.html#']").first.click()
+    page.wait_for_selector("#firm-card:not([hidden])")
+    assert page.locator("#firm-uscc").inner_text() in page.url
