@@ -26,7 +26,16 @@ from typing import Any
 
 from pipelines.settings import Settings
 
-KINDS = ("ingest", "train", "promote", "publish", "cards", "verify")
+KINDS = (
+    "ingest",
+    "train",
+    "promote",
+    "publish",
+    "cards",
+    "verify",
+    "inspection_plan",
+    "verify_plan",
+)
 GENESIS = "0" * 64  # the "previous line" hash of the first record
 _CHUNK = 1 << 20
 _REPO_ROOT = Path(__file__).resolve().parents[1]

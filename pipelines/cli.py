@@ -24,6 +24,10 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="Audit trail and model cards.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+inspect_app = typer.Typer(
+    help='The monthly "double random" inspection plan per department.', no_args_is_help=True
+)
+app.add_typer(inspect_app, name="inspect")
 
 Workdir = Annotated[
     Path, typer.Option("--workdir", "-w", envvar="EWS_WORKDIR", help="EWS working directory")
@@ -269,6 +273,50 @@ def audit_cards(workdir: Workdir = Path("ews_work")) -> None:
     from pipelines.flows.audit import model_cards_flow
 
     _echo(model_cards_flow(workdir=str(workdir)))
+
+
+@inspect_app.command("plan")
+def inspect_plan(
+    month: Annotated[str, typer.Option(help="the month planned, e.g. 2026-12")],
+    workdir: Workdir = Path("ews_work"),
+    department: Annotated[
+        str | None, typer.Option(help="one department (data_contracts/departments.yaml key)")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="the published seed (default: from EWS_SEED and the month)")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="replace a published plan of the month with a different draw")
+    ] = False,
+) -> None:
+    """Draw and publish the month's double-random plan (workbook per department, site page)."""
+    from pipelines.flows.inspect import plan_flow
+    from pipelines.inspection.plan import PlanError
+
+    try:
+        _echo(
+            plan_flow(
+                workdir=str(workdir), month=month, department=department, seed=seed, replace=replace
+            )
+        )
+    except PlanError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from error
+
+
+@inspect_app.command("verify-plan")
+def inspect_verify_plan(
+    month: Annotated[str, typer.Option(help="the month planned, e.g. 2026-12")],
+    workdir: Workdir = Path("ews_work"),
+    department: Annotated[str | None, typer.Option(help="one department")] = None,
+) -> None:
+    """Re-draw a published plan from its seed and inputs and compare every file."""
+    from pipelines.flows.inspect import verify_plan_flow
+
+    report = verify_plan_flow(workdir=str(workdir), month=month, department=department)
+    _echo(report)
+    if not report.get("ok"):
+        raise typer.Exit(code=1)
 
 
 @app.command()

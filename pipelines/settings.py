@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     case_store_url: str | None = Field(
         default=None, description="case store database URL; default SQLite inside the workdir"
     )
+    inspection_conflicts: Path | None = Field(
+        default=None,
+        description="declared conflicts of interest of inspectors (YAML); default in the workdir",
+    )
     operator: str = Field(default_factory=lambda: os.environ.get("USER") or _whoami())
     defect_rate: float = 0.02
 
@@ -92,6 +96,18 @@ class Settings(BaseSettings):
         if self.case_store_url:
             return self.case_store_url
         return f"sqlite:///{(self.workdir / 'cases.db').as_posix()}"
+
+    @property
+    def inspection(self) -> Path:
+        """Monthly double-random plans: inspection/<month>/<department>/."""
+        return self.workdir / "inspection"
+
+    @property
+    def conflicts_file(self) -> Path:
+        """Inspectors' declared conflicts of interest (config/inspection_conflicts.yaml)."""
+        if self.inspection_conflicts is not None:
+            return self.inspection_conflicts.expanduser().resolve()
+        return self.workdir / "config" / "inspection_conflicts.yaml"
 
     @property
     def feedback(self) -> Path:

@@ -24,6 +24,7 @@ from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
 from pipelines.site_audit import page_environment, render_auditor_pages
+from pipelines.site_inspection import render_plan_pages
 from pipelines.site_tiers import credit_classes, find_tier_snapshots, render_tier_pages
 from pipelines.weekly_list import WEEK
 
@@ -111,9 +112,10 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
             )
             if snapshot.week in weeks:
                 weeks[snapshot.week]["tiers"] = classes
+        plans = render_plan_pages(settings.inspection, out, environment, config)
         render_auditor_pages(settings, out)
         page = environment.get_template("site_index.html.j2").render(
-            root="", weeks=list(weeks.values()), auditor=f"{AUDITOR_FOLDER}/index.html"
+            root="", weeks=list(weeks.values()), auditor=f"{AUDITOR_FOLDER}/index.html", plans=plans
         )
         (out / "index.html").write_text(page, encoding="utf-8")
     return settings.site / "index.html"

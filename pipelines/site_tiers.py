@@ -23,7 +23,7 @@ from jinja2 import Environment
 from models.config import TIER_ORDER, IndustryConfig
 from models.tiering import BASES, TierPolicy
 from pipelines import publish_io
-from pipelines.tiers import FOLDER, OTHER, OTHER_NAME, TIERS_FILE
+from pipelines.tiers import FOLDER, TIERS_FILE, industry_names
 from pipelines.weekly_list import WEEK
 
 BASIS_NAMES = {
@@ -86,11 +86,6 @@ def credit_classes(publish_root: Path, week: str, uscc: list[str]) -> dict[str, 
         return {}
     rows = pl.read_parquet(path, columns=["uscc", "tier", "basis", "basis_zh", "basis_en"])
     return {row["uscc"]: row for row in rows.filter(pl.col("uscc").is_in(uscc)).to_dicts()}
-
-
-def industry_names(config: IndustryConfig) -> dict[str, tuple[str, str]]:
-    names = {key: (spec.name.zh, spec.name.en) for key, spec in config.industries.items()}
-    return {**names, OTHER: (OTHER_NAME["zh"], OTHER_NAME["en"])}
 
 
 def render_tier_pages(

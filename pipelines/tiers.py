@@ -44,6 +44,12 @@ def industry_of(table: pl.DataFrame, config: IndustryConfig) -> pl.Expr:
     return pl.col("sector").replace_strict(by_sector, default=OTHER, return_dtype=pl.String)
 
 
+def industry_names(config: IndustryConfig) -> dict[str, tuple[str, str]]:
+    """Every industry key's name (Chinese, English), ``other`` included."""
+    names = {key: (spec.name.zh, spec.name.en) for key, spec in config.industries.items()}
+    return {**names, OTHER: (OTHER_NAME["zh"], OTHER_NAME["en"])}
+
+
 def model_scores(lists: Mapping[str, Path]) -> pl.DataFrame:
     """Probability and model class of every firm a published list of this week scored (a firm
     with insufficient data has neither), with the list's industry as ``model``."""

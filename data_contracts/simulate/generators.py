@@ -493,9 +493,9 @@ def roster_rows(contract: SourceContract, world: World, rng: np.random.Generator
 def department_month_rows(contract: SourceContract, world: World, rng: np.random.Generator) -> Rows:
     """Each department's declared capacity for every month of the window and the next one.
 
-    A department declares a month's capacity 5 to 15 days before it starts (``delay_days`` is
-    the typical lead; the row's day) and the row arrives that same working day, so next month's
-    is there by the end date when the month is close. Date columns without a role hold the month
+    A department declares a month's capacity in the first ``delay_days`` days of the month
+    before (the row's day) and the row arrives that same working day, so next month's capacity
+    is known once this month is a few days old. Date columns without a role hold the month
     planned. Capacity is the department's ordinary month with noise, lower in February.
     """
     cal = world.calendar
@@ -510,9 +510,9 @@ def department_month_rows(contract: SourceContract, world: World, rng: np.random
         rows["capacity"].extend(np.maximum(1, np.round(base * season * noise)).astype(np.int64))
     month = np.array(rows["month"], dtype="datetime64[M]")
     start = month.astype("datetime64[D]")
-    lead = contract.simulation.delay_days
-    lead_days = rng.integers(max(1, lead // 2), lead + lead // 2 + 1, len(start))
-    declared = start - lead_days.astype("timedelta64[D]")
+    window = max(1, contract.simulation.delay_days)
+    before = (month - 1).astype("datetime64[D]")
+    declared = before + rng.integers(0, window, len(start)).astype("timedelta64[D]")
     seconds = rng.integers(8 * 3600, 18 * 3600, len(start)) * 1_000_000
     arrival = declared.astype("datetime64[us]") + seconds.astype("timedelta64[us]")
     fixed = {

@@ -71,6 +71,7 @@ class Base(DeclarativeBase):
 PUBLICATION = "publication"  # a published weekly list recorded as listings
 WORKBOOK = "workbook"  # a regulator's returned risk_list.xlsx
 DEPARTMENT_SOURCE = "department_source"  # inspection rows from the lake's inspection sources
+INSPECTION_PLAN = "inspection_plan"  # a department's monthly double-random plan
 
 
 class Batch(Base):
@@ -156,6 +157,35 @@ class Inspection(Recorded, Base):
     origin: Mapped[str | None] = mapped_column(String(200))  # sheet and row, or record id
 
     __table_args__ = (Index("ix_inspections_report_key", "report_key"),)
+
+
+class PlannedInspection(Recorded, Base):
+    """A firm a department's monthly "double random" plan drew, with its inspectors.
+
+    ``design`` and ``inclusion`` say how the firm's class was drawn (all of it, a simple random
+    sample of that share, or by score when the capacity was short): what makes the inspections'
+    findings an estimate of the class's risk.
+    """
+
+    __tablename__ = "planned_inspections"
+    identity = ("month", "department", "uscc")
+
+    month: Mapped[str] = mapped_column(String(7))  # 2026-12
+    department: Mapped[str] = mapped_column(String(64))  # data_contracts/departments.yaml key
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    firm_name: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(1))
+    basis: Mapped[str] = mapped_column(String(32))  # what set the class (models.tiering)
+    probability: Mapped[float | None] = mapped_column(Float)
+    selection: Mapped[str] = mapped_column(String(16))  # mandatory / random
+    design: Mapped[str] = mapped_column(String(16))  # census / random_sample / by_score
+    inclusion: Mapped[float] = mapped_column(Float)  # the class's share of eligible firms drawn
+    inspectors: Mapped[str] = mapped_column(String(200))  # inspector ids, comma-separated
+    seed: Mapped[str] = mapped_column(String(24))  # the published seed (as text: 64 bits)
+    snapshot_week: Mapped[str] = mapped_column(String(8))  # the tier snapshot the plan used
+
+    __table_args__ = (Index("ix_planned_inspections_identity", "month", "department", "uscc"),)
 
 
 def recorded_tables() -> list[type[Recorded]]:

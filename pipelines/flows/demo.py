@@ -1,6 +1,7 @@
 """The demo: the whole pipeline on the simulated park, end to end.
 
-simulate -> ingest -> features -> train -> publish -> model cards, each stage timed, and a
+simulate -> ingest -> features -> train -> publish (lists and every enterprise's credit risk
+class) -> model cards -> next month's double-random inspection plan, each stage timed, and a
 run_summary.json that names every artefact (paths relative to the workdir).
 """
 
@@ -18,11 +19,13 @@ from prefect import flow
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.features import build_features_flow
 from pipelines.flows.ingest import ingest_flow
+from pipelines.flows.inspect import plan_flow
 from pipelines.flows.publish import publish_flow
 from pipelines.flows.simulate import simulate_flow
 from pipelines.flows.train import train_flow
+from pipelines.inspection.inputs import PlanMonth
 from pipelines.settings import Settings
-from pipelines.weekly_list import resolve_week
+from pipelines.weekly_list import published_on, resolve_week
 
 
 class _Stopwatch:
@@ -77,6 +80,20 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         artifacts["site"] = published["site"]
     with watch.stage("model_cards"):
         artifacts["model_cards"] = model_cards_flow(workdir=str(root))
+    artifacts["tiers"] = published["tiers"]
+    # The next month's double-random plan, from the credit classes just published.
+    month = PlanMonth.following(published_on(published["week"]))
+    with watch.stage("inspection_plan"):
+        plan = plan_flow(workdir=str(root), month=month.label)
+        artifacts["inspection_plan"] = {
+            "month": plan["month"],
+            "seed": plan["seed"],
+            "tier_snapshot": plan["tier_snapshot"],
+            "departments": {k: v["folder"] for k, v in plan["departments"].items()},
+            "workbooks": {k: v["workbook"] for k, v in plan["departments"].items()},
+            "page": str(root / "site" / "inspection" / plan["month"] / "index.html"),
+            "warnings": {k: v["warnings"] for k, v in plan["departments"].items() if v["warnings"]},
+        }
 
     summary = {
         "workdir": str(root),

@@ -57,3 +57,42 @@ def test_every_industry_has_a_champion_metrics_and_a_list(summary):
     for industry in industries:
         assert {"roc_auc", "pr_auc", "ks", "brier", "precision_at_k", "k"} <= set(metrics[industry])
         assert "roc_auc" in metrics[industry]["baseline"]
+
+
+def test_every_enterprise_of_the_park_has_a_credit_class(summary):
+    import polars as pl
+
+    workdir, result = summary
+    tiers = pl.read_parquet(workdir / Path(result["artifacts"]["tiers"]).parent / "tiers.parquet")
+    table = pl.read_parquet(workdir / result["artifacts"]["feature_table"])
+    enterprises = table.filter(~pl.col("uscc").str.starts_with("92"))["uscc"]
+    assert enterprises.len() > 100
+    assert sorted(tiers["uscc"].to_list()) == sorted(enterprises.to_list())
+    assert tiers["tier"].is_in(["A", "B", "C", "D"]).all()
+    # The simulated park delivers credit evaluations: firms no model scores take their grade.
+    unscored = tiers.filter(pl.col("model").is_null())
+    assert unscored.height > 0
+    assert (unscored["basis"] != "model").all()
+    assert unscored["basis"].is_in(["credit_evaluation", "default", "floor", "cap"]).all()
+    assert (tiers["basis"] == "credit_evaluation").sum() > 0
+
+
+def test_the_demo_draws_next_months_plan_and_it_verifies(summary):
+    from pipelines.flows.inspect import verify_plan_flow
+
+    workdir, result = summary
+    plan = result["artifacts"]["inspection_plan"]
+    tiers = json.loads((workdir / result["artifacts"]["tiers"]).read_text(encoding="utf-8"))
+    assert plan["tier_snapshot"] == tiers["week"]
+    assert f"{plan['month']}-01" > tiers["as_of"]  # the month after the classes' data
+    assert set(plan["departments"]) == {
+        "market_supervision",
+        "financial_supervision",
+        "education",
+        "emergency_management",
+        "ecology_environment",
+    }
+    for key, workbook in plan["workbooks"].items():
+        assert (workdir / workbook).is_file(), key
+    assert (workdir / plan["page"]).is_file()
+    assert verify_plan_flow(workdir=str(workdir), month=plan["month"])["ok"]

@@ -62,8 +62,12 @@ def test_each_department_declares_each_month_before_it_starts(tiny_sources, tiny
     capacity = tiny_sources[CAPACITY]
     assert capacity.select("department", "period").is_duplicated().sum() == 0
     assert (capacity["declared_on"] < capacity["period"]).all()
+    # Declared in the first days of the month before.
+    month_before = capacity["period"].dt.offset_by("-1mo")
+    lead = (capacity["declared_on"] - month_before).dt.total_days()
+    assert lead.is_between(0, 4).all()
     assert (capacity["arrived_at"].dt.date() == capacity["declared_on"]).all()
-    # Every month of the window; next month's only once declared (5-15 days ahead).
+    # Every month of the window, and the next one once declared.
     months = capacity.group_by("department").agg(pl.col("period").n_unique())
     history = tiny_world.calendar.history_months
     assert months["period"].is_between(history, history + 1).all()
@@ -79,11 +83,11 @@ def test_each_department_declares_each_month_before_it_starts(tiny_sources, tiny
         )
 
 
-def test_next_months_capacity_has_arrived_near_the_end_of_a_month(contracts):
+def test_next_months_capacity_is_known_once_this_month_is_a_few_days_old(contracts):
     from data_contracts.simulate.sources import simulate_source
     from data_contracts.simulate.world import build_world
 
-    world = build_world("tiny", 5, dt.date(2026, 11, 30))
+    world = build_world("tiny", 5, dt.date(2026, 11, 6))
     capacity = simulate_source(world, contracts[CAPACITY])
     december = capacity.filter(pl.col("period") == dt.date(2026, 12, 1))
     assert december.height == len(DEPARTMENTS.departments)
