@@ -35,6 +35,7 @@ KINDS = (
     "verify",
     "inspection_plan",
     "verify_plan",
+    "feedback",
 )
 GENESIS = "0" * 64  # the "previous line" hash of the first record
 _CHUNK = 1 << 20

@@ -29,6 +29,12 @@ inspect_app = typer.Typer(
 )
 app.add_typer(inspect_app, name="inspect")
 
+feedback_app = typer.Typer(
+    help="Inspection outcomes back into the case store, and the lists' accuracy.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
+
 Workdir = Annotated[
     Path, typer.Option("--workdir", "-w", envvar="EWS_WORKDIR", help="EWS working directory")
 ]
@@ -317,6 +323,60 @@ def inspect_verify_plan(
     _echo(report)
     if not report.get("ok"):
         raise typer.Exit(code=1)
+
+
+@feedback_app.command("import")
+def feedback_import(
+    file: Annotated[Path, typer.Argument(help="a returned risk_list.xlsx")],
+    workdir: Workdir = Path("ews_work"),
+    week: Annotated[str | None, typer.Option(help="refuse the file unless it is this week")] = None,
+    industry: Annotated[
+        str | None, typer.Option(help="refuse the file unless it is this industry's list")
+    ] = None,
+    received_at: Annotated[
+        str | None,
+        typer.Option(help="when the file reached the platform (default now; park time)"),
+    ] = None,
+) -> None:
+    """Check a returned weekly workbook against its contract and record its inspections.
+
+    A file with any problem is refused whole (exit code 2), each problem named by sheet, row
+    and column; nothing is recorded.
+    """
+    from pipelines.feedback.workbook import WorkbookRejected
+    from pipelines.flows.feedback import import_workbook_flow
+
+    try:
+        result = import_workbook_flow(
+            workdir=str(workdir),
+            path=str(file),
+            week=week,
+            industry=industry,
+            received_at=received_at,
+        )
+    except (WorkbookRejected, FileNotFoundError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    _echo(result)
+
+
+@feedback_app.command("sync")
+def feedback_sync(workdir: Workdir = Path("ews_work")) -> None:
+    """Record the departments' inspection sources (double-random checks, joint inspections...)."""
+    from pipelines.flows.feedback import sync_sources_flow
+
+    _echo(sync_sources_flow(workdir=str(workdir)))
+
+
+@feedback_app.command("report")
+def feedback_report(
+    workdir: Workdir = Path("ews_work"),
+    at: Annotated[str | None, typer.Option(help="count inspections up to this date")] = None,
+) -> None:
+    """The lists' accuracy per industry and week, and rolling (writes feedback/accuracy.json)."""
+    from pipelines.flows.feedback import report_flow
+
+    _echo(report_flow(workdir=str(workdir), at=at))
 
 
 @app.command()

@@ -18,15 +18,16 @@ import uuid
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from features import registry
@@ -76,13 +77,36 @@ def write_json(payload: Any, path: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class InputColumn:
+    """An empty column the reader fills in, after the published ones, with Excel's validation.
+
+    ``kind``: ``date`` (on or after ``min_date``), ``choice`` (a drop-down of ``choices``) or
+    ``text`` (at most ``max_length`` characters). ``prompt`` is shown when a cell is selected.
+    """
+
+    header: str
+    kind: str
+    prompt: str
+    choices: tuple[str, ...] = ()
+    min_date: date | None = None
+    max_length: int | None = None
+    width: float = 14.0
+
+
+@dataclass(frozen=True)
 class Sheet:
-    """One worksheet: a frame whose column names are the (Chinese) headers."""
+    """One worksheet: a frame whose column names are the (Chinese) headers.
+
+    ``inputs`` are editable columns appended to the table; with ``protect`` every other cell is
+    locked (the sheet can still be filtered), so only the inputs can be typed into.
+    """
 
     title: str
     frame: pl.DataFrame
     number_formats: dict[str, str] = field(default_factory=dict)
     note: str | None = None  # a line above the table (e.g. why the sheet is empty)
+    inputs: tuple[InputColumn, ...] = ()
+    protect: bool = False
 
 
 def write_xlsx(sheets: Sequence[Sheet], path: Path, stamp: datetime) -> Path:
@@ -131,11 +155,79 @@ def _fill_sheet(worksheet, sheet: Sheet) -> None:
                 min_row=header_row + 1, min_col=index, max_col=index
             ):
                 cell.number_format = number_format
+    _add_inputs(worksheet, sheet, header_row)
     worksheet.freeze_panes = worksheet.cell(row=header_row + 1, column=1)
-    if headers and sheet.frame.height:
+    width = len(headers) + len(sheet.inputs)
+    if width and sheet.frame.height:
         worksheet.auto_filter.ref = (
-            f"A{header_row}:{get_column_letter(len(headers))}{header_row + sheet.frame.height}"
+            f"A{header_row}:{get_column_letter(width)}{header_row + sheet.frame.height}"
         )
+    if sheet.protect:
+        # Locked cells cannot be edited; filtering stays allowed (False = not protected).
+        worksheet.protection.sheet = True
+        worksheet.protection.autoFilter = False
+        worksheet.protection.formatColumns = False
+
+
+INPUT_FILL = "FFF4CC"  # the editable columns are pale yellow
+
+
+def _add_inputs(worksheet, sheet: Sheet, header_row: int) -> None:
+    """The editable columns: a header, unlocked empty cells, and Excel's data validation."""
+    first_row, last_row = header_row + 1, header_row + sheet.frame.height
+    for offset, column in enumerate(sheet.inputs, start=len(sheet.frame.columns) + 1):
+        letter = get_column_letter(offset)
+        header = worksheet.cell(row=header_row, column=offset, value=column.header)
+        header.font = Font(bold=True)
+        header.fill = PatternFill("solid", start_color="F2C94C")
+        header.alignment = Alignment(horizontal="center", vertical="center")
+        worksheet.column_dimensions[letter].width = column.width
+        for row in range(first_row, last_row + 1):
+            cell = worksheet.cell(row=row, column=offset)
+            cell.protection = Protection(locked=False)
+            cell.fill = PatternFill("solid", start_color=INPUT_FILL)
+            if column.kind == "date":
+                cell.number_format = "yyyy-mm-dd"
+        if last_row >= first_row:
+            validation = _validation(column)
+            validation.add(f"{letter}{first_row}:{letter}{last_row}")
+            worksheet.add_data_validation(validation)
+
+
+def _validation(column: InputColumn) -> DataValidation:
+    common = {
+        "allow_blank": True,
+        "showErrorMessage": True,
+        "showInputMessage": True,
+        "errorTitle": "输入无效",
+        "promptTitle": column.header,
+        "prompt": column.prompt,
+    }
+    if column.kind == "choice":
+        return DataValidation(
+            type="list",
+            formula1='"' + ",".join(column.choices) + '"',
+            error="请从下拉列表中选择",
+            **common,
+        )
+    if column.kind == "date":
+        day = column.min_date or date(2000, 1, 1)
+        return DataValidation(
+            type="date",
+            operator="greaterThanOrEqual",
+            formula1=f"DATE({day.year},{day.month},{day.day})",
+            error=f"请填写{day.isoformat()}或之后的日期",
+            **common,
+        )
+    if column.kind == "text":
+        return DataValidation(
+            type="textLength",
+            operator="lessThanOrEqual",
+            formula1=str(column.max_length or 1000),
+            error=f"不超过{column.max_length or 1000}个字",
+            **common,
+        )
+    raise ValueError(f"input column {column.header!r}: unknown kind {column.kind!r}")
 
 
 def _width(values: Sequence[str]) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from data_contracts.feedback import FeedbackContract, load_feedback
 from data_contracts.schema import Bilingual
 from features import registry
 from models.config import IndustrySpec
@@ -23,6 +24,7 @@ from models.rank import compare_with_previous, leavers, rank_firms
 from models.train import RiskModel
 from pipelines import publish_io as files
 from pipelines import weekly_list
+from pipelines.feedback.workbook import inspection_inputs, notes_rows
 from pipelines.site import change_label
 
 HISTORY_NOTE = {
@@ -201,15 +203,28 @@ def write_list_files(
             pl.col("n_sources_known").alias("有数据的来源数"),
         )
     )
+    contract = load_feedback()
+    layout = contract.workbook
     files.write_xlsx(
         [
-            files.Sheet("风险名单", chinese, {"风险评分": "0.0%"}),
+            files.Sheet(
+                layout.list_sheet,
+                chinese,
+                {"风险评分": "0.0%"},
+                inputs=inspection_inputs(contract, week),
+                protect=True,
+            ),
             files.Sheet(
                 "数据不足企业",
                 insufficient,
                 note="以下企业数据来源过少，未评分、未排名，不代表低风险。",
+                protect=True,
             ),
-            files.Sheet("说明", _notes(spec, inspection, week, as_of)),
+            files.Sheet(
+                layout.notes_sheet,
+                _notes(spec, inspection, week, as_of, contract),
+                protect=True,
+            ),
         ],
         folder / files.RISK_LIST_XLSX,
         stamp=dt.datetime.combine(as_of, dt.time()),
@@ -217,16 +232,20 @@ def write_list_files(
 
 
 def _notes(
-    spec: IndustrySpec, inspection: dict[str, Bilingual], week: str, as_of: dt.date
+    spec: IndustrySpec,
+    inspection: dict[str, Bilingual],
+    week: str,
+    as_of: dt.date,
+    contract: FeedbackContract,
 ) -> pl.DataFrame:
     bounds = {"A": f"< {spec.tiers['B']:.0%}"}
     for lower, upper in (("B", "C"), ("C", "D")):
         bounds[lower] = f"{spec.tiers[lower]:.0%} – {spec.tiers[upper]:.0%}"
     bounds["D"] = f"≥ {spec.tiers['D']:.0%}"
     rows = [
-        ("名单周", week),
+        (contract.workbook.week_item, week),
         ("数据截至", as_of.isoformat()),
-        ("监管部门", spec.regulator.zh),
+        (contract.workbook.regulator_item, spec.regulator.zh),
         ("风险评分", f"未来{spec.horizon_days}天内发生“{spec.event_type}”的校准概率"),
         ("检查能力K", str(spec.capacity_k)),
         *(
@@ -234,6 +253,7 @@ def _notes(
             for tier in ("A", "B", "C", "D")
         ),
         ("个人信息", "法定代表人姓名、证件号码、电话均已脱敏"),
+        *notes_rows(contract, spec),
     ]
     return pl.DataFrame(rows, schema={"项目": pl.String, "说明": pl.String}, orient="row")
 

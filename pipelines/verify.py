@@ -27,6 +27,8 @@ import polars as pl
 
 from models.config import load_config
 from pipelines import audit, publish_io, publish_list, tracking
+from pipelines.cases import AsOf
+from pipelines.feedback.report import write_publication_feedback
 from pipelines.flows.features import lake_sources
 from pipelines.io import LEDGER_NAME, PART_NAME, partition_dir, read_json, read_ledger
 from pipelines.settings import Settings
@@ -169,6 +171,9 @@ def rederive(
     publish_list.write_list_files(
         out, spec, config.inspection_frequency, manifest["week"], as_of, written["previous"]["kind"]
     )
+    if "case_store" in manifest:  # lists published before the case store have no feedback
+        view = AsOf.from_dict(manifest["case_store"])
+        write_publication_feedback(out, settings, industry, manifest["week"], as_of, view)
     lineage = {key: value for key, value in manifest.items() if key != "files"}
     publish_list.write_manifest(out, lineage)
     return read_json(out / publish_io.MANIFEST)["files"]

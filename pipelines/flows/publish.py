@@ -26,6 +26,7 @@ from models.tiering import load_tier_policy
 from pipelines import audit, publish_io, publish_list, tracking
 from pipelines.cases import open_store
 from pipelines.cases.listings import record_publication
+from pipelines.feedback.report import write_publication_feedback
 from pipelines.flows.features import build_features_flow, lake_sources
 from pipelines.settings import Settings
 from pipelines.site import build_site
@@ -89,6 +90,9 @@ def finalize_task(
     publish_list.write_list_files(
         staged, spec, config.inspection_frequency, week, day, written["previous"]["kind"]
     )
+    # The regulator's earlier lists as inspections found them, from the case store as it stood
+    # at this week's cut-off (recorded, so the week can be re-derived whatever comes back later).
+    view = write_publication_feedback(staged, settings, industry, week, day, None)
     lineage = {
         "week": week,
         "as_of": as_of,
@@ -104,6 +108,7 @@ def finalize_task(
         "code_version": audit.code_version(),
         "config_sha256": publish_io.config_hash(),
         "previous": written["previous"],
+        "case_store": view.as_dict(),
         "history": written["history"],
         "counts": written["counts"],
     }

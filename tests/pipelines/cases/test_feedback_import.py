@@ -1,0 +1,108 @@
+"""`ews feedback import` on SQLite and PostgreSQL: all or nothing, idempotent, corrections kept,
+every attempt audit-logged with the operator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pipelines import audit
+from pipelines.cases import CaseStore, Inspection
+from pipelines.cases.inspections import inspections
+from pipelines.cases.listings import listings
+from pipelines.feedback.workbook import WorkbookRejected
+from pipelines.flows.feedback import import_workbook_flow
+from pipelines.settings import Settings
+from tests.pipelines.feedback.published import Published, fill, publish_one
+
+RECEIVED = "2026-11-20T16:30:00"  # the park's time
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Published:
+    return publish_one(tmp_path_factory.mktemp("import"))
+
+
+@pytest.fixture
+def workdir(published: Published, store_url: str, monkeypatch, tmp_path) -> Settings:
+    """The published world with this test's own store and audit log."""
+    monkeypatch.setenv("EWS_CASE_STORE_URL", store_url)
+    monkeypatch.setenv("EWS_OPERATOR", "clerk-wang")
+    root = published.world.settings.workdir
+    log = root / "audit" / "audit_log.jsonl"
+    log.unlink(missing_ok=True)
+    return Settings(workdir=root)
+
+
+def run(settings: Settings, path: Path, **options):
+    return import_workbook_flow.fn(
+        workdir=str(settings.workdir), path=str(path), received_at=RECEIVED, **options
+    )
+
+
+def filled(published: Published, path: Path, outcome: str = "风险属实") -> Path:
+    return fill(
+        published.returned_copy(path),
+        {"L2": dt.datetime(2026, 11, 18), "M2": "定向检查", "N2": outcome, "N3": "未检查"},
+    )
+
+
+def test_a_refused_file_records_nothing_and_is_logged(workdir, published, store_url, tmp_path):
+    path = fill(filled(published, tmp_path / "back.xlsx"), {"N4": "差不多"})
+    with pytest.raises(WorkbookRejected, match="row 4, column 检查结果"):
+        run(workdir, path)
+    store = CaseStore(store_url)
+    assert inspections(store).height == 0 and listings(store).height == 0
+    assert store.batches() == []
+    [entry] = audit.read_log(workdir)
+    assert (entry["kind"], entry["operator"], entry["details"]["status"]) == (
+        "feedback",
+        "clerk-wang",
+        "refused",
+    )
+    assert "row 4, column 检查结果" in entry["details"]["problems"][0]
+
+
+def test_import_then_again_then_corrected(workdir, published, store_url, tmp_path):
+    first = run(workdir, filled(published, tmp_path / "back.xlsx"))
+    assert (first["status"], first["added"], first["firms"], first["reported"]) == (
+        "recorded",
+        2,
+        5,
+        2,
+    )
+    store = CaseStore(store_url)
+    assert listings(store).height == 5  # the week's listing is there to answer
+    again = run(workdir, filled(published, tmp_path / "same.xlsx"))
+    assert (again["status"], again["unchanged"], again["batch"]) == ("unchanged", 2, None)
+    corrected = run(workdir, filled(published, tmp_path / "fixed.xlsx", outcome="责令整改"))
+    assert (corrected["corrected"], corrected["unchanged"]) == (1, 1)
+    now = inspections(store).sort("origin")
+    assert now.select("origin", "outcome", "method").rows() == [
+        ("风险名单!R2", "rectification_ordered", "targeted"),
+        ("风险名单!R3", "not_inspected", None),
+    ]
+    history = store.frame(Inspection, history=True)
+    assert sorted(history["outcome"].to_list()) == [
+        "not_inspected",
+        "rectification_ordered",
+        "risk_confirmed",
+    ]
+    received = now["received_at"][0]
+    assert received == dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)
+    actions = [(e["details"]["status"], e["operator"]) for e in audit.read_log(workdir)]
+    assert actions == [
+        ("recorded", "clerk-wang"),
+        ("unchanged", "clerk-wang"),
+        ("recorded", "clerk-wang"),
+    ]
+
+
+def test_the_operator_can_insist_on_the_week_and_industry(workdir, published, tmp_path):
+    path = filled(published, tmp_path / "back.xlsx")
+    with pytest.raises(WorkbookRejected, match="not the education list"):
+        run(workdir, path, industry="education")
+    with pytest.raises(WorkbookRejected, match="not 2026-W48"):
+        run(workdir, path, week="2026-W48")
