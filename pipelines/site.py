@@ -17,9 +17,11 @@ from typing import Any
 import polars as pl
 from jinja2 import Environment
 
+from data_contracts.feedback import load_feedback
 from models.config import IndustryConfig
 from models.tiering import load_tier_policy
 from pipelines import publish_io as files
+from pipelines.feedback.report import FEEDBACK_FILE
 from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
@@ -51,6 +53,7 @@ PROFILE_LABELS = {
     "registered_address": ("住所", "Registered address"),
 }
 COPIED_FILES = (files.RISK_LIST_XLSX, files.RISK_LIST_CSV, files.MANIFEST)
+FEEDBACK_FOLDER = "feedback"  # site/feedback/<industry>.html: a page per regulator
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class Publication:
 
     def table(self, name: str) -> pl.DataFrame:
         return pl.read_parquet(self.folder / name)
+
+    @property
+    def feedback(self) -> dict[str, Any] | None:
+        """The earlier lists' accuracy this publication showed (None before the case store)."""
+        path = self.folder / FEEDBACK_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def find_publications(publish_root: Path, config: IndustryConfig) -> list[Publication]:
@@ -114,8 +123,13 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
                 weeks[snapshot.week]["tiers"] = classes
         plans = render_plan_pages(settings.inspection, out, environment, config)
         render_auditor_pages(settings, out)
+        regulators = _render_feedback_pages(publications, out, config, environment)
         page = environment.get_template("site_index.html.j2").render(
-            root="", weeks=list(weeks.values()), auditor=f"{AUDITOR_FOLDER}/index.html", plans=plans
+            root="",
+            weeks=list(weeks.values()),
+            regulators=regulators,
+            auditor=f"{AUDITOR_FOLDER}/index.html",
+            plans=plans,
         )
         (out / "index.html").write_text(page, encoding="utf-8")
     return settings.site / "index.html"
@@ -175,6 +189,8 @@ def _render_publication(
         {"name": t, "zh": TIER_NAMES[t][0], "en": TIER_NAMES[t][1], "count": tier_counts.get(t, 0)}
         for t in ("D", "C", "B", "A")
     ]
+    feedback = pub.feedback
+    last_week = _feedback_row(feedback["last_week"]) if feedback and feedback["last_week"] else None
     entrants = [f for f in firms if f["new_entrant"]] if has_previous else None
     leaver_rows = _leaver_rows(leavers) if has_previous else None
     insufficient = scores.filter(pl.col("insufficient_data")).sort("uscc").to_dicts()
@@ -189,6 +205,8 @@ def _render_publication(
         entrants=entrants,
         leavers=leaver_rows,
         insufficient=insufficient,
+        last_week=last_week,
+        feedback_href=f"{root}{FEEDBACK_FOLDER}/{pub.industry}.html" if feedback else None,
     )
     (target / "index.html").write_text(page, encoding="utf-8")
 
@@ -227,6 +245,79 @@ def _render_publication(
         "tier_d": tier_counts.get("D", 0),
         "entrants": len(entrants) if entrants is not None else None,
         "leavers": len(leaver_rows) if leaver_rows is not None else None,
+    }
+
+
+def _render_feedback_pages(
+    publications: list[Publication], out: Path, config: IndustryConfig, environment: Environment
+) -> list[dict[str, Any]]:
+    """One page per regulator from its newest publication's feedback; returns the index rows."""
+    contract = load_feedback()
+    confirming = [contract.outcomes[k] for k in contract.confirming()]
+    rows = []
+    for industry, spec in config.industries.items():
+        newest = next((p for p in publications if p.industry == industry and p.feedback), None)
+        if newest is None:
+            continue
+        feedback = newest.feedback
+        last = feedback["last_week"]
+        feedback = {
+            **feedback,
+            "weeks": [_feedback_row(w) for w in feedback["weeks"]],
+            "rolling": _feedback_row(feedback["rolling"]),
+            "last_week": _feedback_row(last) if last else None,
+        }
+        page = environment.get_template("site_feedback.html.j2").render(
+            root="../",
+            industry=industry,
+            regulator_zh=spec.regulator.zh,
+            regulator_en=spec.regulator.en,
+            feedback=feedback,
+            confirming_zh="或".join(f"“{o.zh}”" for o in confirming),
+            confirming_en=" or ".join(o.en for o in confirming),
+        )
+        folder = out / FEEDBACK_FOLDER
+        folder.mkdir(exist_ok=True)
+        (folder / f"{industry}.html").write_text(page, encoding="utf-8")
+        rows.append(
+            {
+                "regulator_zh": spec.regulator.zh,
+                "regulator_en": spec.regulator.en,
+                "industry_zh": spec.name.zh,
+                "industry_en": spec.name.en,
+                "href": f"{FEEDBACK_FOLDER}/{industry}.html",
+                "week": newest.week,
+                "last_week": feedback["last_week"],
+                "rolling": feedback["rolling"],
+            }
+        )
+    return rows
+
+
+def _feedback_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One accuracy row with its share, interval and days worded for a page."""
+    contract = load_feedback()
+    share = row.get("confirmed_share")
+    if share is None:
+        share_zh = ci_en = "—"
+    else:
+        low, high = row["ci_low"], row["ci_high"]
+        share_zh = f"{100 * share:.0f}%（{100 * low:.0f}–{100 * high:.0f}%）"
+        ci_en = f"{100 * share:.0f}% (95% CI {100 * low:.0f}–{100 * high:.0f}%)"
+    median, longest = row.get("median_days_to_inspection"), row.get("max_days_to_inspection")
+    days_zh = "—" if median is None else f"{median:g} / {longest:g}"
+    outcomes = row.get("outcomes") or {}
+    order = list(contract.outcomes)
+    outcome_list = [
+        {"key": k, "zh": contract.outcomes[k].zh, "en": contract.outcomes[k].en, "firms": n}
+        for k, n in sorted(outcomes.items(), key=lambda item: order.index(item[0]))
+    ]
+    return {
+        **row,
+        "share_zh": share_zh,
+        "ci_en": ci_en,
+        "days_zh": days_zh,
+        "outcome_list": outcome_list,
     }
 
 
