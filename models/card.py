@@ -33,6 +33,7 @@ SECTIONS = (
     "performance",
     "calibration",
     "tiers",
+    "feedback",
     "subgroups",
     "explanation",
     "limitations",
@@ -516,6 +517,49 @@ def change_log(versions: Sequence[VersionFacts]) -> list[dict]:
 # --------------------------------------------------------------------------- the card
 
 
+FEEDBACK_METHOD = (
+    "Inspections confirm a risk where someone looked, and the list decides where targeted "
+    "inspectors look, so the inspected firms are not a sample of the tier. The event rate per "
+    "tier is estimated (a) from double-random checks alone, which are drawn at random "
+    "(unbiased, few), and (b) by inverse-propensity weighting: every inspection of known "
+    "selection (double-random checks, and the returned list's visits of listed firms) weighted "
+    "by 1 / the share of its cell inspected (week x listed or not), from the recorded listing. "
+    "The naive rate (all those inspections alike) is shown only to show the bias. A random "
+    "check counts for the firm-week whose as-of date it follows within 7 days; an outcome "
+    "confirms when it is one of {confirming}. Departments' own targeted inspections are "
+    "training labels but not evidence here: their selection is unknown."
+)
+
+
+def feedback(facts: Mapping[str, Any] | None) -> dict:
+    """How the lists fared on inspection, and each tier's event rate estimated from inspections
+    next to the model's calibrated rate. ``facts``: ``lists`` (the accuracy report of this
+    industry), ``tier_rates`` (models.outcomes.rates by tier), ``confirming``, ``at``, and
+    ``snapshots`` (what the tier rates were computed over)."""
+    if not facts:
+        return {"available": False, "note": "no inspection outcome has been recorded yet"}
+    rates = facts["tier_rates"]
+    by_tier = {row["tier"]: row for row in _records(rates)} if rates.height else {}
+    empty = {
+        "firm_weeks": 0,
+        "random_checks": 0,
+        "random_confirmed": 0,
+        "inspected": 0,
+        **dict.fromkeys(
+            ("mean_probability", "random_rate", "random_ci_low", "random_ci_high", "ipw_rate"),
+        ),
+        "naive_rate": None,
+    }
+    return {
+        "available": True,
+        "at": facts["at"],
+        "method": FEEDBACK_METHOD.format(confirming=", ".join(facts["confirming"])),
+        "snapshots": facts["snapshots"],
+        "lists": facts["lists"],
+        "tiers": [{"tier": t, **empty, **by_tier.get(t, {})} for t in TIER_ORDER],
+    }
+
+
 def build_card(
     *,
     spec: IndustrySpec,
@@ -529,6 +573,7 @@ def build_card(
     history: Sequence[VersionFacts],
     simulated: bool,
     plots: Mapping[str, str] | None = None,
+    feedback_facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole card: one key per section (SECTIONS), JSON-ready (NaN becomes null)."""
     if version.name != f"ews-{spec.key}":
@@ -545,6 +590,7 @@ def build_card(
             calibration_table, training.calibration_method, plots.get("calibration")
         ),
         "tiers": tiers(predictions, spec),
+        "feedback": feedback(feedback_facts),
         "subgroups": subgroups(predictions, firm_facts, spec.capacity_k),
         "explanation": explanation(contributions, training.feature_names, plots.get("explanation")),
         "limitations": limitations(spec, training, simulated=simulated),

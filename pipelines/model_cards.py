@@ -8,6 +8,7 @@ change log). Files: ``reports/model_cards/<industry>/v<version>.{json,md,html}``
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,23 +18,30 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from data_contracts.feedback import load_feedback
 from features.build import build_feature_table
 from models import card
 from models.config import IndustrySpec, load_industries
 from models.evaluate import METRICS
+from models.outcomes import evaluation_sample, rates
 from models.pipeline import evaluate_on
 from models.promotion import CHAMPION
 from models.train import feature_matrix
 from pipelines import audit
 from pipelines.card_render import render_card
+from pipelines.cases import NOW, case_store_exists, open_store
+from pipelines.cases.inspections import inspections
+from pipelines.cases.listings import listings
+from pipelines.feedback.report import store_accuracy
 from pipelines.flows.features import lake_sources
 from pipelines.flows.train import test_rows
 from pipelines.io import read_json
 from pipelines.model_exports import CALIBRATION_FILE, PREDICTIONS_FILE, RESULT_FILE
-from pipelines.publish_io import write_json
+from pipelines.publish_io import MANIFEST, SCORES, write_json
 from pipelines.settings import Settings
 from pipelines.shap_plots import draw_beeswarm
 from pipelines.tracking import ModelInfo, Tracker, calibration_figure
+from pipelines.weekly_list import week_label
 
 # The folder of a version's MLflow run that holds its card.
 CARD_ARTIFACT = "model_card"
@@ -189,6 +197,7 @@ def build_version_card(
         history=[version_facts(i, owners.get(i.version, card.UNKNOWN)) for i in infos],
         simulated=settings.sim_truth.is_dir(),
         plots={"calibration": calibration_png.name, "explanation": shap_png.name},
+        feedback_facts=feedback_facts(settings, spec, version, scored),
     )
     written = WrittenCard(
         industry=industry,
@@ -201,6 +210,80 @@ def build_version_card(
     written.markdown.write_text(render_card(built, html=False), encoding="utf-8")
     written.html.write_text(render_card(built, html=True), encoding="utf-8")
     return written
+
+
+def tier_of(spec: IndustrySpec) -> pl.Expr:
+    """The tier of the ``probability`` column (IndustrySpec.tier, as an expression)."""
+    expr = pl.lit("A")
+    for name in ("B", "C", "D"):
+        expr = pl.when(pl.col("probability") >= spec.tiers[name]).then(pl.lit(name)).otherwise(expr)
+    return expr
+
+
+def published_snapshots(settings: Settings, spec: IndustrySpec, version: int) -> pl.DataFrame:
+    """Every firm's probability in the weeks this version published (publish/*/scores)."""
+    frames = []
+    for manifest_path in sorted(settings.publish.glob(f"*/{spec.key}/{MANIFEST}")):
+        manifest = read_json(manifest_path)
+        if int(manifest["model"]["version"]) != version:
+            continue
+        scores = pl.read_parquet(manifest_path.parent / SCORES, columns=["uscc", "probability"])
+        frames.append(
+            scores.filter(pl.col("probability").is_not_null()).with_columns(
+                as_of=pl.lit(dt.date.fromisoformat(manifest["as_of"]))
+            )
+        )
+    schema = {"uscc": pl.String, "probability": pl.Float64, "as_of": pl.Date}
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def feedback_facts(
+    settings: Settings, spec: IndustrySpec, version: int, scored: pl.DataFrame
+) -> dict | None:
+    """What inspections said, for the card: the lists' accuracy, and each tier's event rate
+    from inspections (models.outcomes) over the version's out-of-time test weeks and the weeks
+    it published. None when nothing has been recorded."""
+    if not case_store_exists(settings):
+        return None
+    contract = load_feedback()
+    store = open_store(settings)
+    try:
+        reports = inspections(store, NOW, industry=spec.key)
+        if reports.height == 0:
+            return None
+        listed = listings(store, NOW, industry=spec.key)
+        at = reports["inspection_date"].max()
+        lists = store_accuracy(store, contract, as_of=NOW, at=at, industries=[spec.key])
+    finally:
+        store.dispose()
+    snapshots = pl.concat(
+        [
+            scored.select("uscc", "probability", "as_of"),
+            published_snapshots(settings, spec, version),
+        ]
+    ).unique(["uscc", "as_of"], keep="last", maintain_order=True)
+    snapshots = snapshots.with_columns(tier=tier_of(spec))
+    days = snapshots["as_of"].unique().sort().to_list()
+    week_of = {day: week_label(day + dt.timedelta(days=1)) for day in days}
+    sample = evaluation_sample(
+        snapshots,
+        reports,
+        listed,
+        inspected=contract.inspected(),
+        confirming=contract.confirming(),
+        week_of=week_of,
+    )
+    return {
+        "at": at.isoformat(),
+        "confirming": contract.confirming(),
+        "lists": lists["industries"][spec.key],
+        "tier_rates": rates(sample, ["tier"]),
+        "snapshots": {
+            "firm_weeks": sample.height,
+            "first_as_of": days[0].isoformat() if days else None,
+            "last_as_of": days[-1].isoformat() if days else None,
+        },
+    }
 
 
 def _sample(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:

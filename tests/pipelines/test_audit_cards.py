@@ -140,3 +140,71 @@ def test_auditor_pages_link_every_card(workdir, cards):
         assert 'href="../../index.html"' in text and f"v{version}_shap.png" in text
         assert (page.parent / f"v{version}_shap.png").is_file()
     assert json.loads((workdir.site / "auditor" / "cards" / "finance" / "v1.json").read_text())
+
+
+def test_without_recorded_inspections_the_card_says_so(workdir, cards):
+    assert _card(workdir, 1)["feedback"] == {
+        "available": False,
+        "note": "no inspection outcome has been recorded yet",
+    }
+
+
+def test_random_checks_give_each_tier_an_inspected_rate_beside_the_calibrated_one(
+    workdir, cards, tmp_path
+):
+    import datetime as dt
+    import shutil
+
+    import polars as pl
+
+    from pipelines.cases import open_store
+    from pipelines.cases.inspections import Report, record_reports
+    from pipelines.cases.tables import DEPARTMENT_SOURCE
+    from pipelines.flows.train import history_path
+    from pipelines.model_cards import build_version_card
+    from pipelines.model_exports import PREDICTIONS_FILE
+
+    copy = Settings(workdir=tmp_path / "work")
+    shutil.copytree(workdir.workdir, copy.workdir)
+    tracker = tracker_for(copy)
+    predictions = pl.read_parquet(
+        tracker.export_file("finance", 1, PREDICTIONS_FILE, tmp_path)
+    ).sort("as_of", "uscc")
+    # A random check of every 7th test firm-week, three days after its as-of date; it confirms
+    # the risk when the firm-week's label is an event.
+    checked = predictions.gather_every(7)
+    reports = [
+        Report(
+            report_key=f"inspection_random_check/R{i}",
+            channel="inspection_random_check",
+            uscc=row["uscc"],
+            industry="finance",
+            week=None,
+            inspection_date=row["as_of"] + dt.timedelta(days=3),
+            method="double_random",
+            outcome="risk_confirmed" if row["label"] else "no_risk_found",
+            note=None,
+            origin="test",
+            received_at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+        )
+        for i, row in enumerate(checked.iter_rows(named=True))
+    ]
+    store = open_store(copy)
+    with store.write(DEPARTMENT_SOURCE, "clerk", "lake/inspection_random_check") as change:
+        record_reports(change, reports)
+    store.dispose()
+
+    written = build_version_card(copy, tracker, "finance", 1, history_path(copy))
+    feedback = read_json(written.json)["feedback"]
+    assert feedback["available"] and "inverse-propensity" in feedback["method"]
+    tiers = {t["tier"]: t for t in feedback["tiers"]}
+    assert sum(t["random_checks"] for t in tiers.values()) == checked.height
+    for tier in tiers.values():
+        if tier["random_checks"]:
+            # Nothing was listed, so the weighted rate re-weights the random checks by week only.
+            assert 0 <= tier["random_rate"] <= 1
+            assert abs(tier["ipw_rate"] - tier["random_rate"]) < 0.05
+    assert feedback["lists"]["weeks"] == []  # nothing was listed in this workdir
+    markdown = written.markdown.read_text(encoding="utf-8")
+    assert "## Inspection feedback" in markdown and "weighted rate (IPW)" in markdown
+    assert "Inspection feedback" in written.html.read_text(encoding="utf-8")
