@@ -156,6 +156,12 @@ def _fill_sheet(worksheet, sheet: Sheet) -> None:
             ):
                 cell.number_format = number_format
     _add_inputs(worksheet, sheet, header_row)
+    # Printed (or saved as PDF), a sheet is as wide as one landscape page and as long as needed.
+    worksheet.page_setup.orientation = "landscape"
+    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 0
     worksheet.freeze_panes = worksheet.cell(row=header_row + 1, column=1)
     width = len(headers) + len(sheet.inputs)
     if width and sheet.frame.height:

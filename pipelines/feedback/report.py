@@ -27,6 +27,19 @@ from pipelines.weekly_list import WEEK, week_cutoff
 ROLLING_WEEKS = 8  # the weeks a rolling figure covers (the firm page's history is as long)
 FOLLOW_UP_DAYS = 90  # an inspection later than this after the list no longer answers it
 FEEDBACK_FILE = "feedback.json"
+# The figures of a window with no listed firm (the keys ``summarise`` gives).
+NOTHING_LISTED = {
+    "listed": 0,
+    "inspected": 0,
+    "confirmed": 0,
+    "reported_not_inspected": 0,
+    "awaiting": 0,
+    "median_days_to_inspection": None,
+    "max_days_to_inspection": None,
+    "confirmed_share": None,
+    "ci_low": None,
+    "ci_high": None,
+}
 
 
 def _week_key(week: str) -> tuple[int, int]:
@@ -84,11 +97,7 @@ def accuracy(
             "weeks": [by_week[w] for w in weeks],
             "rolling": {
                 "weeks": window,
-                **(
-                    _clean(summary.row(0, named=True))
-                    if summary.height
-                    else {"listed": 0, "inspected": 0, "confirmed": 0}
-                ),
+                **(_clean(summary.row(0, named=True)) if summary.height else NOTHING_LISTED),
                 "outcomes": dict(
                     outcome_counts(recent.with_columns(scope=pl.lit("r")), ["scope"])
                     .select("outcome", "firms")

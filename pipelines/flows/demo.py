@@ -1,12 +1,17 @@
-"""The demo: the whole pipeline on the simulated park, end to end.
+"""The demo: the whole pipeline on the simulated park, end to end, over two consecutive weeks.
 
-simulate -> ingest -> features -> train -> publish (lists and every enterprise's credit risk
-class) -> model cards -> next month's double-random inspection plan, each stage timed, and a
-run_summary.json that names every artefact (paths relative to the workdir).
+simulate -> ingest -> features (as of the first week) -> train -> publish the first week ->
+the simulated regulators return its workbooks -> feedback import and department sources ->
+publish the second week (its lists show the first week's accuracy; every enterprise's credit
+risk class) -> model cards -> next month's double-random inspection plan -> feedback report.
+Each stage is timed, and run_summary.json names every artefact (paths relative to the
+workdir). The models trained for the first week publish the second too, as a weekly list does
+between monthly retrains.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -14,18 +19,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from prefect import flow
 
+from models.config import load_industries
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.features import build_features_flow
+from pipelines.flows.feedback import import_workbook_flow, report_flow, sync_sources_flow
 from pipelines.flows.ingest import ingest_flow
 from pipelines.flows.inspect import plan_flow
 from pipelines.flows.publish import publish_flow
+from pipelines.flows.regulators import regulators_flow
 from pipelines.flows.simulate import simulate_flow
 from pipelines.flows.train import train_flow
 from pipelines.inspection.inputs import PlanMonth
 from pipelines.settings import Settings
-from pipelines.weekly_list import published_on, resolve_week
+from pipelines.weekly_list import PARK_TZ, previous_week, published_on, resolve_week
 
 
 class _Stopwatch:
@@ -50,6 +59,74 @@ def _relative(workdir: Path, value: Any) -> Any:
     return value
 
 
+def second_week_feedback(root: Path, first_week: str, week: str) -> dict[str, str]:
+    """The first week's workbooks come back before the second week's cut-off (on its Friday,
+    at 17:30 in the park) and are imported; the departments' own inspections are synced."""
+    returned_on = resolve_week(week)[1] - dt.timedelta(days=2)
+    returned = regulators_flow(workdir=str(root), week=first_week, returned_on=returned_on)
+    received = dt.datetime.combine(returned_on, dt.time(17, 30), tzinfo=PARK_TZ)
+    for path in returned["files"].values():
+        import_workbook_flow(workdir=str(root), path=path, received_at=received)
+    sync_sources_flow(workdir=str(root))
+    return returned["files"]
+
+
+def case_store_artifact(health: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The case store in the summary: its file (embedded SQLite) or its URL, and what it holds."""
+    where = (
+        {"path": str(settings.workdir / "cases.db")}
+        if health["dialect"] == "sqlite" and not settings.case_store_url
+        else {"url": health["url"]}
+    )
+    return {**where, **{k: v for k, v in health.items() if k != "url"}}
+
+
+def compare_with_truth(settings: Settings, week: str) -> dict[str, Any]:
+    """How close the measured accuracy of ``week``'s lists is to the simulator's truth.
+
+    Truth: a listed firm was at risk when its distress event fell within the industry's horizon
+    after the list's as-of date. Measured: the confirmed share among the inspected firms, as
+    ``ews feedback report`` gives it. Diagnostics only: reads sim_truth.
+    """
+    report = json.loads((settings.feedback / "accuracy.json").read_text(encoding="utf-8"))
+    firms = pl.read_parquet(settings.sim_truth / "firms.parquet").select("uscc", "distress_date")
+    _, as_of = resolve_week(week)
+    out: dict[str, Any] = {"week": week}
+    for industry, spec in load_industries().items():
+        scores = settings.publish / week / industry / "scores.parquet"
+        returns = settings.sim_truth / "returns" / week / f"{industry}.parquet"
+        if not (scores.is_file() and returns.is_file()):
+            continue
+        horizon = as_of + dt.timedelta(days=spec.horizon_days)
+        listed = (
+            pl.read_parquet(scores)
+            .filter(pl.col("listed"))
+            .select("uscc")
+            .join(firms, on="uscc", how="left")
+            .with_columns(
+                at_risk=pl.col("distress_date").is_between(as_of, horizon, closed="right")
+            )
+            .join(pl.read_parquet(returns), on="uscc", how="left")
+        )
+        inspected = listed.filter(pl.col("inspection_date").is_not_null())
+        measured = next(
+            (w for w in report["industries"][industry]["weeks"] if w["week"] == week), {}
+        )
+        out[industry] = {
+            "listed": listed.height,
+            "truly_at_risk_share_of_listed": _share(listed["at_risk"]),
+            "inspected": measured.get("inspected"),
+            "truly_at_risk_share_of_inspected": _share(inspected["at_risk"]),
+            "measured_confirmed_share": measured.get("confirmed_share"),
+            "measured_ci": [measured.get("ci_low"), measured.get("ci_high")],
+        }
+    return out
+
+
+def _share(values: pl.Series) -> float | None:
+    return round(float(values.mean()), 4) if values.len() else None
+
+
 @flow(name="demo", log_prints=True)
 def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[str, Any]:
     settings = Settings(workdir=Path(workdir), scale=scale, seed=seed)
@@ -64,10 +141,12 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         ingested = ingest_flow(workdir=str(root))
         artifacts["ingest_summary"] = ingested["ingest_summary"]
         artifacts["data_docs"] = ingested["data_docs"]
-    # Features as of the current week's publication date, so publish scores this very table.
-    _, publication_as_of = resolve_week(None)
+    week = resolve_week(None)[0]
+    first_week = previous_week(week)
+    # Features as of the first week's publication date, so publish scores this very table.
+    _, first_as_of = resolve_week(first_week)
     with watch.stage("features"):
-        built = build_features_flow(workdir=str(root), as_of=publication_as_of.isoformat())
+        built = build_features_flow(workdir=str(root), as_of=first_as_of.isoformat())
         artifacts["feature_table"] = built["feature_table"]
         artifacts["feature_history"] = built["feature_history"]
     with watch.stage("train"):
@@ -75,7 +154,14 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         artifacts["models"] = trained["models"]
         artifacts["metrics"] = trained["metrics"]
     with watch.stage("publish"):
-        published = publish_flow(workdir=str(root))
+        published = publish_flow(workdir=str(root), week=first_week)
+        artifacts["first_week_lists"] = published["lists"]
+    with watch.stage("feedback"):
+        artifacts["returned_workbooks"] = second_week_feedback(root, first_week, week)
+    with watch.stage("publish_second_week"):
+        _, as_of = resolve_week(week)
+        build_features_flow(workdir=str(root), as_of=as_of.isoformat(), with_history=False)
+        published = publish_flow(workdir=str(root), week=week)
         artifacts["lists"] = published["lists"]
         artifacts["site"] = published["site"]
     with watch.stage("model_cards"):
@@ -94,12 +180,19 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
             "page": str(root / "site" / "inspection" / plan["month"] / "index.html"),
             "warnings": {k: v["warnings"] for k, v in plan["departments"].items() if v["warnings"]},
         }
+    with watch.stage("feedback_report"):
+        report = report_flow(workdir=str(root), at=as_of.isoformat())
+        artifacts["feedback"] = report["report"]
+        artifacts["case_store"] = case_store_artifact(report["case_store"], settings)
+        truth = compare_with_truth(settings, first_week)
 
     summary = {
         "workdir": str(root),
         "scale": scale,
         "seed": seed,
+        "weeks": [first_week, week],
         "artifacts": _relative(root, artifacts),
+        "feedback_vs_truth": truth,
         "timings_s": {**watch.timings, "total": round(sum(watch.timings.values()), 2)},
     }
     (root / "run_summary.json").write_text(

@@ -127,9 +127,13 @@ def feature_history_task(
 
 @flow(name="features")
 def build_features_flow(
-    workdir: str, as_of: str | None = None, history_weeks: int | None = None
+    workdir: str,
+    as_of: str | None = None,
+    history_weeks: int | None = None,
+    with_history: bool = True,
 ) -> dict[str, Any]:
-    """Write the scoring table of ``as_of`` (default today) and the weekly history up to it.
+    """Write the scoring table of ``as_of`` (default today) and the weekly history up to it
+    (``with_history=False``: the scoring table only, the history left as it is).
 
     Returns ``feature_table`` and ``feature_history`` (paths), ``as_of``, ``history_dates``
     (first and last) and the row counts.
@@ -146,9 +150,15 @@ def build_features_flow(
     table = feature_table_task(
         str(lake), day, str(settings.features / f"as_of={day.isoformat()}.parquet")
     )
-    history = feature_history_task(
-        str(lake), dates, sectors, str(settings.features / "history.parquet")
-    )
+    history_file = settings.features / "history.parquet"
+    if with_history or not history_file.is_file():
+        history = feature_history_task(str(lake), dates, sectors, str(history_file))
+    else:
+        history = str(history_file)
+        span = pl.scan_parquet(history_file).select(
+            pl.col("as_of").min().alias("first"), pl.col("as_of").max().alias("last")
+        )
+        dates = list(span.collect().row(0))
     return {
         "feature_table": table,
         "feature_history": history,

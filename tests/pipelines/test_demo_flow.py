@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.flows.demo import demo_flow
+from tests.pipelines.cases.test_store import HEAD
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +97,45 @@ def test_the_demo_draws_next_months_plan_and_it_verifies(summary):
         assert (workdir / workbook).is_file(), key
     assert (workdir / plan["page"]).is_file()
     assert verify_plan_flow(workdir=str(workdir), month=plan["month"])["ok"]
+
+
+def test_two_weeks_run_and_the_second_shows_the_first_weeks_accuracy(summary):
+    workdir, result = summary
+    first, second = result["weeks"]
+    assert {"feedback", "publish_second_week", "feedback_report"} <= set(result["timings_s"])
+    feedback = json.loads(
+        (workdir / "publish" / second / "finance" / "feedback.json").read_text(encoding="utf-8")
+    )
+    last = feedback["last_week"]
+    assert last["week"] == first and last["listed"] > 0
+    assert last["inspected"] + last["reported_not_inspected"] + last["awaiting"] == last["listed"]
+    page = (workdir / "site" / second / "finance" / "index.html").read_text(encoding="utf-8")
+    assert "上周名单核查情况" in page and f"{first} 名单 {last['listed']} 家" in page
+    assert (workdir / "site" / "feedback" / "finance.html").is_file()
+    assert "名单核查反馈" in (workdir / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_summary_names_the_feedback_report_the_case_store_and_the_truth(summary):
+    workdir, result = summary
+    artifacts = result["artifacts"]
+    report = json.loads((workdir / artifacts["feedback"]).read_text(encoding="utf-8"))
+    first, second = result["weeks"]
+    weeks = report["industries"]["finance"]["weeks"]
+    assert [w["week"] for w in weeks] == [first, second]
+    assert weeks[1]["inspected"] == 0  # the second week's list has just gone out
+    store = artifacts["case_store"]
+    assert store["path"] == "cases.db" and store["revision"] == HEAD
+    assert store["rows"]["listings"] > 0
+    assert store["rows"]["inspections"] > 0
+    truth = result["feedback_vs_truth"]["finance"]
+    assert truth["listed"] == weeks[0]["listed"]
+    assert 0 <= truth["truly_at_risk_share_of_listed"] <= 1
+
+
+def test_both_weeks_re_derive(summary):
+    from pipelines.flows.audit import verify_flow
+
+    workdir, result = summary
+    for week in result["weeks"]:
+        report = verify_flow(workdir=str(workdir), week=week)
+        assert report["ok"], report["problems"]
