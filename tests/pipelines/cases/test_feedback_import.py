@@ -106,3 +106,33 @@ def test_the_operator_can_insist_on_the_week_and_industry(workdir, published, tm
         run(workdir, path, industry="education")
     with pytest.raises(WorkbookRejected, match="not 2026-W48"):
         run(workdir, path, week="2026-W48")
+
+
+def test_the_command_refuses_with_exit_code_2_and_names_the_cell(
+    prefect_harness, workdir, published, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    path = fill(filled(published, tmp_path / "back.xlsx"), {"G3": "A"})
+    runner = CliRunner()
+    refused = runner.invoke(
+        app, ["feedback", "import", str(path), "--workdir", str(workdir.workdir)]
+    )
+    assert refused.exit_code == 2
+    assert "sheet 风险名单, row 3, column 风险等级 (G): published column edited" in refused.output
+    accepted = runner.invoke(
+        app,
+        [
+            "feedback",
+            "import",
+            str(filled(published, tmp_path / "good.xlsx")),
+            "--workdir",
+            str(workdir.workdir),
+            "--received-at",
+            RECEIVED,
+        ],
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert '"status": "recorded"' in accepted.output
