@@ -22,7 +22,13 @@ from typing import Any
 import polars as pl
 from prefect import flow
 
+from data_contracts.feedback import load_feedback
+from models.accuracy import follow_up, wilson_interval
 from models.config import load_industries
+from pipelines.cases import open_store
+from pipelines.cases.inspections import inspections
+from pipelines.cases.listings import listings
+from pipelines.feedback.report import FOLLOW_UP_DAYS
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.features import build_features_flow
 from pipelines.flows.feedback import import_workbook_flow, report_flow, sync_sources_flow
@@ -81,50 +87,68 @@ def case_store_artifact(health: dict[str, Any], settings: Settings) -> dict[str,
     return {**where, **{k: v for k, v in health.items() if k != "url"}}
 
 
-def compare_with_truth(settings: Settings, week: str) -> dict[str, Any]:
+def compare_with_truth(settings: Settings, week: str, at: dt.date) -> dict[str, Any]:
     """How close the measured accuracy of ``week``'s lists is to the simulator's truth.
 
-    Truth: a listed firm was at risk when its distress event fell within the industry's horizon
-    after the list's as-of date. Measured: the confirmed share among the inspected firms, as
-    ``ews feedback report`` gives it. Diagnostics only: reads sim_truth.
+    Measured: the confirmed share among the listed firms inspected by ``at``, exactly as the
+    feedback report counts it (``models.accuracy.follow_up`` over the case store). Truth: a listed
+    firm was at risk when its distress event fell within the industry's horizon after the list's
+    as-of date; its share among the same inspected firms, and among all listed firms. The gap
+    between measured and truth is the inspectors' error (sensitivity, false alarms) plus chance.
+    Diagnostics only: reads sim_truth.
     """
-    report = json.loads((settings.feedback / "accuracy.json").read_text(encoding="utf-8"))
+    contract = load_feedback()
+    store = open_store(settings)
+    try:
+        listed = listings(store).filter(pl.col("week") == week)
+        followed = follow_up(
+            listed,
+            inspections(store),
+            at=at,
+            window_days=FOLLOW_UP_DAYS,
+            inspected=contract.inspected(),
+            confirming=contract.confirming(),
+        )
+    finally:
+        store.dispose()
     firms = pl.read_parquet(settings.sim_truth / "firms.parquet").select("uscc", "distress_date")
     _, as_of = resolve_week(week)
-    out: dict[str, Any] = {"week": week}
+    out: dict[str, Any] = {"week": week, "at": at.isoformat()}
     for industry, spec in load_industries().items():
-        scores = settings.publish / week / industry / "scores.parquet"
-        returns = settings.sim_truth / "returns" / week / f"{industry}.parquet"
-        if not (scores.is_file() and returns.is_file()):
-            continue
         horizon = as_of + dt.timedelta(days=spec.horizon_days)
-        listed = (
-            pl.read_parquet(scores)
-            .filter(pl.col("listed"))
-            .select("uscc")
+        mine = (
+            followed.filter(pl.col("industry") == industry)
             .join(firms, on="uscc", how="left")
             .with_columns(
-                at_risk=pl.col("distress_date").is_between(as_of, horizon, closed="right")
+                at_risk=pl.col("distress_date")
+                .is_between(as_of, horizon, closed="right")
+                .fill_null(False)  # never distressed: not at risk
             )
-            .join(pl.read_parquet(returns), on="uscc", how="left")
         )
-        inspected = listed.filter(pl.col("inspection_date").is_not_null())
-        measured = next(
-            (w for w in report["industries"][industry]["weeks"] if w["week"] == week), {}
+        if mine.height == 0:
+            continue
+        inspected = mine.filter(pl.col("inspected"))
+        confirmed = int(inspected["confirmed"].sum())
+        low, high = (
+            wilson_interval(confirmed, inspected.height) if inspected.height else (None,) * 2
         )
         out[industry] = {
-            "listed": listed.height,
-            "truly_at_risk_share_of_listed": _share(listed["at_risk"]),
-            "inspected": measured.get("inspected"),
+            "listed": mine.height,
+            "inspected": inspected.height,
+            "measured_confirmed_share": _share(inspected["confirmed"]),
+            "measured_ci": [_round(low), _round(high)],
             "truly_at_risk_share_of_inspected": _share(inspected["at_risk"]),
-            "measured_confirmed_share": measured.get("confirmed_share"),
-            "measured_ci": [measured.get("ci_low"), measured.get("ci_high")],
+            "truly_at_risk_share_of_listed": _share(mine["at_risk"]),
         }
     return out
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _share(values: pl.Series) -> float | None:
-    return round(float(values.mean()), 4) if values.len() else None
+    return round(float(values.cast(pl.Float64).mean()), 4) if values.len() else None
 
 
 @flow(name="demo", log_prints=True)
@@ -184,7 +208,7 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         report = report_flow(workdir=str(root), at=as_of.isoformat())
         artifacts["feedback"] = report["report"]
         artifacts["case_store"] = case_store_artifact(report["case_store"], settings)
-        truth = compare_with_truth(settings, first_week)
+        truth = compare_with_truth(settings, first_week, as_of)
 
     summary = {
         "workdir": str(root),
