@@ -7,7 +7,8 @@ xgboost's default), on the very same training rows and stores both out-of-fold p
 EWS tunes only inside each training fold, so both AUCs are honest out-of-fold estimates. The
 AUCs are computed here, with scikit-learn, from the stored predictions; the times are the
 flow's own wall-clock measurements of the outer-fold fits of each side (EWS's final model on all
-rows, its SHAP values and plots are timed apart and not counted against it).
+rows, its SHAP values and plots are timed apart and not counted against it), as wall time and as
+CPU time of the process: on a machine other work shares, the CPU time is the cost to compare.
 
     .venv/bin/python benchmarks/real_data.py --json bench_out/real_data.json [--seeds 0 1 ...]
         [--search full quick] [--nthread 1] [--merge EARLIER.json ...]
@@ -95,10 +96,14 @@ def run_table(table: dict, seed: int, searches: list[str], work: Path) -> dict[s
             ews_auc = _fold_aucs(y, predictions.get_column("p").to_numpy(), fold)
             reference_auc = _fold_aucs(y, predictions.get_column("p_reference").to_numpy(), fold)
             if reference is None:
-                reference = _summary(reference_auc, seconds["reference_outer_folds"])
+                reference = _summary(
+                    reference_auc,
+                    seconds["reference_outer_folds"],
+                    seconds["reference_outer_folds_cpu"],
+                )
             differences = np.array(ews_auc) - np.array(reference["fold_auc"])
             by_search[search] = {
-                **_summary(ews_auc, seconds["ews_outer_folds"]),
+                **_summary(ews_auc, seconds["ews_outer_folds"], seconds["ews_outer_folds_cpu"]),
                 "flow_wall_seconds": round(wall, 1),
                 "final_model_seconds": seconds["final_model"],
                 "auc_difference": {
@@ -121,12 +126,13 @@ def _fold_aucs(y: np.ndarray, p: np.ndarray, fold: np.ndarray) -> list[float]:
     return [float(roc_auc_score(y[fold == f], p[fold == f])) for f in np.unique(fold)]
 
 
-def _summary(aucs: list[float], seconds: float) -> dict:
+def _summary(aucs: list[float], seconds: float, cpu_seconds: float) -> dict:
     return {
         "auc_mean": float(np.mean(aucs)),
         "auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else None,
         "fold_auc": aucs,
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 1),
     }
 
 
@@ -136,6 +142,8 @@ def across_seeds(by_seed: dict[str, dict], search: str) -> dict:
     differences = np.array([r["searches"][search]["auc_difference"]["mean"] for r in results])
     ews_seconds = np.array([r["searches"][search]["seconds"] for r in results])
     default_seconds = np.array([r["default_xgboost"]["seconds"] for r in results])
+    ews_cpu = sum(r["searches"][search]["cpu_seconds"] for r in results)
+    default_cpu = sum(r["default_xgboost"]["cpu_seconds"] for r in results)
     return {
         "seeds": len(differences),
         "ews_auc_mean": float(np.mean([r["searches"][search]["auc_mean"] for r in results])),
@@ -158,6 +166,7 @@ def across_seeds(by_seed: dict[str, dict], search: str) -> dict:
         "time_ratio": float(ews_seconds.sum() / default_seconds.sum())
         if default_seconds.sum() > 0
         else None,
+        "cpu_ratio": ews_cpu / default_cpu if default_cpu > 0 else None,
     }
 
 
@@ -171,12 +180,14 @@ def against_full(by_seed: dict[str, dict], search: str) -> dict:
         for s in ("full", search)
     }
     seconds = {s: sum(r["searches"][s]["seconds"] for r in results) for s in ("full", search)}
+    cpu = {s: sum(r["searches"][s]["cpu_seconds"] for r in results) for s in ("full", search)}
     paired = gain[search] - gain["full"]
     full_gain = float(gain["full"].mean())
     return {
         "seeds": len(results),
         "gain_kept": float(gain[search].mean() / full_gain) if full_gain > 0 else None,
         "time_share": seconds[search] / seconds["full"] if seconds["full"] > 0 else None,
+        "cpu_share": cpu[search] / cpu["full"] if cpu["full"] > 0 else None,
         "auc_vs_full_mean": float(paired.mean()),
         "auc_vs_full_standard_error": float(paired.std(ddof=1) / np.sqrt(len(paired)))
         if len(paired) > 1
@@ -354,21 +365,23 @@ def print_summary(summary: dict, comparisons: dict) -> None:
     for name, by_search in summary.items():
         for search, line in by_search.items():
             error = line["difference_standard_error"]
-            ratio = line["time_ratio"]
+            ratio, cpu = line["time_ratio"], line["cpu_ratio"]
             print(
                 f"{name:<24}{search:>7}{line['ews_auc_mean']:>9.4f}{line['default_auc_mean']:>9.4f}"
                 f"{line['difference_mean']:>+13.4f} ({'-' if error is None else f'{error:.4f}'})"
                 f"{line['seeds_ahead']:>8d}/{line['seeds']}"
                 f"{line['folds_won_by_ews']:>9d}/{line['folds']}"
                 f"{'-' if ratio is None else f'{ratio:.1f}x':>12}"
+                f"{'-' if cpu is None else f'{cpu:.1f}x':>11}"
             )
     for name, by_search in comparisons.items():
         for search, line in by_search.items():
-            kept, share = line["gain_kept"], line["time_share"]
+            kept, share, cpu = line["gain_kept"], line["time_share"], line["cpu_share"]
             print(
                 f"{name}: {search} kept {'-' if kept is None else f'{kept:.0%}'} of the full "
                 f"search's gain at {'-' if share is None else f'{share:.0%}'} of its time "
-                f"({search} - full: {line['auc_vs_full_mean']:+.4f})"
+                f"({'-' if cpu is None else f'{cpu:.0%}'} of its CPU time; "
+                f"{search} - full: {line['auc_vs_full_mean']:+.4f})"
             )
 
 

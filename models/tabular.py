@@ -12,7 +12,9 @@ chosen configurations are averaged; with one, the best on the latest period is k
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -102,13 +104,11 @@ def _faster(config: TrainConfig, rate: float) -> TrainConfig:
 
 
 FULL_SEARCH = Search("full", SEARCH_SPACE)
-# A smaller search at a fraction of the cost, which is trees x inner folds x (candidates + bagged
-# refits): the same configurations with the slow learners' rate raised to 0.1 (about a third of
-# the trees; patience scaled to cover the same learning), 3 inner folds instead of 5, bags of 2
-# instead of 5. What it keeps of the full search's gain: BENCHMARKS.md.
-QUICK_SEARCH = Search(
-    "quick", tuple(_faster(config, 0.1) for config in SEARCH_SPACE), inner_folds=3, bag=2
-)
+# The same search at learning rate 0.1: the slow learners (0.03) need about a third of the
+# trees, and their early-stopping patience is scaled to cover the same learning. Inner folds and
+# bagging stay: on the development seed, 3 inner folds or smaller bags lost half the gain or
+# more, while the rate alone kept nearly all of it (BENCHMARKS.md).
+QUICK_SEARCH = Search("quick", tuple(_faster(config, 0.1) for config in SEARCH_SPACE))
 SEARCHES = {search.name: search for search in (FULL_SEARCH, QUICK_SEARCH)}
 
 
@@ -147,7 +147,9 @@ class SegmentResult:
     # Out-of-fold SHAP values of up to EXPLAIN_ROWS rows: _row, fold, one column per feature
     # and the bias (BIAS_COLUMN); each row's values add up to its out-of-fold margin.
     contributions: pl.DataFrame = field(default_factory=pl.DataFrame)
-    # Wall seconds: EWS's outer-fold fits, the reference's, the final fit, the SHAP values.
+    # Seconds of EWS's outer-fold fits, the reference's, the final fit and the SHAP values: wall
+    # time, and CPU time of this process (all threads) under "<step>_cpu", which is what a
+    # comparison should read on a machine other work shares.
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -165,6 +167,8 @@ class SegmentResult:
         gain = ews - reference
         ews_s = self.seconds["ews_outer_folds"]
         reference_s = self.seconds["reference_outer_folds"]
+        ews_cpu = self.seconds["ews_outer_folds_cpu"]
+        reference_cpu = self.seconds["reference_outer_folds_cpu"]
         return {
             "reference": dict(REFERENCE_XGBOOST),
             "reference_auc_mean": float(np.nanmean(reference)),
@@ -175,6 +179,9 @@ class SegmentResult:
             "ews_seconds": ews_s,
             "reference_seconds": reference_s,
             "time_ratio": ews_s / reference_s if reference_s > 0 else None,
+            "ews_cpu_seconds": ews_cpu,
+            "reference_cpu_seconds": reference_cpu,
+            "cpu_ratio": ews_cpu / reference_cpu if reference_cpu > 0 else None,
         }
 
 
@@ -319,16 +326,14 @@ def train_segment(
     """Outer-fold estimate of the nested procedure against the reference XGBoost on the same
     folds, out-of-fold SHAP values, then the procedure on all rows (the model to use)."""
     fold_rows, predictions, contributions = [], [], []
-    seconds = {"ews_outer_folds": 0.0, "reference_outer_folds": 0.0, "explanations": 0.0}
+    clock = _Clock()
     explained = explained_rows(rows, seed, explain_limit)
     for number, (train_at, test_at) in enumerate(outer_folds(rows, layout, folds, seed), start=1):
         train, test = rows[train_at], rows[test_at]
-        started = time.perf_counter()
-        model = fit_tuned(train, features, layout, seed, search, nthread)
-        seconds["ews_outer_folds"] += time.perf_counter() - started
-        started = time.perf_counter()
-        reference = fit_reference(train, features, layout, seed, nthread or 2)
-        seconds["reference_outer_folds"] += time.perf_counter() - started
+        with clock.timing("ews_outer_folds"):
+            model = fit_tuned(train, features, layout, seed, search, nthread)
+        with clock.timing("reference_outer_folds"):
+            reference = fit_reference(train, features, layout, seed, nthread or 2)
         margin = model.margin(test)
         p = model.calibrator(margin)
         p_reference = reference.predict_proba(feature_matrix(test, features))[:, 1]
@@ -360,14 +365,12 @@ def train_segment(
                 pl.Series("p_reference", p_reference.astype(np.float64)),
             )
         )
-        started = time.perf_counter()
-        shown = test.filter(pl.col(ROW).is_in(list(explained)))
-        if shown.height:
-            contributions.append(_contribution_frame(model, shown, features, number))
-        seconds["explanations"] += time.perf_counter() - started
-    started = time.perf_counter()
-    final = fit_tuned(rows, features, layout, seed, search, nthread)
-    seconds["final_model"] = time.perf_counter() - started
+        with clock.timing("explanations"):
+            shown = test.filter(pl.col(ROW).is_in(list(explained)))
+            if shown.height:
+                contributions.append(_contribution_frame(model, shown, features, number))
+    with clock.timing("final_model"):
+        final = fit_tuned(rows, features, layout, seed, search, nthread)
     return SegmentResult(
         segment=None if layout.segment is None else rows.get_column(layout.segment)[0],
         features=tuple(features),
@@ -375,8 +378,30 @@ def train_segment(
         predictions=pl.concat(predictions).sort(ROW),
         model=final,
         contributions=pl.concat(contributions).sort(ROW) if contributions else pl.DataFrame(),
-        seconds={key: round(value, 3) for key, value in seconds.items()},
+        seconds=clock.seconds(),
     )
+
+
+class _Clock:
+    """Wall and CPU seconds (this process, all threads) spent in named steps."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def timing(self, step: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[step] += time.perf_counter() - wall
+            self.cpu[step] += time.process_time() - cpu
+
+    def seconds(self) -> dict[str, float]:
+        return {step: round(self.wall[step], 3) for step in self.wall} | {
+            f"{step}_cpu": round(self.cpu[step], 3) for step in self.cpu
+        }
 
 
 def _contribution_frame(

@@ -26,6 +26,7 @@ def search_result(ews: float, difference: float, won: int, seconds: float = 100.
     return {
         "auc_mean": ews,
         "seconds": seconds,
+        "cpu_seconds": seconds / 2,
         "auc_difference": {"mean": difference, "folds_won_by_ews": won},
     }
 
@@ -35,7 +36,7 @@ def seed_result(ews: float, default: float, difference: float, won: int, **more)
         "rows": 100,
         "positives": 10,
         "folds": 5,
-        "default_xgboost": {"auc_mean": default, "seconds": 4.0},
+        "default_xgboost": {"auc_mean": default, "seconds": 4.0, "cpu_seconds": 4.0},
         "searches": {"full": search_result(ews, difference, won), **more},
     }
 
@@ -68,6 +69,7 @@ def test_across_seeds_counts_seeds_ahead_folds_won_and_the_time_ratio(real_data)
     # sample sd of (-0.01, 0.03, 0.01) is 0.02; over sqrt(3) seeds
     assert summary["difference_standard_error"] == pytest.approx(0.02 / 3**0.5)
     assert summary["time_ratio"] == pytest.approx(25.0)
+    assert summary["cpu_ratio"] == pytest.approx(12.5)
 
 
 def test_across_seeds_with_one_seed_has_no_standard_error(real_data):
@@ -90,6 +92,7 @@ def test_the_quick_search_is_measured_against_the_full_one_on_the_same_seeds(rea
     assert line["seeds"] == 2
     assert line["gain_kept"] == pytest.approx(0.004 / 0.006)
     assert line["time_share"] == pytest.approx(50.0 / 200.0)
+    assert line["cpu_share"] == pytest.approx(25.0 / 100.0)
     assert line["auc_vs_full_mean"] == pytest.approx(-0.001)
     # Without a gain to keep, no share is claimed.
     losing = {"0": seed_result(0.9, 0.91, -0.01, 1, quick=search_result(0.9, -0.005, 2, 10.0))}
@@ -161,4 +164,5 @@ def test_any_table_with_a_segment_and_an_id(real_data, prefect_harness, tmp_path
         expected = np.mean(quick["fold_auc"]) - np.mean(entry["default_xgboost"]["fold_auc"])
         assert quick["auc_difference"]["mean"] == pytest.approx(expected)
         assert quick["seconds"] > 0 and entry["default_xgboost"]["seconds"] > 0
+        assert quick["cpu_seconds"] > 0 and entry["default_xgboost"]["cpu_seconds"] > 0
     json.dumps(entries)

@@ -215,7 +215,16 @@ def test_every_search_is_a_real_search():
     assert set(SEARCHES) == {"full", "quick"}
     full, quick = SEARCHES["full"], SEARCHES["quick"]
     assert len(quick.candidates) == len(full.candidates)
-    assert quick.inner_folds < full.inner_folds and quick.bag < full.bag
+    assert (quick.inner_folds, quick.bag) == (full.inner_folds, full.bag)
+    for slow, fast in zip(full.candidates, quick.candidates, strict=True):
+        assert fast.learning_rate == max(slow.learning_rate, 0.1)
+        # Patience in rounds shrinks with the rate, so it covers the same learning.
+        assert fast.early_stopping_rounds * fast.learning_rate == pytest.approx(
+            slow.early_stopping_rounds * slow.learning_rate, rel=0.05
+        )
+        assert fast.model_copy(
+            update={"learning_rate": 0, "early_stopping_rounds": 1}
+        ) == slow.model_copy(update={"learning_rate": 0, "early_stopping_rounds": 1})
 
 
 def test_out_of_time_tuning_without_events_in_the_latest_period_says_so():
