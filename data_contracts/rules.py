@@ -430,15 +430,37 @@ class Department(Frozen):
     name: Bilingual
 
 
+class FollowUpStatus(Frozen):
+    key: str
+    name: Bilingual
+    closed: bool
+    real: bool | None = None  # a true contradiction (None: not known yet)
+
+
+# The statuses a run sets itself: a new anomaly is dispatched, a corrected one closed.
+DISPATCHED, CORRECTED = "dispatched", "corrected"
+
+
 class Topics(Frozen):
     topics: list[Topic] = Field(min_length=1)
     departments: list[Department] = Field(min_length=1)
+    statuses: list[FollowUpStatus] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _run_statuses(self) -> Topics:
+        keys = {s.key: s for s in self.statuses}
+        if DISPATCHED not in keys or keys[DISPATCHED].closed:
+            raise ValueError(f"statuses need an open {DISPATCHED!r}")
+        if CORRECTED not in keys or not (keys[CORRECTED].closed and keys[CORRECTED].real):
+            raise ValueError(f"statuses need a closed, real {CORRECTED!r}")
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> Topics:
         for label, keys in (
             ("topic", [t.key for t in self.topics]),
             ("department", [d.key for d in self.departments]),
+            ("status", [s.key for s in self.statuses]),
         ):
             for key in keys:
                 if not SNAKE.match(key):

@@ -72,6 +72,8 @@ PUBLICATION = "publication"  # a published weekly list recorded as listings
 WORKBOOK = "workbook"  # a regulator's returned risk_list.xlsx
 DEPARTMENT_SOURCE = "department_source"  # inspection rows from the lake's inspection sources
 INSPECTION_PLAN = "inspection_plan"  # a department's monthly double-random plan
+CONSISTENCY_RUN = "consistency_run"  # a consistency run: its anomalies and automatic follow-ups
+CONSISTENCY_FOLLOW_UP = "consistency_follow_up"  # a department's follow-up of anomalies
 
 
 class Batch(Base):
@@ -186,6 +188,58 @@ class PlannedInspection(Recorded, Base):
     snapshot_week: Mapped[str] = mapped_column(String(8))  # the tier snapshot the plan used
 
     __table_args__ = (Index("ix_planned_inspections_identity", "month", "department", "uscc"),)
+
+
+class Anomaly(Recorded, Base):
+    """A cross-source consistency anomaly as the runs found it (``data_contracts/consistency``).
+
+    One record per anomaly key (rule, firm, period): a run that finds it again with the same
+    values writes nothing, so an anomaly that persists keeps its identity; one that finds other
+    values (a revised row, a longer lapse) supersedes it, and the values' history stays.
+    """
+
+    __tablename__ = "anomalies"
+    identity = ("anomaly_key",)
+
+    anomaly_key: Mapped[str] = mapped_column(String(300))
+    rule_id: Mapped[str] = mapped_column(String(80), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    department: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    firm_name: Mapped[str | None] = mapped_column(String(300))
+    period: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    left_value: Mapped[str] = mapped_column(Text)
+    right_value: Mapped[str] = mapped_column(Text)
+    left_source: Mapped[str] = mapped_column(String(80))
+    right_source: Mapped[str] = mapped_column(String(80))
+    measure: Mapped[float | None] = mapped_column(Float)
+    text_zh: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[dt.date] = mapped_column(Date)  # the run that found these values
+
+    __table_args__ = (Index("ix_anomalies_anomaly_key", "anomaly_key"),)
+
+
+class AnomalyFollowUp(Recorded, Base):
+    """Where an anomaly's follow-up stands: a chain of states (dispatched, verified, corrected,
+    false alarm; see ``data_contracts/consistency/topics.yaml``), each row superseding the last.
+    ``by`` is ``run`` for what a consistency run did itself (dispatching a new anomaly, closing
+    one whose data was corrected at its source) and the department or operator otherwise."""
+
+    __tablename__ = "anomaly_followups"
+    identity = ("anomaly_key",)
+
+    anomaly_key: Mapped[str] = mapped_column(String(300))
+    rule_id: Mapped[str] = mapped_column(String(80), index=True)
+    department: Mapped[str] = mapped_column(String(40))
+    uscc: Mapped[str] = mapped_column(String(18))
+    status: Mapped[str] = mapped_column(String(24))
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    by: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_anomaly_followups_anomaly_key", "anomaly_key"),)
 
 
 def recorded_tables() -> list[type[Recorded]]:

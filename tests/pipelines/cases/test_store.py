@@ -58,6 +58,7 @@ def test_a_new_store_is_migrated_to_head_and_matches_the_tables(store: CaseStore
         names = set(inspect(connection).get_table_names())
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert {"batches", "listings", "inspections", "planned_inspections", "alembic_version"} <= names
+    assert {"anomalies", "anomaly_followups"} <= names
     # A table or column added to tables.py without a migration shows up here.
     assert diff == []
 
