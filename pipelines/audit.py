@@ -36,6 +36,7 @@ KINDS = (
     "inspection_plan",
     "verify_plan",
     "feedback",
+    "consistency",
 )
 GENESIS = "0" * 64  # the "previous line" hash of the first record
 _CHUNK = 1 << 20

@@ -28,6 +28,11 @@ inspect_app = typer.Typer(
     help='The monthly "double random" inspection plan per department.', no_args_is_help=True
 )
 app.add_typer(inspect_app, name="inspect")
+consistency_app = typer.Typer(
+    help="Cross-source consistency checks: anomaly lists and their follow-up.",
+    no_args_is_help=True,
+)
+app.add_typer(consistency_app, name="consistency")
 
 feedback_app = typer.Typer(
     help="Inspection outcomes back into the case store, and the lists' accuracy.",
@@ -377,6 +382,60 @@ def feedback_report(
     from pipelines.flows.feedback import report_flow
 
     _echo(report_flow(workdir=str(workdir), at=at))
+
+
+@consistency_app.command("run")
+def consistency_run(
+    workdir: Workdir = Path("ews_work"),
+    as_of: Annotated[str | None, typer.Option(help="as-of date YYYY-MM-DD (default today)")] = None,
+    firms: Annotated[
+        Path | None,
+        typer.Option(help="pilot list: CSV, TXT or XLSX of 统一社会信用代码 (default: the park)"),
+    ] = None,
+) -> None:
+    """Run every consistency rule; write the anomaly lists per department and record them."""
+    from pipelines.consistency_io import FirmListError
+    from pipelines.flows.consistency import consistency_flow
+
+    try:
+        result = consistency_flow(
+            workdir=str(workdir), as_of=as_of, firms_file=str(firms) if firms else None
+        )
+    except (FirmListError, FileNotFoundError, ValueError) as error:
+        _fail("consistency run", error)
+    _echo(result)
+
+
+@consistency_app.command("follow-up")
+def consistency_follow_up(
+    key: Annotated[str, typer.Option(help="the anomaly's key (异常编号)")],
+    status: Annotated[str, typer.Option(help="verified, corrected or false_alarm")],
+    workdir: Workdir = Path("ews_work"),
+    note: Annotated[str | None, typer.Option(help="what the check found")] = None,
+    decided_on: Annotated[str | None, typer.Option(help="date of the check YYYY-MM-DD")] = None,
+) -> None:
+    """Record a department's follow-up of one anomaly."""
+    from pipelines.flows.consistency import follow_up_flow
+
+    report = {"anomaly_key": key, "status": status, "note": note, "decided_on": decided_on}
+    try:
+        _echo(follow_up_flow(workdir=str(workdir), reports=[report], source="cli"))
+    except ValueError as error:
+        _fail("consistency follow-up", error)
+
+
+@consistency_app.command("returns")
+def consistency_returns(
+    file: Annotated[Path, typer.Option(help="a department's returned anomalies.xlsx")],
+    workdir: Workdir = Path("ews_work"),
+) -> None:
+    """Record the follow-ups a department filled in its returned workbook."""
+    from pipelines.flows.consistency import returns_flow
+
+    try:
+        _echo(returns_flow(workdir=str(workdir), workbook=str(file)))
+    except ValueError as error:
+        _fail("consistency returns", error)
 
 
 @app.command()

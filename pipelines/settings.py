@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         return self.workdir / "config" / "inspection_conflicts.yaml"
 
     @property
+    def consistency(self) -> Path:
+        """Consistency runs: consistency/<as_of>/<scope>/ (see pipelines/consistency_io.py)."""
+        return self.workdir / "consistency"
+
+    @property
     def feedback(self) -> Path:
         return self.workdir / "feedback"
 

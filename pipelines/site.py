@@ -26,6 +26,8 @@ from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
 from pipelines.site_audit import page_environment, render_auditor_pages
+from pipelines.site_consistency import FOLDER as CONSISTENCY_FOLDER
+from pipelines.site_consistency import render_consistency_pages
 from pipelines.site_inspection import render_plan_pages
 from pipelines.site_tiers import credit_classes, find_tier_snapshots, render_tier_pages
 from pipelines.weekly_list import WEEK
@@ -123,6 +125,7 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
                 weeks[snapshot.week]["tiers"] = classes
         plans = render_plan_pages(settings.inspection, out, environment, config)
         render_auditor_pages(settings, out)
+        render_consistency_pages(settings, out)
         regulators = _render_feedback_pages(publications, out, config, environment)
         page = environment.get_template("site_index.html.j2").render(
             root="",
@@ -130,6 +133,7 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
             regulators=regulators,
             auditor=f"{AUDITOR_FOLDER}/index.html",
             plans=plans,
+            consistency=f"{CONSISTENCY_FOLDER}/index.html",
         )
         (out / "index.html").write_text(page, encoding="utf-8")
     return settings.site / "index.html"

@@ -172,8 +172,19 @@ def anomaly_list(
 ) -> pl.DataFrame:
     """The violated rows of ``examined`` as the anomaly list (``ANOMALY_SCHEMA``), ordered by
     department, topic, severity, rule, firm and period (a total order: the key is unique)."""
+    return describe(examined.filter(pl.col(VIOLATED)), rules, topics, contracts)
+
+
+def describe(
+    examined: pl.DataFrame,
+    rules: Mapping[str, Rule],
+    topics: Topics,
+    contracts: Mapping[str, SourceContract],
+) -> pl.DataFrame:
+    """Examined rows, violated or not, in the anomaly list's columns and order (the text of a
+    row that is not violated still reads as the rule's question: it is for the record)."""
     rows = []
-    for row in examined.filter(pl.col(VIOLATED)).iter_rows(named=True):
+    for row in examined.iter_rows(named=True):
         rule = rules[row[RULE_ID]]
         topic = topics.topic(rule.topic)
         department = topics.department(rule.department)

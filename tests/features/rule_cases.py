@@ -150,12 +150,20 @@ def examine_records(
 ) -> pl.DataFrame:
     """The rule's examined rows at ``as_of`` on these records plus a master row per firm
     (``firms``: (uscc, sector); default the one firm F1 in manufacturing)."""
+    lake = lake_of(rule, records, firms)
+    return examine({rule.id: rule}, lake, as_of, revisit=revisit).examined
+
+
+def lake_of(
+    rule, records: Iterable[Rec], firms: list[tuple[str, str]] | None = None
+) -> dict[str, pl.LazyFrame]:
+    """The records and a master row per firm as lake frames; every source the rule reads is in
+    the lake, if only with no rows (delivered but empty)."""
     masters = [
         master(uscc=u, sector=s, snapshot=date(2020, 1, 31))
         for u, s in (firms or [(FIRM, "制造业")])
     ]
     lake = frames([*masters, *records])
-    # Every source the rule reads is in the lake, if only with no rows (delivered but empty).
     for source in rule.sources():
         lake.setdefault(source, pl.DataFrame(schema=polars_schema(get(source))).lazy())
-    return examine({rule.id: rule}, lake, as_of, revisit=revisit).examined
+    return lake

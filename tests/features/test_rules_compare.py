@@ -279,3 +279,28 @@ def test_a_meter_that_was_elsewhere_only_before_the_examined_months_is_not_an_an
         for k, m in enumerate(months)
     ]
     assert not examine_records(rule, rows, date(2025, 7, 1))[VIOLATED].any()
+
+
+def test_the_evidence_of_a_compare_anomaly_is_its_period_rows_newest_first():
+    from data_contracts.catalog import load_all
+    from data_contracts.rules import load_topics
+    from features.rules.evidence import evidence
+    from features.rules.render import anomaly_list
+    from tests.features.rule_cases import lake_of
+
+    rule = RULES["hc_report_vs_pension"]
+    start = date(2024, 1, 1)
+    rows = records(rule, 100.0, 40.0, start)
+    rows += [
+        rec("si_pension", period=m, insured_count=41) for m in (date(2024, 3, 1), date(2025, 1, 1))
+    ]
+    as_of = as_of_after(rule, start)
+    anomalies = anomaly_list(examine_records(rule, rows, as_of), RULES, load_topics(), load_all())
+    facts = evidence(anomalies, RULES, lake_of(rule, rows), as_of)
+    report = facts.filter(pl.col("source") == "annual_report_basic")
+    assert report.select("date", "value").rows() == [(start, "100")]
+    insured = facts.filter(pl.col("source") == "si_pension")
+    assert insured["date"].to_list() == [date(2024, 12, 1), date(2024, 3, 1)], (
+        "2025 is another year"
+    )
+    assert insured["column_zh"].unique().to_list() == ["当月参保职工人数"]  # the contract's label

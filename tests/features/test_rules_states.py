@@ -220,3 +220,29 @@ def test_a_licence_no_longer_held_is_not_examined(rule_id, ended):
     else:
         rows = [licence(source, "S-1", date(2025, 6, 30))]
     assert examine_records(rule, rows, AS_OF, firms=[(FIRM, outside)]).is_empty()
+
+
+def test_the_evidence_of_a_lapse_is_its_licence_and_the_latest_activity():
+    from data_contracts.catalog import load_all
+    from data_contracts.rules import load_topics
+    from features.rules.evidence import evidence
+    from features.rules.render import anomaly_list
+    from tests.features.rule_cases import lake_of
+
+    rule = RULES["lic_safety_lapsed_operating"]
+    source = rule.state.licences[0]
+    other = licence(
+        source, "L-0", date(2024, 1, 31), status="注销", arrived=datetime(2023, 6, 1, 9)
+    )
+    _, rows = lapse_case(rule.id, date(2025, 6, 1), 4, other)
+    lake = lake_of(rule, rows)
+    examined = examine_records(rule, rows, AS_OF)
+    anomalies = anomaly_list(examined, RULES, load_topics(), load_all())
+    facts = evidence(anomalies, RULES, lake, AS_OF)
+    licence_rows = facts.filter(pl.col("source") == source)
+    assert set(licence_rows["value"]) >= {"L-1", "2025-03-31", "有效"}
+    assert "L-0" not in licence_rows["value"].to_list(), "only the licence in question"
+    paid = facts.filter((pl.col("source") == "si_pension") & (pl.col("column") == "amount_paid"))
+    assert paid["date"].to_list() == [date(2025, m, 1) for m in (9, 8, 7, 6)], "newest first"
+    assert paid["value"].to_list() == ["5,000"] * 4
+    assert facts["column_zh"].null_count() == 0
