@@ -25,11 +25,13 @@ from prefect import flow
 from data_contracts.feedback import load_feedback
 from models.accuracy import follow_up, wilson_interval
 from models.config import load_industries
+from pipelines import consistency_io
 from pipelines.cases import open_store
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
 from pipelines.feedback.report import FOLLOW_UP_DAYS
 from pipelines.flows.audit import model_cards_flow
+from pipelines.flows.consistency import consistency_flow
 from pipelines.flows.features import build_features_flow
 from pipelines.flows.feedback import import_workbook_flow, report_flow, sync_sources_flow
 from pipelines.flows.ingest import ingest_flow
@@ -41,6 +43,10 @@ from pipelines.flows.train import train_flow
 from pipelines.inspection.inputs import PlanMonth
 from pipelines.settings import Settings
 from pipelines.weekly_list import PARK_TZ, previous_week, published_on, resolve_week
+
+# The park's pilot consistency check covered 151 firms.
+PILOT_FIRMS = 151
+CHECK_AGAIN_AFTER_DAYS = 28
 
 
 class _Stopwatch:
@@ -188,6 +194,33 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         published = publish_flow(workdir=str(root), week=week)
         artifacts["lists"] = published["lists"]
         artifacts["site"] = published["site"]
+    with watch.stage("consistency"):
+        # A pilot like the park's: the 151 firms most at risk on this week's lists.
+        pilot = consistency_io.write_firm_list(
+            settings.consistency / f"pilot_{as_of.isoformat()}.csv",
+            consistency_io.pilot_from_lists(list(published["lists"].values()), PILOT_FIRMS),
+        )
+        # Checked four weeks earlier too, on the data then: anomalies corrected at their source
+        # since are closed by the second run, and their rules' precision shows.
+        earlier = consistency_flow(
+            workdir=str(root),
+            as_of=as_of - dt.timedelta(days=CHECK_AGAIN_AFTER_DAYS),
+            firms_file=str(pilot),
+        )
+        checked = consistency_flow(workdir=str(root), as_of=as_of, firms_file=str(pilot))
+        artifacts["consistency"] = {
+            "pilot_firms": str(pilot),
+            "run": checked["folder"],
+            "manifest": checked["manifest"],
+            "site": checked["site"],
+            "firms": checked["firms"],
+            "anomalies": checked["anomalies"],
+            "firms_with_anomalies": checked["firms_with_anomalies"],
+            "topics": len(checked["by_topic"]),
+            "by_topic": checked["by_topic"],
+            "earlier_run": earlier["manifest"],
+            "closed_as_corrected": checked["case_store"]["corrected"],
+        }
     with watch.stage("model_cards"):
         artifacts["model_cards"] = model_cards_flow(workdir=str(root))
     artifacts["tiers"] = published["tiers"]

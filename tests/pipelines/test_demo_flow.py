@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from pipelines.flows.demo import demo_flow
@@ -31,7 +32,7 @@ def test_run_summary_is_written_with_every_stage_timed(summary):
     workdir, result = summary
     on_disk = json.loads((workdir / "run_summary.json").read_text(encoding="utf-8"))
     assert on_disk == result
-    stages = {"simulate", "ingest", "features", "train", "publish", "model_cards"}
+    stages = {"simulate", "ingest", "features", "train", "publish", "consistency", "model_cards"}
     assert stages <= set(on_disk["timings_s"])
     assert all(seconds >= 0 for seconds in on_disk["timings_s"].values())
 
@@ -40,6 +41,7 @@ def test_every_named_artefact_exists_relative_to_the_workdir(summary):
     workdir, result = summary
     artifacts = result["artifacts"]
     expected = {"ingest_summary", "data_docs", "feature_table", "models", "metrics", "lists"}
+    expected |= {"consistency"}
     assert expected | {"site", "model_cards"} <= set(artifacts)
     paths = list(_paths(artifacts))
     assert paths
@@ -61,8 +63,6 @@ def test_every_industry_has_a_champion_metrics_and_a_list(summary):
 
 
 def test_every_enterprise_of_the_park_has_a_credit_class(summary):
-    import polars as pl
-
     workdir, result = summary
     tiers = pl.read_parquet(workdir / Path(result["artifacts"]["tiers"]).parent / "tiers.parquet")
     table = pl.read_parquet(workdir / result["artifacts"]["feature_table"])
@@ -139,3 +139,15 @@ def test_both_weeks_re_derive(summary):
     for week in result["weeks"]:
         report = verify_flow(workdir=str(workdir), week=week)
         assert report["ok"], report["problems"]
+
+
+def test_the_demo_runs_the_consistency_pilot_on_the_riskiest_listed_firms(summary):
+    workdir, result = summary
+    checked = result["artifacts"]["consistency"]
+    pilot = pl.read_csv(workdir / checked["pilot_firms"])
+    assert pilot.height == min(151, checked["firms"]) > 0
+    assert checked["anomalies"] == sum(checked["by_topic"].values())
+    manifest = json.loads((workdir / checked["manifest"]).read_text(encoding="utf-8"))
+    assert manifest["scope"].startswith("pilot-")
+    assert manifest["firms_listed"] == pilot.height
+    assert (workdir / checked["site"]).is_file()
