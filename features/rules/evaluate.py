@@ -71,14 +71,15 @@ def examine(
     sources: Mapping[str, pl.LazyFrame],
     as_of: date,
     *,
+    contracts: Mapping[str, SourceContract],
     firms: Sequence[str] | None = None,
     revisit: pl.DataFrame | None = None,
-    contracts: Mapping[str, SourceContract] | None = None,
 ) -> Examination:
     """Every rule at ``as_of`` over the master's firms (or only ``firms``).
 
     ``revisit``: recorded anomalies (``REVISIT_COLUMNS``) to examine again even where the latest
-    periods have moved on, so that one corrected at its source is seen to be corrected. The
+    periods have moved on, so that one corrected at its source is seen to be corrected.
+    ``contracts`` say how to read each source in time. The
     examined frame is sorted by rule, firm and period (a total order: one row per key).
     """
     source_set = SourceSet(sources, contracts)

@@ -50,7 +50,7 @@ def evidence(
     sources: Mapping[str, pl.LazyFrame],
     as_of: date,
     *,
-    contracts: Mapping[str, SourceContract] | None = None,
+    contracts: Mapping[str, SourceContract],
     limit: int = 12,
 ) -> pl.DataFrame:
     """One row per value shown (``EVIDENCE_SCHEMA``), in anomaly-list order; within an anomaly

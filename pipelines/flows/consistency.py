@@ -59,14 +59,19 @@ def run_task(
         if firms is not None:
             revisit = revisit.filter(pl.col(USCC).is_in(firms))
         examination = examine(
-            rules, sources, as_of, firms=firms, revisit=revisit.select(REVISIT_COLUMNS)
+            rules,
+            sources,
+            as_of,
+            contracts=contracts,
+            firms=firms,
+            revisit=revisit.select(REVISIT_COLUMNS),
         )
         anomalies = anomaly_list(examination.examined, rules, topics, contracts)
         again = examination.examined.join(
             revisit.select("rule_id", USCC, "period"), on=["rule_id", USCC, "period"]
         ).filter(~pl.col(VIOLATED))
         revisited = describe(again, rules, topics, contracts)
-        facts = evidence(anomalies, rules, sources, as_of)
+        facts = evidence(anomalies, rules, sources, as_of, contracts=contracts)
         folder = settings.consistency / as_of.isoformat() / scope
         with atomic_directory(folder) as out:
             write_parquet(anomalies, out / files.ANOMALIES)

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from data_contracts.catalog import get
+from data_contracts.catalog import get, load_all
 from data_contracts.rules import (
     MONTHS_PER_PERIOD,
     Aggregate,
@@ -151,7 +151,8 @@ def examine_records(
     """The rule's examined rows at ``as_of`` on these records plus a master row per firm
     (``firms``: (uscc, sector); default the one firm F1 in manufacturing)."""
     lake = lake_of(rule, records, firms)
-    return examine({rule.id: rule}, lake, as_of, revisit=revisit).examined
+    examination = examine({rule.id: rule}, lake, as_of, contracts=load_all(), revisit=revisit)
+    return examination.examined
 
 
 def lake_of(

@@ -296,7 +296,7 @@ def test_the_evidence_of_a_compare_anomaly_is_its_period_rows_newest_first():
     ]
     as_of = as_of_after(rule, start)
     anomalies = anomaly_list(examine_records(rule, rows, as_of), RULES, load_topics(), load_all())
-    facts = evidence(anomalies, RULES, lake_of(rule, rows), as_of)
+    facts = evidence(anomalies, RULES, lake_of(rule, rows), as_of, contracts=load_all())
     report = facts.filter(pl.col("source") == "annual_report_basic")
     assert report.select("date", "value").rows() == [(start, "100")]
     insured = facts.filter(pl.col("source") == "si_pension")

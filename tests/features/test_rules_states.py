@@ -238,7 +238,7 @@ def test_the_evidence_of_a_lapse_is_its_licence_and_the_latest_activity():
     lake = lake_of(rule, rows)
     examined = examine_records(rule, rows, AS_OF)
     anomalies = anomaly_list(examined, RULES, load_topics(), load_all())
-    facts = evidence(anomalies, RULES, lake, AS_OF)
+    facts = evidence(anomalies, RULES, lake, AS_OF, contracts=load_all())
     licence_rows = facts.filter(pl.col("source") == source)
     assert set(licence_rows["value"]) >= {"L-1", "2025-03-31", "有效"}
     assert "L-0" not in licence_rows["value"].to_list(), "only the licence in question"

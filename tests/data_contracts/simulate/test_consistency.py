@@ -56,7 +56,8 @@ def planted(seed: int, rules: dict, contracts) -> tuple[dict, pl.DataFrame, obje
 def park(contracts):
     rules = boosted()
     frames, truth, _ = planted(7, rules, contracts)
-    examination = examine(rules, {k: v.lazy() for k, v in frames.items()}, END)
+    lazy = {k: v.lazy() for k, v in frames.items()}
+    examination = examine(rules, lazy, END, contracts=contracts)
     return rules, frames, truth, examination
 
 
@@ -125,7 +126,8 @@ def test_without_plants_the_reconciled_park_has_no_anomaly(contracts):
     }
     frames, truth, _ = planted(7, quiet, contracts)
     assert truth.is_empty()
-    examination = examine(quiet, {k: v.lazy() for k, v in frames.items()}, END)
+    lazy = {k: v.lazy() for k, v in frames.items()}
+    examination = examine(quiet, lazy, END, contracts=contracts)
     assert examination.examined.height > 1000
     assert examination.anomalies.is_empty(), examination.anomalies
 
