@@ -52,7 +52,7 @@ def plan(lake: Path) -> dict:
     """What the pandas side needs from the contracts, as plain data."""
     from data_contracts import catalog
     from features import complaints, penalties
-    from features.registry import PENALTY_GROUPS, penalty_group
+    from features.penalties import PENALTY_GROUPS, penalty_group
 
     ids = subset_ids(lake)
     contracts = catalog.load_all()

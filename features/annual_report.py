@@ -5,16 +5,55 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.family import DOWN, UP, Evidence, Family, Step, Unit, feature, names
 from features.panel import LATEST, annual_panel, at, change, ratio, summarise
-from features.registry import ANNUAL_REPORT
-from features.source_set import SourceSet
+from features.source_set import SourceSet, one
 
+FAMILY_NAME = "annual_report"
+ANNUAL_REPORT = one("annual_report_basic")
 REPORTED = ["employees", "total_assets", "total_liabilities", "revenue", "net_profit"]
+# The latest report's employees, for the headcount consistency check.
 REPORT_EMPLOYEES = "_report_employees"
+LATEST_REPORTS = Evidence(
+    ANNUAL_REPORT,
+    ("total_assets", "total_liabilities", "revenue", "net_profit"),
+    mode="panel",
+    lags=(0, 1),
+)
+
+LIABILITY_RATIO = feature(
+    "report_liability_ratio",
+    FAMILY_NAME,
+    [ANNUAL_REPORT],
+    Unit.ratio,
+    UP,
+    ("最近年报资产负债率", "Liabilities / assets in the latest annual report"),
+    ("年报资产负债率 {value}", "liabilities at {value} of assets in the latest annual report"),
+    evidence=[LATEST_REPORTS],
+)
+PROFIT_MARGIN = feature(
+    "report_profit_margin",
+    FAMILY_NAME,
+    [ANNUAL_REPORT],
+    Unit.signed_ratio,
+    DOWN,
+    ("最近年报净利润率", "Net profit / revenue in the latest annual report"),
+    ("年报净利润率 {value}", "net margin {value} in the latest annual report"),
+    evidence=[LATEST_REPORTS],
+)
+REVENUE_GROWTH = feature(
+    "report_revenue_growth",
+    FAMILY_NAME,
+    [ANNUAL_REPORT],
+    Unit.signed_ratio,
+    DOWN,
+    ("最近年报营业收入较上年变化", "Revenue growth in the latest annual report vs the year before"),
+    ("年报营业收入较上年变化 {value}", "annual revenue {value} vs the year before"),
+    evidence=[LATEST_REPORTS],
+)
 
 
 def annual_report(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    """Also returns ``_report_employees`` for the headcount consistency check."""
     members = sources.family(ANNUAL_REPORT)
     if not members:
         return None
@@ -23,8 +62,14 @@ def annual_report(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None
         long,
         ratio(at("total_liabilities", 0), at("total_assets", 0))
         .cast(pl.Float64)
-        .alias("report_liability_ratio"),
-        ratio(at("net_profit", 0), at("revenue", 0)).cast(pl.Float64).alias("report_profit_margin"),
-        change(at("revenue", 0), at("revenue", 1)).cast(pl.Float64).alias("report_revenue_growth"),
+        .alias(LIABILITY_RATIO.name),
+        ratio(at("net_profit", 0), at("revenue", 0)).cast(pl.Float64).alias(PROFIT_MARGIN.name),
+        change(at("revenue", 0), at("revenue", 1)).cast(pl.Float64).alias(REVENUE_GROWTH.name),
         at("employees", 0).cast(pl.Float64).alias(REPORT_EMPLOYEES),
     ).drop(LATEST)
+
+
+SPECS = (LIABILITY_RATIO, PROFIT_MARGIN, REVENUE_GROWTH)
+FAMILY = Family(
+    FAMILY_NAME, SPECS, steps=(Step(annual_report, names(SPECS), internal=(REPORT_EMPLOYEES,)),)
+)

@@ -1,63 +1,30 @@
 """The feature table: one row per active firm per as-of date, every registry column.
 
-Every family computes all as-of dates in one query (see ``point_in_time``); the families are
-then joined on (uscc, as_of) and the cross-source features (consistency checks, comparisons with
-sector peers, coverage) are derived from the joined columns.
+Every step of every family (``features.registry.FAMILIES``) computes all as-of dates in one query
+(see ``point_in_time``); its columns are placed at their grid rows, then the derived features
+(made of several families' columns) are computed on the assembled table. A step yields exactly
+the columns it declares: anything else is an error, never silently filled or dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import polars as pl
 
 from data_contracts.schema import SourceContract
-from features.adverse_events import adverse_events
-from features.annual_report import REPORT_EMPLOYEES, annual_report
-from features.capital import capital
-from features.complaints import complaints
-from features.contributions import SI_PAID_3M, headcount, housing_fund, social_insurance
-from features.courts import courts
-from features.coverage import PANELS_KNOWN, coverage, insufficient
-from features.energy import energy
-from features.licences import licences
-from features.linked_firms import linked_firms
-from features.panel import LATEST, ratio
-from features.penalties import penalties
+from features.family import STEP_KEYS, Family, Step
 from features.point_in_time import AS_OF, GRID_ROW, USCC, SourceDataError
-from features.prepaid import prepaid
 from features.profile import FIRM_CODE, firm_grid
-from features.registration import registration_changes
-from features.registry import SPECS
+from features.registry import FAMILIES, SPECS
 from features.source_set import SourceSet
-from features.tax import tax_rating, vat
 
 KEYS = [USCC, AS_OF]
-Family = Callable[[pl.LazyFrame, SourceSet], pl.LazyFrame | None]
-FAMILIES: tuple[Family, ...] = (
-    capital,
-    social_insurance,
-    housing_fund,
-    headcount,
-    complaints,
-    registration_changes,
-    linked_firms,
-    penalties,
-    courts,
-    energy,
-    vat,
-    tax_rating,
-    annual_report,
-    prepaid,
-    adverse_events,
-    licences,
-    coverage,
-)
-# Insured headcount bounds of the size bands (industrial SME thresholds), smallest first.
-SIZE_BANDS = ((20, "微型"), (300, "小型"), (1000, "中型"))
-LARGE, UNKNOWN_SIZE = "大型", "未知"
-TEXT_COLUMNS = ("sector", "district", "ownership_type", "size_band")
+
+
+class FeatureTableError(ValueError):
+    """A family's computation disagrees with its declared columns."""
 
 
 def build_feature_table(
@@ -73,27 +40,33 @@ def build_feature_table(
     those registered sectors; ``contracts`` overrides the shipped catalog (tests). Raises
     ``SourceDataError`` naming the source, column and row of a key value that is missing.
 
-    The families are computed here, one after the other, so that memory holds one family's
-    intermediate frames at a time; the frame returned only joins their results.
+    The families' steps are computed here, one after the other, so that memory holds one
+    step's intermediate frames at a time; the frame returned only joins their results.
     """
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)
-    # Every family joins onto the grid: computing it once keeps each family's plan small.
-    # Its rows come in their final order (as_of, then uscc), numbered 0..n-1: each family's
-    # values are then placed at their row numbers, no join needed.
-    grid = firm_grid(source_set, as_of_dates, sectors).collect()
-    # Families work on integer firm codes (the grid's): joined and grouped as ints.
-    firms = grid.select(USCC, pl.col(FIRM_CODE).alias("code")).unique("code")
-    coded_grid = grid.drop(USCC).rename({FIRM_CODE: USCC}).lazy()
-    coded = source_set.for_firms(firms)
+    grid, coded_grid, coded = step_inputs(source_set, as_of_dates, sectors)
     columns: dict[str, pl.Series] = {}
     for family in FAMILIES:
-        part = family(coded_grid, coded)
-        if part is not None:
-            # One family at a time, so only its own intermediate frames are ever in memory.
-            columns.update(placed(part.collect(), grid.height))
-    table = grid.hstack(list(columns.values())).lazy()
+        for step in family.steps:
+            part = step.compute(coded_grid, coded)
+            columns.update(step_columns(family, step, part, grid.height))
+    table = grid.select(*KEYS).hstack(list(columns.values())).lazy()
     return finish(table)
+
+
+def step_inputs(
+    sources: SourceSet, as_of_dates: Sequence[date], sectors: Sequence[str] | None = None
+) -> tuple[pl.DataFrame, pl.LazyFrame, SourceSet]:
+    """The grid, and what every step computes from: the grid and the sources with firms coded
+    as integers (joined and grouped as ints, much cheaper than the 18-character code)."""
+    # Every step joins onto the grid: computing it once keeps each step's plan small. Its rows
+    # come in their final order (as_of, then uscc), numbered 0..n-1: each step's values are
+    # then placed at their row numbers, no join needed.
+    grid = firm_grid(sources, as_of_dates, sectors).collect()
+    firms = grid.select(USCC, pl.col(FIRM_CODE).alias("code")).unique("code")
+    coded_grid = grid.drop(USCC).rename({FIRM_CODE: USCC}).lazy()
+    return grid, coded_grid, sources.for_firms(firms)
 
 
 def active_firm_count(
@@ -103,8 +76,27 @@ def active_firm_count(
     return firm_grid(SourceSet(sources), [as_of], sectors).select(pl.len()).collect().item()
 
 
+def step_columns(
+    family: Family, step: Step, part: pl.LazyFrame | None, height: int
+) -> dict[str, pl.Series]:
+    """The step's declared columns at full grid height. None from the step (none of its sources
+    is present) makes them unknown for every firm; any other column set is an error."""
+    if part is None:
+        return {c: pl.Series(c, [None] * height, dtype=pl.Float64) for c in step.columns}
+    got = [c for c in part.collect_schema().names() if c not in STEP_KEYS]
+    missing, extra = sorted(set(step.columns) - set(got)), sorted(set(got) - set(step.columns))
+    if missing or extra:
+        raise FeatureTableError(
+            f"feature family {family.name}, step {step.label}: columns declared but not "
+            f"computed {missing}, computed but not declared {extra}"
+        )
+    if GRID_ROW not in part.collect_schema().names():
+        raise FeatureTableError(f"feature family {family.name}, step {step.label}: no {GRID_ROW}")
+    return placed(part.select(GRID_ROW, *step.columns).collect(), height)
+
+
 def placed(part: pl.DataFrame, height: int) -> dict[str, pl.Series]:
-    """A family's columns at full grid height: each value at its grid row, null elsewhere."""
+    """A step's columns at full grid height: each value at its grid row, null elsewhere."""
     rows = part[GRID_ROW]
     if rows.is_duplicated().any():
         raise ValueError(f"a family gave grid row {rows.filter(rows.is_duplicated())[0]} twice")
@@ -113,7 +105,7 @@ def placed(part: pl.DataFrame, height: int) -> dict[str, pl.Series]:
         .alias(name)
         .scatter(rows, part[name])
         for name in part.columns
-        if name not in (GRID_ROW, USCC, AS_OF, LATEST)
+        if name != GRID_ROW
     }
 
 
@@ -149,50 +141,12 @@ def check_keys(sources: SourceSet) -> None:
 
 
 def finish(table: pl.LazyFrame) -> pl.LazyFrame:
-    """Cross-source features, descriptors, then exactly the registry's columns in order."""
+    """The derived features (made of several families' columns), then exactly the registry's
+    columns in order and type; a registered column nothing computed is an error."""
+    derived = {name: expr for family in FAMILIES for name, expr in family.derived.items()}
+    table = table.with_columns(**derived)
     present = set(table.collect_schema().names())
-
-    def col(name: str) -> pl.Expr:
-        return pl.col(name) if name in present else pl.lit(None, dtype=pl.Float64)
-
-    employees, insured = col(REPORT_EMPLOYEES), col("headcount_latest")
-    expired = col("licence_expired_count")
-    derived = table.with_columns(
-        ratio((employees - insured).abs(), pl.max_horizontal(employees, insured)).alias(
-            "headcount_report_gap_ratio"
-        ),
-        pl.when(expired.is_not_null())
-        .then(((expired > 0) & (col(SI_PAID_3M) > 0).fill_null(False)).cast(pl.Float64))
-        .alias("licence_expired_paying_si"),
-        size_band(insured).alias("size_band"),
-        insufficient(col("n_sources_known"), col(PANELS_KNOWN)).alias("insufficient_data"),
-        *peer_gap(col("complaint_count_365d"), "complaint_vs_sector_365d"),
-        *peer_gap(col("energy_yoy_change_3m"), "energy_yoy_vs_sector"),
-    )
-    present = set(derived.collect_schema().names())
-    return derived.select(*KEYS, *[_typed(s.name, s.name in present) for s in SPECS])
-
-
-def peer_gap(value: pl.Expr, alias: str) -> list[pl.Expr]:
-    """The firm's value minus the median of active firms of its sector at the same date."""
-    return [(value - value.median().over("sector", AS_OF)).alias(alias)]
-
-
-def size_band(insured: pl.Expr) -> pl.Expr:
-    band = pl.when(insured.is_null()).then(pl.lit(UNKNOWN_SIZE))
-    for bound, name in SIZE_BANDS:
-        band = band.when(insured < bound).then(pl.lit(name))
-    return band.otherwise(pl.lit(LARGE))
-
-
-def _typed(name: str, present: bool) -> pl.Expr:
-    if name in TEXT_COLUMNS:
-        dtype: pl.DataType = pl.String()
-    elif name == "insufficient_data":
-        dtype = pl.Boolean()
-    elif name == "n_sources_known":
-        dtype = pl.Int32()
-    else:
-        dtype = pl.Float64()
-    value = pl.col(name) if present else pl.lit(None)
-    return value.cast(dtype).alias(name)
+    missing = [s.name for s in SPECS if s.name not in present]
+    if missing:
+        raise FeatureTableError(f"registered features nothing computed: {missing}")
+    return table.select(*KEYS, *[pl.col(s.name).cast(s.dtype) for s in SPECS])

@@ -5,17 +5,145 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.events import Measures, event_window_sums, windows
-from features.registry import (
-    ABNORMAL_OPERATION,
-    BLACK_LIST,
-    CIVIL_CASES,
-    DISHONEST_DEBTORS,
-    ENFORCEMENT,
+from features.events import Measures, event_window_sums
+from features.family import (
+    UP,
+    Evidence,
+    Family,
+    Step,
+    Unit,
+    days,
+    event_columns,
+    feature,
+    names,
+    windowed,
 )
-from features.source_set import SourceSet
+from features.source_set import SourceSet, one
 
+FAMILY_NAME = "courts"
+CIVIL_CASES = one("court_civil_case")
+ENFORCEMENT = one("court_enforcement")
+DISHONEST_DEBTORS = one("court_dishonest_debtor")
+ABNORMAL_OPERATION = one("credit_abnormal_operation")
+BLACK_LIST = one("credit_black_list")
 DEFENDANT = "被告"
+YEAR = days(365)
+
+AS_DEFENDANT = Evidence(
+    CIVIL_CASES, ("party_role", "cause", "claim_amount"), pl.col("party_role") == DEFENDANT
+)
+ENFORCED = Evidence(ENFORCEMENT, ("enforced_amount", "status"))
+DISHONEST = Evidence(DISHONEST_DEBTORS, ("obligation_amount", "performance"))
+ABNORMAL = Evidence(ABNORMAL_OPERATION, ("reason",))
+
+DEFENDANT_COUNT = windowed(
+    "court_defendant_count",
+    (days(90), days(180), YEAR),
+    FAMILY_NAME,
+    [CIVIL_CASES],
+    Unit.count,
+    UP,
+    ("近{w}天作为被告的民事案件数", "Civil cases as defendant filed in the last {w} days"),
+    (
+        "近{w}天作为被告被起诉 {value} 次",
+        "sued as defendant {value} [time|times] in the last {w} days",
+    ),
+    evidence=[AS_DEFENDANT],
+)
+DEFENDANT_CLAIMS = feature(
+    "court_defendant_claim_amount_365d",
+    FAMILY_NAME,
+    [CIVIL_CASES],
+    Unit.cny,
+    UP,
+    ("近365天作为被告的诉讼标的额", "Amounts claimed against the firm in the last 365 days"),
+    ("近365天作为被告涉诉金额 {value}", "{value} claimed against the firm in the last 365 days"),
+    window=YEAR,
+    evidence=[AS_DEFENDANT],
+)
+ENFORCEMENT_COUNT = windowed(
+    "court_enforcement_count",
+    (days(180), YEAR),
+    FAMILY_NAME,
+    [ENFORCEMENT],
+    Unit.count,
+    UP,
+    ("近{w}天被强制执行案件数", "Enforcement cases in the last {w} days"),
+    ("近{w}天被强制执行 {value} 次", "{value} enforcement [case|cases] in the last {w} days"),
+    evidence=[ENFORCED],
+)
+ENFORCED_AMOUNT = feature(
+    "court_enforcement_amount_365d",
+    FAMILY_NAME,
+    [ENFORCEMENT],
+    Unit.cny,
+    UP,
+    ("近365天被执行金额", "Amounts under enforcement in the last 365 days"),
+    ("近365天被执行金额 {value}", "{value} under enforcement in the last 365 days"),
+    window=YEAR,
+    evidence=[ENFORCED],
+)
+DISHONEST_COUNT = feature(
+    "dishonest_debtor_count",
+    FAMILY_NAME,
+    [DISHONEST_DEBTORS],
+    Unit.count,
+    UP,
+    ("累计列入失信被执行人名单次数", "Listings as a dishonest debtor to date"),
+    ("已被列入失信被执行人名单 {value} 次", "listed as a dishonest debtor {value} [time|times]"),
+    evidence=[DISHONEST],
+)
+DISHONEST_COUNT_YEAR = feature(
+    "dishonest_debtor_count_365d",
+    FAMILY_NAME,
+    [DISHONEST_DEBTORS],
+    Unit.count,
+    UP,
+    ("近365天列入失信被执行人名单次数", "Dishonest-debtor listings in the last 365 days"),
+    (
+        "近365天被列入失信被执行人名单 {value} 次",
+        "listed as a dishonest debtor {value} [time|times] in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[DISHONEST],
+)
+ABNORMAL_COUNT = feature(
+    "abnormal_operation_count",
+    FAMILY_NAME,
+    [ABNORMAL_OPERATION],
+    Unit.count,
+    UP,
+    ("累计列入经营异常名录次数", "Listings in the abnormal-operation register to date"),
+    ("已被列入经营异常名录 {value} 次", "listed as operating abnormally {value} [time|times]"),
+    evidence=[ABNORMAL],
+)
+ABNORMAL_COUNT_YEAR = feature(
+    "abnormal_operation_count_365d",
+    FAMILY_NAME,
+    [ABNORMAL_OPERATION],
+    Unit.count,
+    UP,
+    ("近365天列入经营异常名录次数", "Abnormal-operation listings in the last 365 days"),
+    (
+        "近365天被列入经营异常名录 {value} 次",
+        "listed as operating abnormally {value} [time|times] in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[ABNORMAL],
+)
+BLACK_LIST_COUNT = feature(
+    "black_list_count",
+    FAMILY_NAME,
+    [BLACK_LIST],
+    Unit.count,
+    UP,
+    ("累计列入严重违法失信名单次数", "Listings on the serious-violation black list to date"),
+    (
+        "已被列入严重违法失信名单 {value} 次",
+        "on the serious-violation black list {value} [time|times]",
+    ),
+    evidence=[Evidence(BLACK_LIST, ("list_type",))],
+)
 
 
 def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
@@ -40,12 +168,26 @@ def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         sources,
         parts,
         {
-            **windows("court_defendant_count", "defendant", (90, 180, 365)),
-            **windows("court_defendant_claim_amount", "claim", (365,)),
-            **windows("court_enforcement_count", "enforcement", (180, 365)),
-            **windows("court_enforcement_amount", "enforced", (365,)),
-            **windows("dishonest_debtor_count", "dishonest", (None, 365)),
-            **windows("abnormal_operation_count", "abnormal", (None, 365)),
-            **windows("black_list_count", "black_list", (None,)),
+            **event_columns(DEFENDANT_COUNT, "defendant"),
+            **event_columns([DEFENDANT_CLAIMS], "claim"),
+            **event_columns(ENFORCEMENT_COUNT, "enforcement"),
+            **event_columns([ENFORCED_AMOUNT], "enforced"),
+            **event_columns([DISHONEST_COUNT, DISHONEST_COUNT_YEAR], "dishonest"),
+            **event_columns([ABNORMAL_COUNT, ABNORMAL_COUNT_YEAR], "abnormal"),
+            **event_columns([BLACK_LIST_COUNT], "black_list"),
         },
     )
+
+
+SPECS = (
+    *DEFENDANT_COUNT,
+    DEFENDANT_CLAIMS,
+    *ENFORCEMENT_COUNT,
+    ENFORCED_AMOUNT,
+    DISHONEST_COUNT,
+    DISHONEST_COUNT_YEAR,
+    ABNORMAL_COUNT,
+    ABNORMAL_COUNT_YEAR,
+    BLACK_LIST_COUNT,
+)
+FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(courts, names(SPECS)),))

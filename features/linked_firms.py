@@ -9,13 +9,80 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.family import NONE, UP, Evidence, Family, Step, Unit, days, feature, is_in, names
 from features.panel import ratio
 from features.point_in_time import AS_OF, EVENT_DATE, GRID_ROW, valid_rows
-from features.registry import LINKED_FIRMS
-from features.source_set import SourceSet
+from features.source_set import SourceSet, one
 
+FAMILY_NAME = "linked_firms"
+LINKED_FIRMS = one("reg_legal_rep_other_firms")
 CLOSED = ("注销", "吊销")
 RECENT_DAYS = 365
+CLOSED_FIRMS = Evidence(
+    LINKED_FIRMS, ("linked_name", "linked_uscc", "linked_status"), is_in("linked_status", CLOSED)
+)
+
+COUNT = feature(
+    "linked_firms_count",
+    FAMILY_NAME,
+    [LINKED_FIRMS],
+    Unit.count,
+    NONE,
+    ("法定代表人担任法定代表人的其他企业数", "Other firms of the legal representative"),
+    ("法定代表人另有 {value} 家关联企业", "legal representative heads {value} other [firm|firms]"),
+    evidence=[Evidence(LINKED_FIRMS, ("linked_name", "link_role", "linked_status"))],
+)
+CLOSED_COUNT = feature(
+    "linked_firms_closed_count",
+    FAMILY_NAME,
+    [LINKED_FIRMS],
+    Unit.count,
+    UP,
+    (
+        "法定代表人关联企业中已注销或吊销的数量",
+        "Legal representative's other firms deregistered or revoked",
+    ),
+    (
+        "法定代表人关联企业中 {value} 家已注销或吊销",
+        "{value} of the legal representative's other firms deregistered or revoked",
+    ),
+    evidence=[CLOSED_FIRMS],
+)
+CLOSED_SHARE = feature(
+    "linked_firms_closed_share",
+    FAMILY_NAME,
+    [LINKED_FIRMS],
+    Unit.ratio,
+    UP,
+    (
+        "法定代表人关联企业中已注销或吊销的比例",
+        "Share of the legal representative's other firms deregistered or revoked",
+    ),
+    (
+        "法定代表人关联企业中 {value} 已注销或吊销",
+        "{value} of the legal representative's other firms deregistered or revoked",
+    ),
+    evidence=[CLOSED_FIRMS],
+)
+CLOSED_RECENTLY = feature(
+    f"linked_firms_closed_{days(RECENT_DAYS)}",
+    FAMILY_NAME,
+    [LINKED_FIRMS],
+    Unit.count,
+    UP,
+    (
+        f"近{RECENT_DAYS}天注销或吊销的法定代表人关联企业数",
+        f"Legal representative's other firms deregistered or revoked in the last {RECENT_DAYS} "
+        "days",
+    ),
+    (
+        f"法定代表人关联企业近{RECENT_DAYS}天有 {{value}} 家注销或吊销",
+        f"{{value}} of the legal representative's other firms closed in the last {RECENT_DAYS} "
+        "days",
+    ),
+    window=days(RECENT_DAYS),
+    evidence=[CLOSED_FIRMS],
+)
 
 
 def linked_firms(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
@@ -33,17 +100,17 @@ def linked_firms(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     closed = pl.col("linked_status").is_in(list(CLOSED))
     recent = pl.col(AS_OF) - pl.col(EVENT_DATE) < pl.duration(days=RECENT_DAYS)
     counts = status_at_t.group_by(GRID_ROW).agg(
-        pl.len().cast(pl.Float64).alias("linked_firms_count"),
-        closed.sum().cast(pl.Float64).alias("linked_firms_closed_count"),
-        (closed & recent).sum().cast(pl.Float64).alias("linked_firms_closed_365d"),
+        pl.len().cast(pl.Float64).alias(COUNT.name),
+        closed.sum().cast(pl.Float64).alias(CLOSED_COUNT.name),
+        (closed & recent).sum().cast(pl.Float64).alias(CLOSED_RECENTLY.name),
     )
     return (
         grid.select(GRID_ROW)
         .join(counts, on=GRID_ROW, how="left")
-        .with_columns(pl.col("^linked_firms_.*$").fill_null(0.0))
-        .with_columns(
-            ratio(pl.col("linked_firms_closed_count"), pl.col("linked_firms_count")).alias(
-                "linked_firms_closed_share"
-            )
-        )
+        .with_columns(pl.col(COUNT.name, CLOSED_COUNT.name, CLOSED_RECENTLY.name).fill_null(0.0))
+        .with_columns(ratio(pl.col(CLOSED_COUNT.name), pl.col(COUNT.name)).alias(CLOSED_SHARE.name))
     )
+
+
+SPECS = (COUNT, CLOSED_COUNT, CLOSED_SHARE, CLOSED_RECENTLY)
+FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(linked_firms, names(SPECS)),))

@@ -100,6 +100,12 @@ def change(recent: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return pl.when(earlier > 0).then(recent / earlier - 1.0)
 
 
+def peer_gap(value: pl.Expr) -> pl.Expr:
+    """The firm's value minus the median of the active firms of its sector at the same date
+    (on a frame holding ``sector`` and ``as_of``; nulls are left out of the median)."""
+    return value - value.median().over("sector", AS_OF)
+
+
 def as_of_range(grid: pl.LazyFrame) -> tuple:
     return (
         grid.select(pl.col(AS_OF).min().alias("first"), pl.col(AS_OF).max().alias("last"))

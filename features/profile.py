@@ -1,8 +1,11 @@
-"""Who is scored at each as-of date, and what describes them.
+"""Who is scored at each as-of date, and what describes them (the profile family).
 
 A firm is active at T when its latest registration snapshot usable at T says 存续 and no distress
 event usable at T names it. The distress-event check is the only use of outcomes in features:
 a firm that has already failed is not a firm to warn about.
+
+The descriptors (sector, district, ownership, size band) label a row and are not model inputs;
+the firm's age is.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from datetime import date
 
 import polars as pl
 
+from features.family import NONE, Evidence, Family, Step, Unit, feature, from_grid, names
+from features.headcount import HEADCOUNT_LATEST, PENSION
 from features.panel import recent_rows
 from features.point_in_time import (
     AS_OF,
@@ -23,9 +28,11 @@ from features.point_in_time import (
     versions,
     window_sums,
 )
-from features.registry import MASTER, OUTCOMES
-from features.source_set import SourceSet
+from features.source_set import SourceSet, one
 
+MASTER = one("reg_enterprise_master")
+# Outcomes are the labels: no feature may read them (the active-firm filter is not a feature).
+OUTCOMES = "outcome_distress_event"
 ACTIVE_STATUS = "存续"
 MASTER_ID = MASTER.ids[0]
 DESCRIBING = ("sector", "district", "ownership_type", "established_date", "registered_capital")
@@ -111,3 +118,79 @@ def firm_grid(
             .with_row_index(GRID_ROW)
         )
     return grid
+
+
+# ---------------------------------------------------------------- the profile family
+
+FAMILY_NAME = "profile"
+# The firm's registration at T, shown for a feature read off it.
+REGISTRATION = Evidence(
+    MASTER, ("registered_capital", "established_date", "district"), mode="latest"
+)
+# Insured headcount bounds of the size bands (industrial SME thresholds), smallest first.
+SIZE_BANDS = ((20, "微型"), (300, "小型"), (1000, "中型"))
+LARGE, UNKNOWN_SIZE = "大型", "未知"
+
+
+def _descriptor(name: str, sources, description, template):
+    return feature(
+        name,
+        FAMILY_NAME,
+        sources,
+        Unit.category,
+        NONE,
+        description,
+        template,
+        model_input=False,
+        dtype=pl.String(),
+    )
+
+
+SECTOR = _descriptor(
+    "sector", [MASTER], ("监管行业", "Supervisory sector"), ("行业：{value}", "sector: {value}")
+)
+DISTRICT = _descriptor(
+    "district", [MASTER], ("所属片区", "District"), ("片区：{value}", "district: {value}")
+)
+OWNERSHIP = _descriptor(
+    "ownership_type",
+    [MASTER],
+    ("企业所有制类型", "Ownership type"),
+    ("所有制：{value}", "ownership: {value}"),
+)
+SIZE_BAND = _descriptor(
+    "size_band",
+    [PENSION],
+    (
+        "按参保人数划分的规模（微型<20，小型<300，中型<1000，其余大型；无参保记录为未知）",
+        "Size band by insured headcount (micro <20, small <300, medium <1000, else large; "
+        "unknown without insurance records)",
+    ),
+    ("规模：{value}", "size band: {value}"),
+)
+FIRM_AGE = feature(
+    "firm_age_years",
+    FAMILY_NAME,
+    [MASTER],
+    Unit.years,
+    NONE,
+    ("成立年限", "Years since establishment"),
+    ("成立 {value} 年", "established {value} years ago"),
+    evidence=[REGISTRATION],
+)
+
+
+def size_band(insured: pl.Expr) -> pl.Expr:
+    band = pl.when(insured.is_null()).then(pl.lit(UNKNOWN_SIZE))
+    for bound, name in SIZE_BANDS:
+        band = band.when(insured < bound).then(pl.lit(name))
+    return band.otherwise(pl.lit(LARGE))
+
+
+ON_GRID = (SECTOR, DISTRICT, OWNERSHIP, FIRM_AGE)
+FAMILY = Family(
+    FAMILY_NAME,
+    (SECTOR, DISTRICT, OWNERSHIP, SIZE_BAND, FIRM_AGE),
+    steps=(Step(from_grid(*names(ON_GRID)), names(ON_GRID)),),
+    derived={SIZE_BAND.name: size_band(pl.col(HEADCOUNT_LATEST.name))},
+)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from features.registry import penalty_group
+from features.penalties import penalty_group
 from tests.features.tiny_lake import build, master, rec, value
 
 T = date(2024, 6, 30)

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from features.build import build_feature_table
-from features.registry import OUTCOMES, SPECS
+from features.profile import OUTCOMES
+from features.registry import SPECS
 from tests.features.random_lake import (
     START,
     future_rows,
