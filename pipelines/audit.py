@@ -37,6 +37,8 @@ KINDS = (
     "verify_plan",
     "feedback",
     "consistency",
+    "objection",
+    "override",
 )
 GENESIS = "0" * 64  # the "previous line" hash of the first record
 _CHUNK = 1 << 20

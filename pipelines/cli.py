@@ -39,6 +39,15 @@ feedback_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(feedback_app, name="feedback")
+objection_app = typer.Typer(
+    help="A firm's objections (异议) to a listing, a credit class or a fact.", no_args_is_help=True
+)
+app.add_typer(objection_app, name="objection")
+override_app = typer.Typer(
+    help="An analyst's overrides: a firm pinned on or off a list, or its class set.",
+    no_args_is_help=True,
+)
+app.add_typer(override_app, name="override")
 
 Workdir = Annotated[
     Path, typer.Option("--workdir", "-w", envvar="EWS_WORKDIR", help="EWS working directory")
@@ -436,6 +445,177 @@ def consistency_returns(
         _echo(returns_flow(workdir=str(workdir), workbook=str(file)))
     except ValueError as error:
         _fail("consistency returns", error)
+
+
+At = Annotated[
+    str | None,
+    typer.Option("--at", help="when it reached the platform (default now; park time)"),
+]
+
+
+def _objection_step(command: str, step) -> None:
+    """Run an objection or override step: its record as JSON, or exit 2 naming the problem."""
+    from models.objections import ObjectionError
+
+    try:
+        _echo(step())
+    except ObjectionError as error:
+        _fail(command, error)
+
+
+@objection_app.command("file")
+def objection_file(
+    uscc: Annotated[str, typer.Option(help="统一社会信用代码 of the firm objecting")],
+    week: Annotated[str, typer.Option(help="the publication objected to, e.g. 2026-W47")],
+    subject: Annotated[str, typer.Option(help="listing, tier or fact")],
+    claim: Annotated[str, typer.Option(help="what the firm says is wrong, and why")],
+    workdir: Workdir = Path("ews_work"),
+    industry: Annotated[str | None, typer.Option(help="the list (listing or fact)")] = None,
+    fact: Annotated[
+        str | None, typer.Option(help="the fact objected to, exactly as the firm page shows it")
+    ] = None,
+    filed_by: Annotated[str, typer.Option(help="firm, or regulator on its behalf")] = "firm",
+    at: At = None,
+) -> None:
+    """File an objection (received); deadlines to acknowledge and decide come from
+    models/objections.yaml."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    settings = Settings(workdir=workdir)
+    _objection_step(
+        "objection file",
+        lambda: objections_io.file(
+            settings,
+            uscc=uscc,
+            week=week,
+            subject=subject,
+            claim=claim,
+            industry=industry,
+            fact=fact,
+            filed_by=filed_by,
+            at=at,
+        ),
+    )
+
+
+@objection_app.command("review")
+def objection_review(
+    objection_id: Annotated[str, typer.Argument(help="e.g. OBJ-000001")],
+    reviewer: Annotated[str, typer.Option(help="who reviews it")],
+    workdir: Workdir = Path("ews_work"),
+    at: At = None,
+) -> None:
+    """Take a received objection up for review (under review)."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    settings = Settings(workdir=workdir)
+    _objection_step(
+        "objection review",
+        lambda: objections_io.review(settings, objection_id, reviewer=reviewer, at=at),
+    )
+
+
+@objection_app.command("decide")
+def objection_decide(
+    objection_id: Annotated[str, typer.Argument(help="e.g. OBJ-000001")],
+    decision: Annotated[str, typer.Option(help="upheld, partly_upheld or rejected")],
+    reason: Annotated[str, typer.Option(help="the decision's reason")],
+    workdir: Workdir = Path("ews_work"),
+    tier: Annotated[
+        str | None, typer.Option(help="the class set (a class objection; a listing re-tiered)")
+    ] = None,
+    at: At = None,
+) -> None:
+    """Decide an objection under review; an upheld one takes effect from the next publication."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    settings = Settings(workdir=workdir)
+    _objection_step(
+        "objection decide",
+        lambda: objections_io.decide(
+            settings, objection_id, decision=decision, reason=reason, tier=tier, at=at
+        ),
+    )
+
+
+@objection_app.command("list")
+def objection_list(
+    workdir: Workdir = Path("ews_work"),
+    at: Annotated[str | None, typer.Option(help="flag overdue cases as of this day")] = None,
+) -> None:
+    """Every objection's state, with overdue acknowledgements and decisions flagged."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    _objection_step(
+        "objection list", lambda: objections_io.list_objections(Settings(workdir=workdir), at)
+    )
+
+
+@override_app.command("set")
+def override_set(
+    uscc: Annotated[str, typer.Option(help="统一社会信用代码")],
+    action: Annotated[str, typer.Option(help="list_on, list_off or tier")],
+    reason: Annotated[str, typer.Option(help="why the model is overruled (mandatory)")],
+    expires: Annotated[str, typer.Option(help="last day in force, YYYY-MM-DD (mandatory)")],
+    workdir: Workdir = Path("ews_work"),
+    industry: Annotated[str | None, typer.Option(help="the list (list_on, list_off)")] = None,
+    tier: Annotated[str | None, typer.Option(help="the class (tier)")] = None,
+    at: At = None,
+) -> None:
+    """Pin a firm on or off an industry's list, or set its credit risk class, until expiry."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    settings = Settings(workdir=workdir)
+    _objection_step(
+        "override set",
+        lambda: objections_io.set_override(
+            settings,
+            uscc=uscc,
+            action=action,
+            reason=reason,
+            expires=expires,
+            industry=industry,
+            tier=tier,
+            at=at,
+        ),
+    )
+
+
+@override_app.command("revoke")
+def override_revoke(
+    override_id: Annotated[str, typer.Argument(help="e.g. OVR-000001")],
+    reason: Annotated[str, typer.Option(help="why it is revoked")],
+    workdir: Workdir = Path("ews_work"),
+    at: At = None,
+) -> None:
+    """Revoke an override before its expiry."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    settings = Settings(workdir=workdir)
+    _objection_step(
+        "override revoke",
+        lambda: objections_io.revoke_override(settings, override_id, reason=reason, at=at),
+    )
+
+
+@override_app.command("list")
+def override_list(
+    workdir: Workdir = Path("ews_work"),
+    at: Annotated[str | None, typer.Option(help="say which are in force on this day")] = None,
+) -> None:
+    """Every override, and whether it is in force (expired ones have lapsed)."""
+    from pipelines import objections_io
+    from pipelines.settings import Settings
+
+    _objection_step(
+        "override list", lambda: objections_io.list_overrides(Settings(workdir=workdir), at)
+    )
 
 
 @app.command()

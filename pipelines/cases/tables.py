@@ -74,6 +74,8 @@ DEPARTMENT_SOURCE = "department_source"  # inspection rows from the lake's inspe
 INSPECTION_PLAN = "inspection_plan"  # a department's monthly double-random plan
 CONSISTENCY_RUN = "consistency_run"  # a consistency run: its anomalies and automatic follow-ups
 CONSISTENCY_FOLLOW_UP = "consistency_follow_up"  # a department's follow-up of anomalies
+OBJECTION = "objection"  # an objection filed, taken up for review or decided
+OVERRIDE = "override"  # an analyst's override set or revoked
 
 
 class Batch(Base):
@@ -240,6 +242,65 @@ class AnomalyFollowUp(Recorded, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_anomaly_followups_anomaly_key", "anomaly_key"),)
+
+
+class Objection(Recorded, Base):
+    """A firm's objection (异议) to a listing, a credit risk class or a fact on its page.
+
+    One record per ``objection_id``; each step of the workflow (filed, taken up for review,
+    decided) is a row superseding the last, so where the case stood at any earlier point is a
+    query. Rules and remedies: ``models.objections``.
+    """
+
+    __tablename__ = "objections"
+    identity = ("objection_id",)
+
+    objection_id: Mapped[str] = mapped_column(String(16))  # OBJ-000017
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    firm_name: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str | None] = mapped_column(String(32))  # the list (null for a class)
+    week: Mapped[str] = mapped_column(String(8))  # the publication objected to
+    subject: Mapped[str] = mapped_column(String(16))  # listing / tier / fact
+    fact_text: Mapped[str | None] = mapped_column(Text)  # the fact as the page showed it
+    filed_by: Mapped[str] = mapped_column(String(16))  # firm / regulator
+    claim: Mapped[str] = mapped_column(Text)
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    acknowledge_by: Mapped[dt.date] = mapped_column(Date)
+    decide_by: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)  # the decision's reason
+    remedy: Mapped[str | None] = mapped_column(String(16))  # remove / retier / withdraw_fact
+    tier: Mapped[str | None] = mapped_column(String(1))  # the class a decision set
+
+    __table_args__ = (Index("ix_objections_objection_id", "objection_id"),)
+
+
+class Override(Recorded, Base):
+    """An analyst's override: a firm pinned on or off an industry's list, or its credit risk
+    class set, with a reason and an expiry date. Revoking it is a row superseding it (status
+    ``revoked``, with the reason); an expired one lapses without any row."""
+
+    __tablename__ = "overrides"
+    identity = ("override_id",)
+
+    override_id: Mapped[str] = mapped_column(String(16))  # OVR-000003
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    firm_name: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str | None] = mapped_column(String(32))  # the list (null for a class)
+    action: Mapped[str] = mapped_column(String(16))  # list_on / list_off / tier
+    tier: Mapped[str | None] = mapped_column(String(1))
+    reason: Mapped[str] = mapped_column(Text)
+    analyst: Mapped[str] = mapped_column(String(128))
+    set_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)  # the last day it is in force
+    status: Mapped[str] = mapped_column(String(16))  # active / revoked
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_overrides_override_id", "override_id"),)
 
 
 def recorded_tables() -> list[type[Recorded]]:
