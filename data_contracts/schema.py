@@ -137,6 +137,12 @@ class Column(Frozen):
     # How the simulator fills the column; absent means "derive from type, range and allowed".
     sim: SimColumn | None = None
 
+    @property
+    def check_character(self) -> str | None:
+        """The identifier scheme whose last character checks the others (``uscc``: GB
+        32100-2015), known from the declared pattern; None for other columns."""
+        return "uscc" if self.pattern == USCC_PATTERN else None
+
     @field_validator("name")
     @classmethod
     def _snake(cls, v: str) -> str:

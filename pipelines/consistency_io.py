@@ -29,9 +29,9 @@ from typing import Any
 import polars as pl
 from openpyxl import load_workbook
 
+from data_contracts.checksums import uscc_is_valid
 from data_contracts.rules import Topics
 from data_contracts.schema import USCC_PATTERN
-from data_contracts.simulate.checksums import uscc_is_valid
 from pipelines.audit import file_sha256
 from pipelines.publish_io import Sheet, write_json, write_parquet, write_xlsx
 from pipelines.spreadsheet_safety import neutralise_formulas

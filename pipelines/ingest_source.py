@@ -17,15 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from data_contracts.check_characters import check_character_failures
 from data_contracts.coerce import COLUMN, EXPECTATION, REASON, ROW, coerce
 from data_contracts.schema import SourceContract
-from pipelines import gx_context, io
+from pipelines import gx_context, io, landing
 from pipelines.io import DELIVERY_ID, INGESTED_AT, DeliveryRejected, LandedFile
 
 MISSING_COLUMN = "expect_column_to_exist"
@@ -67,6 +69,9 @@ class SourcePlan:
     skipped: list[str] = field(default_factory=list)  # already ingested, same file
     not_due: list[str] = field(default_factory=list)  # dated after the ingest time
     ignored: list[str] = field(default_factory=list)  # a second file for one delivery id
+    # files of this source's folder that are not deliveries (landing.LandingEntry dicts):
+    # hidden and second files (ignored), links, nested, unopenable files (rejected)
+    set_aside: list[dict[str, Any]] = field(default_factory=list)
     newest_delivery: str | None = None  # newest delivery date due by the ingest time
     # rows delivered by the weekly deliveries already in the ledger: how busy a week usually is
     weekly_rows: dict[str, int] = field(default_factory=dict)
@@ -90,10 +95,27 @@ def plan_source(
     lake_dir: Path,
     quarantine_dir: Path,
     gx_root: Path,
+    set_aside: Sequence[landing.LandingEntry] = (),
 ) -> SourcePlan:
-    """Decide per landed file: process, skip (same file already in the ledger) or wait."""
+    """Decide per landed file: process, skip (same file already in the ledger) or wait.
+    ``set_aside`` are the source folder's other entries (``landing.survey_landing``)."""
     source_id = contract.id
     kept, ignored = _one_file_per_delivery(landed, contract.delivery.format.value)
+    second_files = [
+        landing.LandingEntry(
+            f"{source_id}/{item.path.name}",
+            source_id,
+            landing.IGNORED,
+            "second_file",
+            f"{source_id} file {item.path.name}: a second file for delivery {item.delivery_id} "
+            f"(the declared {contract.delivery.format.value} is read); ignored ({rows_text})",
+            rows,
+        )
+        for item in landed
+        if item.path.name in ignored
+        for rows in [landing.count_rows(item.path, contract.delivery.encoding)]
+        for rows_text in [landing.rows_text(rows)]
+    ]
     to_process: list[PlannedDelivery] = []
     skipped: list[str] = []
     not_due: list[str] = []
@@ -130,6 +152,7 @@ def plan_source(
         skipped=skipped,
         not_due=not_due,
         ignored=ignored,
+        set_aside=[e.to_dict() for e in sorted([*set_aside, *second_files], key=lambda e: e.path)],
         newest_delivery=max(due_dates).isoformat() if due_dates else None,
         weekly_rows={
             delivery_id: int(entry["rows_in"])
@@ -197,6 +220,7 @@ class SourceReport:
     quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     deliveries: list[DeliveryOutcome] = field(default_factory=list)
+    set_aside: list[dict[str, Any]] = field(default_factory=list)  # see SourcePlan.set_aside
 
     def __post_init__(self) -> None:
         if self.rows_in != self.rows_accepted + self.rows_quarantined:
@@ -219,6 +243,7 @@ def failed_report(plan: SourcePlan, error: BaseException) -> SourceReport:
         deliveries_skipped=len(plan.skipped),
         deliveries_not_due=len(plan.not_due),
         newest_delivery=plan.newest_delivery,
+        set_aside=plan.set_aside,
     )
 
 
@@ -257,7 +282,9 @@ def ingest_source(contract: SourceContract, plan: SourcePlan) -> SourceReport:
         try:
             readable.append(_read_and_coerce(contract, planned))
         except DeliveryRejected as rejected:
-            outcomes.append(_reject_whole_file(quarantine_dir, planned, rejected))
+            outcomes.append(
+                _reject_whole_file(quarantine_dir, planned, rejected, contract.delivery.encoding)
+            )
         except _MissingColumns as missing:
             outcomes.append(_reject_missing_columns(quarantine_dir, contract, planned, missing))
     weekly_rows = {
@@ -293,7 +320,7 @@ def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Rea
             f"{contract.id} file {landed.path.name}: delivery id {landed.delivery_id!r} is "
             f"neither YYYY-MM-DD nor backfill-YYYY-MM-DD",
             kind="delivery_id",
-        )
+        )  # its rows are counted when it is quarantined
     raw = io.read_delivery(landed, contract)
     headers = [c for c in raw.columns if c != ROW]
     where = f"{contract.id} file {landed.path.name}"
@@ -326,13 +353,15 @@ def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Rea
         ),
     )
     coerced = coerce(text, contract)
+    mistyped_codes = check_character_failures(text, contract, where)
+    failures = pl.concat([coerced.failures, mistyped_codes], how="vertical")
     delivery = pl.lit(planned.delivery_id).alias(DELIVERY_ID)
     return _Readable(
         planned=planned,
         raw=raw,
         text=text.with_columns(delivery),
         typed=coerced.frame.with_columns(delivery),
-        failures=coerced.failures.with_columns(delivery),
+        failures=failures.with_columns(delivery),
         warnings=warnings,
     )
 
@@ -460,7 +489,12 @@ def _nil_return(
             f"deliveries carried a median of {usual:g} rows; treated as a broken export, "
             f"not a nil return"
         )
-        return _reject_whole_file(quarantine_dir, planned, DeliveryRejected(reason, kind="empty"))
+        return _reject_whole_file(
+            quarantine_dir,
+            planned,
+            DeliveryRejected(reason, kind="empty", rows_in=0),
+            contract.delivery.encoding,
+        )
     io.clear_quarantine(quarantine_dir, contract.id, planned.delivery_id)
     io.drop_partition(lake_dir, contract.id, planned.delivery_id)
     return DeliveryOutcome(
@@ -478,10 +512,14 @@ def _nil_return(
 
 
 def _reject_whole_file(
-    quarantine_dir: Path, planned: PlannedDelivery, rejected: DeliveryRejected
+    quarantine_dir: Path, planned: PlannedDelivery, rejected: DeliveryRejected, encoding: str
 ) -> DeliveryOutcome:
     landed = planned.landed
     io.clear_quarantine(quarantine_dir, landed.source_id, landed.delivery_id)
+    if rejected.rows_in is None:  # rejected before reading: count what can be counted
+        counted = landing.count_rows(landed.path, encoding)
+        reason = rejected.reason if counted is not None else f"{rejected.reason}; rows not counted"
+        rejected = DeliveryRejected(reason, kind=rejected.kind, rows_in=counted or 0)
     record = {
         "source": landed.source_id,
         "delivery_id": landed.delivery_id,
@@ -678,13 +716,11 @@ def _report(
         validation_result_id=result_id,
         quarantined_by_expectation=dict(sorted(by_kind.items())),
         warnings=[
-            *(
-                f"{contract.id} file {name}: a second file for the same delivery id; ignored"
-                for name in plan.ignored
-            ),
+            *(entry["reason"] for entry in plan.set_aside),
             *(w for o in outcomes for w in o.warnings),
         ],
         deliveries=outcomes,
+        set_aside=plan.set_aside,
     )
 
 
@@ -695,6 +731,9 @@ def _status(
     as_of: dt.datetime,
 ) -> tuple[str, list[str], bool]:
     """ok / degraded / missing / failed, the sentences that explain it, and lateness."""
+    refused = [e["reason"] for e in plan.set_aside if e["status"] == landing.REJECTED]
+    if plan.landed - len(plan.not_due) == 0 and refused:
+        return "failed", [f"{contract.id}: no delivery could be read", *refused], False
     if plan.landed - len(plan.not_due) == 0:
         due = f" due by {as_of.date()}" if plan.not_due else ""
         return "missing", [f"{contract.id}: no delivery{due} in landing/{contract.id}/"], False
@@ -709,7 +748,7 @@ def _status(
     partial = [o for o in outcomes if o.status == "partial"]
     if outcomes and len(rejected) == len(outcomes):
         status = "failed"
-    elif rejected or partial or late:
+    elif rejected or partial or late or refused:
         status = "degraded"
     else:
         status = "ok"
@@ -724,6 +763,7 @@ def _status(
     else:
         sentences = [f"{contract.id}: no new deliveries ({len(plan.skipped)} already ingested)"]
     sentences.extend(o.reason for o in rejected + partial)
+    sentences.extend(refused)
     if late:
         sentences.append(
             f"late: newest delivery {plan.newest_delivery} is {age} days old at {as_of.date()}, "

@@ -1,9 +1,11 @@
-"""File IO of ingestion: landing discovery, raw reads, the lake, its ledger, quarantine, JSON.
+"""File IO of ingestion: landed files, raw reads, the lake, its ledger, quarantine, JSON.
 
 Layout (docs/ARCHITECTURE.md): ``landing/<source>/<delivery_id>.<csv|parquet>`` in,
 ``lake/<source>/delivery=<delivery_id>/part-0.parquet`` and ``lake/_ledger.jsonl`` out, rejected
 rows to ``quarantine/<source>/<delivery_id>.parquet``; a file that cannot be read at all is kept
 whole as ``quarantine/<source>/<delivery_id>.raw`` next to ``<delivery_id>.reason.json``.
+What is in landing/ at all (deliveries, and everything set aside with why) is
+``pipelines.landing``.
 
 A quarantine parquet holds ``_row`` and the delivered columns as text, then one record per failed
 check: ``_column``, ``_expectation``, ``_reason``. A row failing two checks appears twice; counts
@@ -78,31 +80,14 @@ class LandedFile:
             return None
 
 
-def discover_landing(landing_dir: Path) -> dict[str, list[LandedFile]]:
-    """Every delivery file by source folder, oldest delivery first (undated ids last)."""
-    found: dict[str, list[LandedFile]] = {}
-    if not landing_dir.is_dir():
-        return found
-    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
-        if folder.name.startswith("."):
-            continue
-        files = [
-            LandedFile(folder.name, f.name.split(".", 1)[0], f)
-            for f in folder.iterdir()
-            if f.is_file() and not f.name.startswith(".")
-        ]
-        found[folder.name] = sorted(files, key=_delivery_order)
-    return found
-
-
-def _delivery_order(landed: LandedFile) -> tuple[int, date, str]:
+def delivery_order(landed: LandedFile) -> tuple[int, date, str]:
     day = landed.delivered_on
     return (0, day, landed.delivery_id) if day else (1, date.min, landed.delivery_id)
 
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -112,9 +97,10 @@ def file_sha256(path: Path) -> str:
 
 
 class DeliveryRejected(Exception):
-    """A whole delivery cannot be used. ``kind`` is a short label, ``rows_in`` what was counted."""
+    """A whole delivery cannot be used. ``kind`` is a short label, ``rows_in`` what was counted
+    (None: not counted yet, or not countable)."""
 
-    def __init__(self, reason: str, *, kind: str, rows_in: int = 0) -> None:
+    def __init__(self, reason: str, *, kind: str, rows_in: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.kind = kind
@@ -143,14 +129,16 @@ def read_delivery(landed: LandedFile, contract: SourceContract) -> pl.DataFrame:
     else:
         frame = _read_csv(landed.path, contract, where)
     if frame.height == 0 and not contract.delivery.nil_returns:
-        raise DeliveryRejected(f"{where}: empty file (a header but no data rows)", kind="empty")
+        raise DeliveryRejected(
+            f"{where}: empty file (a header but no data rows)", kind="empty", rows_in=0
+        )
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
 def _read_csv(path: Path, contract: SourceContract, where: str) -> pl.DataFrame:
     data = path.read_bytes()
     if not data or data.isspace():
-        raise DeliveryRejected(f"{where}: empty file (no header, no rows)", kind="empty")
+        raise DeliveryRejected(f"{where}: empty file (no header, no rows)", kind="empty", rows_in=0)
     encoding = contract.delivery.encoding
     header_end = data.find(b"\n")
     header_bytes = data if header_end < 0 else data[:header_end]
@@ -269,11 +257,11 @@ def _read_parquet(path: Path, where: str) -> pl.DataFrame:
         ) from error
 
 
-def _parquet_row_count(path: Path) -> int:
+def _parquet_row_count(path: Path) -> int | None:
     try:
         return int(pl.scan_parquet(path).select(pl.len()).collect().item())
     except Exception:  # the footer itself is damaged: nothing can be counted
-        return 0
+        return None
 
 
 # ---------------------------------------------------------------- lake
@@ -398,7 +386,10 @@ def quarantine_whole_file(
     """Keep an unusable delivery byte for byte, with a JSON record of why."""
     raw = quarantine_raw_path(quarantine_dir, landed.source_id, landed.delivery_id)
     raw.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(landed.path, raw)
+    # O_NOFOLLOW: a file swapped for a link after discovery is refused, its target never copied.
+    source = os.open(landed.path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(source, "rb") as handle, raw.open("wb") as copy:
+        shutil.copyfileobj(handle, copy)
     reason = quarantine_reason_path(quarantine_dir, landed.source_id, landed.delivery_id)
     write_json(reason, record)
     return raw, reason

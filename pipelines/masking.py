@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from data_contracts.checksums import id_number_is_valid
 from data_contracts.schema import PII, SourceContract
-from data_contracts.simulate.checksums import id_number_is_valid
 
 # Mainland resident ID candidates (18 characters, last may be X; see is_id_number) and mobile
 # numbers (11 digits from 1[3-9]). The lookarounds keep longer digit runs from matching.

@@ -10,11 +10,14 @@ Kinds (``DEFECT_KINDS``):
                     allows nil returns: there a header-only file is a legitimate empty week)
   wrong_encoding    CSV bytes in GB18030 where the contract declares UTF-8, or the reverse
   missing_delivery  a source whose weekly deliveries never came (it is late)
+  bad_check_digit   a credit code whose check character (GB 32100-2015) is wrong (some rows)
 
 ``defect_rate`` is the share of deliveries that get one defect (of a kind the delivery allows;
 whole-file kinds only hit weekly deliveries, so history is never lost wholesale). With a rate
 above zero every kind also appears at least once: ``plan_defects`` assigns each kind to one
 source up front, from the contracts alone, so each source stays independently reproducible.
+``SURE_KINDS`` appear only there, never at the rate (adding one leaves every other defect of a
+park where it was).
 Row numbers in the records are 1-based data rows of the delivered file (the header is row 0).
 """
 
@@ -26,13 +29,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from data_contracts.checksums import USCC_ALPHABET, uscc_check
 from data_contracts.schema import Column, ColumnType, FileFormat, SourceContract
 from data_contracts.simulate.deliveries import Delivery, as_text
 from data_contracts.simulate.rng import stream
 
 ROW_KINDS = ("wrong_type", "out_of_range", "duplicate_keys", "unknown_code")
 FILE_KINDS = ("missing_column", "empty_file", "wrong_encoding")
-DEFECT_KINDS = (*ROW_KINDS, *FILE_KINDS, "missing_delivery")
+SURE_KINDS = ("bad_check_digit",)  # row defects injected once per park, not at the rate
+DEFECT_KINDS = (*ROW_KINDS, *FILE_KINDS, "missing_delivery", *SURE_KINDS)
 
 NOT_A_NUMBER = ("未知", "待核实", "#VALUE!", "壹万元", "12..5")
 NOT_A_DATE = ("2023年13月", "待定", "#VALUE!", "32/13/2023")
@@ -91,6 +96,8 @@ def applicable(kind: str, contract: SourceContract) -> bool:
         return any(c.allowed for c in contract.columns)
     if kind == "wrong_encoding":
         return contract.delivery.format == FileFormat.csv
+    if kind == "bad_check_digit":
+        return any(c.check_character == "uscc" for c in contract.columns)
     if kind == "missing_delivery":
         # Late only shows if the backfill alone is older than the source may be.
         return contract.delivery.freshness_days < 28
@@ -193,7 +200,7 @@ def _guaranteed_targets(
     backfill = [d for d in deliveries if d.delivery_id not in weekly_ids and d.rows > 0]
     targets: dict[str, str] = {}
     for kind in kinds:
-        pool = weekly + (backfill if kind in ROW_KINDS else [])
+        pool = weekly + (backfill if kind in (*ROW_KINDS, *SURE_KINDS) else [])
         free = [d for d in pool if d.delivery_id not in targets]
         if free:
             targets[free[0].delivery_id] = kind
@@ -338,6 +345,23 @@ def wrong_encoding(contract, delivery, rng):
     )
 
 
+def bad_check_digit(contract, delivery, rng):
+    candidates = [c for c in contract.columns if c.check_character == "uscc"]
+    column = candidates[int(rng.integers(0, len(candidates)))]
+    codes = delivery.frame[column.raw]
+    present = np.flatnonzero(codes.is_not_null().to_numpy())
+    rows = present[_pick_rows(rng, len(present))]
+    originals = codes.gather(rows).to_list()
+    right = uscc_check([code[:17] for code in originals])
+    shifts = rng.integers(1, len(USCC_ALPHABET), len(rows))
+    values = [
+        code[:17] + USCC_ALPHABET[(USCC_ALPHABET.index(check) + int(shift)) % len(USCC_ALPHABET)]
+        for code, check, shift in zip(originals, right.tolist(), shifts, strict=True)
+    ]
+    detail = {"values": values, "originals": originals}
+    return _overwrite(contract, delivery, "bad_check_digit", column, rows, values, detail)
+
+
 INJECTORS = {
     "wrong_type": wrong_type,
     "out_of_range": out_of_range,
@@ -346,4 +370,5 @@ INJECTORS = {
     "missing_column": missing_column,
     "empty_file": empty_file,
     "wrong_encoding": wrong_encoding,
+    "bad_check_digit": bad_check_digit,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_contracts.simulate.checksums import (
+from data_contracts.checksums import (
     USCC_ALPHABET,
     id_number_check,
     org_code_check,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts import catalog
-from pipelines import audit, gx_context, io
+from pipelines import audit, gx_context, io, landing
 from pipelines.ingest_source import SourcePlan, failed_report, ingest_source, plan_source
 from pipelines.progress import track
 from pipelines.settings import Settings
@@ -60,20 +61,21 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
     settings = Settings(workdir=Path(workdir))
     moment = dt.datetime.fromisoformat(as_of)
     run_dir = settings.ingest_runs / run_id
-    landed = io.discover_landing(settings.landing)
     ledger = io.latest_deliveries(settings.lake)
     contracts = catalog.load_all()
+    survey = landing.survey_landing(settings.landing, set(contracts))
     paths: dict[str, list[str]] = {"busy": [], "idle": []}
     for source_id, contract in contracts.items():
         plan = plan_source(
             contract,
-            landed.get(source_id, []),
+            survey.deliveries.get(source_id, []),
             ledger,
             run_id=run_id,
             as_of=moment,
             lake_dir=settings.lake,
             quarantine_dir=settings.quarantine,
             gx_root=settings.workdir,
+            set_aside=survey.set_aside_in(source_id),
         )
         path = io.write_json(run_dir / "plan" / f"{source_id}.json", plan.to_dict())
         paths["busy" if plan.to_process else "idle"].append(str(path))
@@ -84,7 +86,10 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
             "as_of": as_of,
             "workdir": str(settings.workdir),
             "sources": len(contracts),
-            "unknown_landing_folders": sorted(set(landed) - set(contracts)),
+            "unknown_landing_folders": sorted(
+                {e.path.split("/", 1)[0] for e in survey.outside_sources if "/" in e.path}
+            ),
+            "outside_sources": [e.to_dict() for e in survey.outside_sources],
         },
     )
     return paths
@@ -111,6 +116,37 @@ def ingest_source_task(source_id: str, plan_path: str) -> str:
 def idle_sources_task(plan_paths: list[str]) -> list[str]:
     """Status of every source with nothing new (missing, late or up to date)."""
     return [_ingest_planned(p) for p in plan_paths]
+
+
+def landing_inventory(
+    reports: list[dict[str, Any]], outside_sources: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Every landing file this run decided about, with its status, rows and reason: deliveries
+    read (accepted, partial, rejected) and files set aside (rejected or ignored, never read as
+    deliveries). Deliveries already ingested unchanged, or not due yet, are counted in the
+    sources' figures (deliveries_skipped, deliveries_not_due)."""
+    set_aside = [*outside_sources, *(e for r in reports for e in r.get("set_aside", []))]
+    files = [
+        {
+            "path": f"{r['source']}/{o['file']}",
+            "source": r["source"],
+            "status": o["status"],
+            "rows": o["rows_in"],
+            "reason": o["reason"],
+        }
+        for r in reports
+        for o in r["deliveries"]
+    ]
+    files += [{k: e[k] for k in ("path", "source", "status", "rows", "reason")} for e in set_aside]
+    files.sort(key=lambda f: (f["path"], f["status"]))
+    return {
+        "files": len(files),
+        "by_status": dict(sorted(Counter(f["status"] for f in files).items())),
+        # rows of files not read as deliveries (hidden, misplaced, of unknown sources)
+        "rows_set_aside": sum(e["rows"] or 0 for e in set_aside),
+        "set_aside_uncounted": sum(e["rows"] is None for e in set_aside),
+        "entries": files,
+    }
 
 
 @task(name="summarize-ingest", cache_policy=NO_CACHE)
@@ -145,6 +181,7 @@ def summarize_task(run_dir: str, report_paths: list[str]) -> str:
             r["validation_result_id"] for r in reports if r["validation_result_id"]
         ),
         "unknown_landing_folders": run["unknown_landing_folders"],
+        "landing": landing_inventory(reports, run["outside_sources"]),
         "sources": sources,
         "deliveries": {r["source"]: r["deliveries"] for r in reports if r["deliveries"]},
     }

@@ -7,24 +7,25 @@ distinct per row. Tests then spoil one cell or one file to show one defect.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
 
+from data_contracts.checksums import USCC_ALPHABET, uscc_check
 from data_contracts.schema import USCC_PATTERN, Column, ColumnType, SourceContract
-from pipelines import io
+from pipelines import landing
 from pipelines.ingest_source import SourcePlan, plan_source
-
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
 def uscc(i: int) -> str:
-    """A well-formed unified social credit code, distinct for each i."""
+    """A valid unified social credit code (right check character), distinct for each i."""
     tail = ""
-    for _ in range(10):
+    for _ in range(9):
         i, digit = divmod(i, len(USCC_ALPHABET))
         tail = USCC_ALPHABET[digit] + tail
-    return f"91320594{tail}"
+    body = f"91320594{tail}"
+    return body + str(uscc_check([body])[0])
 
 
 def valid_value(column: Column, i: int, day: dt.date) -> str:
@@ -109,13 +110,27 @@ def plan_landed(
     run_id: str = "r",
 ) -> SourcePlan:
     """The plan for one source's files in ``workdir/landing``; lake, quarantine, GX under it."""
+    survey = landing.survey_landing(workdir / "landing", {contract.id})
     return plan_source(
         contract,
-        io.discover_landing(workdir / "landing").get(contract.id, []),
+        survey.deliveries.get(contract.id, []),
         ledger or {},
         run_id=run_id,
         as_of=as_of,
         lake_dir=workdir / "lake",
         quarantine_dir=workdir / "quarantine",
         gx_root=workdir,
+        set_aside=survey.set_aside_in(contract.id),
     )
+
+
+def ingest_steps(workdir: Path, as_of: str, run_id: str = "r") -> dict:
+    """The ingest flow's steps (discover, ingest every source, summarize) called directly,
+    without Prefect, the Data Docs or the audit log; returns the summary."""
+    from pipelines.flows import ingest as flow
+
+    moment = flow.parse_as_of(as_of).isoformat()
+    plans = flow.discover_task.fn(str(workdir), moment, run_id)
+    reports = [flow._ingest_planned(p) for p in plans["busy"] + plans["idle"]]
+    summary = flow.summarize_task.fn(str(workdir / "ingest" / run_id), reports)
+    return json.loads(Path(summary).read_text(encoding="utf-8"))

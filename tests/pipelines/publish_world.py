@@ -19,7 +19,7 @@ import polars as pl
 import xgboost as xgb
 
 from data_contracts import catalog
-from data_contracts.simulate.checksums import id_number_check
+from data_contracts.checksums import id_number_check
 from features import registry
 from models.calibrate import Calibrator
 from models.config import IndustryConfig, load_config, load_industries

@@ -17,8 +17,8 @@ import pytest
 from openpyxl import load_workbook
 
 from data_contracts.catalog import load_all
+from data_contracts.checksums import uscc_check
 from data_contracts.rules import CompareRule, GapCheck, load_rules, load_topics
-from data_contracts.simulate.checksums import uscc_check
 from data_contracts.simulate.consistency import plant, planting_sources
 from data_contracts.simulate.sources import simulate_source
 from data_contracts.simulate.world import build_world

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from openpyxl import Workbook
 
+from data_contracts.checksums import uscc_check
 from data_contracts.rules import load_topics
-from data_contracts.simulate.checksums import uscc_check
 from pipelines import consistency_io as files
 
 TOPICS = load_topics()

@@ -35,6 +35,11 @@ def _spoil(frame: pl.DataFrame, row: int, column: str, value: str) -> pl.DataFra
     return frame.with_columns(spoiled.otherwise(pl.col(column)).alias(column))
 
 
+def _wrong_check(code: str) -> str:
+    """The code with another check character: still matches the pattern."""
+    return code[:17] + ("1" if code[17] != "1" else "2")
+
+
 def _day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
@@ -48,6 +53,9 @@ def _build_landing(landing: Path) -> None:
     land(landing, MASTER, "2026-10-12", without_name)
     land_bytes(landing, MASTER, "2026-10-19.csv", b"")
     land(landing, MASTER, "2026-10-26", valid_rows(MASTER, 5, day=_day("2026-10-26")))
+    # A credit code with the right shape and the wrong check character (row 2).
+    coded = valid_rows(MASTER, 4, day=_day("2026-09-28"), start=300)
+    land(landing, MASTER, "2026-09-28", _spoil(coded, 2, "uscc", _wrong_check(coded["uscc"][1])))
 
     # Pension (gb18030): a wrong type and an out-of-range value, duplicate keys, and a file
     # written in utf-8 instead of the declared gb18030.
@@ -210,6 +218,20 @@ def test_malformed_code_fails_the_pattern(run):
         (2, "uscc", "expect_column_values_to_match_regex")
     ]
     assert "'NOT-A-CODE' does not match the pattern" in rows["_reason"][0]
+
+
+def test_a_credit_code_with_a_wrong_check_character_is_quarantined_saying_so(run):
+    rows = _quarantined(run, MASTER.id, "2026-09-28")
+    assert rows.select("_row", "_column", "_expectation").rows() == [
+        (2, "uscc", "uscc_check_character")
+    ]
+    code = rows[MASTER.column("uscc").raw][0]
+    reason = rows["_reason"][0]
+    assert reason.startswith(f"{MASTER.id} file 2026-09-28.csv row 2 column uscc: '{code}' ends ")
+    assert "GB 32100-2015" in reason and f"check character '{code[17]}'" in reason
+    outcome = _delivery(run, MASTER.id, "2026-09-28")
+    assert (outcome["rows_in"], outcome["rows_accepted"], outcome["rows_quarantined"]) == (4, 3, 1)
+    assert outcome["quarantined_by_expectation"] == {"uscc_check_character": 1}
 
 
 def test_unreadable_parquet_is_rejected_and_the_good_delivery_still_lands(run):

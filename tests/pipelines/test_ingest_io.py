@@ -11,6 +11,7 @@ from data_contracts import catalog
 from data_contracts.to_polars import polars_schema
 from pipelines import io
 from pipelines.io import DeliveryRejected, LandedFile
+from pipelines.landing import survey_landing
 from tests.pipelines.ingest_landing import land, land_bytes, raw_headers, valid_rows
 
 DAY = dt.date(2026, 11, 1)
@@ -170,7 +171,11 @@ def test_discovery_orders_backfill_and_dates_and_puts_undated_last(tmp_path):
     for name in ("2026-11-02.csv", "notes.csv", "backfill-2026-01-01.csv", "2026-10-30.csv"):
         land_bytes(tmp_path, contract, name, b"x")
     (tmp_path / contract.id / ".hidden.csv").write_bytes(b"x")
-    found = io.discover_landing(tmp_path)
+    survey = survey_landing(tmp_path, {contract.id})
+    found = survey.deliveries
+    assert [(e.path, e.status) for e in survey.set_aside] == [
+        (f"{contract.id}/.hidden.csv", "ignored")
+    ]
     assert [f.delivery_id for f in found[contract.id]] == [
         "backfill-2026-01-01",
         "2026-10-30",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 
 import polars as pl
 import pytest
 
+from data_contracts.checksums import uscc_is_valid
 from data_contracts.coerce import coerce
-from data_contracts.schema import FileFormat
+from data_contracts.schema import USCC_PATTERN, FileFormat
 from data_contracts.simulate.defects import (
     DEFECT_KINDS,
     FILE_KINDS,
@@ -193,3 +195,21 @@ def test_defects_are_deterministic(contracts, tiny_world):
     second = source_deliveries(tiny_world, contracts["complaint_12345"], plan)
     assert first.defects == second.defects
     assert [render(d) for d in first.deliveries] == [render(d) for d in second.deliveries]
+
+
+def test_a_bad_check_digit_keeps_the_pattern_but_fails_gb_32100(
+    contracts, tiny_sources, tiny_world
+):
+    contract, record, delivery, _ = _injected(
+        "bad_check_digit", contracts, tiny_sources, tiny_world
+    )
+    column = contract.column(record.column)
+    assert column.check_character == "uscc" and record.rows
+    frame = _text_frame(contract, render(delivery)).with_row_index("_row", offset=1)
+    codes = frame.filter(pl.col("_row").is_in(record.rows))[column.name].to_list()
+    assert codes == record.detail["values"]
+    assert all(re.fullmatch(USCC_PATTERN, code) for code in codes)
+    assert not uscc_is_valid(codes).any()
+    assert [c[:17] for c in codes] == [c[:17] for c in record.detail["originals"]]
+    others = frame.filter(~pl.col("_row").is_in(record.rows))[column.name].drop_nulls()
+    assert uscc_is_valid(others.to_numpy().astype(str)).all()

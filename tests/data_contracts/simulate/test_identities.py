@@ -5,9 +5,9 @@ import re
 import numpy as np
 import polars as pl
 
+from data_contracts.checksums import id_number_is_valid, org_code_check, uscc_is_valid
 from data_contracts.schema import USCC_PATTERN
 from data_contracts.simulate import identities as ids
-from data_contracts.simulate.checksums import id_number_is_valid, org_code_check, uscc_is_valid
 from data_contracts.simulate.config import vocabulary, world_params
 from data_contracts.simulate.rng import stream
 

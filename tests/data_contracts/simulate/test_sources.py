@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 from data_contracts.catalog import load_all
+from data_contracts.checksums import uscc_is_valid
 from data_contracts.schema import ColumnType, SourceContract
-from data_contracts.simulate.checksums import uscc_is_valid
 from data_contracts.simulate.generators import GENERATORS
 from data_contracts.to_polars import polars_schema
 

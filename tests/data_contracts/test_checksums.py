@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_contracts.simulate.checksums import (
+from data_contracts.checksums import (
     USCC_ALPHABET,
     id_number_check,
     id_number_is_valid,
