@@ -26,6 +26,7 @@ import polars as pl
 
 from data_contracts.check_characters import check_character_failures
 from data_contracts.coerce import COLUMN, EXPECTATION, REASON, ROW, coerce
+from data_contracts.plausibility import implausible
 from data_contracts.schema import SourceContract
 from pipelines import gx_context, io, landing
 from pipelines.io import DELIVERY_ID, INGESTED_AT, DeliveryRejected, LandedFile
@@ -194,6 +195,8 @@ class DeliveryOutcome:
     quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
     quarantine: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # accepted values no firm can have (data_contracts/plausibility.py): column, check, count, rows
+    implausible: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.rows_in != self.rows_accepted + self.rows_quarantined:
@@ -218,6 +221,7 @@ class SourceReport:
     late: bool = False
     validation_result_id: str | None = None
     quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
+    implausible_values: dict[str, int] = field(default_factory=dict)  # by check, accepted rows
     warnings: list[str] = field(default_factory=list)
     deliveries: list[DeliveryOutcome] = field(default_factory=list)
     set_aside: list[dict[str, Any]] = field(default_factory=list)  # see SourcePlan.set_aside
@@ -409,14 +413,14 @@ def _write_delivery(
     planned = item.planned
     failures = failures.sort(ROW, COLUMN, maintain_order=True)
     failing_rows = failures.select(ROW).unique()
-    accepted = (
-        item.typed.join(failing_rows, on=ROW, how="anti")
-        .sort(ROW)
-        .select(
-            *contract.column_names,
-            pl.col(DELIVERY_ID),
-            pl.lit(as_of).cast(io.lake_schema(contract)[INGESTED_AT]).alias(INGESTED_AT),
-        )
+    kept = item.typed.join(failing_rows, on=ROW, how="anti").sort(ROW)
+    delivered_on = planned.landed.delivered_on or as_of.date()
+    findings = implausible(kept, contract, delivered_on)
+    where = f"{contract.id} file {Path(planned.path).name}"
+    accepted = kept.select(
+        *contract.column_names,
+        pl.col(DELIVERY_ID),
+        pl.lit(as_of).cast(io.lake_schema(contract)[INGESTED_AT]).alias(INGESTED_AT),
     )
     io.clear_quarantine(quarantine_dir, contract.id, planned.delivery_id)
     quarantine: list[str] = []
@@ -455,7 +459,8 @@ def _write_delivery(
         redelivery=planned.previous_sha256 is not None,
         quarantined_by_expectation=dict(sorted(counts.items())),
         quarantine=quarantine,
-        warnings=item.warnings,
+        warnings=[*item.warnings, *(f.sentence(where) for f in findings)],
+        implausible=[asdict(f) for f in findings],
     )
 
 
@@ -696,8 +701,11 @@ def _report(
 ) -> SourceReport:
     as_of = dt.datetime.fromisoformat(plan.as_of)
     by_kind: Counter[str] = Counter()
+    by_check: Counter[str] = Counter()
     for outcome in outcomes:
         by_kind.update(outcome.quarantined_by_expectation)
+        for finding in outcome.implausible:
+            by_check[finding["check"]] += finding["count"]
     rows_in = sum(o.rows_in for o in outcomes)
     accepted = sum(o.rows_accepted for o in outcomes)
     status, sentences, late = _status(contract, plan, outcomes, as_of)
@@ -715,6 +723,7 @@ def _report(
         late=late,
         validation_result_id=result_id,
         quarantined_by_expectation=dict(sorted(by_kind.items())),
+        implausible_values=dict(sorted(by_check.items())),
         warnings=[
             *(entry["reason"] for entry in plan.set_aside),
             *(w for o in outcomes for w in o.warnings),

@@ -144,6 +144,7 @@ def _read_csv(path: Path, contract: SourceContract, where: str) -> pl.DataFrame:
     header_bytes = data if header_end < 0 else data[:header_end]
     headers = _csv_headers(_decode(header_bytes, encoding, where, whole=data))
     _reject_misdecoded(header_bytes, headers, contract, where, whole=data)
+    _reject_other_delimiter(headers, contract, where, whole=data)
     repeated = sorted({h for h in headers if headers.count(h) > 1})
     if repeated:
         raise DeliveryRejected(
@@ -223,6 +224,31 @@ def _reject_misdecoded(
                 f"{where}: encoded as {candidate}, but the contract declares "
                 f"{contract.delivery.encoding} (no header matches until decoded as {candidate})",
                 kind="encoding",
+                rows_in=_count_data_lines(whole),
+            )
+
+
+# Separators a spreadsheet export may use instead of the comma (a locale's list separator, TSV).
+OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "tab", "|": "'|' (pipe)"}
+
+
+def _reject_other_delimiter(
+    headers: list[str], contract: SourceContract, where: str, *, whole: bytes
+) -> None:
+    """A header with none of the contract's columns that names them once split at another
+    separator: say so, rather than report every required column missing."""
+    expected = {c.raw for c in contract.columns}
+    if expected & set(headers):
+        return
+    line = ",".join(headers)
+    for delimiter, name in OTHER_DELIMITERS.items():
+        found = expected & {h.strip() for h in line.split(delimiter)}
+        if found:
+            raise DeliveryRejected(
+                f"{where}: looks delimited by {name}, not by commas as CSV deliveries are: split "
+                f"there, its header names {len(found)} of the contract's {len(expected)} "
+                f"columns; split at commas, none",
+                kind="delimiter",
                 rows_in=_count_data_lines(whole),
             )
 

@@ -172,6 +172,7 @@ def summarize_task(run_dir: str, report_paths: list[str]) -> str:
     if totals["rows_in"] != totals["rows_accepted"] + totals["rows_quarantined"]:
         raise AssertionError(f"ingest run {run['run_id']}: rows do not add up: {totals}")
     totals["sources"] = len(reports)
+    totals["implausible_values"] = sum(sum(r["implausible_values"].values()) for r in reports)
     totals.update({status: sum(r["status"] == status for r in reports) for status in STATUSES})
     summary = {
         "run_id": run["run_id"],

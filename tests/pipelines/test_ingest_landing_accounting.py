@@ -16,6 +16,8 @@ from tests.pipelines.ingest_landing import csv_bytes, ingest_steps, land, raw_he
 AS_OF = "2026-11-02"
 DAY = dt.date(2026, 10, 28)
 HOTLINE = catalog.get("complaint_12345")
+VAT = catalog.get("tax_vat_declaration")
+MASTER = catalog.get("reg_enterprise_master")
 SECRET = b"root:x:0:0:a secret outside landing\n"
 
 
@@ -56,6 +58,22 @@ def run(tmp_path_factory):
     (landing / "penalty_misc" / "2026-10-28.csv").write_bytes(_csv(6, 50))  # unknown source
     (landing / "2026-10-28.csv").write_bytes(_csv(1, 60))  # outside any source folder
     (landing / "si_pension").symlink_to(secret.parent, target_is_directory=True)
+    # Implausible but valid by the contract: kept, warned about with counts.
+    vat = valid_rows(VAT, 5, day=DAY)
+    odd = {2: ("sales_revenue", "1e30"), 3: ("period", "2031-01-01"), 4: ("period", "1900-01-01")}
+    for row, (column, value) in odd.items():
+        vat = vat.with_columns(
+            pl.when(pl.int_range(pl.len()) == row - 1)
+            .then(pl.lit(value))
+            .otherwise(pl.col(column))
+            .alias(column)
+        )
+    land(landing, VAT, "2026-10-28", vat)
+    # Semicolon- and tab-separated exports.
+    for day, separator in (("2026-10-26", ";"), ("2026-10-27", "\t")):
+        frame = raw_headers(valid_rows(MASTER, 3, day=DAY), MASTER)
+        (landing / MASTER.id / f"{day}.csv").parent.mkdir(exist_ok=True)
+        frame.write_csv(landing / MASTER.id / f"{day}.csv", separator=separator)
     summary = ingest_steps(workdir, AS_OF)
     entries = {e["path"]: e for e in summary["landing"]["entries"]}
     return {"workdir": workdir, "summary": summary, "entries": entries}
@@ -135,3 +153,51 @@ def test_the_good_delivery_still_lands(run):
     assert (outcome["status"], outcome["rows_accepted"]) == ("accepted", 3)
     lake = pl.read_parquet(run["workdir"] / "lake" / HOTLINE.id / "delivery=2026-10-28")
     assert lake.height == 3
+
+
+def _outcome(run, contract, delivery_id: str) -> dict:
+    (found,) = [
+        o for o in run["summary"]["deliveries"][contract.id] if o["delivery_id"] == delivery_id
+    ]
+    return found
+
+
+@pytest.mark.parametrize(("delivery_id", "name"), [("2026-10-26", "';'"), ("2026-10-27", "tab")])
+def test_a_file_delimited_otherwise_says_so_rather_than_columns_missing(run, delivery_id, name):
+    outcome = _outcome(run, MASTER, delivery_id)
+    assert (outcome["status"], outcome["rows_in"], outcome["rows_quarantined"]) == (
+        "rejected",
+        3,
+        3,
+    )
+    assert outcome["reason"].startswith(
+        f"{MASTER.id} file {delivery_id}.csv: looks delimited by {name}"
+    )
+    assert "missing" not in outcome["reason"]
+
+
+def test_implausible_values_are_kept_and_warned_about_with_counts_and_rows(run):
+    outcome = _outcome(run, VAT, "2026-10-28")
+    assert (outcome["status"], outcome["rows_accepted"]) == ("accepted", 5)
+    found = {(f["column"], f["check"]): (f["count"], f["rows"]) for f in outcome["implausible"]}
+    assert found == {
+        ("sales_revenue", "magnitude"): (1, [2]),
+        ("period", "event_after_arrival"): (1, [3]),
+        ("period", "before_earliest_date"): (1, [4]),
+    }
+    report = run["summary"]["sources"][VAT.id]
+    assert report["implausible_values"] == {
+        "before_earliest_date": 1,
+        "event_after_arrival": 1,
+        "magnitude": 1,
+    }
+    assert any(
+        w.startswith(f"{VAT.id} file 2026-10-28.parquet column sales_revenue: 1 value beyond 1e+13")
+        and "(row 2)" in w
+        for w in report["warnings"]
+    )
+    assert run["summary"]["totals"]["implausible_values"] == 3
+
+
+def test_valid_deliveries_raise_no_plausibility_warning(run):
+    assert _outcome(run, HOTLINE, "2026-10-28")["implausible"] == []
