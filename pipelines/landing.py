@@ -298,11 +298,15 @@ def _xlsx_rows(path: Path) -> int | None:
 
 
 def _text_rows(data: bytes, encoding: str | None) -> int | None:
+    """CSV records after the header. Separators, quotes and line breaks are ASCII in every
+    encoding a delivery may use, so bytes no candidate decodes are counted read as latin-1."""
     if b"\x00" in data:
         return None
-    for candidate in dict.fromkeys([*([encoding] if encoding else []), *CANDIDATE_ENCODINGS]):
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    candidates = [*([encoding] if encoding else []), *CANDIDATE_ENCODINGS, "latin-1"]
+    for candidate in dict.fromkeys(candidates):
         try:
-            text = data.decode("utf-8-sig" if candidate == "utf-8" else candidate)
+            text = data.decode(candidate)
         except UnicodeDecodeError:
             continue
         try:
@@ -311,4 +315,4 @@ def _text_rows(data: bytes, encoding: str | None) -> int | None:
         except csv.Error:  # an unclosed quote: count lines instead
             filled = sum(1 for line in text.splitlines() if line.strip())
         return max(filled - 1, 0)
-    return None
+    return None  # not reached: latin-1 decodes any bytes
