@@ -136,18 +136,27 @@ def parse_series(column: Column, text: pl.Series) -> pl.Series:
     return parsed.alias(column.name)
 
 
-def coerce(raw: pl.DataFrame, contract: SourceContract, *, row_column: str = ROW) -> Coerced:
+def coerce(
+    raw: pl.DataFrame,
+    contract: SourceContract,
+    *,
+    row_column: str = ROW,
+    where: str | None = None,
+) -> Coerced:
     """Parse every contract column of ``raw`` (canonical names, all String) to its type.
 
     ``raw`` must hold ``row_column`` (the 1-based data row in the delivered file); columns that
-    are not in the contract pass through unchanged.
+    are not in the contract pass through unchanged. Reasons start with ``where`` (source and
+    file, e.g. ``si_pension file 2026-11-02.csv``), the source id when it is not given.
     """
     _check_input(raw, contract, row_column)
     text = raw.select(clean_text(c.name) for c in contract.columns)
     typed = [parse_series(c, text.get_column(c.name)) for c in contract.columns]
     frame = raw.with_columns(typed)
     failures = [
-        _failures_of(raw.get_column(row_column), text.get_column(c.name), parsed, contract, c)
+        _failures_of(
+            raw.get_column(row_column), text.get_column(c.name), parsed, where or contract.id, c
+        )
         for c, parsed in zip(contract.columns, typed, strict=True)
         if c.type != ColumnType.string
     ]
@@ -159,7 +168,7 @@ def _failures_of(
     rows: pl.Series,
     text: pl.Series,
     parsed: pl.Series,
-    contract: SourceContract,
+    where: str,
     column: Column,
 ) -> pl.DataFrame:
     failed = (text.is_not_null() & parsed.is_null()).arg_true()
@@ -172,7 +181,7 @@ def _failures_of(
             COLUMN: [column.name] * len(values),
             EXPECTATION: [f"coerce_to_{column.type}"] * len(values),
             REASON: [
-                f"{contract.id} row {row} column {column.name}: '{value}' {problem}"
+                f"{where} row {row} column {column.name}: '{value}' {problem}"
                 for row, value in zip(numbers, values, strict=True)
             ],
         },

@@ -356,7 +356,7 @@ def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Rea
             for c in contract.columns
         ),
     )
-    coerced = coerce(text, contract)
+    coerced = coerce(text, contract, where=where)
     mistyped_codes = check_character_failures(text, contract, where)
     failures = pl.concat([coerced.failures, mistyped_codes], how="vertical")
     delivery = pl.lit(planned.delivery_id).alias(DELIVERY_ID)
@@ -394,7 +394,10 @@ def _validate(
     )
     # A value that did not parse is null in the typed frame; its parse failure already says why.
     located = located.join(coercion, on=[DELIVERY_ID, ROW, COLUMN], how="anti")
-    reasoned = _gx_reasons(contract, located, text, typed)
+    files = {
+        r.planned.delivery_id: f"{contract.id} file {r.planned.landed.path.name}" for r in readable
+    }
+    reasoned = _gx_reasons(contract, located, text, typed, files)
     failures = pl.concat(
         [coercion.select(DELIVERY_ID, ROW, COLUMN, EXPECTATION, REASON), reasoned],
         how="vertical",
@@ -582,9 +585,14 @@ def _rejected_outright(
 
 
 def _gx_reasons(
-    contract: SourceContract, failures: pl.DataFrame, text: pl.DataFrame, typed: pl.DataFrame
+    contract: SourceContract,
+    failures: pl.DataFrame,
+    text: pl.DataFrame,
+    typed: pl.DataFrame,
+    files: dict[str, str],
 ) -> pl.DataFrame:
-    """Attach a sentence naming source, row, column and the offending value to each failure."""
+    """Attach a sentence naming source, file, row, column and the offending value to each
+    failure. ``files``: delivery id -> "<source> file <name>"."""
     schema = {
         DELIVERY_ID: pl.String(),
         ROW: pl.Int64(),
@@ -595,7 +603,9 @@ def _gx_reasons(
     parts = [pl.DataFrame(schema=schema)]
     for (kind, column), group in failures.group_by([EXPECTATION, COLUMN], maintain_order=True):
         positions = group.get_column(gx_context.POSITION)
-        reasons = _reasons_for(contract, str(kind), str(column), positions, group, text, typed)
+        reasons = _reasons_for(
+            contract, str(kind), str(column), positions, group, text, typed, files
+        )
         parts.append(
             group.select(DELIVERY_ID, ROW, COLUMN, EXPECTATION).with_columns(
                 pl.Series(REASON, reasons, dtype=pl.String)
@@ -612,10 +622,12 @@ def _reasons_for(
     group: pl.DataFrame,
     text: pl.DataFrame,
     typed: pl.DataFrame,
+    files: dict[str, str],
 ) -> list[str]:
     """Reason sentences: values as delivered, duplicate counts as GX compared them (typed)."""
     rows = group.get_column(ROW).to_list()
     deliveries = group.get_column(DELIVERY_ID).to_list()
+    where = [files[d] for d in deliveries]
     keys = [c.strip() for c in column.split(",")]
     if kind in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
         counts = typed.select(pl.len().over([*keys, DELIVERY_ID]).alias("n"))["n"].gather(positions)
@@ -625,19 +637,19 @@ def _reasons_for(
             if len(keys) > 1:
                 key = ", ".join(f"{k}={values[k][i]!r}" for k in keys)
                 out.append(
-                    f"{contract.id} row {row}: duplicate key ({key}) is shared by {n} rows "
+                    f"{where[i]} row {row}: duplicate key ({key}) is shared by {n} rows "
                     f"of delivery {delivery}"
                 )
             else:
                 out.append(
-                    f"{contract.id} row {row} column {column}: value {values[column][i]!r} "
+                    f"{where[i]} row {row} column {column}: value {values[column][i]!r} "
                     f"appears in {n} rows of delivery {delivery}"
                 )
         return out
     if kind == "expect_column_values_to_not_be_null":
         return [
-            f"{contract.id} row {r} column {column}: value is missing but the contract requires one"
-            for r in rows
+            f"{w} row {r} column {column}: value is missing but the contract requires one"
+            for w, r in zip(where, rows, strict=True)
         ]
     values = text.get_column(column).gather(positions).to_list()
     spec = contract.column(column)
@@ -651,8 +663,8 @@ def _reasons_for(
     else:
         detail = f"fails {kind}"
     return [
-        f"{contract.id} row {r} column {column}: {v!r} {detail}"
-        for r, v in zip(rows, values, strict=True)
+        f"{w} row {r} column {column}: {v!r} {detail}"
+        for w, r, v in zip(where, rows, values, strict=True)
     ]
 
 

@@ -126,7 +126,7 @@ def test_wrong_type_is_quarantined_with_the_value_in_the_reason(run):
         (
             "amount_due",
             "coerce_to_float",
-            "si_pension row 4 column amount_due: 'N/A' is not a number",
+            "si_pension file 2026-09-20.csv row 4 column amount_due: 'N/A' is not a number",
         )
     ]
     assert rows[PENSION.column("amount_due").raw].to_list() == ["N/A"]
@@ -136,7 +136,9 @@ def test_out_of_range_value_is_quarantined_by_the_between_expectation(run):
     rows = _quarantined(run, PENSION.id, "2026-09-20").filter(pl.col("_row") == 6)
     assert rows["_column"].to_list() == ["insured_count"]
     assert rows["_expectation"].to_list() == ["expect_column_values_to_be_between"]
-    assert rows["_reason"][0].startswith("si_pension row 6 column insured_count: '-5' is not ")
+    assert rows["_reason"][0].startswith(
+        "si_pension file 2026-09-20.csv row 6 column insured_count: '-5' is not "
+    )
     outcome = _delivery(run, PENSION.id, "2026-09-20")
     assert (outcome["rows_in"], outcome["rows_accepted"], outcome["rows_quarantined"]) == (8, 6, 2)
     assert _lake_rows(run, PENSION.id, "2026-09-20") == 6
@@ -148,7 +150,7 @@ def test_every_row_sharing_a_duplicate_key_is_quarantined_and_the_reason_counts_
     assert set(rows["_expectation"]) == {"expect_compound_columns_to_be_unique"}
     assert set(rows["_column"]) == {", ".join(PENSION.unique_key)}
     reason = rows["_reason"][1]
-    assert reason.startswith("si_pension row 5: duplicate key (")
+    assert reason.startswith("si_pension file 2026-10-20.csv row 5: duplicate key (")
     assert reason.endswith("is shared by 3 rows of delivery 2026-10-20")
     assert _lake_rows(run, PENSION.id, "2026-10-20") == 5
 
@@ -159,7 +161,8 @@ def test_unknown_code_is_quarantined_and_extra_column_only_warns(run):
         (3, "sector", "expect_column_values_to_be_in_set")
     ]
     assert rows["_reason"][0].startswith(
-        "reg_enterprise_master row 3 column sector: '矿业' is not an allowed value ("
+        "reg_enterprise_master file 2026-10-05.csv row 3 column sector: "
+        "'矿业' is not an allowed value ("
     )
     assert rows["备注"].to_list() == ["x"]  # the delivered columns, unknown ones included
     warnings = run["summary"]["sources"][MASTER.id]["warnings"]

@@ -222,7 +222,8 @@ def test_ingest_accounts_for_every_row_of_any_damaged_delivery(source_id, cells,
                 quarantined = pl.read_parquet(rows)
                 assert quarantined["_row"].n_unique() == outcome.rows_quarantined
                 reasons = quarantined["_reason"].to_list()
-                assert all(r and r.startswith(contract.id) for r in reasons), reasons[:3]
+                where = f"{contract.id} file {outcome.file}"  # and row and column
+                assert all(r and r.startswith(where) for r in reasons), reasons[:3]
             elif outcome.rows_quarantined:
                 whole = io.quarantine_reason_path(
                     workdir / "quarantine", contract.id, outcome.delivery_id
