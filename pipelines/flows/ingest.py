@@ -145,6 +145,9 @@ def landing_inventory(
         # rows of files not read as deliveries (hidden, misplaced, of unknown sources)
         "rows_set_aside": sum(e["rows"] or 0 for e in set_aside),
         "set_aside_uncounted": sum(e["rows"] is None for e in set_aside),
+        # the set-aside files by status (paths): a scheduler's short list
+        "rejected": sorted(e["path"] for e in set_aside if e["status"] == landing.REJECTED),
+        "ignored": sorted(e["path"] for e in set_aside if e["status"] == landing.IGNORED),
         "entries": files,
     }
 

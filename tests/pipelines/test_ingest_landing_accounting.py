@@ -146,6 +146,21 @@ def test_rows_of_an_unknown_source_and_outside_any_source_are_counted(run):
     assert run["summary"]["landing"]["rows_set_aside"] == 13
 
 
+def test_the_set_aside_files_are_listed_by_status(run):
+    summary = run["summary"]["landing"]
+    assert summary["ignored"] == [f"{HOTLINE.id}/..2026-10-29.csv", f"{HOTLINE.id}/.DS_Store"]
+    assert summary["rejected"] == sorted(
+        [
+            "2026-10-28.csv",
+            f"{HOTLINE.id}/2026-10-25.csv",
+            f"{HOTLINE.id}/2026-10-26.csv",
+            f"{HOTLINE.id}/old/2026-01-01.csv",
+            "penalty_misc/2026-10-28.csv",
+            "si_pension",
+        ]
+    )
+
+
 def test_the_good_delivery_still_lands(run):
     (outcome,) = [
         o for o in run["summary"]["deliveries"][HOTLINE.id] if o["delivery_id"] == "2026-10-28"
