@@ -281,7 +281,12 @@ def licence_rows(contract: SourceContract, world: World, rng: np.random.Generato
         return base
     change = base.take(changes)
     change.fixed[status] = np.array(allowed, dtype=object)[new_status[changes]]
-    change.arrival = arrival_times(rng, world.params.arrivals, changed_on[changes], sim.delay_days)
+    # A status change reaches the platform after the licence it changes (a change made on the
+    # day of issue would otherwise often arrive first, and the issue row would win as the latest).
+    change.arrival = np.maximum(
+        arrival_times(rng, world.params.arrivals, changed_on[changes], sim.delay_days),
+        base.arrival[changes] + np.timedelta64(1, "s"),
+    )
     change.stress = stress_then[changes]
     return concat_rows([base, change])
 

@@ -126,11 +126,20 @@ def test_licences_come_back_with_a_new_status(tiny_sources, contracts):
             .group_by("licence_no")
             .agg(pl.len(), (pl.col("status") == issued).sum().alias("issued"))
         )
-        # One row when issued; at most one more when its status changed. Arrival delays are
-        # heavy-tailed, so the issue row may still be in transit at the end date while the
-        # status change has already arrived.
+        # One row when issued; at most one more when its status changed, arriving after it
+        # (else the issue row, the latest to arrive, would undo the change).
         assert (counts["issued"] <= 1).all() and (counts["len"] <= 2).all(), source_id
         changes += int((counts["len"] == 2).sum())
+        order = (
+            tiny_sources[source_id]
+            .group_by("licence_no")
+            .agg(
+                pl.col(contract.arrival_time).filter(pl.col("status") == issued).min().alias("i"),
+                pl.col(contract.arrival_time).filter(pl.col("status") != issued).min().alias("c"),
+            )
+            .drop_nulls()
+        )
+        assert (order["c"] > order["i"]).all(), source_id
     assert changes > 0
 
 
