@@ -11,9 +11,7 @@ from features.source_set import SourceSet, one
 
 FAMILY_NAME = "annual_report"
 ANNUAL_REPORT = one("annual_report_basic")
-REPORTED = ["employees", "total_assets", "total_liabilities", "revenue", "net_profit"]
-# The latest report's employees, for the headcount consistency check.
-REPORT_EMPLOYEES = "_report_employees"
+REPORTED = ["total_assets", "total_liabilities", "revenue", "net_profit"]
 LATEST_REPORTS = Evidence(
     ANNUAL_REPORT,
     ("total_assets", "total_liabilities", "revenue", "net_profit"),
@@ -65,11 +63,8 @@ def annual_report(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None
         .alias(LIABILITY_RATIO.name),
         ratio(at("net_profit", 0), at("revenue", 0)).cast(pl.Float64).alias(PROFIT_MARGIN.name),
         change(at("revenue", 0), at("revenue", 1)).cast(pl.Float64).alias(REVENUE_GROWTH.name),
-        at("employees", 0).cast(pl.Float64).alias(REPORT_EMPLOYEES),
     ).drop(LATEST)
 
 
 SPECS = (LIABILITY_RATIO, PROFIT_MARGIN, REVENUE_GROWTH)
-FAMILY = Family(
-    FAMILY_NAME, SPECS, steps=(Step(annual_report, names(SPECS), internal=(REPORT_EMPLOYEES,)),)
-)
+FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(annual_report, names(SPECS)),))

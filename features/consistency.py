@@ -1,201 +1,178 @@
-"""Cross-source consistency: what one department's data says against another's.
+"""Cross-source consistency: the rules of ``data_contracts/consistency`` as model features.
 
-- the annual report's employees against the pension scheme's insured headcount;
-- the registered district against the district of the firm's energy meters;
-- licences that lapsed while the firm still operates, and social insurance still paid then.
+One feature per topic of the rules (headcount, revenue, licence validity, ...): how many of the
+topic's rules the firm contradicts at T. Each rule is evaluated by the rule engine
+(``features.rules.evaluate``) on the feature table's grid, so a feature counts exactly the rules
+an anomaly list at T would show for the firm (the latest periods each rule examines, only what had
+arrived by T, each row in its latest version then). Nothing here restates a rule: names, texts,
+sources and evidence all come from the rule files and ``topics.yaml``; a new rule joins its
+topic's count by itself.
 
-A licence's status at T is its row with the latest arrival among the rows usable at T (the
-source delivers a new row when the status changes). A type counts when the firm holds a licence
-of it that ran out (``valid_to`` before T, or marked 过期) and no licence of that type still
-valid at T. Licences cancelled or revoked by the authority (注销/吊销) are formal ends, not lapses.
+A topic is unknown (null) when none of its rules can run for want of a source; a firm the rules
+examined nothing of counts 0. The grid holds active firms only, so rules about a cancelled
+registration never fire here (they are for the anomaly lists).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
-from features.annual_report import ANNUAL_REPORT, REPORT_EMPLOYEES
-from features.contributions import SI_PAID_3M, SOCIAL_INSURANCE
-from features.energy import ENERGY
-from features.family import AS_OF_COLUMN, UP, Evidence, Family, Step, Unit, feature, is_in
-from features.headcount import HEADCOUNT_LATEST, PENSION
-from features.panel import label_at, monthly_panel, ratio, summarise
-from features.point_in_time import AS_OF, GRID_ROW, valid_rows
-from features.profile import MASTER
-from features.source_set import SourceSet, prefixed
+from data_contracts.catalog import load_all
+from data_contracts.rules import (
+    ATTRIBUTES,
+    LICENCE_COLUMNS,
+    MASTER,
+    MONTHS_PER_PERIOD,
+    CompareRule,
+    LapseRule,
+    Topic,
+    load_rules,
+    load_topics,
+)
+from data_contracts.schema import Grain
+from features.family import UP, Evidence, Family, FeatureSpec, Step, Unit, feature
+from features.point_in_time import AS_OF, GRID_ROW, USCC
+from features.profile import ACTIVE_STATUS
+from features.rules import evaluate
+from features.rules.examined import VIOLATED
+from features.source_set import SourceSet, one
 
 FAMILY_NAME = "consistency"
-LICENCES = prefixed("licence_")
-VALID = "有效"
-EXPIRED = "过期"
-ENDED = ("注销", "吊销")
-LAPSED_LICENCES = Evidence(
-    LICENCES,
-    ("licence_no", "valid_to", "status"),
-    where=((pl.col("valid_to") < pl.col(AS_OF_COLUMN)) | (pl.col("status") == EXPIRED))
-    & ~is_in("status", ENDED),
-)
-LATEST_PERIOD = (0,)
-
-HEADCOUNT_GAP = feature(
-    "headcount_report_gap_ratio",
-    FAMILY_NAME,
-    [ANNUAL_REPORT, PENSION],
-    Unit.ratio,
-    UP,
-    (
-        "年报从业人数与参保人数之差占两者较大值的比例",
-        "Gap between annual-report employees and insured headcount, as a share of the larger",
-    ),
-    (
-        "年报从业人数与参保人数相差 {value}",
-        "annual-report employees and insured headcount differ by {value}",
-    ),
-    evidence=[
-        Evidence(ANNUAL_REPORT, ("employees",), mode="panel", lags=LATEST_PERIOD),
-        Evidence(PENSION, ("insured_count",), mode="panel", lags=LATEST_PERIOD),
-    ],
-)
-DISTRICT_MISMATCH = feature(
-    "district_mismatch",
-    FAMILY_NAME,
-    [MASTER, ENERGY],
-    Unit.flag,
-    UP,
-    (
-        "登记片区与能源计量表所在片区不一致",
-        "Registered district differs from an energy meter's district",
-    ),
-    (
-        "登记片区与能源计量表片区不一致",
-        "registered district differs from the energy meter's district",
-    ),
-    evidence=[
-        Evidence(MASTER, ("district",), mode="latest"),
-        Evidence(ENERGY, ("meter_district",), mode="panel", lags=LATEST_PERIOD),
-    ],
-)
-LICENCE_EXPIRED = feature(
-    "licence_expired_count",
-    FAMILY_NAME,
-    [LICENCES, MASTER],
-    Unit.count,
-    UP,
-    (
-        "已过期且未续期、企业仍在营的许可证种类数",
-        "Licence types expired and not renewed while the firm still operates",
-    ),
-    (
-        "{value} 类许可证已过期但企业仍在经营",
-        "{value} licence [type|types] expired while the firm still operates",
-    ),
-    evidence=[LAPSED_LICENCES],
-)
-EXPIRED_PAYING_SI = feature(
-    "licence_expired_paying_si",
-    FAMILY_NAME,
-    [LICENCES, SOCIAL_INSURANCE],
-    Unit.flag,
-    UP,
-    (
-        "许可证过期后最近3个月仍在缴纳社保",
-        "Still paying social insurance in the last 3 months with an expired licence",
-    ),
-    ("许可证已过期但仍在缴纳社保", "still paying social insurance with an expired licence"),
-    evidence=[
-        LAPSED_LICENCES,
-        Evidence(
-            SOCIAL_INSURANCE,
-            ("amount_paid",),
-            pl.col("amount_paid") > 0,
-            mode="panel",
-            lags=(0, 1, 2),
-        ),
-    ],
-)
+Rule = CompareRule | LapseRule
+# Evidence from event sources (dishonesty lists, arrears notices): their last year up to T.
+EVENT_EVIDENCE_DAYS = 366
+_TOPIC = "_topic"
 
 
-def lapsed_licences(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    members = sources.family(LICENCES)
-    if not members:
-        return None
-    arrival = sources.timing(members[0]).arrival_time
-    held = sources.family_versions(
-        LICENCES, ["licence_no", "valid_to", "status", arrival], source_column="_type"
-    )
-    if held is None:
-        return None
-    status_at_t = (
-        valid_rows(held, grid)
-        .group_by(GRID_ROW, AS_OF, "_type", "licence_no")
-        .agg(
-            pl.col("status").sort_by(arrival, "status").last(),
-            pl.col("valid_to").sort_by(arrival, "status").last().cast(pl.Date),
-        )
-    )
-    current = (pl.col("status") == VALID) & (pl.col("valid_to") >= pl.col(AS_OF))
-    lapsed = ((pl.col("valid_to") < pl.col(AS_OF)) | (pl.col("status") == EXPIRED)) & ~pl.col(
-        "status"
-    ).is_in(list(ENDED))
-    per_type = status_at_t.group_by(GRID_ROW, "_type").agg(
-        current.any().alias("_current"), lapsed.any().alias("_lapsed")
-    )
-    expired_types = per_type.group_by(GRID_ROW).agg(
-        (pl.col("_lapsed") & ~pl.col("_current")).sum().cast(pl.Float64).alias(LICENCE_EXPIRED.name)
-    )
-    return (
-        grid.select(GRID_ROW)
-        .join(expired_types, on=GRID_ROW, how="left")
-        .with_columns(pl.col(LICENCE_EXPIRED.name).fill_null(0.0))
-    )
+def feature_name(topic: str) -> str:
+    return f"consistency_{topic}_rules_violated"
 
 
-def meter_districts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    """Whether any energy meter's district in its latest reported month differs from the
-    registered district (on the grid) at T; null without an energy record."""
-    members = sources.family(ENERGY)
-    if not members:
-        return None
-    per_source = [
-        summarise(
-            monthly_panel(sources, [s], grid, [], LATEST_PERIOD, labels=("meter_district",)),
-            label_at("meter_district", 0).alias("meter_district"),
-        ).select(GRID_ROW, "meter_district")
-        for s in members
+def _rules_by_topic() -> list[tuple[Topic, list]]:
+    """Topics in ``topics.yaml`` order with their rules (by id); topics without a rule left out."""
+    rules = load_rules()
+    return [
+        (topic, [rules[r] for r in sorted(rules) if rules[r].topic == topic.key])
+        for topic in load_topics().topics
+        if any(rule.topic == topic.key for rule in rules.values())
     ]
-    return (
-        pl.concat(per_source, how="vertical")
-        .join(grid.select(GRID_ROW, "district"), on=GRID_ROW, how="inner")
-        .group_by(GRID_ROW)
-        .agg(
-            (pl.col("meter_district") != pl.col("district"))
-            .max()
-            .cast(pl.Float64)
-            .alias(DISTRICT_MISMATCH.name)
-        )
+
+
+def _evidence_lags(rule, source: str) -> tuple[int, ...]:
+    """The periods of a panel source shown with a rule: those it examines (from the latest)."""
+    if isinstance(rule, CompareRule):
+        grain = load_all()[source].grain
+        periods = rule.lookback * (MONTHS_PER_PERIOD[rule.period] if grain == Grain.monthly else 1)
+        return tuple(range(periods))
+    if isinstance(rule, LapseRule):
+        return tuple(range(rule.window_months))
+    return tuple(range(12))
+
+
+def rule_evidence(rules: Sequence) -> tuple[Evidence, ...]:
+    """The rules' declared evidence (source and columns), once each, as feature evidence: the
+    master's latest snapshot, a periodic source's periods the rule examines, a licence source's
+    licences, an event source's rows of the last year."""
+    out: dict[tuple[str, tuple[str, ...]], Evidence] = {}
+    contracts = load_all()
+    for rule in rules:
+        for item in rule.evidence:
+            key = (item.source, tuple(item.columns))
+            if key in out:
+                continue
+            grain = contracts[item.source].grain
+            family = one(item.source)
+            if item.source == MASTER or grain == Grain.snapshot:
+                out[key] = Evidence(family, key[1], mode="latest")
+            elif grain in (Grain.monthly, Grain.annual):
+                lags = _evidence_lags(rule, item.source)
+                out[key] = Evidence(family, key[1], mode="panel", lags=lags)
+            elif set(LICENCE_COLUMNS) <= set(contracts[item.source].column_names):
+                # every licence the firm holds or held, newest first (issued years ago)
+                out[key] = Evidence(family, key[1])
+            else:
+                out[key] = Evidence(family, key[1], window_days=EVENT_EVIDENCE_DAYS)
+    return tuple(out.values())
+
+
+def _spec(topic: Topic, rules: Sequence) -> FeatureSpec:
+    titles_zh = "；".join(rule.title.zh for rule in rules)
+    titles_en = "; ".join(rule.title.en for rule in rules)
+    name_en = topic.name.en[0].lower() + topic.name.en[1:]
+    sources = sorted({source for rule in rules for source in rule.sources()})
+    return feature(
+        feature_name(topic.key),
+        FAMILY_NAME,
+        [one(source) for source in sources],
+        Unit.count,
+        UP,
+        (
+            f"截至评估日不一致的{topic.name.zh}核对规则条数（共 {len(rules)} 条：{titles_zh}）",
+            f"{topic.name.en} cross-source rules contradicted at the as-of date "
+            f"(of {len(rules)}: {titles_en})",
+        ),
+        (
+            f"{{value}} 条{topic.name.zh}跨部门核对规则不一致",
+            f"{{value}} cross-source [check|checks] on {name_en} contradicted",
+        ),
+        evidence=rule_evidence(rules),
     )
 
 
-def _gap_ratio() -> pl.Expr:
-    employees, insured = pl.col(REPORT_EMPLOYEES), pl.col(HEADCOUNT_LATEST.name)
-    return ratio((employees - insured).abs(), pl.max_horizontal(employees, insured))
+TOPIC_RULES = _rules_by_topic()
+SPECS = tuple(_spec(topic, rules) for topic, rules in TOPIC_RULES)
 
 
-def _paying_with_expired_licence() -> pl.Expr:
-    expired = pl.col(LICENCE_EXPIRED.name)
-    paying = (pl.col(SI_PAID_3M) > 0).fill_null(False)
-    return pl.when(expired.is_not_null()).then(((expired > 0) & paying).cast(pl.Float64))
+def rules_violated(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    """Per grid row and topic, how many of the topic's rules are violated at T (null for a topic
+    none of whose rules can run); None when no rule can run."""
+    present = set(grid.collect_schema().names())
+    status = pl.col("status") if "status" in present else pl.lit(ACTIVE_STATUS)
+    rule_grid = (
+        grid.select(
+            GRID_ROW, USCC, AS_OF, *(a for a in ATTRIBUTES if a in present and a != "status")
+        )
+        .with_columns(status.alias("status"))
+        .collect()
+        .lazy()
+    )
+    flagged: list[pl.DataFrame] = []
+    runnable: set[str] = set()
+    for topic, rules in TOPIC_RULES:
+        for rule in rules:
+            examined = evaluate(rule, rule_grid, sources)
+            if examined is None:
+                continue
+            runnable.add(topic.key)
+            # Collected rule by rule: one rule's intermediate frames in memory at a time.
+            flagged.append(
+                examined.filter(pl.col(VIOLATED))
+                .select(GRID_ROW)
+                .unique()
+                .with_columns(pl.lit(topic.key).alias(_TOPIC))
+                .collect()
+            )
+    if not runnable:
+        return None
+    counts = (
+        pl.concat(flagged)
+        .group_by(GRID_ROW, _TOPIC)
+        .agg(pl.len().cast(pl.Float64).alias("_n"))
+        .pivot(on=_TOPIC, index=GRID_ROW, values="_n")
+    )
+    out = rule_grid.select(GRID_ROW).collect().join(counts, on=GRID_ROW, how="left")
+    columns = []
+    for topic, _ in TOPIC_RULES:
+        name = feature_name(topic.key)
+        if topic.key not in runnable:
+            columns.append(pl.lit(None, dtype=pl.Float64).alias(name))
+        elif topic.key in out.columns:
+            columns.append(pl.col(topic.key).fill_null(0.0).alias(name))
+        else:  # runnable, violated nowhere
+            columns.append(pl.lit(0.0).alias(name))
+    return out.select(GRID_ROW, *columns).lazy()
 
 
-FAMILY = Family(
-    FAMILY_NAME,
-    (HEADCOUNT_GAP, DISTRICT_MISMATCH, LICENCE_EXPIRED, EXPIRED_PAYING_SI),
-    steps=(
-        Step(meter_districts, (DISTRICT_MISMATCH.name,)),
-        Step(lapsed_licences, (LICENCE_EXPIRED.name,)),
-    ),
-    derived={
-        HEADCOUNT_GAP.name: _gap_ratio(),
-        EXPIRED_PAYING_SI.name: _paying_with_expired_licence(),
-    },
-)
+FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(rules_violated, tuple(s.name for s in SPECS)),))

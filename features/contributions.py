@@ -39,7 +39,6 @@ SOCIAL_INSURANCE = prefixed("si_")
 HOUSING_FUND = one("hf_contribution")
 STREAK_CAP = 12
 # Paid in the last 3 months: a sign the firm still operates (read by the licence check).
-SI_PAID_3M = "_si_paid_3m"
 ARREARS_SHOWN = ("arrears_amount", "amount_due", "amount_paid")
 
 
@@ -57,10 +56,8 @@ def _arrears(
 class Contributions:
     """The specs and computation of one contribution family (``prefix``: si or hf)."""
 
-    def __init__(
-        self, prefix: str, family: str, source: SourceFamily, zh: str, en: str, *, paid: str = ""
-    ) -> None:
-        self.prefix, self.source, self.paid = prefix, source, paid
+    def __init__(self, prefix: str, family: str, source: SourceFamily, zh: str, en: str) -> None:
+        self.prefix, self.source = prefix, source
         self.arrears_months = windowed(
             f"{prefix}_arrears_months",
             (months(3), months(6), months(12)),
@@ -161,10 +158,7 @@ class Contributions:
             self.paid_ratio,
             self.months_since_report,
         )
-        internal = (paid,) if paid else ()
-        self.family = Family(
-            family, self.specs, steps=(Step(self.compute, names(self.specs), internal),)
-        )
+        self.family = Family(family, self.specs, steps=(Step(self.compute, names(self.specs)),))
 
     def compute(self, grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         members = sources.family(self.source)
@@ -180,7 +174,6 @@ class Contributions:
         # A month is in arrears when any member insurance has an unpaid amount that month.
         in_arrears = pl.col("arrears_amount") > 0
         recent, before = range(3), range(3, 6)
-        paid = [lag_sum("amount_paid", recent).alias(self.paid)] if self.paid else []
         return (
             summarise(
                 long,
@@ -200,7 +193,6 @@ class Contributions:
                 ratio(lag_sum("amount_paid", recent), lag_sum("amount_due", recent)).alias(
                     self.paid_ratio.name
                 ),
-                *paid,
             )
             .with_columns(months_since(pl.col(LATEST)).alias(self.months_since_report.name))
             .drop(LATEST)
@@ -208,7 +200,7 @@ class Contributions:
 
 
 SOCIAL_INSURANCE_FAMILY = Contributions(
-    "si", "social_insurance", SOCIAL_INSURANCE, "社保", "social insurance", paid=SI_PAID_3M
+    "si", "social_insurance", SOCIAL_INSURANCE, "社保", "social insurance"
 ).family
 HOUSING_FUND_FAMILY = Contributions(
     "hf", "housing_fund", HOUSING_FUND, "公积金", "housing fund"

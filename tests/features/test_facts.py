@@ -165,11 +165,12 @@ def test_unknown_feature_is_an_error():
         facts([master()], ["nope"])
 
 
-def test_lapsed_licence_fact_shows_its_number_and_end_date():
+def test_licence_fact_of_a_consistency_topic_shows_its_number_and_end_date():
+    """The licence validity topic shows the licences its rules declare as evidence."""
     records = [
         master(),
         rec(
-            "licence_food_business",
+            "licence_work_safety",
             licence_no="SP-1",
             issue_date=date(2020, 1, 1),
             valid_to=date(2024, 3, 1),
@@ -185,8 +186,8 @@ def test_lapsed_licence_fact_shows_its_number_and_end_date():
             arrived_at=datetime(2020, 1, 2),
         ),
     ]
-    got = facts(records, ["licence_expired_count"])
-    assert got.height == 1
+    got = facts(records, ["consistency_licence_validity_rules_violated"])
+    assert got.height == 1, "drainage is no rule's evidence"
     assert "SP-1" in got["fact_zh"][0] and "2024-03-01" in got["fact_zh"][0]
 
 

@@ -153,7 +153,7 @@ def test_lake_without_a_familys_sources_gives_its_features_as_unknown_not_zero()
     table = build([master()], [T])
     assert value(table, "capital_reduction_count_90d", T) is None
     assert value(table, "penalty_count_365d", T) is None
-    assert value(table, "licence_expired_paying_si", T) is None
+    assert value(table, "consistency_licence_validity_rules_violated", T) is None
     assert value(table, "size_band", T) == "未知"
 
 

@@ -35,17 +35,6 @@ def test_energy_drop_year_on_year_is_the_median_over_energy_sources():
     assert value(table, "energy_yoy_change_3m", T) == pytest.approx(-0.3)
     assert value(table, "energy_trend_3m", T) == pytest.approx(-0.3)
     assert value(table, "energy_overdue_amount_3m", T) == 15.0
-    assert value(table, "district_mismatch", T) == 0.0
-
-
-def test_energy_meter_in_another_district_is_a_mismatch():
-    records = [
-        master(district="湖西"),
-        meter("energy_electricity", date(2024, 6, 1), 5.0, district="湖东"),
-    ]
-    table = build(records, [T])
-    assert value(table, "district_mismatch", T) == 1.0
-    assert value(table, "energy_yoy_change_3m", T) is None
 
 
 def test_energy_against_sector_peers():
@@ -173,32 +162,6 @@ def test_annual_report_ratios_and_growth_from_the_latest_report():
     assert value(table, "report_revenue_growth", T) == pytest.approx(-0.2)
 
 
-def test_annual_report_headcount_against_insured_headcount():
-    june = date(2024, 6, 1)
-    records = [
-        master(),
-        report(
-            2023,
-            1.0,
-            datetime(2024, 5, 1),
-            total_assets=1.0,
-            total_liabilities=0.0,
-            net_profit=0.0,
-            employees=100,
-        ),
-        rec(
-            "si_pension",
-            period=june,
-            insured_count=25,
-            amount_due=1.0,
-            amount_paid=1.0,
-            arrears_amount=0.0,
-        ),
-    ]
-    table = build(records, [T])
-    assert value(table, "headcount_report_gap_ratio", T) == 0.75
-
-
 def test_prepaid_escrow_shortfall_and_coverage():
     records = [master(sector="教育培训")] + [
         rec(
@@ -217,48 +180,3 @@ def test_prepaid_escrow_shortfall_and_coverage():
     table = build(records, [T])
     assert value(table, "prepaid_escrow_shortfall", T) == 150.0
     assert value(table, "prepaid_escrow_coverage_3m", T) == pytest.approx(300 / 600)
-
-
-def licence(source_id: str, no: str, valid_to: date, status: str, arrived: datetime) -> object:
-    return rec(
-        source_id,
-        licence_no=no,
-        issue_date=date(2020, 1, 1),
-        valid_to=valid_to,
-        status=status,
-        arrived_at=arrived,
-    )
-
-
-def test_licence_lapsed_while_operating_and_still_paying_social_insurance():
-    records = [
-        master(),
-        licence("licence_food_business", "a", date(2024, 3, 1), "有效", datetime(2020, 1, 2)),
-        licence("licence_drainage", "b", date(2024, 3, 1), "有效", datetime(2020, 1, 2)),
-        licence("licence_drainage", "c", date(2027, 3, 1), "有效", datetime(2024, 3, 1)),
-        licence("licence_work_safety", "d", date(2030, 1, 1), "有效", datetime(2020, 1, 2)),
-        licence("licence_work_safety", "d", date(2030, 1, 1), "吊销", datetime(2024, 2, 1)),
-        rec(
-            "si_pension",
-            period=date(2024, 6, 1),
-            insured_count=5,
-            amount_due=10.0,
-            amount_paid=10.0,
-            arrears_amount=0.0,
-        ),
-    ]
-    table = build(records, [T, date(2024, 2, 1)])
-    assert value(table, "licence_expired_count", T) == 1  # food only: drainage renewed
-    assert value(table, "licence_expired_paying_si", T) == 1.0
-    assert value(table, "licence_expired_count", date(2024, 2, 1)) == 0
-
-
-def test_firm_without_licences_has_none_expired():
-    records = [
-        master(),
-        master("F2"),
-        licence("licence_food_business", "a", date(2024, 3, 1), "有效", datetime(2020, 1, 2)),
-    ]
-    table = build(records, [T])
-    assert value(table, "licence_expired_count", T, uscc="F2") == 0
-    assert value(table, "licence_expired_paying_si", T, uscc="F2") == 0

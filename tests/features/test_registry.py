@@ -108,7 +108,7 @@ def test_chinese_reasons_have_no_number_choices():
         ("headcount_change_3m", 12.0, "en", "+12"),
         ("penalty_count_365d", 1234.0, "en", "1,234"),
         ("tax_credit_rating", 4.0, "en", "D"),
-        ("district_mismatch", 1.0, "zh", "是"),
+        ("insufficient_data", 1.0, "zh", "是"),
         ("firm_age_years", 3.456, "en", "3.5"),
         ("si_arrears_amount_3m", None, "zh", "未知"),
         ("si_arrears_amount_3m", float("nan"), "en", "unknown"),
