@@ -2,8 +2,11 @@
 
 Each record names who ran what (operator, kind, code version), when, and the SHA-256 of every
 input and output, so an auditor can later prove which files a list or a model came from. Each
-line also carries the SHA-256 of the line before it: editing or deleting an earlier record breaks
-the chain, and ``check_chain`` reports the first line where it breaks.
+line carries the SHA-256 of the line before it (``prev_sha256``) and, as its last key, the SHA-256
+of itself without that key (``sha256``), and ``audit_log.head.json`` beside the log records how
+many lines it has and the hash of the last one. Editing a line, removing, inserting or reordering
+lines, or cutting lines off the end breaks one of these, and ``check_chain`` names the first line
+where it breaks and what is wrong there.
 
 Writers from several processes are serialised by an exclusive ``flock`` on the log and each line
 goes out in one ``O_APPEND`` write, so lines never interleave.
@@ -15,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -41,6 +45,9 @@ KINDS = (
     "override",
 )
 GENESIS = "0" * 64  # the "previous line" hash of the first record
+HEAD_SUFFIX = ".head.json"  # audit_log.jsonl -> audit_log.head.json
+# A sealed line ends with its own hash as the last key; the hash covers the line without it.
+_SEAL = re.compile(rb', "sha256": "([0-9a-f]{64})"\}\n\Z')
 _CHUNK = 1 << 20
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,13 +149,54 @@ def record(
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        entry["prev_sha256"] = _last_line_sha256(log)
-        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        previous = _last_line_sha256(log)
+        entry["prev_sha256"] = previous
+        line = _sealed_line(entry)
         _write_all(fd, line)
         os.fsync(fd)
+        _write_head(log, previous, hashlib.sha256(line).hexdigest())
     finally:
         os.close(fd)  # closing releases the lock
     return entry
+
+
+def head_path(log: Path) -> Path:
+    return log.with_name(log.stem + HEAD_SUFFIX)
+
+
+def _sealed_line(entry: dict[str, Any]) -> bytes:
+    """The record as one line ending in ``"sha256": <hash of the line without that key>``."""
+    body = json.dumps(entry, ensure_ascii=False, default=str).encode("utf-8")
+    digest = hashlib.sha256(body).hexdigest()
+    entry["sha256"] = digest
+    return body[:-1] + f', "sha256": "{digest}"}}\n'.encode()
+
+
+def _write_head(log: Path, previous: str, last: str) -> None:
+    """audit_log.head.json: the number of lines and the last line's hash, replaced atomically
+    (the caller holds the log's lock). Counted from the old head when it still matches."""
+    head = head_path(log)
+    old = _read_head(head)
+    if old is not None and old["sha256"] == previous:
+        lines = old["lines"] + 1
+    else:
+        with log.open("rb") as handle:
+            lines = sum(1 for _ in handle)
+    partial = head.with_name(f".{head.name}.partial")
+    partial.write_text(json.dumps({"lines": lines, "sha256": last}) + "\n", encoding="utf-8")
+    os.replace(partial, head)
+
+
+def _read_head(head: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(head.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    if not isinstance(value.get("lines"), int) or not isinstance(value.get("sha256"), str):
+        return None
+    return value
 
 
 def record_run(
@@ -205,38 +253,153 @@ def read_log(settings: Settings) -> list[dict[str, Any]]:
     return records
 
 
+# What can be wrong at a line of the log (ChainCheck.fault).
+UNPARSEABLE = "unparseable"  # not a JSON object, or not terminated by a newline
+HASH_MISMATCH = "hash_mismatch"  # the line's own sha256 does not match its content
+PREV_LINK_BROKEN = "prev_link_broken"  # prev_sha256 is not the hash of the line before
+UNSEALED = "unsealed"  # no own sha256 although an earlier line has one
+TRUNCATED = "truncated"  # fewer lines, or another last line, than the head file records
+
+
 @dataclass(frozen=True)
 class ChainCheck:
+    """The log's hash chain: ``ok``, the lines read, and the first broken ``line`` (1-based),
+    its ``fault`` and a sentence saying what is wrong there (``problem``)."""
+
     ok: bool
     records: int
     problem: str | None = None
     line: int | None = None
+    fault: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "records": self.records, "problem": self.problem, "line": self.line}
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "problem": self.problem,
+            "line": self.line,
+            "fault": self.fault,
+        }
 
 
 def check_chain(settings: Settings) -> ChainCheck:
-    """Re-hash the log line by line; the first line whose ``prev_sha256`` does not match the
-    line before it is where the log was edited, a line removed or one inserted."""
+    """Re-hash the log line by line and stop at the first line that is broken.
+
+    A line is broken when it is not a JSON object ending in a newline, when its own ``sha256``
+    does not match its content (the line was edited), or when its ``prev_sha256`` is not the
+    hash of the line before it (a line before it was removed, inserted, reordered or rewritten).
+    Lines written before records carried their own hash are checked by the links alone. Last,
+    the head file must agree: as many lines, the same last line (lines cut off the end).
+    The log is read under a shared lock, so a writer's line and head are seen together.
+    """
     log = settings.audit_log
     if not log.exists():
         return ChainCheck(ok=True, records=0)
-    expected = GENESIS
-    count = 0
     with log.open("rb") as handle:
-        for count, raw in enumerate(handle, start=1):
-            try:
-                claimed = json.loads(raw).get("prev_sha256")
-            except (json.JSONDecodeError, AttributeError):
-                return ChainCheck(False, count, f"line {count} is not a JSON object", count)
-            if claimed != expected:
-                problem = (
-                    f"line {count}: prev_sha256 {claimed} does not match the previous line's "
-                    f"hash {expected} (an earlier line was changed, removed or inserted)"
-                )
-                return ChainCheck(False, count, problem, count)
-            if not raw.endswith(b"\n"):
-                return ChainCheck(False, count, f"line {count} is not terminated", count)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        hashes: list[str] = []
+        sealed_from: int | None = None
+        expected = GENESIS
+        for number, raw in enumerate(handle, start=1):
+            broken = _check_line(raw, number, expected, sealed_from)
+            if broken is not None:
+                return broken
+            if sealed_from is None and _SEAL.search(raw):
+                sealed_from = number
             expected = hashlib.sha256(raw).hexdigest()
+            hashes.append(expected)
+        head = head_path(log)
+        recorded = _read_head(head) if head.exists() else None
+    count = len(hashes)
+    if head.exists() and recorded is None:
+        return ChainCheck(False, count, f"{head.name} is not readable", None, TRUNCATED)
+    if recorded is None:
+        if sealed_from is None:
+            return ChainCheck(ok=True, records=count)  # a log older than the head file
+        return ChainCheck(
+            False,
+            count,
+            f"{head.name} is missing: lines cut off the end cannot be ruled out",
+            None,
+            TRUNCATED,
+        )
+    lines, last = recorded["lines"], recorded["sha256"]
+    if lines > count:
+        return ChainCheck(
+            False,
+            count,
+            f"line {count + 1}: missing; the log ends at line {count} but {head.name} records "
+            f"{lines} lines (lines were cut off the end)",
+            count + 1,
+            TRUNCATED,
+        )
+    if lines and hashes[lines - 1] != last:
+        return ChainCheck(
+            False,
+            count,
+            f"line {lines}: its SHA-256 {hashes[lines - 1]} is not the {last} that {head.name} "
+            "records for the last line (the end of the log was rewritten)",
+            lines,
+            TRUNCATED,
+        )
     return ChainCheck(ok=True, records=count)
+
+
+def _check_line(
+    raw: bytes, number: int, expected: str, sealed_from: int | None
+) -> ChainCheck | None:
+    """What is wrong with one line given the hash of the line before it (None: nothing)."""
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        return ChainCheck(
+            False, number, f"line {number}: unparseable, not JSON ({error})", number, UNPARSEABLE
+        )
+    if not isinstance(value, dict):
+        return ChainCheck(
+            False, number, f"line {number}: unparseable, not a JSON object", number, UNPARSEABLE
+        )
+    if not raw.endswith(b"\n"):
+        return ChainCheck(
+            False,
+            number,
+            f"line {number}: not terminated by a newline (the log was cut mid-line)",
+            number,
+            UNPARSEABLE,
+        )
+    seal = _SEAL.search(raw)
+    if seal is not None:
+        body = raw[: seal.start()] + b"}"
+        actual = hashlib.sha256(body).hexdigest()
+        if actual != seal.group(1).decode() or value.get("sha256") != seal.group(1).decode():
+            return ChainCheck(
+                False,
+                number,
+                f"line {number}: hash mismatch: the line hashes to {actual}, it records "
+                f"{value.get('sha256')} (the line was edited)",
+                number,
+                HASH_MISMATCH,
+            )
+    elif sealed_from is not None or "sha256" in value:
+        since = (
+            f" although line {sealed_from} and every line after it carry one" if sealed_from else ""
+        )
+        return ChainCheck(
+            False,
+            number,
+            f"line {number}: its own sha256 is missing or not the last key{since} (the line was "
+            "rewritten)",
+            number,
+            UNSEALED,
+        )
+    claimed = value.get("prev_sha256")
+    if claimed != expected:
+        return ChainCheck(
+            False,
+            number,
+            f"line {number}: prev link broken: prev_sha256 {claimed} is not the previous line's "
+            f"hash {expected} (a line before it was removed, inserted, reordered or rewritten)",
+            number,
+            PREV_LINK_BROKEN,
+        )
+    return None

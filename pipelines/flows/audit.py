@@ -2,8 +2,9 @@
 
 cards:  per industry, per registered version: build the model card (JSON, Markdown, HTML, plots)
         -> log it to the version's MLflow run -> refresh the auditor pages -> audit record.
-verify: re-derive a published week from its manifest's lineage in a scratch folder and compare
-        every SHA-256 with the published files and the manifest -> audit record.
+verify: check the audit log's hash chain -> re-derive a published week from its manifest's
+        lineage in a scratch folder and compare every SHA-256 with the published files and the
+        manifest -> audit record.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pipelines.site_audit import render_auditor_pages
 from pipelines.tracking import log_artifacts, tracker_for
 from pipelines.verify import verify_publication
 
+AUDIT_LOG = "audit/audit_log.jsonl"
 WEEK_FOLDER = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -125,17 +127,23 @@ def model_cards_flow(workdir: str) -> dict[str, str]:
 
 @flow(name="verify")
 def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
-    """Verify every list published in ``week`` (default: the latest published week).
+    """Verify the audit log's hash chain and every list published in ``week`` (default: the
+    latest published week).
 
-    ``ok`` is true only when every list re-derives to the recorded hashes and its lineage holds;
-    ``problems`` names each file with the expected and the actual SHA-256.
+    ``ok`` is true only when the chain holds and every list re-derives to the recorded hashes
+    with its lineage intact; ``problems`` names the first broken line of the log, and each file
+    with the expected and the actual SHA-256. The chain is checked before this run's own record
+    is appended.
     """
     settings = Settings(workdir=Path(workdir))
+    chain = audit.check_chain(settings)
     weeks = published_weeks(settings.publish)
     week = week or (weeks[-1] if weeks else None)
     industries = published_industries(settings.publish, week) if week else []
     reports = {industry: verify_task(workdir, week, industry) for industry in industries}
     problems = [problem for report in reports.values() for problem in report["problems"]]
+    if not chain.ok:
+        problems.insert(0, f"{AUDIT_LOG}: {chain.problem}")
     if not industries:
         problems.append(
             f"publish/{week}: no published list for this week" if week else "nothing published yet"
@@ -148,4 +156,10 @@ def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
         details={"week": week, "ok": ok, "problems": problems},
     )
     pages_task(workdir)
-    return {"ok": ok, "week": week, "industries": reports, "problems": problems}
+    return {
+        "ok": ok,
+        "week": week,
+        "audit_log": chain.as_dict(),
+        "industries": reports,
+        "problems": problems,
+    }

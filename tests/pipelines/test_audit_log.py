@@ -108,29 +108,113 @@ def test_chain_links_each_line_to_the_one_before(settings: Settings) -> None:
         "records": 3,
         "problem": None,
         "line": None,
+        "fault": None,
     }
 
 
-def test_edited_earlier_record_breaks_the_chain_at_the_next_line(settings: Settings) -> None:
-    for kind in ("ingest", "train", "publish"):
+def test_each_line_ends_with_its_own_hash_and_the_head_file_with_the_last(settings) -> None:
+    for kind in ("ingest", "train"):
         audit.record(settings, kind)
-    lines = settings.audit_log.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[0] = lines[0].replace('"ingest"', '"verify"')
-    settings.audit_log.write_text("".join(lines), encoding="utf-8")
+    lines = settings.audit_log.read_bytes().splitlines(keepends=True)
+    for line in lines:
+        own = json.loads(line)["sha256"]
+        body = line[: line.rindex(b', "sha256"')] + b"}"
+        assert hashlib.sha256(body).hexdigest() == own
+    head = json.loads(audit.head_path(settings.audit_log).read_text(encoding="utf-8"))
+    assert head == {"lines": 2, "sha256": hashlib.sha256(lines[-1]).hexdigest()}
 
+
+def _log_of(settings: Settings, kinds=("ingest", "train", "publish", "verify")) -> list[bytes]:
+    for kind in kinds:
+        audit.record(settings, kind, details={"kind": kind})
+    return settings.audit_log.read_bytes().splitlines(keepends=True)
+
+
+def _rewrite(settings: Settings, lines: list[bytes]) -> audit.ChainCheck:
+    settings.audit_log.write_bytes(b"".join(lines))
+    return audit.check_chain(settings)
+
+
+def test_an_edited_line_is_named_as_a_hash_mismatch(settings: Settings) -> None:
+    lines = _log_of(settings)
+    lines[1] = lines[1].replace(b'"train"', b'"promote"')
+    check = _rewrite(settings, lines)
+    assert (check.ok, check.line, check.fault) == (False, 2, audit.HASH_MISMATCH)
+    assert check.problem.startswith("line 2: hash mismatch")
+
+
+def test_an_edited_last_line_is_found_too(settings: Settings) -> None:
+    lines = _log_of(settings)
+    lines[-1] = lines[-1].replace(b'"verify"', b'"cards"')
+    check = _rewrite(settings, lines)
+    assert (check.line, check.fault) == (4, audit.HASH_MISMATCH)
+
+
+def test_a_line_rewritten_with_a_fresh_own_hash_breaks_the_next_link(settings) -> None:
+    lines = _log_of(settings)
+    entry = json.loads(lines[1])
+    entry.pop("sha256")
+    entry["operator"] = "someone-else"
+    lines[1] = audit._sealed_line(entry)
+    check = _rewrite(settings, lines)
+    assert (check.line, check.fault) == (3, audit.PREV_LINK_BROKEN)
+    assert check.problem.startswith("line 3: prev link broken")
+
+
+def test_a_deleted_line_breaks_the_link_of_the_line_after_it(settings: Settings) -> None:
+    lines = _log_of(settings)
+    check = _rewrite(settings, [lines[0], *lines[2:]])
+    assert (check.line, check.fault) == (2, audit.PREV_LINK_BROKEN)
+
+
+def test_reordered_lines_break_the_link_at_the_first_moved_line(settings: Settings) -> None:
+    lines = _log_of(settings)
+    check = _rewrite(settings, [lines[0], lines[2], lines[1], lines[3]])
+    assert (check.line, check.fault) == (2, audit.PREV_LINK_BROKEN)
+
+
+def test_lines_cut_off_the_end_are_found_through_the_head_file(settings: Settings) -> None:
+    lines = _log_of(settings)
+    check = _rewrite(settings, lines[:2])
+    assert (check.ok, check.line, check.fault) == (False, 3, audit.TRUNCATED)
+    assert "records 4 lines" in check.problem
+
+
+def test_a_log_cut_mid_line_is_unparseable_at_that_line(settings: Settings) -> None:
+    lines = _log_of(settings)
+    check = _rewrite(settings, [*lines[:3], lines[3][:40]])
+    assert (check.line, check.fault) == (4, audit.UNPARSEABLE)
+
+
+def test_an_unsealed_line_after_sealed_ones_is_refused(settings: Settings) -> None:
+    lines = _log_of(settings)
+    entry = json.loads(lines[2])
+    entry.pop("sha256")
+    lines[2] = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
+    check = _rewrite(settings, lines)
+    assert (check.line, check.fault) == (3, audit.UNSEALED)
+
+
+def test_a_deleted_head_file_is_reported(settings: Settings) -> None:
+    _log_of(settings)
+    audit.head_path(settings.audit_log).unlink()
     check = audit.check_chain(settings)
-
-    assert not check.ok
-    assert check.line == 2
-    assert "line 2" in check.problem
+    assert (check.ok, check.fault) == (False, audit.TRUNCATED)
+    assert "audit_log.head.json is missing" in check.problem
 
 
-def test_removed_record_breaks_the_chain(settings: Settings) -> None:
-    for kind in ("ingest", "train", "publish"):
-        audit.record(settings, kind)
-    lines = settings.audit_log.read_text(encoding="utf-8").splitlines(keepends=True)
-    settings.audit_log.write_text(lines[0] + lines[2], encoding="utf-8")
-    assert audit.check_chain(settings).line == 2
+def test_a_log_from_before_own_hashes_is_checked_by_its_links(settings: Settings) -> None:
+    previous, lines = audit.GENESIS, []
+    for kind in ("ingest", "train"):
+        line = (json.dumps({"kind": kind, "prev_sha256": previous}) + "\n").encode()
+        lines.append(line)
+        previous = hashlib.sha256(line).hexdigest()
+    settings.audit_log.parent.mkdir(parents=True)
+    assert _rewrite(settings, lines).ok
+    audit.record(settings, "publish")  # the first sealed line and the head file
+    assert audit.check_chain(settings).ok
+    assert audit.check_chain(settings).records == 3
+    assert _rewrite(settings, [lines[1], lines[0]]).line == 1
 
 
 def test_line_that_is_not_json_is_reported_with_its_number(settings: Settings) -> None:
@@ -139,7 +223,8 @@ def test_line_that_is_not_json_is_reported_with_its_number(settings: Settings) -
         handle.write("not json\n")
     with pytest.raises(ValueError, match="line 2 is not JSON"):
         audit.read_log(settings)
-    assert audit.check_chain(settings).line == 2
+    check = audit.check_chain(settings)
+    assert (check.line, check.fault) == (2, audit.UNPARSEABLE)
 
 
 def _append_many(workdir: str, writer: int, count: int) -> None:

@@ -170,9 +170,28 @@ def test_week_without_publication_fails(workdir):
     assert report == {
         "ok": False,
         "week": "2026-W01",
+        "audit_log": {"ok": True, "records": 1, "problem": None, "line": None, "fault": None},
         "industries": {},
         "problems": ["publish/2026-W01: no published list for this week"],
     }
+
+
+def test_an_edited_audit_log_line_fails_verify_naming_the_line(prefect_harness, tmp_path):
+    """The chain is checked even where nothing is published; the edited line is named."""
+    settings = Settings(workdir=tmp_path / "work", operator="auditor-sun")
+    for kind in ("ingest", "train", "publish"):
+        audit.record(settings, kind)
+    lines = settings.audit_log.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace("auditor-sun", "auditor-moon")
+    settings.audit_log.write_text("".join(lines), encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["audit", "verify", "--workdir", str(settings.workdir)])
+
+    assert result.exit_code != 0
+    report = json.loads(result.stdout)
+    assert report["audit_log"]["line"] == 2 and report["audit_log"]["fault"] == "hash_mismatch"
+    assert report["problems"][0].startswith("audit/audit_log.jsonl: line 2: hash mismatch")
+    assert audit.read_log(settings)[-1]["details"]["problems"] == report["problems"]
 
 
 def test_cli_exits_non_zero_on_a_tampered_week(workdir):
