@@ -294,6 +294,10 @@ def check_chain(settings: Settings) -> ChainCheck:
     """
     log = settings.audit_log
     if not log.exists():
+        recorded = _read_head(head_path(log))
+        if recorded and recorded["lines"]:
+            problem = f"line 1: missing; the log is gone but its head records {recorded['lines']}"
+            return ChainCheck(False, 0, problem + " lines", 1, TRUNCATED)
         return ChainCheck(ok=True, records=0)
     with log.open("rb") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_SH)

@@ -195,6 +195,13 @@ def test_an_unsealed_line_after_sealed_ones_is_refused(settings: Settings) -> No
     assert (check.line, check.fault) == (3, audit.UNSEALED)
 
 
+def test_a_deleted_log_is_reported_when_its_head_remains(settings: Settings) -> None:
+    _log_of(settings)
+    settings.audit_log.unlink()
+    check = audit.check_chain(settings)
+    assert (check.ok, check.line, check.fault) == (False, 1, audit.TRUNCATED)
+
+
 def test_a_deleted_head_file_is_reported(settings: Settings) -> None:
     _log_of(settings)
     audit.head_path(settings.audit_log).unlink()
