@@ -34,7 +34,7 @@ from data_contracts.rules import Topics
 from data_contracts.schema import USCC_PATTERN
 from pipelines.audit import file_sha256
 from pipelines.publish_io import Sheet, write_json, write_parquet, write_xlsx
-from pipelines.spreadsheet_safety import neutralise_formulas
+from pipelines.spreadsheet_safety import write_csv
 
 ANOMALIES = "anomalies.parquet"
 EXAMINED = "examined.parquet"
@@ -177,8 +177,7 @@ def pilot_from_lists(manifests: Sequence[str | Path], size: int) -> list[str]:
 def write_firm_list(path: Path, firms: Sequence[str]) -> Path:
     """A pilot list as ``read_firm_list`` reads it (UTF-8 with BOM, for Excel)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame({PILOT_HEADER: list(firms)}).write_csv(path, include_bom=True)
-    return path
+    return write_csv(pl.DataFrame({PILOT_HEADER: list(firms)}), path)
 
 
 def department_sheets(
@@ -223,9 +222,9 @@ def department_sheets(
         }
     )
     return [
-        Sheet(LIST_SHEET, neutralise_formulas(shown), note=None if rows.height else "本期无异常"),
-        Sheet(NOTES_SHEET, neutralise_formulas(notes)),
-        Sheet(EVIDENCE_SHEET, neutralise_formulas(facts)),
+        Sheet(LIST_SHEET, shown, note=None if rows.height else "本期无异常"),
+        Sheet(NOTES_SHEET, notes),
+        Sheet(EVIDENCE_SHEET, facts),
     ]
 
 

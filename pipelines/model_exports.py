@@ -18,6 +18,7 @@ import polars as pl
 from models.pipeline import IndustryResult
 from models.train import RiskModel
 from pipelines.io import read_json, write_json
+from pipelines.spreadsheet_safety import write_csv
 
 MODEL_FILE = "model.json"
 BASELINE_FILE = "baseline.json"
@@ -66,7 +67,7 @@ def save_candidate(result: IndustryResult, folder: Path) -> Path:
     (folder / BASELINE_FILE).write_bytes(result.baseline.to_bytes())
     result.test_predictions.write_parquet(folder / PREDICTIONS_FILE)
     result.calibration.write_parquet(folder / CALIBRATION_FILE)
-    evaluation_table(result.metrics).write_csv(folder / EVALUATION_FILE)
+    write_csv(evaluation_table(result.metrics), folder / EVALUATION_FILE, bom=False)
     write_json(
         folder / RESULT_FILE,
         json_safe(

@@ -31,6 +31,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from features import registry
+from pipelines import spreadsheet_safety
 from pipelines.audit import file_sha256
 
 # The files of one published list, publish/<week>/<industry>/ (the site reads them back).
@@ -65,9 +66,9 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    """UTF-8 with a byte-order mark, so Excel on Chinese Windows opens it without mojibake."""
-    frame.write_csv(path, include_bom=True, float_precision=6)
-    return path
+    """UTF-8 with a byte-order mark, so Excel on Chinese Windows opens it without mojibake;
+    text that could start a formula neutralised (``pipelines.spreadsheet_safety``)."""
+    return spreadsheet_safety.write_csv(frame, path, float_precision=6)
 
 
 def write_json(payload: Any, path: Path) -> Path:
@@ -112,8 +113,10 @@ class Sheet:
 def write_xlsx(sheets: Sequence[Sheet], path: Path, stamp: datetime) -> Path:
     """An Excel workbook with a bold, frozen header row and widths that fit the content.
 
-    ``stamp`` becomes the document's created/modified time (pass the list's as-of date) so the
-    file does not change from one run to the next.
+    Every text cell (headers and notes included) is neutralised and written as a string cell
+    (``pipelines.spreadsheet_safety``): no value from data becomes a formula. ``stamp`` becomes
+    the document's created/modified time (pass the list's as-of date) so the file does not
+    change from one run to the next.
     """
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -132,24 +135,25 @@ def write_xlsx(sheets: Sequence[Sheet], path: Path, stamp: datetime) -> Path:
 def _fill_sheet(worksheet, sheet: Sheet) -> None:
     header_row = 1
     if sheet.note:
-        worksheet.append([sheet.note])
+        spreadsheet_safety.append_row(worksheet, [sheet.note])
         worksheet.cell(row=1, column=1).font = Font(italic=True)
         header_row = 2
-    headers = sheet.frame.columns
-    worksheet.append(headers)
+    frame = spreadsheet_safety.neutralise_formulas(sheet.frame, for_xlsx=True)
+    headers = frame.columns
+    spreadsheet_safety.append_row(worksheet, headers)
     fill = PatternFill("solid", start_color="DDE4EE")
     for index in range(1, len(headers) + 1):
         cell = worksheet.cell(row=header_row, column=index)
         cell.font = Font(bold=True)
         cell.fill = fill
         cell.alignment = Alignment(horizontal="center", vertical="center")
-    for row in sheet.frame.iter_rows():
-        worksheet.append(list(row))
-    for index, name in enumerate(headers, start=1):
+    for row in frame.iter_rows():
+        spreadsheet_safety.append_row(worksheet, row)
+    for index, (original, name) in enumerate(zip(sheet.frame.columns, headers, strict=True), 1):
         letter = get_column_letter(index)
-        values = [name, *("" if v is None else str(v) for v in sheet.frame.get_column(name))]
+        values = [name, *("" if v is None else str(v) for v in frame.get_column(name))]
         worksheet.column_dimensions[letter].width = _width(values)
-        number_format = sheet.number_formats.get(name)
+        number_format = sheet.number_formats.get(original)
         if number_format:
             for (cell,) in worksheet.iter_rows(
                 min_row=header_row + 1, min_col=index, max_col=index
@@ -183,7 +187,9 @@ def _add_inputs(worksheet, sheet: Sheet, header_row: int) -> None:
     first_row, last_row = header_row + 1, header_row + sheet.frame.height
     for offset, column in enumerate(sheet.inputs, start=len(sheet.frame.columns) + 1):
         letter = get_column_letter(offset)
-        header = worksheet.cell(row=header_row, column=offset, value=column.header)
+        header = worksheet.cell(
+            row=header_row, column=offset, value=spreadsheet_safety.xlsx_text(column.header)
+        )
         header.font = Font(bold=True)
         header.fill = PatternFill("solid", start_color="F2C94C")
         header.alignment = Alignment(horizontal="center", vertical="center")

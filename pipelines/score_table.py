@@ -42,7 +42,7 @@ from models.table_scoring import (
 from models.tabular import ROW
 from models.train import RiskModel
 from pipelines.publish_io import Sheet, abandon, begin, commit, write_json, write_xlsx
-from pipelines.spreadsheet_safety import neutralise_formulas
+from pipelines.spreadsheet_safety import write_csv
 from pipelines.table_inputs import check_out_folder, read_run
 from pipelines.tables import ReadOptions, read_table
 
@@ -250,9 +250,8 @@ def _write(
         scores.write_parquet(folder / "scores.parquet")
         contributions.write_parquet(folder / "contributions.parquet")
     if "csv" in formats:
-        # UTF-8 with a byte-order mark, so Excel opens Chinese text without mojibake.
-        neutralise_formulas(scores).write_csv(folder / "scores.csv", include_bom=True)
-        neutralise_formulas(contributions).write_csv(folder / "contributions.csv", include_bom=True)
+        write_csv(scores, folder / "scores.csv")
+        write_csv(contributions, folder / "contributions.csv")
     if "xlsx" in formats:
         if scores.height > EXCEL_ROWS:
             raise ScoringError(
@@ -261,8 +260,8 @@ def _write(
             )
         write_xlsx(
             [
-                Sheet("scores", neutralise_formulas(scores)),
-                Sheet("contributions", neutralise_formulas(contributions)),
+                Sheet("scores", scores),
+                Sheet("contributions", contributions),
             ],
             folder / "scores.xlsx",
             XLSX_STAMP,

@@ -32,6 +32,7 @@ from pipelines import runtime
 from pipelines.audit import code_version
 from pipelines.model_exports import evaluation_table
 from pipelines.settings import Settings
+from pipelines.spreadsheet_safety import csv_text
 
 # Environment for mlflow (telemetry, progress bars), set before it is imported.
 runtime.configure()
@@ -283,8 +284,8 @@ class MlflowTracker:
             mlflow.log_params(flat_params(record.params))
             mlflow.log_metrics(flat_metrics(record.metrics))
             mlflow.log_dict({"features": list(record.model.feature_names)}, "features.json")
-            mlflow.log_text(evaluation_table(record.metrics).write_csv(), "evaluation/metrics.csv")
-            mlflow.log_text(record.calibration.write_csv(), "evaluation/calibration.csv")
+            mlflow.log_text(csv_text(evaluation_table(record.metrics)), "evaluation/metrics.csv")
+            mlflow.log_text(csv_text(record.calibration), "evaluation/calibration.csv")
             mlflow.log_figure(
                 calibration_figure(
                     record.calibration, f"{model_name(record.industry)} calibration"

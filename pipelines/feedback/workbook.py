@@ -8,7 +8,9 @@ recorded. Every problem is collected and named by sheet, row and column:
 * the notes sheet must say which list it is (week, regulator, industry), a list that was
   published in this workdir (and the one the operator expected, when given);
 * the list sheet keeps the published headers and every published cell as published: a firm that
-  is not on the list, a firm twice, a missing firm or any edited published cell is refused;
+  is not on the list, a firm twice, a missing firm or any edited published cell is refused (a
+  cell published neutralised against formulas, ``'=…``, is the value it stands for, with or
+  without the apostrophe an application may drop: ``pipelines.spreadsheet_safety``);
 * an outcome or a method outside the lists, a date that is not a date, before the list went out
   or after today, an outcome without its date or method (or a date without an outcome), a
   note longer than allowed.
@@ -30,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from data_contracts.feedback import FeedbackContract
 from models.config import IndustrySpec
 from pipelines.publish_io import RISK_LIST_XLSX, InputColumn
+from pipelines.spreadsheet_safety import restore_text
 from pipelines.weekly_list import WEEK, published_on
 
 NOTES_ITEM, NOTES_TEXT = "项目", "说明"
@@ -259,7 +262,7 @@ def _published_rows(path: Path, layout) -> dict[str, Any]:
     headers = [h for h in rows[0] if h is not None and h not in editable]
     position = headers.index(layout.key_column)
     firms = {
-        row[position]: {"row": number, "values": row[: len(headers)]}
+        restore_text(row[position]): {"row": number, "values": row[: len(headers)]}
         for number, row in enumerate(rows[1:], start=2)
         if row[position] is not None
     }
@@ -306,7 +309,7 @@ def _read_list(
         values = [c.value for c in cells]
         if all(v in (None, "") for v in values):
             continue
-        uscc = values[key_index]
+        uscc = restore_text(values[key_index])
         key_letter = get_column_letter(key_index + 1)
         firm = published["firms"].get(uscc)
         if firm is None:
@@ -358,6 +361,7 @@ def _unknown(uscc: Any) -> str:
 
 
 def _differs(now: Any, then: Any) -> bool:
+    now, then = restore_text(now), restore_text(then)
     if now in (None, "") and then in (None, ""):
         return False
     if isinstance(now, int | float) and isinstance(then, int | float):

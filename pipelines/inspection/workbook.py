@@ -4,8 +4,8 @@ Sheets: 抽查名单 (the firms, their class, how each was chosen and its two in
 顺延必查企业 (mandatory firms beyond the capacity, when any), 抽查比例 (each class's firms,
 exclusions, rate and draw) and 说明 (month, seed, tier snapshot, capacity, warnings). Inspectors
 appear by certificate number with a masked name. Every text cell that could start a formula is
-neutralised (``pipelines.spreadsheet_safety``); the document's clock is the month's first day,
-so the same plan gives the same bytes.
+neutralised when written (``publish_io.write_xlsx``, ``pipelines.spreadsheet_safety``); the
+document's clock is the month's first day, so the same plan gives the same bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from models.config import load_config
 from models.inspection_plan import BY_SCORE, CENSUS, MANDATORY, DepartmentDraw
 from pipelines import publish_io
 from pipelines.site_tiers import BASIS_NAMES
-from pipelines.spreadsheet_safety import neutralise_formulas
 from pipelines.tiers import industry_names
 
 SELECTION = {MANDATORY: "必查", "random": "随机抽取"}
@@ -108,7 +107,7 @@ def write_plan_workbook(
     sheets = [
         publish_io.Sheet(
             "抽查名单",
-            neutralise_formulas(plan_sheet(draw.plan, roster)),
+            plan_sheet(draw.plan, roster),
             {"模型评分": "0.0%"},
             note=None if draw.plan.height else "本月无抽查对象，见“说明”。",
         )
@@ -117,7 +116,7 @@ def write_plan_workbook(
         sheets.append(
             publish_io.Sheet(
                 "顺延必查企业",
-                neutralise_formulas(deferred_sheet(draw.deferred)),
+                deferred_sheet(draw.deferred),
                 {"模型评分": "0.0%"},
                 note="检查能力不足，以下必查企业顺延至下月，按模型评分从高到低排列。",
             )
@@ -128,7 +127,7 @@ def write_plan_workbook(
             strata_sheet(draw.strata, exclude_months),
             {"配置抽查比例": "0.00%", "实际抽取比例": "0.00%"},
         ),
-        publish_io.Sheet("说明", neutralise_formulas(notes_sheet(summary))),
+        publish_io.Sheet("说明", notes_sheet(summary)),
     ]
     first = dt.date.fromisoformat(summary["as_of"]) + dt.timedelta(days=1)
     return publish_io.write_xlsx(sheets, path, stamp=dt.datetime.combine(first, dt.time()))

@@ -10,6 +10,7 @@ Firms' names never contain a person's name, so any raw PII value found in an out
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -66,10 +67,16 @@ def uscc_for(i: int) -> str:
     return f"91320594MA{i:07d}Y"
 
 
-def build_world(root: Path, seed: int) -> World:
+def build_world(root: Path, seed: int, names: Mapping[str, str] | None = None) -> World:
+    """The world; ``names`` replaces the registered names of some firms (uscc -> name), e.g. to
+    plant names that a spreadsheet would run as formulas."""
     rng = np.random.default_rng(seed)
     settings = Settings(workdir=root, operator="publisher-test")
     firms = _firms(rng)
+    if names:
+        firms = firms.with_columns(
+            pl.col("uscc").replace_strict(names, default=pl.col("name")).alias("name")
+        )
     _write_lake(settings, firms, rng)
     _write_ingest_summary(settings)
     names = registry.feature_names()

@@ -4,6 +4,7 @@ files, manifest; no charts) on the tiny publish world, for one industry."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,14 @@ class Published:
         return target
 
 
-def publish_one(root: Path, industry: str = "finance", week: str = WEEK, seed: int = 5):
-    world = build_world(root, seed=seed)
+def publish_one(
+    root: Path,
+    industry: str = "finance",
+    week: str = WEEK,
+    seed: int = 5,
+    names: Mapping[str, str] | None = None,
+):
+    world = build_world(root, seed=seed, names=names)
     config = world_config()
     spec = config.industries[industry]
     _, as_of = resolve_week(week)
