@@ -226,7 +226,10 @@ def ensure_lake(scale: str) -> Path:
         ["simulate", "--scale", scale, "--end-date", END_DATE],
         ["ingest", "--as-of", END_DATE],
     ):
-        subprocess.run([*ews, step[0], "--workdir", str(work), *step[1:]], check=True, cwd=ROOT)
+        done = subprocess.run([*ews, step[0], "--workdir", str(work), *step[1:]], cwd=ROOT)
+        # Ingest exits 3 when a simulated defect rejected a delivery (pipelines/exit_codes.py).
+        if done.returncode not in (0, 3):
+            raise RuntimeError(f"ews {step[0]} failed (exit {done.returncode})")
     return lake
 
 

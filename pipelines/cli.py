@@ -1,18 +1,26 @@
 """`ews`: one command per flow, plus simulate and demo.
 
 Flows are imported inside each command so that `ews --help` stays fast and a command only pays
-for the libraries it uses.
+for the libraries it uses. Every command exits with a code of ``pipelines.exit_codes`` (0 ok,
+2 bad input, 3 incomplete, 4 mismatch, 5 unwritable, 1 anything unexpected): each command is
+guarded (``_guard_every_command`` at the end), so its workdir is checked before any work and an
+error a user can fix is one line on stderr, not a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from pipelines import runtime
+from pipelines import exit_codes, runtime
 
 runtime.configure()
 
@@ -88,7 +96,12 @@ def ingest(
     """Validate every landing delivery against its contract; fill the lake and quarantine."""
     from pipelines.flows.ingest import ingest_flow
 
-    _echo(ingest_flow(workdir=str(workdir), as_of=as_of))
+    result = ingest_flow(workdir=str(workdir), as_of=as_of)
+    _echo(result)
+    summary = json.loads(Path(result["ingest_summary"]).read_text(encoding="utf-8"))
+    problems = exit_codes.ingest_problems(summary)
+    if problems:
+        _fail("ingest", "incomplete: " + "; ".join(problems), exit_codes.INCOMPLETE)
 
 
 @app.command()
@@ -141,10 +154,17 @@ Sheet = Annotated[str | None, typer.Option(help="Excel sheet (default: the first
 Threads = Annotated[int, typer.Option(help="xgboost threads per fit")]
 
 
-def _fail(command: str, error: Exception) -> None:
-    """One line on stderr and exit code 2: the message already names file, column and row."""
-    typer.echo(f"ews {command}: {error}", err=True)
-    raise typer.Exit(code=2)
+def _fail(command: str, error: Exception | str, code: int = exit_codes.BAD_INPUT) -> None:
+    """One line on stderr (the message already names file, column and row) and ``code``."""
+    typer.echo(f"ews {command}: {_message(error)}", err=True)
+    raise typer.Exit(code=code)
+
+
+def _message(error: Exception | str) -> str:
+    if isinstance(error, OSError) and exit_codes.for_error(error) == exit_codes.UNWRITABLE:
+        where = f" {error.filename}" if error.filename else ""
+        return f"cannot write{where}: {error.strerror or error}"
+    return str(error)
 
 
 @app.command("train-table")
@@ -268,9 +288,12 @@ def publish(
     ] = None,
 ) -> None:
     """Score with each champion and publish the week's ranked, explained risk lists."""
-    from pipelines.flows.publish import publish_flow
+    from pipelines.flows.publish import PublishIncomplete, publish_flow
 
-    _echo(publish_flow(workdir=str(workdir), week=week))
+    try:
+        _echo(publish_flow(workdir=str(workdir), week=week))
+    except PublishIncomplete as error:
+        _fail("publish", error, exit_codes.INCOMPLETE)
 
 
 @audit_app.command("verify")
@@ -284,7 +307,7 @@ def audit_verify(
     report = verify_flow(workdir=str(workdir), week=week or None)
     _echo(report)
     if not report.get("ok"):
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=exit_codes.MISMATCH)
 
 
 @audit_app.command("cards")
@@ -320,8 +343,7 @@ def inspect_plan(
             )
         )
     except PlanError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from error
+        _fail("inspect plan", error)
 
 
 @inspect_app.command("verify-plan")
@@ -336,7 +358,7 @@ def inspect_verify_plan(
     report = verify_plan_flow(workdir=str(workdir), month=month, department=department)
     _echo(report)
     if not report.get("ok"):
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=exit_codes.MISMATCH)
 
 
 @feedback_app.command("import")
@@ -370,7 +392,7 @@ def feedback_import(
         )
     except (WorkbookRejected, FileNotFoundError) as error:
         typer.echo(str(error), err=True)
-        raise typer.Exit(code=2) from None
+        raise typer.Exit(code=exit_codes.BAD_INPUT) from None
     _echo(result)
 
 
@@ -628,6 +650,69 @@ def demo(
     from pipelines.flows.demo import demo_flow
 
     _echo(demo_flow(workdir=str(workdir), scale=scale, seed=seed))
+
+
+# ---------------------------------------------------------------- every command guarded
+
+
+def check_workdir(workdir: Path) -> Path:
+    """The workdir, created if needed, after proving a file can be written in it; an OSError
+    (a file where the folder should be, no permission, a read-only file system) otherwise."""
+    if workdir.exists() and not workdir.is_dir():
+        raise NotADirectoryError(20, "the workdir is a file, not a folder", str(workdir))
+    workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=workdir, prefix=".ews-write-check-"):
+        pass
+    return workdir
+
+
+def _guarded(name: str, command: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            if isinstance(kwargs.get("workdir"), Path):
+                check_workdir(kwargs["workdir"])
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:
+            code = exit_codes.for_error(error)
+            if code is None or os.environ.get("EWS_TRACEBACK"):
+                raise
+            _fail(name, error, code)
+
+    run.ews_guarded = True  # type: ignore[attr-defined]
+    return run
+
+
+class _ExpectedErrorsWithoutTraceback(logging.Filter):
+    """Prefect logs a failed flow or task run with its traceback; for an error the command
+    reports in one line (bad input, unwritable path) the log line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if (
+            error is not None
+            and exit_codes.for_error(error)
+            and not os.environ.get("EWS_TRACEBACK")
+        ):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _guard_every_command(typer_app: typer.Typer, prefix: str = "") -> None:
+    for info in typer_app.registered_commands:
+        name = f"{prefix}{info.name or info.callback.__name__.replace('_', '-')}"
+        if not getattr(info.callback, "ews_guarded", False):
+            info.callback = _guarded(name, info.callback)
+    for group in typer_app.registered_groups:
+        _guard_every_command(group.typer_instance, f"{prefix}{group.name} ")
+
+
+_guard_every_command(app)
+for _logger in ("prefect.flow_runs", "prefect.task_runs"):
+    logging.getLogger(_logger).addFilter(_ExpectedErrorsWithoutTraceback())
 
 
 if __name__ == "__main__":

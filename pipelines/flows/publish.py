@@ -177,6 +177,11 @@ def audit_task(
     audit.record_run(workdir, "publish", [*inputs, *models], outputs, details)
 
 
+class PublishIncomplete(RuntimeError):
+    """Some industry got no new list (or the store or the tiers were not updated); the others
+    were published. ``ews publish`` exits 3 on it (``pipelines.exit_codes``)."""
+
+
 @flow(name="publish")
 def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     """Publish ``week`` (default: the current ISO week) for every configured industry.
@@ -232,7 +237,7 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
         tiers=tiers,
     )
     if failures:
-        raise RuntimeError(
+        raise PublishIncomplete(
             f"publish {label}: no new list for {', '.join(sorted(failures))}: "
             + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import audit, tracking
+from pipelines import audit, exit_codes, tracking
 from pipelines.cli import app
 from pipelines.flows.audit import verify_flow
 from pipelines.flows.publish import publish_flow
@@ -187,7 +187,7 @@ def test_an_edited_audit_log_line_fails_verify_naming_the_line(prefect_harness, 
 
     result = CliRunner().invoke(app, ["audit", "verify", "--workdir", str(settings.workdir)])
 
-    assert result.exit_code != 0
+    assert result.exit_code == exit_codes.MISMATCH
     report = json.loads(result.stdout)
     assert report["audit_log"]["line"] == 2 and report["audit_log"]["fault"] == "hash_mismatch"
     assert report["problems"][0].startswith("audit/audit_log.jsonl: line 2: hash mismatch")
@@ -199,5 +199,5 @@ def test_cli_exits_non_zero_on_a_tampered_week(workdir):
     result = CliRunner().invoke(
         app, ["audit", "verify", "--workdir", str(workdir.workdir), "--week", WEEK]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == exit_codes.MISMATCH
     assert "scores.parquet" in result.output

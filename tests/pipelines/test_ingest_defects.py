@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from data_contracts import catalog
-from pipelines import io
+from pipelines import exit_codes, io
 from pipelines.flows.ingest import ingest_flow
 from tests.pipelines.ingest_landing import land, land_bytes, valid_rows
 
@@ -264,6 +264,15 @@ def test_late_source_is_degraded_with_its_age_and_delivery_after_as_of_waits(run
     )
     assert hotline["deliveries_not_due"] == 1
     assert _lake_rows(run, HOTLINE.id, "2026-11-05") == 0
+
+
+def test_the_run_is_incomplete_for_a_scheduler_naming_what_did_not_get_in(run):
+    problems = exit_codes.ingest_problems(run["summary"])
+    missing = len(catalog.load_all()) - len(USED)
+    assert f"{missing} source(s) missing: {MISSING}, " in "; ".join(problems)
+    (rejected,) = [p for p in problems if " deliveries rejected: " in p]
+    assert f"{MASTER.id}/2026-10-12.csv" in rejected and f"{MASTER.id}/2026-10-19.csv" in rejected
+    assert f"{PARQUET.id}/2026-10-01.parquet" in rejected
 
 
 def test_rows_in_equals_accepted_plus_quarantined_everywhere(run):

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from models.inspection_plan import load_plan_policy
-from pipelines import publish_io
+from pipelines import exit_codes, publish_io
 from pipelines.cases import open_store
 from pipelines.cases.plans import planned
 from pipelines.inspection.inputs import PlanMonth, plan_seed
@@ -420,7 +420,7 @@ def test_the_flow_publishes_audits_and_shows_the_plan_and_the_cli_verifies_it(
     refused = runner.invoke(
         app, ["inspect", "plan", "--workdir", workdir, "--month", MONTH, "--seed", "7"]
     )
-    assert refused.exit_code == 1 and "already published" in refused.output
+    assert refused.exit_code == exit_codes.BAD_INPUT and "already published" in refused.output
     records = [r for r in audit.read_log(world.settings) if r["kind"] == "inspection_plan"]
     assert (
         not records[-1]["details"]["ok"] and "already published" in records[-1]["details"]["error"]
@@ -429,8 +429,9 @@ def test_the_flow_publishes_audits_and_shows_the_plan_and_the_cli_verifies_it(
     assert checked.exit_code == 0, checked.output
     (world.settings.inspection / MONTH / MARKET / "plan.xlsx").write_bytes(b"tampered")
     failed = runner.invoke(app, ["inspect", "verify-plan", "--workdir", workdir, "--month", MONTH])
-    assert failed.exit_code == 1 and "plan.xlsx" in failed.output
+    assert failed.exit_code == exit_codes.MISMATCH and "plan.xlsx" in failed.output
     missing = runner.invoke(
         app, ["inspect", "verify-plan", "--workdir", workdir, "--month", "2027-05"]
     )
-    assert missing.exit_code == 1 and "no published plan for 2027-05" in missing.output
+    assert missing.exit_code == exit_codes.MISMATCH
+    assert "no published plan for 2027-05" in missing.output
