@@ -141,6 +141,7 @@ def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]
                 "href": None,
                 # only the newest run's sources are listed: older runs keep their summary file
                 "attention": None if runs else sources_needing_attention(summary),
+                "not_ingested": None if runs else files_not_ingested(summary),
             }
         )
     latest = next((run for run in runs if run["docs"]), None)
@@ -151,6 +152,16 @@ def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]
     for run in runs:
         run["docs"] = str(run["docs"]) if run["docs"] else None
     return runs
+
+
+def files_not_ingested(summary: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The run's landing files that brought no row into the lake: rejected deliveries and files
+    set aside (rejected or ignored), each with its rows where counted and the ingest's reason.
+    None for a summary written before ingest listed every landing file."""
+    if "landing" not in summary:
+        return None
+    entries = summary["landing"].get("entries", [])
+    return [e for e in entries if e.get("status") in ("rejected", "ignored")]
 
 
 def sources_needing_attention(summary: dict[str, Any]) -> list[dict[str, Any]]:

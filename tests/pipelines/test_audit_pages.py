@@ -93,9 +93,43 @@ def test_newest_runs_sources_needing_attention_are_listed_worst_first(settings: 
     assert "late: 28 days old" in attention and "逾期" in attention
 
 
+def test_newest_runs_landing_files_not_ingested_are_listed_with_rows_and_reason(
+    settings: Settings,
+) -> None:
+    _ingest_run(settings, "run-new", "2026-11-16T02:00:00", with_docs=False)
+    summary_path = settings.ingest_runs / "run-new" / "ingest_summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["landing"] = {
+        "entries": [
+            {"path": "si_pension/2026-11-16.csv", "status": "accepted", "rows": 9, "reason": "ok"},
+            {
+                "path": "si_pension/..2026-11-09.csv",
+                "status": "ignored",
+                "rows": 1234,
+                "reason": "a hidden name <b>",
+            },
+            {
+                "path": "si_pension/link.csv",
+                "status": "rejected",
+                "rows": None,
+                "reason": "a symbolic link (to /etc/passwd); links are refused",
+            },
+        ]
+    }
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    render_auditor_pages(settings, settings.site)
+    text = (settings.site / "auditor" / "index.html").read_text(encoding="utf-8")
+    section = text[text.index('id="not-ingested"') :]
+    assert "landing/si_pension/..2026-11-09.csv" in section and "1,234" in section
+    assert "a symbolic link (to /etc/passwd)" in section and "拒收" in section
+    assert "a hidden name &lt;b&gt;" in section  # reasons quote untrusted names: escaped
+    assert "landing/si_pension/2026-11-16.csv" not in section  # read files are not listed
+
+
 def test_a_run_with_every_source_ok_says_so(settings: Settings) -> None:
     text = _index_after_run(settings, {"si_pension": _report("ok", "all rows accepted")})
     assert "Every source is ok." in text
+    assert "did not record its landing files one by one" in text  # a summary without landing
 
 
 def test_audit_log_page_lists_records_newest_first_with_hashes(settings: Settings) -> None:
