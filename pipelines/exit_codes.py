@@ -76,8 +76,9 @@ def ingest_problems(summary: dict[str, Any]) -> list[str]:
 
     Incomplete: a source ``failed`` (every new delivery rejected) or ``missing`` (no delivery at
     all), any delivery rejected whole, any landing file rejected, or a landing folder that
-    matches no contract. Rows quarantined inside an accepted delivery and late sources are
-    reported in the summary but do not change the exit code: ingest handled them as designed.
+    matches no contract. Rows quarantined inside an accepted delivery, late sources and files
+    deliberately ignored (``landing.ignored``: hidden files) are reported in the summary but do
+    not change the exit code: ingest handled them as designed.
     """
     sources = summary.get("sources", {})
     problems = []

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from data_contracts import catalog
+from pipelines import exit_codes
 from tests.pipelines.ingest_landing import csv_bytes, ingest_steps, land, raw_headers, valid_rows
 
 AS_OF = "2026-11-02"
@@ -159,6 +160,17 @@ def test_the_set_aside_files_are_listed_by_status(run):
             "si_pension",
         ]
     )
+
+
+def test_a_scheduler_is_told_the_run_is_incomplete_by_the_rejected_files(run):
+    """Rejected landing files and an unknown source folder make ``ews ingest`` exit 3; the
+    files deliberately ignored (hidden, .DS_Store) do not."""
+    problems = exit_codes.ingest_problems(run["summary"])
+    (files,) = [p for p in problems if "landing file(s) rejected" in p]
+    assert files.startswith("6 landing file(s) rejected: 2026-10-28.csv, ")
+    assert files.endswith(" and 1 more")
+    assert "landing folders with no contract: penalty_misc" in problems
+    assert not any(".DS_Store" in p or "..2026-10-29" in p for p in problems)
 
 
 def test_the_good_delivery_still_lands(run):
