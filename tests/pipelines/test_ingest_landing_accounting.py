@@ -228,3 +228,10 @@ def test_implausible_values_are_kept_and_warned_about_with_counts_and_rows(run):
 
 def test_valid_deliveries_raise_no_plausibility_warning(run):
     assert _outcome(run, HOTLINE, "2026-10-28")["implausible"] == []
+
+
+def test_a_rejected_landing_file_makes_the_run_incomplete_for_a_scheduler(run):
+    problems = exit_codes.ingest_problems(run["summary"])
+    (files,) = [p for p in problems if "landing file(s) rejected" in p]
+    assert files.startswith("6 landing file(s) rejected: ")
+    assert f"{HOTLINE.id}/2026-10-26.csv" in files  # the link
