@@ -105,7 +105,10 @@ def _facts(
             for c in evidence.shown
             if c in contract.column_names and contract.column(c).pii == PII.none
         ] or _default_shown(contract)
-        rows = _usable(sources, source_id, evidence, shown, firms, as_of)
+        # The rest of the record's key breaks ties in date (two linked firms closed the same
+        # day): the facts' order must not depend on the order rows came out of the lake.
+        tie_breakers = [k for k in contract.unique_key if k != contract.entity_key]
+        rows = _usable(sources, source_id, evidence, [*shown, *tie_breakers], firms, as_of)
         if evidence.where is not None:
             rows = rows.with_columns(pl.lit(as_of).alias(AS_OF_COLUMN)).filter(evidence.where)
         days = evidence.window_days or window[0]
@@ -115,7 +118,9 @@ def _facts(
             rows = rows.filter(pl.col(EVENT_DATE) == pl.col(EVENT_DATE).max().over(USCC))
         elif days is not None:
             rows = rows.filter(pl.col(EVENT_DATE) > as_of - timedelta(days=days))
-        rows = rows.sort(USCC, EVENT_DATE, descending=[False, True])
+        rows = rows.sort(
+            USCC, EVENT_DATE, *tie_breakers, descending=[False, True, *[False] * len(tie_breakers)]
+        )
         if evidence.mode == "summary":
             out.extend(
                 (u, False, zh, en) for u, zh, en in _summaries(rows, contract, evidence, days)
@@ -136,12 +141,14 @@ def _usable(
     sources: SourceSet,
     source_id: str,
     evidence: Evidence,
-    shown: list[str],
+    columns: list[str],
     firms: list[str],
     as_of: date,
 ) -> pl.DataFrame:
+    """The versions of the firms' rows usable at ``as_of`` (one per record key), with
+    ``columns`` and whatever the evidence's filter reads."""
     read = set(evidence.where.meta.root_names()) if evidence.where is not None else set()
-    needed = ({*shown, *read} - {AS_OF_COLUMN}) & set(sources.contracts[source_id].column_names)
+    needed = ({*columns, *read} - {AS_OF_COLUMN}) & set(sources.contracts[source_id].column_names)
     return (
         sources.versions(source_id, sorted(needed))
         .filter(pl.col(USCC).is_in(firms) & valid_at(pl.lit(as_of)))
@@ -164,10 +171,13 @@ def _summaries(
 ) -> list[tuple[str, str, str]]:
     group = evidence.group_by if evidence.group_by in contract.column_names else None
     keys = [USCC, *([group] if group else [])]
+    # The most frequent first, then the most recent, then by name: one row per key, a total order.
     counted = (
-        rows.group_by(keys, maintain_order=True)
+        rows.group_by(keys)
         .agg(pl.len().alias("n"), pl.col(EVENT_DATE).max().alias("latest"))
-        .sort(USCC, "n", descending=[False, True])
+        .sort(
+            USCC, "n", "latest", *keys[1:], descending=[False, True, True, *[False] * len(keys[1:])]
+        )
     )
     span_zh = f"近{days}天" if days else "累计"
     span_en = f"in the last {days} days" if days else "to date"

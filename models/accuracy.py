@@ -81,7 +81,7 @@ def follow_up(
     # An explicit "not inspected" without a date still says something about the listing; an
     # inspected report needs its date inside the window.
     by_listing = (
-        candidates.sort("inspection_date", "outcome", nulls_last=True)
+        candidates.sort("inspection_date", "outcome", "method", nulls_last=True)
         .group_by("week", "industry", "uscc", maintain_order=True)
         .agg(
             inspected=pl.col("was_inspected").any(),

@@ -65,9 +65,10 @@ def write_tables(
     names = master.select("uscc", "name")
     scrub = weekly_list.scrubber_for(sources, listed)
 
+    # Written in rank order (the insufficient-data firms last, by uscc), a total order.
     scores = (
-        compared.join(names, on="uscc", how="left")
-        .join(rows.select("uscc", "district"), on="uscc", how="left")
+        compared.join(names, on="uscc", how="left", maintain_order="left")
+        .join(rows.select("uscc", "district"), on="uscc", how="left", maintain_order="left")
         .select(
             "uscc",
             "name",
@@ -93,7 +94,8 @@ def write_tables(
     files.write_parquet(scores, folder / files.SCORES)
     files.write_parquet(explanations, folder / files.EXPLANATIONS)
     files.write_parquet(reasons, folder / files.REASONS)
-    files.write_parquet(left.join(names, on="uscc", how="left"), folder / files.LEAVERS)
+    leaving = left.join(names, on="uscc", how="left", maintain_order="left")
+    files.write_parquet(leaving, folder / files.LEAVERS)
     files.write_parquet(history, folder / files.HISTORY)
     files.write_parquet(profiles, folder / files.FIRMS)
     return {

@@ -103,13 +103,15 @@ def tier_snapshot(
     zh = {k: s.name.zh for k, s in config.industries.items()}
     en = {k: s.name.en for k, s in config.industries.items()}
     rows = classed.to_dicts()
+    # The sentences are made row by row from ``classed``, so they join to it before anything
+    # else can change its order.
+    explained = classed.with_columns(
+        pl.Series("basis_zh", [basis_text(r, policy, "zh", zh) for r in rows], pl.String),
+        pl.Series("basis_en", [basis_text(r, policy, "en", en) for r in rows], pl.String),
+    )
     return (
-        firms.join(names, on="uscc", how="left")
-        .join(classed, on="uscc", how="left")
-        .with_columns(
-            pl.Series("basis_zh", [basis_text(r, policy, "zh", zh) for r in rows], pl.String),
-            pl.Series("basis_en", [basis_text(r, policy, "en", en) for r in rows], pl.String),
-        )
+        firms.join(names, on="uscc", how="left", maintain_order="left")
+        .join(explained, on="uscc", how="left", maintain_order="left")
         .sort("uscc")
     )
 

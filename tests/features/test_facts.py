@@ -251,3 +251,41 @@ def test_paid_ratio_facts_show_the_months_in_arrears_first_across_schemes():
     assert got["fact_en"][0].startswith("2024-04 ")
     assert "Unpaid contribution (CNY) 40" in got["fact_en"][0]
     assert not got["fact_en"][1:].str.contains("Unpaid contribution \\(CNY\\) 40").any()
+
+
+def _closed_linked_firm(code: str, closed_on: date):
+    return rec(
+        "reg_legal_rep_other_firms",
+        linked_uscc=code,
+        linked_name=f"关联企业{code}",
+        linked_status="注销",
+        status_date=closed_on,
+        link_role="任法定代表人",
+    )
+
+
+def test_linked_firms_closed_the_same_day_are_listed_by_code_whatever_the_lake_order():
+    """Ties in date: the facts' order comes from the records' keys, not from where the rows
+    lie in the lake (a re-derived list must be byte-identical)."""
+    closed_on = date(2024, 2, 1)
+    linked = [_closed_linked_firm(c, closed_on) for c in ("L3", "L1", "L4", "L2")]
+    linked.append(_closed_linked_firm("L0", date(2024, 1, 1)))  # older: after the tie
+    orders = (linked, linked[::-1], linked[2:] + linked[:2])
+    got = [facts([master(), *rows], ["linked_firms_closed_count"]) for rows in orders]
+    assert all(frame.equals(got[0]) for frame in got[1:])
+    codes = [fact.split("统一社会信用代码 ")[1].split("；")[0] for fact in got[0]["fact_zh"]]
+    assert codes == ["L1", "L2", "L3", "L4", "L0"]
+
+
+def test_complaint_categories_as_frequent_and_as_recent_are_listed_by_name():
+    day = date(2024, 6, 1)
+    complaints = [
+        rec("complaint_12345", received_date=day, category=c)
+        for c in ("其他", "拖欠工资", "产品质量")
+    ]
+    got = [
+        facts([master(), *rows], ["complaint_count_90d"]) for rows in (complaints, complaints[::-1])
+    ]
+    assert got[0].equals(got[1])
+    categories = [f.split("「")[1].split("」")[0] for f in got[0]["fact_zh"]]
+    assert categories == sorted(categories)
