@@ -73,6 +73,9 @@ class SourcePlan:
     # files of this source's folder that are not deliveries (landing.LandingEntry dicts):
     # hidden and second files (ignored), links, nested, unopenable files (rejected)
     set_aside: list[dict[str, Any]] = field(default_factory=list)
+    # deliveries not read this run (already ingested unchanged, not due yet), as landing entries
+    # (path, source, status, rows, reason): the summary lists every landing file every run
+    unread: list[dict[str, Any]] = field(default_factory=list)
     newest_delivery: str | None = None  # newest delivery date due by the ingest time
     # rows delivered by the weekly deliveries already in the ledger: how busy a week usually is
     weekly_rows: dict[str, int] = field(default_factory=dict)
@@ -120,11 +123,16 @@ def plan_source(
     to_process: list[PlannedDelivery] = []
     skipped: list[str] = []
     not_due: list[str] = []
+    unread: list[dict[str, Any]] = []
     due_dates: list[dt.date] = []
     for item in kept:
         day = item.delivered_on
+        where = f"{source_id} file {item.path.name}"
         if day is not None and day > as_of.date():
             not_due.append(item.delivery_id)
+            unread.append(
+                _unread(item, "not_due", f"{where}: dated after the ingest time; waits", None)
+            )
             continue
         if day is not None:
             due_dates.append(day)
@@ -132,6 +140,15 @@ def plan_source(
         previous = ledger.get((source_id, item.delivery_id))
         if previous is not None and previous["sha256"] == sha:
             skipped.append(item.delivery_id)
+            unread.append(
+                _unread(
+                    item,
+                    "unchanged",
+                    f"{where}: unchanged since ingest run {previous.get('run_id')} "
+                    f"({previous.get('status')}, {previous.get('rows_in')} rows)",
+                    previous.get("rows_in"),
+                )
+            )
             continue
         to_process.append(
             PlannedDelivery(
@@ -154,6 +171,7 @@ def plan_source(
         not_due=not_due,
         ignored=ignored,
         set_aside=[e.to_dict() for e in sorted([*set_aside, *second_files], key=lambda e: e.path)],
+        unread=unread,
         newest_delivery=max(due_dates).isoformat() if due_dates else None,
         weekly_rows={
             delivery_id: int(entry["rows_in"])
@@ -161,6 +179,16 @@ def plan_source(
             if entry_source == source_id and io.is_weekly_delivery(delivery_id)
         },
     )
+
+
+def _unread(item: LandedFile, status: str, reason: str, rows: int | None) -> dict[str, Any]:
+    return {
+        "path": f"{item.source_id}/{item.path.name}",
+        "source": item.source_id,
+        "status": status,
+        "rows": rows,
+        "reason": reason,
+    }
 
 
 def _one_file_per_delivery(
@@ -225,6 +253,7 @@ class SourceReport:
     warnings: list[str] = field(default_factory=list)
     deliveries: list[DeliveryOutcome] = field(default_factory=list)
     set_aside: list[dict[str, Any]] = field(default_factory=list)  # see SourcePlan.set_aside
+    unread: list[dict[str, Any]] = field(default_factory=list)  # see SourcePlan.unread
 
     def __post_init__(self) -> None:
         if self.rows_in != self.rows_accepted + self.rows_quarantined:
@@ -248,6 +277,7 @@ def failed_report(plan: SourcePlan, error: BaseException) -> SourceReport:
         deliveries_not_due=len(plan.not_due),
         newest_delivery=plan.newest_delivery,
         set_aside=plan.set_aside,
+        unread=plan.unread,
     )
 
 
@@ -742,6 +772,7 @@ def _report(
         ],
         deliveries=outcomes,
         set_aside=plan.set_aside,
+        unread=plan.unread,
     )
 
 

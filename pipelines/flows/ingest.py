@@ -121,10 +121,9 @@ def idle_sources_task(plan_paths: list[str]) -> list[str]:
 def landing_inventory(
     reports: list[dict[str, Any]], outside_sources: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Every landing file this run decided about, with its status, rows and reason: deliveries
-    read (accepted, partial, rejected) and files set aside (rejected or ignored, never read as
-    deliveries). Deliveries already ingested unchanged, or not due yet, are counted in the
-    sources' figures (deliveries_skipped, deliveries_not_due)."""
+    """Every landing file, with its status, rows and reason: deliveries read this run (accepted,
+    partial, rejected), deliveries not read (unchanged since an earlier run: its status and rows
+    then; not_due) and files set aside (rejected or ignored, never read as deliveries)."""
     set_aside = [*outside_sources, *(e for r in reports for e in r.get("set_aside", []))]
     files = [
         {
@@ -138,6 +137,7 @@ def landing_inventory(
         for o in r["deliveries"]
     ]
     files += [{k: e[k] for k in ("path", "source", "status", "rows", "reason")} for e in set_aside]
+    files += [e for r in reports for e in r.get("unread", [])]
     files.sort(key=lambda f: (f["path"], f["status"]))
     return {
         "files": len(files),
@@ -158,7 +158,7 @@ def summarize_task(run_dir: str, report_paths: list[str]) -> str:
     run = io.read_json(Path(run_dir) / "run.json")
     reports = sorted((io.read_json(Path(p)) for p in report_paths), key=lambda r: r["source"])
     sources = {
-        r["source"]: {k: v for k, v in r.items() if k not in ("source", "deliveries")}
+        r["source"]: {k: v for k, v in r.items() if k not in ("source", "deliveries", "unread")}
         for r in reports
     }
     totals = {

@@ -75,18 +75,41 @@ def run(tmp_path_factory):
         frame = raw_headers(valid_rows(MASTER, 3, day=DAY), MASTER)
         (landing / MASTER.id / f"{day}.csv").parent.mkdir(exist_ok=True)
         frame.write_csv(landing / MASTER.id / f"{day}.csv", separator=separator)
+    land(landing, HOTLINE, "2026-11-05", valid_rows(HOTLINE, 2, day=DAY, start=70))  # not due
     summary = ingest_steps(workdir, AS_OF)
+    again = ingest_steps(workdir, AS_OF, run_id="again")
     entries = {e["path"]: e for e in summary["landing"]["entries"]}
-    return {"workdir": workdir, "summary": summary, "entries": entries}
+    return {"workdir": workdir, "summary": summary, "entries": entries, "again": again}
 
 
-def test_every_file_in_landing_is_listed_once(run):
-    listed = [e["path"] for e in run["summary"]["landing"]["entries"]]
+@pytest.mark.parametrize("which", ["summary", "again"])
+def test_every_file_in_landing_is_listed_once_on_every_run(run, which):
+    landing = run[which]["landing"]
+    listed = [e["path"] for e in landing["entries"]]
     assert sorted(listed) == sorted(_landed_paths(run["workdir"] / "landing"))
-    assert len(listed) == len(set(listed)) == run["summary"]["landing"]["files"]
-    for entry in run["summary"]["landing"]["entries"]:
-        assert entry["status"] in ("accepted", "partial", "rejected", "ignored")
+    assert len(listed) == len(set(listed)) == landing["files"]
+    for entry in landing["entries"]:
+        assert entry["status"] in (
+            "accepted",
+            "partial",
+            "rejected",
+            "ignored",
+            "unchanged",
+            "not_due",
+        )
         assert entry["reason"]
+
+
+def test_deliveries_not_read_are_listed_as_waiting_or_unchanged(run):
+    assert run["entries"][f"{HOTLINE.id}/2026-11-05.csv"]["status"] == "not_due"
+    again = {e["path"]: e for e in run["again"]["landing"]["entries"]}
+    good = again[f"{HOTLINE.id}/2026-10-28.csv"]
+    assert (good["status"], good["rows"]) == ("unchanged", 3)
+    assert "unchanged since ingest run r (accepted, 3 rows)" in good["reason"]
+    misnamed = again[f"{HOTLINE.id}/penalty_20261028.csv"]
+    assert (misnamed["status"], misnamed["rows"]) == ("unchanged", 2)
+    assert "(rejected, 2 rows)" in misnamed["reason"]
+    assert again[f"{HOTLINE.id}/..2026-10-29.csv"]["status"] == "ignored"  # still there, still said
 
 
 def test_a_hidden_delivery_is_ignored_listed_with_its_rows_and_warned_about(run):
