@@ -65,8 +65,8 @@ class Survey:
 def survey_landing(landing_dir: Path, contracted: set[str] | frozenset[str]) -> Survey:
     """Every entry under ``landing_dir``: deliveries per contracted source, the rest set aside."""
     survey = Survey()
-    if not landing_dir.is_dir() or landing_dir.is_symlink():
-        return survey
+    if not landing_dir.is_dir():  # landing/ itself may be a link to a share: the operator's
+        return survey  # configuration, not a delivery; links below it are never followed
     for entry in _entries(landing_dir):
         name = entry.name
         if entry.is_symlink():
