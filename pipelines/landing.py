@@ -105,7 +105,21 @@ def _source_folder(
     """The deliveries of one source folder; everything else in it goes to ``survey.set_aside``.
     ``source`` is None for a folder no contract declares: then every file is set aside."""
     files: list[LandedFile] = []
-    for entry in _entries(folder):
+    try:
+        entries = _entries(folder)
+    except OSError as error:  # a folder that cannot be listed: said, not a crash
+        survey.set_aside.append(
+            LandingEntry(
+                _relative(landing_dir, folder),
+                source,
+                REJECTED,
+                "unreadable",
+                f"landing/{folder.name}: the folder cannot be listed "
+                f"({type(error).__name__}: {error.strerror or error}); its files are unknown",
+            )
+        )
+        return files
+    for entry in entries:
         path = Path(entry.path)
         if entry.is_symlink():
             survey.set_aside.append(_link(landing_dir, path, source))

@@ -79,3 +79,21 @@ def test_landing_itself_may_be_a_link_to_a_share_but_links_below_it_are_refused(
     assert [(e.path, e.kind) for e in survey.set_aside] == [
         ("si_pension/2026-11-09.csv", "symlink")
     ]
+
+
+def test_a_source_folder_that_cannot_be_listed_is_rejected_not_a_crash(tmp_path, monkeypatch):
+    from pipelines import landing
+
+    (tmp_path / "si_pension").mkdir()
+    real_entries = landing._entries
+
+    def refuse(folder: Path):
+        if folder.name == "si_pension":
+            raise PermissionError(13, "Permission denied")
+        return real_entries(folder)
+
+    monkeypatch.setattr(landing, "_entries", refuse)
+    survey = survey_landing(tmp_path, {"si_pension"})
+    (entry,) = survey.set_aside
+    assert (entry.path, entry.status, entry.source) == ("si_pension", "rejected", "si_pension")
+    assert "cannot be listed (PermissionError: Permission denied)" in entry.reason
