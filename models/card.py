@@ -482,22 +482,28 @@ def limitations(spec: IndustrySpec, training: TrainingFacts, *, simulated: bool)
     return items
 
 
-def human_oversight(spec: IndustrySpec) -> dict:
-    """How people stay in charge. The publish step takes no overrides file, so overriding the
-    list is a recorded decision outside EWS, never an edit of the published files."""
+def human_oversight(spec: IndustrySpec, decisions: Mapping[str, int] | None = None) -> dict:
+    """How people stay in charge, and how often they did: listings overridden or objected to,
+    objections upheld (``models.objections.oversight_counts``; None before any was recorded)."""
     procedure = [
         "The list is advisory: the inspector decides whether and how to inspect each firm.",
-        f"To take a firm off the plan or add one, the {spec.regulator.en} records the decision, "
-        "its written reason and the decision-maker in its inspection plan. The published files "
-        "are never edited: their hashes would no longer match the manifest and "
-        "`ews audit verify` would fail.",
-        "Every run (ingest, train, promote, publish, cards, verify) is in the append-only, "
-        "hash-chained audit log with its operator; `ews audit verify --week W` re-derives a "
-        "published list from its lineage and checks every SHA-256.",
+        f"An analyst of the {spec.regulator.en} can pin a firm on or off the list, or set its "
+        "credit risk class, with a mandatory reason and an expiry date (`ews override set`); "
+        "the override shows on the list and the firm's page next to the model's own score, is "
+        "cited in the week's manifest and lapses by itself.",
+        "A firm can object to its listing, its class or a fact on its page (`ews objection "
+        "file`); the objection is reviewed and decided within the configured deadlines, and an "
+        "upheld one takes effect from the next publication (docs/objections.md).",
+        "The published files are never edited: their hashes would no longer match the manifest "
+        "and `ews audit verify` would fail.",
+        "Every run (ingest, train, promote, publish, cards, verify) and every objection or "
+        "override step is in the append-only, hash-chained audit log with its operator; "
+        "`ews audit verify --week W` re-derives a published list from its lineage, with the "
+        "case store as it stood at the week's cut-off.",
         "A version becomes champion only through the promotion gate or an analyst's "
         "`ews promote`, both recorded in the registry and in the audit log.",
     ]
-    return {"procedure": procedure}
+    return {"procedure": procedure, "decisions": dict(decisions) if decisions else None}
 
 
 def change_log(versions: Sequence[VersionFacts]) -> list[dict]:
@@ -574,6 +580,7 @@ def build_card(
     simulated: bool,
     plots: Mapping[str, str] | None = None,
     feedback_facts: Mapping[str, Any] | None = None,
+    oversight: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The whole card: one key per section (SECTIONS), JSON-ready (NaN becomes null)."""
     if version.name != f"ews-{spec.key}":
@@ -594,7 +601,7 @@ def build_card(
         "subgroups": subgroups(predictions, firm_facts, spec.capacity_k),
         "explanation": explanation(contributions, training.feature_names, plots.get("explanation")),
         "limitations": limitations(spec, training, simulated=simulated),
-        "human_oversight": human_oversight(spec),
+        "human_oversight": human_oversight(spec, oversight),
         "change_log": change_log(history),
     }
     return _json_ready(card)

@@ -65,7 +65,12 @@ EFFECT_SCHEMA = {
     "decision_id": pl.String,  # the override's or the objection's id
     "reason": pl.String,
 }
-TIER_SETTING_SCHEMA = {"uscc": pl.String, "tier": pl.String, "reason": pl.String}
+TIER_SETTING_SCHEMA = {
+    "uscc": pl.String,
+    "tier": pl.String,
+    "reason": pl.String,
+    "decision_id": pl.String,
+}
 
 
 class ObjectionError(ValueError):
@@ -365,7 +370,10 @@ def tier_settings(objections: pl.DataFrame, overrides: pl.DataFrame, day: dt.dat
     objection decided with a class). uscc, tier, reason (naming the decision), by uscc."""
     pinned = overrides_in_force(overrides, day).filter(pl.col("action") == SET_TIER)
     by_override = pinned.select(
-        "uscc", "tier", reason=pl.format("{}: {}", pl.col("override_id"), pl.col("reason"))
+        "uscc",
+        "tier",
+        reason=pl.format("{}: {}", pl.col("override_id"), pl.col("reason")),
+        decision_id="override_id",
     )
     by_objection = (
         upheld(objections)
@@ -374,7 +382,10 @@ def tier_settings(objections: pl.DataFrame, overrides: pl.DataFrame, day: dt.dat
         .sort("decided_on", "objection_id")
         .unique("uscc", keep="last", maintain_order=True)
         .select(
-            "uscc", "tier", reason=pl.format("{}: {}", pl.col("objection_id"), pl.col("reason"))
+            "uscc",
+            "tier",
+            reason=pl.format("{}: {}", pl.col("objection_id"), pl.col("reason")),
+            decision_id="objection_id",
         )
     )
     return pl.concat(
@@ -391,3 +402,67 @@ def withdrawn_facts(objections: pl.DataFrame, day: dt.date) -> pl.DataFrame:
         .select("uscc", "fact_text", "objection_id", "decided_on")
         .sort("uscc", "objection_id")
     )
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """People's decisions a publication applies: the store's current objections and overrides
+    as the week could see them (``pipelines.cases.objections.publication_decisions``)."""
+
+    objections: pl.DataFrame
+    overrides: pl.DataFrame
+    policy: ObjectionPolicy
+
+
+def withdraw_facts(reasons: pl.DataFrame, withdrawn: pl.DataFrame) -> pl.DataFrame:
+    """Reasons without the withdrawn facts (matched on the firm and the fact's text in either
+    language; the zh and en lists stay aligned). Adds ``facts_withdrawn``: the objections whose
+    facts were taken out of that reason (empty when none)."""
+    texts: dict[str, dict[str, str]] = {}
+    for row in withdrawn.iter_rows(named=True):
+        texts.setdefault(row["uscc"], {})[row["fact_text"].strip()] = row["objection_id"]
+    out_zh, out_en, out_ids = [], [], []
+    for uscc, facts_zh, facts_en in reasons.select("uscc", "facts_zh", "facts_en").iter_rows():
+        mine = texts.get(uscc, {})
+        kept_zh, kept_en, ids = [], [], []
+        for zh, en in zip(facts_zh or [], facts_en or [], strict=True):
+            hit = mine.get(zh.strip()) or mine.get(en.strip())
+            if hit is None:
+                kept_zh.append(zh)
+                kept_en.append(en)
+            elif hit not in ids:
+                ids.append(hit)
+        out_zh.append(kept_zh)
+        out_en.append(kept_en)
+        out_ids.append(ids)
+    text_list = pl.List(pl.String)
+    return reasons.with_columns(
+        pl.Series("facts_zh", out_zh, text_list),
+        pl.Series("facts_en", out_en, text_list),
+        pl.Series("facts_withdrawn", out_ids, text_list),
+    )
+
+
+def oversight_counts(objections: pl.DataFrame, list_bases: pl.DataFrame) -> dict[str, int]:
+    """How people weighed in on one industry's lists, for its model card: ``objections`` are the
+    industry's current objections, ``list_bases`` the published lists' ``week``, ``uscc`` and
+    ``list_basis`` (scores.parquet)."""
+
+    def listings(frame: pl.DataFrame) -> int:
+        return frame.select("week", "uscc").unique().height
+
+    status = pl.col("status")
+    return {
+        "listings_overridden": listings(
+            list_bases.filter(pl.col("list_basis").is_in((PINNED_ON, PINNED_OFF)))
+        ),
+        "listings_removed_by_objection": listings(
+            list_bases.filter(pl.col("list_basis") == OBJECTION_UPHELD)
+        ),
+        "listings_objected_to": listings(objections.filter(pl.col("subject") == LISTING)),
+        "objections": objections.height,
+        "upheld": objections.filter(status == UPHELD).height,
+        "partly_upheld": objections.filter(status == PARTLY_UPHELD).height,
+        "rejected": objections.filter(status == REJECTED).height,
+        "open": objections.filter(status.is_in(OPEN)).height,
+    }

@@ -114,7 +114,13 @@ def compare_with_previous(current: pl.DataFrame, previous: pl.DataFrame | None) 
     )
 
 
-LEAVER_REASONS = ("below_cut", "insufficient_data", "not_scored")
+LEAVER_REASONS = (
+    "below_cut",
+    "insufficient_data",
+    "not_scored",
+    "override_off",  # an analyst's override took it off (models.objections)
+    "objection_upheld",  # the firm's objection to its listing was upheld
+)
 
 
 LEAVER_SCHEMA = {
@@ -131,13 +137,21 @@ def leavers(current: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFram
     """Firms listed last week and not this week, with why they left (none without last week).
 
     ``reason`` is ``below_cut`` (still ranked, now below the top K), ``insufficient_data`` (now
-    flagged) or ``not_scored`` (no longer in the scoring table: closed, moved out, or the distress
-    event already confirmed). Sorted by last week's rank.
+    flagged), ``not_scored`` (no longer in the scoring table: closed, moved out, or the distress
+    event already confirmed), or, when ``current`` has ``list_basis``, the decision that took it
+    off (``override_off``, ``objection_upheld``). Sorted by last week's rank.
     """
     if previous is None:
         return pl.DataFrame(schema=LEAVER_SCHEMA)
+    basis = pl.col("list_basis") if "list_basis" in current.columns else pl.lit(None, pl.String)
     now = current.select(
-        "uscc", "rank", "listed", "insufficient_data", "probability", present=pl.lit(True)
+        "uscc",
+        "rank",
+        "listed",
+        "insufficient_data",
+        "probability",
+        present=pl.lit(True),
+        taken_off=pl.when(basis.is_in(LEAVER_REASONS)).then(basis),
     )
     return (
         previous.filter(pl.col("listed"))
@@ -147,6 +161,8 @@ def leavers(current: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFram
         .with_columns(
             reason=pl.when(pl.col("present").is_null())
             .then(pl.lit("not_scored"))
+            .when(pl.col("taken_off").is_not_null())
+            .then(pl.col("taken_off"))
             .when(pl.col("insufficient_data"))
             .then(pl.lit("insufficient_data"))
             .otherwise(pl.lit("below_cut"))

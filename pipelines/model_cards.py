@@ -23,6 +23,7 @@ from features.build import build_feature_table
 from models import card
 from models.config import IndustrySpec, load_industries
 from models.evaluate import METRICS
+from models.objections import oversight_counts
 from models.outcomes import evaluation_sample, rates
 from models.pipeline import evaluate_on
 from models.promotion import CHAMPION
@@ -32,6 +33,7 @@ from pipelines.card_render import render_card
 from pipelines.cases import NOW, case_store_exists, open_store
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
+from pipelines.cases.objections import objections as store_objections
 from pipelines.feedback.report import store_accuracy
 from pipelines.flows.features import lake_sources
 from pipelines.flows.train import test_rows
@@ -198,6 +200,7 @@ def build_version_card(
         simulated=settings.sim_truth.is_dir(),
         plots={"calibration": calibration_png.name, "explanation": shap_png.name},
         feedback_facts=feedback_facts(settings, spec, version, scored),
+        oversight=oversight_facts(settings, spec),
     )
     written = WrittenCard(
         industry=industry,
@@ -284,6 +287,40 @@ def feedback_facts(
             "last_as_of": days[-1].isoformat() if days else None,
         },
     }
+
+
+def oversight_facts(settings: Settings, spec: IndustrySpec) -> dict[str, int] | None:
+    """Overrides and objections of the industry's lists, for the card (None when none was ever
+    recorded): the published lists' ``list_basis`` and the store's current objections (a class
+    objection counts for the industry whose list last named the firm)."""
+    if not case_store_exists(settings):
+        return None
+    store = open_store(settings)
+    try:
+        objections = store_objections(store)
+        named = listings(store, NOW, industry=spec.key).select("uscc").unique()
+    finally:
+        store.dispose()
+    mine = objections.filter(
+        (pl.col("industry") == spec.key)
+        | (pl.col("industry").is_null() & pl.col("uscc").is_in(named["uscc"].implode()))
+    )
+    frames = []
+    for manifest_path in sorted(settings.publish.glob(f"*/{spec.key}/{MANIFEST}")):
+        scores = pl.read_parquet(manifest_path.parent / SCORES)
+        if "list_basis" in scores.columns:
+            frames.append(
+                scores.select("uscc", "list_basis").with_columns(
+                    week=pl.lit(manifest_path.parent.parent.name)
+                )
+            )
+    bases = (
+        pl.concat(frames)
+        if frames
+        else pl.DataFrame(schema={"uscc": pl.String, "list_basis": pl.String, "week": pl.String})
+    )
+    counts = oversight_counts(mine, bases)
+    return counts if any(counts.values()) else None
 
 
 def _sample(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:

@@ -44,6 +44,7 @@ REASONS = "reasons.parquet"  # listed firms: top reasons in zh/en with their fac
 LEAVERS = "leavers.parquet"  # listed last week, not this week, and why
 HISTORY = "history.parquet"  # listed firms: probability over recent weekly as-of dates
 FIRMS = "firms.parquet"  # listed firms: registration profile, personal data masked
+DECISIONS = "decisions.json"  # overrides and upheld objections the list applied (cited)
 BEESWARM = "plots/beeswarm.png"
 MANIFEST = "manifest.json"
 

@@ -20,10 +20,19 @@ from data_contracts.schema import Bilingual
 from features import registry
 from models.config import IndustrySpec
 from models.explain import BASE_COLUMN
+from models.objections import (
+    EFFECT_SCHEMA,
+    Decisions,
+    apply_to_list,
+    list_effects,
+    withdraw_facts,
+    withdrawn_facts,
+)
 from models.rank import compare_with_previous, leavers, rank_firms
 from models.train import RiskModel
 from pipelines import publish_io as files
 from pipelines import weekly_list
+from pipelines.cases.objections import cited
 from pipelines.feedback.workbook import inspection_inputs, notes_rows
 from pipelines.site import change_label
 
@@ -43,17 +52,20 @@ def write_tables(
     model: RiskModel,
     sources: dict[str, pl.LazyFrame],
     publish_root: Path,
+    decisions: Decisions | None = None,
 ) -> dict[str, Any]:
     """Score, rank and explain the industry's firms and write the list's tables into ``folder``.
 
     Last week's list and the score history come from earlier publications under
-    ``publish_root`` only (never re-scored), so the list can be re-derived exactly.
+    ``publish_root`` only (never re-scored), so the list can be re-derived exactly. People's
+    ``decisions`` (overrides, upheld objections, as the case store stood at the week's cut-off)
+    pin firms on or off the list and withdraw facts; ``decisions.json`` says which and why.
 
     Returns what the manifest needs to say about the inputs (previous week, counts).
     """
     rows = weekly_list.industry_rows(table, spec)
     scored, explanations = weekly_list.score_rows(model, rows)
-    ranked = rank_firms(scored, spec)
+    ranked, applied, withdrawn = _apply_decisions(rank_firms(scored, spec), decisions, spec, week)
 
     previous, previous_meta = _previous(spec, week, publish_root)
     compared = compare_with_previous(ranked, previous)
@@ -83,11 +95,17 @@ def write_tables(
             "previous_rank",
             "rank_change",
             "new_entrant",
+            "model_listed",
+            "list_basis",
+            "decision_id",
+            "decision_reason",
         )
     )
     reasons = weekly_list.reasons_with_facts(
         explanations, rows, model.feature_names, listed, sources, as_of, scrub
     )
+    reasons = withdraw_facts(reasons, withdrawn)
+    people = _decisions_file(decisions, week, spec.key, applied, reasons)
     history = weekly_list.score_history(publish_root, spec.key, week, ranked, listed)
     profiles = weekly_list.masked_profiles(master.filter(pl.col("uscc").is_in(listed)))
 
@@ -98,6 +116,7 @@ def write_tables(
     files.write_parquet(leaving, folder / files.LEAVERS)
     files.write_parquet(history, folder / files.HISTORY)
     files.write_parquet(profiles, folder / files.FIRMS)
+    files.write_json(people, folder / files.DECISIONS)
     return {
         "previous": previous_meta,
         "counts": {
@@ -107,8 +126,66 @@ def write_tables(
             "listed": len(listed),
             "new_entrants": compared.filter(pl.col("new_entrant").fill_null(False)).height,
             "leavers": left.height,
+            "pinned_on": applied.filter(pl.col("effect") == "override_on")["applied"].sum(),
+            "pinned_off": applied.filter(pl.col("effect") == "override_off").height,
+            "removed_by_objection": applied.filter(pl.col("effect") == "objection_upheld").height,
+            "facts_withdrawn": reasons["facts_withdrawn"].list.len().sum(),
         },
+        "decisions": people["cited"],
         "history": {"weeks": history.get_column("as_of").n_unique(), **HISTORY_NOTE},
+    }
+
+
+def _apply_decisions(
+    ranked: pl.DataFrame, decisions: Decisions | None, spec: IndustrySpec, week: str
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The list after people's decisions, the effects (with ``applied``) and withdrawn facts."""
+    day = weekly_list.published_on(week)
+    if decisions is None:
+        effects = pl.DataFrame(schema=EFFECT_SCHEMA)
+        withdrawn = pl.DataFrame(schema={"uscc": pl.String, "fact_text": pl.String})
+    else:
+        effects = list_effects(
+            decisions.objections, decisions.overrides, spec.key, day, decisions.policy
+        )
+        mine = decisions.objections.filter(pl.col("industry") == spec.key)
+        withdrawn = withdrawn_facts(mine, day)
+    listed, applied = apply_to_list(ranked, effects, spec.capacity_k)
+    return listed, applied, withdrawn
+
+
+def _decisions_file(
+    decisions: Decisions | None,
+    week: str,
+    industry: str,
+    applied: pl.DataFrame,
+    reasons: pl.DataFrame,
+) -> dict[str, Any]:
+    """decisions.json: the overrides and objections this list applied, each cited by id and the
+    SHA-256 of its state in the case store, and what each did."""
+    withdrew = sorted({i for ids in reasons["facts_withdrawn"] for i in ids})
+    used_objections = {*applied["decision_id"], *withdrew}
+    cites = {"objections": [], "overrides": []}
+    if decisions is not None:
+        objections = decisions.objections.filter(pl.col("objection_id").is_in(used_objections))
+        overrides = decisions.overrides.filter(
+            pl.col("override_id").is_in(applied["decision_id"].implode())
+        )
+        cites = {
+            "objections": cited(objections, "objection_id"),
+            "overrides": cited(overrides, "override_id"),
+        }
+    return {
+        "week": week,
+        "industry": industry,
+        "list": applied.sort("uscc").to_dicts(),
+        "facts_withdrawn": [
+            {"uscc": row["uscc"], "feature": row["feature"], "objections": row["facts_withdrawn"]}
+            for row in reasons.filter(pl.col("facts_withdrawn").list.len() > 0)
+            .sort("uscc", "feature")
+            .iter_rows(named=True)
+        ],
+        "cited": cites,
     }
 
 

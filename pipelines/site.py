@@ -29,6 +29,7 @@ from pipelines.site_audit import page_environment, render_auditor_pages
 from pipelines.site_consistency import FOLDER as CONSISTENCY_FOLDER
 from pipelines.site_consistency import render_consistency_pages
 from pipelines.site_inspection import render_plan_pages
+from pipelines.site_objections import render_objections_page
 from pipelines.site_tiers import credit_classes, find_tier_snapshots, render_tier_pages
 from pipelines.weekly_list import WEEK
 
@@ -45,6 +46,8 @@ LEAVER_REASONS = {
         "已不在评分范围（注销、迁出或已确认风险事件）",
         "no longer scored (closed, moved or event confirmed)",
     ),
+    "override_off": ("分析人员人工移出名单", "taken off by an analyst's override"),
+    "objection_upheld": ("企业异议成立，移出名单", "taken off: the firm's objection was upheld"),
 }
 PROFILE_LABELS = {
     "legal_rep_name": ("法定代表人", "Legal representative"),
@@ -126,6 +129,7 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
         plans = render_plan_pages(settings.inspection, out, environment, config)
         render_auditor_pages(settings, out)
         render_consistency_pages(settings, out)
+        objections = render_objections_page(settings, out, environment)
         regulators = _render_feedback_pages(publications, out, config, environment)
         page = environment.get_template("site_index.html.j2").render(
             root="",
@@ -134,6 +138,7 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
             auditor=f"{AUDITOR_FOLDER}/index.html",
             plans=plans,
             consistency=f"{CONSISTENCY_FOLDER}/index.html",
+            objections=objections,
         )
         (out / "index.html").write_text(page, encoding="utf-8")
     return settings.site / "index.html"
@@ -198,6 +203,7 @@ def _render_publication(
     entrants = [f for f in firms if f["new_entrant"]] if has_previous else None
     leaver_rows = _leaver_rows(leavers) if has_previous else None
     insufficient = scores.filter(pl.col("insufficient_data")).sort("uscc").to_dicts()
+    decided_off = _decided_off(scores)
 
     root = "../../"
     page = environment.get_template("site_list.html.j2").render(
@@ -209,6 +215,7 @@ def _render_publication(
         entrants=entrants,
         leavers=leaver_rows,
         insufficient=insufficient,
+        decided_off=decided_off,
         last_week=last_week,
         feedback_href=f"{root}{FEEDBACK_FOLDER}/{pub.industry}.html" if feedback else None,
     )
@@ -350,10 +357,24 @@ def change_label(rank_change: int | None, new_entrant: bool | None, has_previous
     return Change("持平", "unchanged", "", 0)
 
 
+# How a firm came to be on (or off) the list when people decided it (scores' ``list_basis``).
+LIST_BASIS = {
+    "override_on": ("人工列入", "pinned on by an analyst"),
+    "override_off": ("人工移出", "taken off by an analyst"),
+    "objection_upheld": ("异议成立移出", "taken off: objection upheld"),
+}
+
+
 def _firm_row(row: dict[str, Any], has_previous: bool) -> dict[str, Any]:
     change = change_label(row["rank_change"], row["new_entrant"], has_previous)
+    basis = LIST_BASIS.get(row.get("list_basis") or "model")
     return {
         **row,
+        "decided_zh": basis[0] if basis else None,
+        "decided_en": basis[1] if basis else None,
+        "decision_id": row.get("decision_id"),
+        "decision_reason": row.get("decision_reason"),
+        "model_listed": row.get("model_listed", True),
         "href": f"firms/{row['uscc']}.html",
         "change_zh": change.zh,
         "change_en": change.en,
@@ -368,6 +389,21 @@ def _previous_label(previous: dict[str, Any]) -> str:
     if kind == "published":
         return f"{previous['week']} 已发布名单"
     return "首次发布"
+
+
+def _decided_off(scores: pl.DataFrame) -> list[dict[str, Any]]:
+    """Firms people took off this list (an override or an upheld objection), model rank kept."""
+    if "list_basis" not in scores.columns:
+        return []
+    off = scores.filter(pl.col("list_basis").is_in(["override_off", "objection_upheld"]))
+    return [
+        {
+            **row,
+            "decided_zh": LIST_BASIS[row["list_basis"]][0],
+            "decided_en": LIST_BASIS[row["list_basis"]][1],
+        }
+        for row in off.sort("rank", "uscc", nulls_last=True).to_dicts()
+    ]
 
 
 def _leaver_rows(leavers: pl.DataFrame) -> list[dict[str, Any]]:
@@ -394,7 +430,7 @@ def _reason(row: dict[str, Any]) -> dict[str, Any]:
         {"zh": zh, "en": en}
         for zh, en in zip(row.get("facts_zh") or [], row.get("facts_en") or [], strict=True)
     ]
-    return {**row, "facts": facts}
+    return {**row, "facts": facts, "facts_withdrawn": row.get("facts_withdrawn") or []}
 
 
 def _profile(row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,12 +24,14 @@ from typing import Any
 import polars as pl
 
 from models.config import IndustryConfig
+from models.objections import Decisions, tier_settings
 from models.tier_inputs import missing_sources, tier_components
 from models.tiering import TierPolicy, basis_text, tier_firms
 from pipelines import audit, publish_io
+from pipelines.cases.objections import cited
 from pipelines.io import read_json
 from pipelines.settings import Settings
-from pipelines.weekly_list import master_at
+from pipelines.weekly_list import master_at, published_on
 
 FOLDER = "tiers"
 TIERS_FILE = "tiers.parquet"
@@ -183,11 +185,28 @@ def publish_tiers(
     sources: Mapping[str, pl.LazyFrame],
     config: IndustryConfig,
     policy: TierPolicy,
+    decisions: Decisions | None = None,
 ) -> Path:
     """Class every firm for ``week`` from its published lists (``manifests``: industry -> the
-    list's manifest) and put ``publish/<week>/tiers/`` in place; returns its manifest."""
+    list's manifest) and put ``publish/<week>/tiers/`` in place; returns its manifest.
+    ``decisions``: classes set by overrides and upheld objections (the case store as the week
+    saw it), cited in the manifest."""
     lists = {industry: Path(m).parent / publish_io.SCORES for industry, m in manifests.items()}
-    tiers = tier_snapshot(pl.read_parquet(table_path), lists, sources, as_of, config, policy)
+    people, cites = None, {"objections": [], "overrides": []}
+    if decisions is not None:
+        people = tier_settings(decisions.objections, decisions.overrides, published_on(week))
+        ids = people["decision_id"].implode()
+        cites = {
+            "objections": cited(
+                decisions.objections.filter(pl.col("objection_id").is_in(ids)), "objection_id"
+            ),
+            "overrides": cited(
+                decisions.overrides.filter(pl.col("override_id").is_in(ids)), "override_id"
+            ),
+        }
+    tiers = tier_snapshot(
+        pl.read_parquet(table_path), lists, sources, as_of, config, policy, people
+    )
     used = {}
     for industry, manifest_path in sorted(manifests.items()):
         manifest = read_json(Path(manifest_path))
@@ -205,6 +224,7 @@ def publish_tiers(
         "lists": used,
         "lists_missing": sorted(set(config.industries) - set(manifests)),
         "lake_snapshot": publish_io.ledger_snapshot(settings.lake / "_ledger.jsonl"),
+        "decisions": cites,
     }
     target = settings.publish / week / FOLDER
     with publish_io.atomic_directory(target) as staged:

@@ -27,7 +27,8 @@ import polars as pl
 
 from models.config import load_config
 from pipelines import audit, publish_io, publish_list, tracking
-from pipelines.cases import AsOf
+from pipelines.cases import AsOf, open_store
+from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import write_publication_feedback
 from pipelines.flows.features import lake_sources
 from pipelines.io import LEDGER_NAME, PART_NAME, partition_dir, read_json, read_ledger
@@ -157,6 +158,15 @@ def rederive(
     spec = config.industries[industry]
     as_of = dt.date.fromisoformat(manifest["as_of"])
     model, _ = tracking.tracker_for(settings).load_version(industry, manifest["model"]["version"])
+    # People's decisions as the store stood at the week's recorded view: a later decision does
+    # not change a week already published.
+    decisions = None
+    if "decisions" in manifest:
+        store = open_store(settings)
+        try:
+            decisions = publication_decisions(store, AsOf.from_dict(manifest["case_store"]))
+        finally:
+            store.dispose()
     written = publish_list.write_tables(
         out,
         spec=spec,
@@ -166,6 +176,7 @@ def rederive(
         model=model,
         sources=lake_sources(lake),
         publish_root=settings.publish,
+        decisions=decisions,
     )
     publish_list.write_plots(out, table, list(model.feature_names))
     publish_list.write_list_files(

@@ -30,6 +30,7 @@ from models.objections import (
     REVOKED,
     SET_TIER,
     UNDER_REVIEW,
+    Decisions,
     ObjectionError,
     ObjectionPolicy,
     check_decision,
@@ -39,6 +40,7 @@ from models.objections import (
     check_revoke,
     deadlines,
     flag_overdue,
+    load_objection_policy,
 )
 from pipelines.cases.history import NOW, AsOf, current
 from pipelines.cases.store import CaseStore, Change
@@ -317,3 +319,13 @@ def cited(frame: pl.DataFrame, id_column: str) -> list[dict[str, Any]]:
         {"id": row[id_column], "status": row["status"], "sha256": fingerprint(row)}
         for row in frame.select(keep).sort(id_column).iter_rows(named=True)
     ]
+
+
+def publication_decisions(store: CaseStore, view: AsOf) -> Decisions:
+    """The objections and overrides a week's publication applies: the store as it stood at the
+    week's view (``pipelines.feedback.report.publication_view``, recorded in the manifest)."""
+    return Decisions(
+        objections=store.frame(Objection, view).sort("objection_id"),
+        overrides=store.frame(Override, view).sort("override_id"),
+        policy=load_objection_policy(),
+    )

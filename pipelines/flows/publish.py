@@ -24,9 +24,10 @@ from prefect.cache_policies import NO_CACHE
 from models.config import IndustryConfig, IndustrySpec, load_config
 from models.tiering import load_tier_policy
 from pipelines import audit, publish_io, publish_list, tracking
-from pipelines.cases import open_store
+from pipelines.cases import AsOf, open_store
 from pipelines.cases.listings import record_publication
-from pipelines.feedback.report import write_publication_feedback
+from pipelines.cases.objections import publication_decisions
+from pipelines.feedback.report import publication_view, write_publication_feedback
 from pipelines.flows.features import build_features_flow, lake_sources
 from pipelines.settings import Settings
 from pipelines.site import build_site
@@ -42,9 +43,17 @@ def scoring_table_path(settings: Settings, as_of: dt.date) -> Path:
 def score_task(
     workdir: str, spec: IndustrySpec, week: str, as_of: str, table: str, folder: str
 ) -> dict[str, Any]:
-    """Score the industry with its champion; write scores, explanations, reasons, history."""
+    """Score the industry with its champion; write scores, explanations, reasons, history.
+    Overrides and objections apply as the case store stood at the week's cut-off (that view is
+    recorded in the manifest, so the week can be re-derived whatever is decided later)."""
     settings = Settings(workdir=Path(workdir))
     model, info = tracking.tracker_for(settings).load_model(spec.key)
+    store = open_store(settings)
+    try:
+        view = publication_view(store, week)
+        decisions = publication_decisions(store, view)
+    finally:
+        store.dispose()
     written = publish_list.write_tables(
         Path(folder),
         spec=spec,
@@ -54,7 +63,9 @@ def score_task(
         model=model,
         sources=lake_sources(settings.lake),
         publish_root=settings.publish,
+        decisions=decisions,
     )
+    written["case_store"] = view.as_dict()
     written["model"] = {
         "name": info.name,
         "version": info.version,
@@ -92,7 +103,8 @@ def finalize_task(
     )
     # The regulator's earlier lists as inspections found them, from the case store as it stood
     # at this week's cut-off (recorded, so the week can be re-derived whatever comes back later).
-    view = write_publication_feedback(staged, settings, industry, week, day, None)
+    view = AsOf.from_dict(written["case_store"])
+    write_publication_feedback(staged, settings, industry, week, day, view)
     lineage = {
         "week": week,
         "as_of": as_of,
@@ -111,6 +123,7 @@ def finalize_task(
         "case_store": view.as_dict(),
         "history": written["history"],
         "counts": written["counts"],
+        "decisions": written["decisions"],
     }
     publish_list.write_manifest(staged, lineage)
     target = settings.publish / week / industry
@@ -139,8 +152,15 @@ def listings_task(workdir: str, manifests: list[str]) -> list[dict[str, Any]]:
 
 @task(name="credit-tiers", cache_policy=NO_CACHE)
 def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[str, str]) -> str:
-    """Every enterprise's credit risk class for the week, from the lists just published."""
+    """Every enterprise's credit risk class for the week, from the lists just published, with
+    the classes people set (overrides, upheld objections) as the case store stood at the week's
+    cut-off."""
     settings = Settings(workdir=Path(workdir))
+    store = open_store(settings)
+    try:
+        decisions = publication_decisions(store, publication_view(store, week))
+    finally:
+        store.dispose()
     manifest = publish_tiers(
         settings,
         week,
@@ -150,6 +170,7 @@ def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[
         lake_sources(settings.lake),
         load_config(),
         load_tier_policy(),
+        decisions,
     )
     return str(manifest)
 

@@ -23,6 +23,7 @@ from models.objections import (
     flag_overdue,
     list_effects,
     load_objection_policy,
+    oversight_counts,
     parse_objection_policy,
     tier_settings,
     withdrawn_facts,
@@ -308,3 +309,32 @@ def test_a_fact_is_withdrawn_from_its_decision_day() -> None:
         ]
     )
     assert withdrawn_facts(upheld, MONDAY)["objection_id"].to_list() == ["OBJ-1"]
+
+
+def test_the_model_card_counts_listings_overridden_objected_and_objections_upheld() -> None:
+    cases = frame(
+        [
+            objection("OBJ-1", "F1", week="2026-W46"),
+            objection("OBJ-2", "F1", week="2026-W46", status="rejected", remedy=None),
+            objection("OBJ-3", "F2", week="2026-W47", subject="fact", status="partly_upheld"),
+            objection("OBJ-4", "F3", week="2026-W47", status="received", remedy=None),
+        ]
+    )
+    bases = frame(
+        [
+            {"week": "2026-W47", "uscc": "F1", "list_basis": "objection_upheld"},
+            {"week": "2026-W47", "uscc": "F5", "list_basis": "override_on"},
+            {"week": "2026-W48", "uscc": "F5", "list_basis": "override_on"},
+            {"week": "2026-W47", "uscc": "F6", "list_basis": "model"},
+        ]
+    )
+    assert oversight_counts(cases, bases) == {
+        "listings_overridden": 2,
+        "listings_removed_by_objection": 1,
+        "listings_objected_to": 2,
+        "objections": 4,
+        "upheld": 1,
+        "partly_upheld": 1,
+        "rejected": 1,
+        "open": 1,
+    }
