@@ -93,6 +93,8 @@ class SimColumn(Frozen):
       department: the row's enforcing department, by its Chinese name (departments.yaml)
       inspector: the row's inspector's ``attr`` (``id``: certificate number, ``name``)
       capacity: the firms a department plans to inspect in the row's month
+      reference: the named record's source id or unique key (``refers_to``), set by the
+        generator (null on rows it names no record for)
       generic: from type, range and allowed values
     """
 
@@ -112,6 +114,7 @@ class SimColumn(Frozen):
         "department",
         "inspector",
         "capacity",
+        "reference",
         "generic",
     ] = "generic"
     attr: str | None = None
@@ -187,6 +190,7 @@ class Simulation(Frozen):
         "outcomes",
         "roster",
         "department_months",
+        "repairs",
     ]
     coverage: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     rate: float = Field(default=0.0, ge=0)
@@ -206,6 +210,24 @@ class Delivery(Frozen):
     )
 
 
+class RecordReference(Frozen):
+    """Rows of this source name one row of another source: a credit repair names the penalty or
+    the listing it repairs (``features/credit_repair.py`` reads it).
+
+    ``source`` is the column holding the named source's id; its ``allowed`` values are the sources
+    that can be named. ``record`` is the column holding the named row's unique key (those sources
+    are keyed by one record number). ``when`` keeps only the rows whose columns take one of the
+    listed values (a commitment repairs only when it is a fulfilled repair commitment); a row
+    outside it, or with a null reference, names nothing. ``kind``, when given, is the column
+    saying in the department's words what kind of record is named.
+    """
+
+    source: str
+    record: str
+    kind: str | None = None
+    when: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class SourceContract(Frozen):
     id: str
     title: Bilingual
@@ -220,6 +242,7 @@ class SourceContract(Frozen):
     columns: list[Column] = Field(min_length=3)
     simulation: Simulation
     description: Bilingual | None = None
+    refers_to: RecordReference | None = None
 
     @field_validator("id")
     @classmethod
@@ -269,7 +292,29 @@ class SourceContract(Frozen):
                 raise ValueError(f"{self.id}.{c.name}: inspector role needs attr id or name")
             if c.sim and c.sim.role == "changed" and c.sim.attr not in names:
                 raise ValueError(f"{self.id}.{c.name}: changed role names unknown {c.sim.attr!r}")
+        if self.refers_to is not None:
+            self._check_reference(self.refers_to, by_name)
         return self
+
+    def _check_reference(self, ref: RecordReference, by_name: dict[str, Column]) -> None:
+        for role, col in (
+            ("source", ref.source),
+            ("record", ref.record),
+            *([("kind", ref.kind)] if ref.kind else []),
+            *[("when", c) for c in ref.when],
+        ):
+            if col not in by_name:
+                raise ValueError(f"{self.id}: refers_to {role} {col!r} is not a declared column")
+            if by_name[col].type != ColumnType.string:
+                raise ValueError(f"{self.id}: refers_to {role} {col!r} must be a string column")
+        if not by_name[ref.source].allowed:
+            raise ValueError(
+                f"{self.id}: refers_to source {ref.source!r} must list the sources it can name"
+            )
+        for col, values in ref.when.items():
+            unknown = sorted(set(values) - set(by_name[col].allowed or values))
+            if unknown:
+                raise ValueError(f"{self.id}: refers_to when {col!r} names unknown {unknown}")
 
     @property
     def column_names(self) -> list[str]:

@@ -14,6 +14,13 @@ import polars as pl
 
 from data_contracts import catalog
 from data_contracts.schema import SourceContract
+from features.credit_repair import (
+    REPAIRED_SOURCE,
+    record_key,
+    repairable_sources,
+    repairs,
+    without_repaired,
+)
 from features.point_in_time import ROW_NUMBER, USCC, VISIBLE_FROM, Timing, versions
 
 
@@ -49,7 +56,11 @@ def prefixed(prefix: str, exclude: tuple[str, ...] = ()) -> SourceFamily:
 
 
 class SourceSet:
-    """Lake frames by source id plus the contracts that say how to read them in time."""
+    """Lake frames by source id plus the contracts that say how to read them in time.
+
+    When a repair source is among the frames (``features/credit_repair.py``), a repaired record
+    of a repairable source stops being usable from its repair on, for every reader.
+    """
 
     def __init__(
         self,
@@ -64,6 +75,7 @@ class SourceSet:
         self.contracts = {s: known[s] for s in frames}
         # Set by ``for_firms`` when it codes firms: the frames before narrowing and the coding.
         self._unnarrowed: tuple[Mapping[str, pl.LazyFrame], pl.DataFrame] | None = None
+        self._repairs: pl.DataFrame | None = None
 
     def for_firms(self, firms: pl.DataFrame) -> SourceSet:
         """The same sources holding only the rows that can matter for ``firms`` (a ``uscc``
@@ -137,7 +149,24 @@ class SourceSet:
         return Timing.of(self.contracts[source_id])
 
     def versions(self, source_id: str, columns: Sequence[str] = ()) -> pl.LazyFrame:
-        return versions(self.frames[source_id], self.timing(source_id), columns)
+        """The source's row versions (``point_in_time.versions``), a repaired record's ending
+        at its repair."""
+        if source_id not in repairable_sources(self.contracts):
+            return versions(self.frames[source_id], self.timing(source_id), columns)
+        key = record_key(self.contracts[source_id])
+        found = versions(self.frames[source_id], self.timing(source_id), [*columns, key])
+        repaired = self.repairs().filter(pl.col(REPAIRED_SOURCE) == source_id)
+        if repaired.height == 0:
+            return found if key in columns else found.drop(key)
+        kept = without_repaired(found, key, repaired.lazy())
+        return kept if key in columns else kept.drop(key)
+
+    def repairs(self) -> pl.DataFrame:
+        """Every repaired record with the first day its repair is in effect and known
+        (``credit_repair.repairs``; computed once per set)."""
+        if self._repairs is None:
+            self._repairs = repairs(self.frames, self.contracts)
+        return self._repairs
 
     def family_versions(
         self, family: SourceFamily, columns: Sequence[str] = (), source_column: str = "_source"

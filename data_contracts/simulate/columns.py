@@ -95,6 +95,9 @@ class ColumnFiller:
             return self.counterpart(column)
         if role == "verdict":
             return self.verdict(column)
+        if role == "reference":
+            # Only a generator knows which record a row names (simulate/repairs.py).
+            return np.full(self.n, None, dtype=object)
         return self.generic(column)
 
     def series(self, column: Column, values: np.ndarray | pl.Series) -> pl.Series:

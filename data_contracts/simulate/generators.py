@@ -581,6 +581,15 @@ def _empty_rows() -> Rows:
     )
 
 
+def repair_rows(contract: SourceContract, world: World, rng: np.random.Generator) -> Rows:
+    """Repairs of records of the sources the contract's ``refers_to`` names (simulate/repairs.py;
+    imported here because it simulates those sources through ``sources.py``, which imports this
+    module)."""
+    from data_contracts.simulate.repairs import repairs_of_named_records
+
+    return repairs_of_named_records(contract, world, rng)
+
+
 GENERATORS: dict[str, Callable[[SourceContract, World, np.random.Generator], Rows]] = {
     "entity_snapshot": snapshot_rows,
     "monthly_panel": monthly_rows,
@@ -591,6 +600,7 @@ GENERATORS: dict[str, Callable[[SourceContract, World, np.random.Generator], Row
     "outcomes": outcome_rows,
     "roster": roster_rows,
     "department_months": department_month_rows,
+    "repairs": repair_rows,
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
+
 from data_contracts.schema import SourceContract
 from data_contracts.simulate.defects import DefectPlan, DefectRecord, inject_defects
 from data_contracts.simulate.deliveries import Delivery, split_deliveries
@@ -17,6 +19,9 @@ class SourceDeliveries:
     rows: int  # rows generated (before defects)
     deliveries: list[Delivery]
     defects: list[DefectRecord]
+    # For a source naming records of others (a repair): every row as generated, before defects
+    # and delivery, the truth of which record was repaired when.
+    references: pl.DataFrame | None = None
 
 
 def source_deliveries(world: World, contract: SourceContract, plan: DefectPlan) -> SourceDeliveries:
@@ -25,4 +30,15 @@ def source_deliveries(world: World, contract: SourceContract, plan: DefectPlan) 
     deliveries = split_deliveries(contract, canonical, world.calendar)
     weekly = [str(d) for d in world.calendar.weekly_dates]
     deliveries, defects = inject_defects(contract, deliveries, plan, world.seed, weekly)
-    return SourceDeliveries(contract.id, canonical.height, deliveries, defects)
+    references = None
+    if contract.refers_to is not None:
+        ref = contract.refers_to
+        references = canonical.select(
+            *contract.unique_key,
+            contract.entity_key,
+            contract.event_time,
+            contract.arrival_time,
+            ref.source,
+            ref.record,
+        ).filter(pl.col(ref.record).is_not_null())
+    return SourceDeliveries(contract.id, canonical.height, deliveries, defects, references)

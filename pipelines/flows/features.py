@@ -5,6 +5,8 @@ Two tasks, each reading the lake itself and writing one Parquet file (paths in, 
 ``features/history.parquet`` (weekly as-of dates from six months after the data start up to T,
 firms of the modelled industries only, for training). The history is built in blocks of weeks
 of about a million firm-weeks each, so memory stays bounded however many firms are modelled.
+Repairs naming a record the lake does not hold are listed in ``features/unresolved_repairs.csv``
+(docs/credit_repair.md).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts import catalog
 from data_contracts.schema import Grain
 from features.build import active_firm_count, build_feature_table
+from features.credit_repair import unresolved_repairs
 from models.config import load_industries
 from pipelines import io
 from pipelines.settings import Settings
@@ -125,6 +128,19 @@ def feature_history_task(
     return str(path)
 
 
+@task(name="unresolved-repairs", cache_policy=NO_CACHE)
+def unresolved_repairs_task(lake_dir: str, target: str) -> dict[str, Any]:
+    """Repairs naming a record no delivery holds: kept in the lake (the record may still come;
+    arriving after its repair it never counts), listed with source, delivery, column and key."""
+    found = unresolved_repairs(lake_sources(Path(lake_dir)), catalog.load_all())
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    found.write_csv(path)
+    for reason in found["reason"].head(5):
+        print(f"[ews features] unresolved repair: {reason}")
+    return {"path": str(path), "count": found.height}
+
+
 @flow(name="features")
 def build_features_flow(
     workdir: str,
@@ -159,6 +175,9 @@ def build_features_flow(
             pl.col("as_of").min().alias("first"), pl.col("as_of").max().alias("last")
         )
         dates = list(span.collect().row(0))
+    unresolved = unresolved_repairs_task(
+        str(lake), str(settings.features / "unresolved_repairs.csv")
+    )
     return {
         "feature_table": table,
         "feature_history": history,
@@ -166,4 +185,5 @@ def build_features_flow(
         "history_dates": [dates[0].isoformat(), dates[-1].isoformat()],
         "rows": pl.scan_parquet(table).select(pl.len()).collect().item(),
         "history_rows": pl.scan_parquet(history).select(pl.len()).collect().item(),
+        "unresolved_repairs": unresolved,
     }

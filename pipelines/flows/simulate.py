@@ -8,6 +8,8 @@ sim_truth/distress_events.parquet                 every distress event (also tho
 sim_truth/defects.json                            every injected defect (source, delivery, kind,
                                                   column, rows)
 sim_truth/deliveries.json                         every file written, with its rows and bytes
+sim_truth/repairs/<source_id>.parquet             the records each repair source repaired, when
+                                                  (as generated, before defects)
 
 The world is built once and handed to the source tasks through sim_truth (no pipeline
 downstream reads sim_truth; it is for tests and diagnostics). Same seed, scale and end date:
@@ -129,6 +131,10 @@ def write_landing_task(
                 suffix = contracts[source_id].delivery.format.value
                 entry["file"] = f"landing/{source_id}/{record.delivery}.{suffix}"
             defects.append(entry)
+        if result.references is not None:
+            folder = Path(truth["world"]).parent / "repairs"
+            folder.mkdir(parents=True, exist_ok=True)
+            result.references.write_parquet(folder / f"{source_id}.parquet", statistics=False)
     return {"files": files, "defects": defects}
 
 

@@ -140,6 +140,7 @@ GENERATOR_GRAINS = {
     "outcomes": {Grain.event},
     "roster": {Grain.snapshot},
     "department_months": {Grain.event},
+    "repairs": {Grain.event},
 }
 
 PERSONAL_ATTRS = {
@@ -262,6 +263,21 @@ def test_every_domain_is_represented():
     seen = Counter(c.domain for c in CONTRACTS.values())
     assert set(seen) == set(Domain)
     assert seen[Domain.outcomes] == 1
+
+
+def test_repairs_can_name_every_penalty_and_dishonesty_list_by_its_record_number():
+    for source_id in ("credit_repair", "credit_commitment"):
+        ref = CONTRACTS[source_id].refers_to
+        assert ref is not None, source_id
+        named = CONTRACTS[source_id].column(ref.source).allowed
+        assert set(named) == {s for s in CONTRACTS if s.startswith("penalty_")} | {
+            "credit_abnormal_operation",
+            "credit_black_list",
+            "credit_serious_dishonest",
+        }
+        for target in named:
+            assert CONTRACTS[target].grain == Grain.event, target
+            assert len(CONTRACTS[target].unique_key) == 1, target
 
 
 def test_penalties_come_one_per_enforcing_department():
@@ -507,6 +523,32 @@ def test_minimal_contract_is_valid():
             lambda d: d["simulation"].update(coverage={"other": 1.5}),
             "less than or equal to 1",
             id="coverage_above_one",
+        ),
+        pytest.param(
+            lambda d: d.update(refers_to={"source": "origin", "record": "decision_no"}),
+            "refers_to source 'origin' is not a declared column",
+            id="reference_to_unknown_column",
+        ),
+        pytest.param(
+            lambda d: d.update(refers_to={"source": "severity", "record": "fine_amount"}),
+            "refers_to record 'fine_amount' must be a string column",
+            id="reference_record_not_text",
+        ),
+        pytest.param(
+            lambda d: d.update(refers_to={"source": "decision_no", "record": "decision_no"}),
+            "refers_to source 'decision_no' must list the sources it can name",
+            id="reference_source_without_allowed_sources",
+        ),
+        pytest.param(
+            lambda d: d.update(
+                refers_to={
+                    "source": "severity",
+                    "record": "decision_no",
+                    "when": {"severity": ["特别严重"]},
+                }
+            ),
+            "refers_to when 'severity' names unknown ['特别严重']",
+            id="reference_condition_outside_codes",
         ),
     ],
 )

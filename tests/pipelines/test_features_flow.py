@@ -59,6 +59,15 @@ def built(prefect_harness, tmp_path_factory):
         master("F2", sector="教育培训"),
         master("F3", sector="其他"),
         *pension,
+        rec(
+            "credit_repair",
+            uscc="F1",
+            repair_no="R-9",
+            repaired_date=date(2024, 11, 1),
+            repaired_record="行政处罚",
+            original_source="penalty_tax",
+            original_record_no="P-404",
+        ),
     ]
     write_lake(root, records)
     result = build_features_flow(workdir=str(root), as_of=AS_OF.isoformat())
@@ -75,6 +84,16 @@ def test_writes_the_as_of_table_of_every_active_firm(built):
     assert sorted(table["uscc"]) == ["F1", "F2", "F3"]
     assert set(table["as_of"]) == {AS_OF}
     assert result["rows"] == 3
+
+
+def test_a_repair_naming_a_record_the_lake_does_not_hold_is_listed_with_its_delivery(built):
+    _, result = built
+    assert result["unresolved_repairs"]["count"] == 1
+    listed = pl.read_csv(result["unresolved_repairs"]["path"])
+    assert listed["repair_key"].to_list() == ["R-9"]
+    reason = listed["reason"][0]
+    for part in ("credit_repair", "delivery 2024-12-01", "original_record_no", "R-9", "P-404"):
+        assert part in reason
 
 
 def test_history_is_weekly_from_the_warm_up_after_the_first_month_for_modelled_sectors(built):

@@ -11,6 +11,7 @@ import pytest
 
 from data_contracts.catalog import load_all
 from data_contracts.simulate.defects import DEFECT_KINDS, plan_defects
+from data_contracts.simulate.sources import simulate_source
 from pipelines.flows import simulate as sim
 from pipelines.flows.ingest import ingest_flow
 
@@ -125,6 +126,23 @@ class TestSimulateFlow:
         assert (
             result["distress_events_to_end_date"] == events.filter(pl.col("before_end_date")).height
         )
+
+    def test_truth_holds_each_repair_naming_a_record_its_firm_has(self, run):
+        workdir, result = run
+        repairs = pl.read_parquet(workdir / "sim_truth" / "repairs" / "credit_repair.parquet")
+        assert repairs.height > 0
+        world = sim.load_world(result["truth"])
+        for (source_id,), named in repairs.group_by("original_source"):
+            contract = load_all()[source_id]
+            records = simulate_source(world, contract).select(
+                pl.col(contract.entity_key).alias("uscc"),
+                pl.col(contract.unique_key[0]).alias("original_record_no"),
+                pl.col(contract.event_time).cast(pl.Date).alias("record_date"),
+            )
+            found = named.join(records, on=["uscc", "original_record_no"], how="inner")
+            assert found.height == named.height, source_id
+            assert (found["repaired_date"] > found["record_date"]).all(), source_id
+        assert (repairs["repaired_date"] <= dt.date(2026, 11, 20)).all()
 
 
 def _defects(run) -> list[dict]:
