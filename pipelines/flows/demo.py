@@ -2,6 +2,7 @@
 
 simulate -> ingest -> features (as of the first week) -> train -> publish the first week ->
 the simulated regulators return its workbooks -> feedback import and department sources ->
+the simulated credit centre repairs the records behind a listed firm's explanation -> ingest ->
 publish the second week (its lists show the first week's accuracy; every enterprise's credit
 risk class) -> model cards -> next month's double-random inspection plan -> feedback report.
 Each stage is timed, and run_summary.json names every artefact (paths relative to the
@@ -32,6 +33,7 @@ from pipelines.cases.listings import listings
 from pipelines.feedback.report import FOLLOW_UP_DAYS
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.consistency import consistency_flow
+from pipelines.flows.credit_centre import credit_centre_flow, repair_outcome
 from pipelines.flows.features import build_features_flow
 from pipelines.flows.feedback import import_workbook_flow, report_flow, sync_sources_flow
 from pipelines.flows.ingest import ingest_flow
@@ -188,12 +190,22 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         artifacts["first_week_lists"] = published["lists"]
     with watch.stage("feedback"):
         artifacts["returned_workbooks"] = second_week_feedback(root, first_week, week)
+    with watch.stage("credit_repair"):
+        # The credit centre repairs the records behind a first-week listed firm's explanation
+        # before the second week's cut-off; they arrive with the week's other deliveries.
+        repaired = credit_centre_flow(
+            workdir=str(root),
+            week=first_week,
+            repaired_on=resolve_week(week)[1] - dt.timedelta(days=3),
+        )
+        ingest_flow(workdir=str(root))
     with watch.stage("publish_second_week"):
         _, as_of = resolve_week(week)
         build_features_flow(workdir=str(root), as_of=as_of.isoformat(), with_history=False)
         published = publish_flow(workdir=str(root), week=week)
         artifacts["lists"] = published["lists"]
         artifacts["site"] = published["site"]
+        artifacts["credit_repair"] = repair_outcome(str(root), repaired, [first_week, week])
     with watch.stage("consistency"):
         # A pilot like the park's: the 151 firms most at risk on this week's lists.
         pilot = consistency_io.write_firm_list(

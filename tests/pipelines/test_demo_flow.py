@@ -151,3 +151,21 @@ def test_the_demo_runs_the_consistency_pilot_on_the_riskiest_listed_firms(summar
     assert manifest["scope"].startswith("pilot-")
     assert manifest["firms_listed"] == pilot.height
     assert (workdir / checked["site"]).is_file()
+
+
+def test_the_second_week_no_longer_counts_the_repaired_records(summary):
+    workdir, result = summary
+    first, second = result["weeks"]
+    repair = result["artifacts"]["credit_repair"]
+    assert repair["uscc"] and repair["repairs"], "no listed firm had a repairable explanation"
+    truth = json.loads(
+        (workdir / "sim_truth" / "repairs" / "demo.json").read_text(encoding="utf-8")
+    )
+    assert truth["uscc"] == repair["uscc"] and truth["repairs"] == repair["repairs"]
+    assert repair[first]["listed"]
+    assert repair[first]["repaired_records_shown"] >= 1
+    assert repair[first]["value"] > 0
+    assert repair[second]["repaired_records_shown"] == 0
+    assert repair[second]["value"] < repair[first]["value"]
+    lake = pl.read_parquet(workdir / "lake" / "credit_repair" / "*" / "*.parquet")
+    assert {r["repair_no"] for r in repair["repairs"]} <= set(lake["repair_no"])
