@@ -21,7 +21,9 @@ report. Repairs are final: a revision that withdraws a repair does not bring its
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from datetime import date
 
 import polars as pl
 
@@ -106,6 +108,44 @@ def repairs(
         .sort(USCC, REPAIRED_SOURCE, REPAIRED_RECORD)
         .collect()
     )
+
+
+def repairs_in_force(
+    frames: Mapping[str, pl.LazyFrame], contracts: Mapping[str, SourceContract], as_of: date
+) -> pl.DataFrame:
+    """Every repair in force at ``as_of`` (in effect and known by then): ``repair_source``,
+    ``repair_key``, ``uscc``, ``repaired_source``, ``repaired_record``, ``repaired_from`` and
+    ``sha256`` of those fields, sorted by source and key: what a week's manifest lists."""
+    parts = []
+    for source_id in repair_sources(contracts):
+        if source_id not in frames:
+            continue
+        key = record_key(contracts[source_id])
+        parts.append(
+            _naming_rows(frames[source_id], contracts[source_id], extra=(key,))
+            .filter(pl.col(VISIBLE_FROM) <= as_of)
+            .group_by(key, USCC, REPAIRED_SOURCE, REPAIRED_RECORD)
+            .agg(pl.col(VISIBLE_FROM).min().alias(REPAIRED_FROM))
+            .select(
+                pl.lit(source_id).alias(REPAIR_SOURCE),
+                pl.col(key).cast(pl.String).alias(REPAIR_KEY),
+                pl.col(USCC).cast(pl.String),
+                REPAIRED_SOURCE,
+                REPAIRED_RECORD,
+                REPAIRED_FROM,
+            )
+            .collect()
+        )
+    columns = [REPAIR_SOURCE, REPAIR_KEY, USCC, REPAIRED_SOURCE, REPAIRED_RECORD, REPAIRED_FROM]
+    if not parts:
+        schema = {**dict.fromkeys(columns, pl.String), REPAIRED_FROM: pl.Date}
+        return pl.DataFrame(schema={**schema, "sha256": pl.String})
+    found = pl.concat(parts).sort(columns)
+    digests = [
+        hashlib.sha256("\x1f".join(str(v) for v in row).encode("utf-8")).hexdigest()
+        for row in found.iter_rows()
+    ]
+    return found.with_columns(pl.Series("sha256", digests, dtype=pl.String))
 
 
 def without_repaired(

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts import catalog
+from features.credit_repair import repair_sources
 from features.point_in_time import EVENT_DATE, USCC, valid_at
 from features.source_set import SourceSet
 from models.tiering import COMPONENT_SCHEMA, TierPolicy
@@ -54,7 +56,10 @@ def tier_components(
     firms = scores.select(SCORE_COLUMNS).cast(
         {c: t for c, t in COMPONENT_SCHEMA.items() if c in SCORE_COLUMNS}
     )
-    present = {s: sources[s] for s in policy_sources(policy) if s in sources}
+    # The repair sources too: a repaired listing stops counting from its repair
+    # (features/credit_repair.py).
+    read = [*policy_sources(policy), *repair_sources(catalog.load_all())]
+    present = {s: sources[s] for s in read if s in sources}
     source_set = SourceSet(present)
     wanted = firms.select(USCC).lazy()
     frame = firms.join(

@@ -14,6 +14,7 @@ from features.credit_repair import (
     REPAIRED_FROM,
     repairable_sources,
     repairs,
+    repairs_in_force,
     unresolved_repairs,
 )
 from features.facts import facts_for
@@ -208,3 +209,14 @@ def test_repairs_frame_is_sorted_and_typed():
     found = repairs(frames(records), load_all())
     assert found.schema[REPAIRED_FROM] == pl.Date
     assert found["uscc"].to_list() == ["F1", "F2"]
+
+
+def test_repairs_in_force_list_only_those_known_by_the_date_with_a_stable_hash():
+    late = datetime(2024, 7, 1, 8, 0)
+    records = [master(), penalty(), penalty("P-2"), repair(), repair(record="P-2", arrived=late)]
+    before = repairs_in_force(frames(records), load_all(), date(2024, 6, 30))
+    after = repairs_in_force(frames(records), load_all(), date(2024, 7, 1))
+    assert before["repaired_record"].to_list() == ["P-1"]
+    assert sorted(after["repaired_record"].to_list()) == ["P-1", "P-2"]
+    assert before["sha256"][0] == after.filter(pl.col("repaired_record") == "P-1")["sha256"][0]
+    assert after["sha256"].n_unique() == 2

@@ -8,6 +8,7 @@ import polars as pl
 
 from models.tier_inputs import missing_sources, tier_components
 from models.tiering import load_tier_policy
+from tests.features.tiny_lake import frames, rec
 
 POLICY = load_tier_policy()
 AS_OF = dt.date(2026, 11, 29)
@@ -176,3 +177,30 @@ def test_firms_are_kept_in_code_order_with_their_scores():
     frame = tier_components(scores("F2", "F1"), {}, AS_OF, POLICY)
     assert frame["uscc"].to_list() == ["F1", "F2"]
     assert frame["model_tier"].to_list() == ["B", "B"]
+
+
+def test_a_repaired_listing_no_longer_counts_from_its_repair():
+    listed = [("R1", "F1", "2025-02-01", at("2025-02-03"), None)]
+
+    def repaired_on(day: str) -> pl.LazyFrame:
+        repair = rec(
+            "credit_repair",
+            uscc="F1",
+            repaired_date=dt.date.fromisoformat(day),
+            repaired_record="严重失信主体名单",
+            original_source="credit_serious_dishonest",
+            original_record_no="R1",
+        )
+        return frames([repair])["credit_repair"]
+
+    column = POLICY.list_column("serious_dishonesty")
+    before = {
+        "credit_serious_dishonest": listings(listed),
+        "credit_repair": repaired_on("2026-12-01"),
+    }
+    after = {
+        "credit_serious_dishonest": listings(listed),
+        "credit_repair": repaired_on("2026-11-02"),
+    }
+    assert components(before, "F1")["F1"][column] == dt.date(2025, 2, 1)
+    assert components(after, "F1")["F1"][column] is None
