@@ -212,6 +212,12 @@ class Inspections(_Frozen):
         return self
 
 
+class Objections(_Frozen):
+    rightful_share: Share
+    wrongful_share: Share
+    min_rightful: int = Field(ge=0)
+
+
 class WorldParams(_Frozen):
     scales: dict[str, SimScale]
     park: Park
@@ -229,6 +235,7 @@ class WorldParams(_Frozen):
     arrivals: Arrivals
     deliveries: Deliveries
     inspections: Inspections
+    objections: Objections
 
     @model_validator(mode="after")
     def _consistent(self) -> WorldParams:

@@ -38,11 +38,13 @@ from pipelines.flows.features import build_features_flow
 from pipelines.flows.feedback import import_workbook_flow, report_flow, sync_sources_flow
 from pipelines.flows.ingest import ingest_flow
 from pipelines.flows.inspect import plan_flow
+from pipelines.flows.objectors import firms_object
 from pipelines.flows.publish import publish_flow
 from pipelines.flows.regulators import regulators_flow
 from pipelines.flows.simulate import simulate_flow
 from pipelines.flows.train import train_flow
 from pipelines.inspection.inputs import PlanMonth
+from pipelines.publish_io import SCORES
 from pipelines.settings import Settings
 from pipelines.weekly_list import PARK_TZ, previous_week, published_on, resolve_week
 
@@ -83,6 +85,45 @@ def second_week_feedback(root: Path, first_week: str, week: str) -> dict[str, st
         import_workbook_flow(workdir=str(root), path=path, received_at=received)
     sync_sources_flow(workdir=str(root))
     return returned["files"]
+
+
+def objections_artifact(
+    settings: Settings, filed: list[dict[str, Any]], week: str
+) -> dict[str, Any]:
+    """The simulated objections and, for each, the firm's place on ``week``'s list (an upheld
+    one is taken off it, ``list_basis`` objection_upheld; the model's own cut beside it)."""
+    rows = []
+    for objection in filed:
+        scores = settings.publish / week / objection["industry"] / SCORES
+        row = None
+        if scores.is_file():
+            found = pl.read_parquet(scores).filter(pl.col("uscc") == objection["uscc"])
+            row = found.row(0, named=True) if found.height else None
+        rows.append(
+            {
+                **objection,
+                "second_week": None
+                if row is None
+                else {
+                    "listed": row["listed"],
+                    "model_listed": row.get("model_listed"),
+                    "list_basis": row.get("list_basis"),
+                    "rank": row["rank"],
+                },
+            }
+        )
+    upheld = [r for r in rows if r["decision"] in ("upheld", "partly_upheld")]
+    return {
+        "filed": len(rows),
+        "upheld": len(upheld),
+        "rejected": len(rows) - len(upheld),
+        "removed_from_second_week": sum(
+            bool(r["second_week"]) and r["second_week"]["list_basis"] == "objection_upheld"
+            for r in upheld
+        ),
+        "objections": rows,
+        "page": str(settings.site / "objections" / "index.html"),
+    }
 
 
 def case_store_artifact(health: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -199,6 +240,16 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
             repaired_on=resolve_week(week)[1] - dt.timedelta(days=3),
         )
         ingest_flow(workdir=str(root))
+    with watch.stage("objections"):
+        # Listed firms object on the first week's Tuesday; decided by its Thursday, before the
+        # second week's cut-off, so an upheld one takes its firm off the second week's list.
+        # The firm whose records the credit centre repaired does not object: each shows alone.
+        filed = firms_object(
+            root,
+            first_week,
+            published_on(first_week) + dt.timedelta(days=1),
+            exclude=tuple(u for u in [repaired.get("uscc")] if u),
+        )
     with watch.stage("publish_second_week"):
         _, as_of = resolve_week(week)
         build_features_flow(workdir=str(root), as_of=as_of.isoformat(), with_history=False)
@@ -206,6 +257,7 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         artifacts["lists"] = published["lists"]
         artifacts["site"] = published["site"]
         artifacts["credit_repair"] = repair_outcome(str(root), repaired, [first_week, week])
+        artifacts["objections"] = objections_artifact(settings, filed, week)
     with watch.stage("consistency"):
         # A pilot like the park's: the 151 firms most at risk on this week's lists.
         pilot = consistency_io.write_firm_list(

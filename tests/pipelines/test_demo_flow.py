@@ -132,10 +132,45 @@ def test_the_summary_names_the_feedback_report_the_case_store_and_the_truth(summ
     assert 0 <= truth["truly_at_risk_share_of_listed"] <= 1
 
 
-def test_both_weeks_re_derive(summary):
+def test_the_second_week_shows_an_upheld_objection_taking_its_firm_off(summary):
+    workdir, result = summary
+    second = result["weeks"][1]
+    objections = result["artifacts"]["objections"]
+    assert objections["upheld"] >= 1 and objections["removed_from_second_week"] >= 1
+    removed = next(
+        o
+        for o in objections["objections"]
+        if o["second_week"] and o["second_week"]["list_basis"] == "objection_upheld"
+    )
+    assert removed["rightful"] and not removed["second_week"]["listed"]
+    leavers = pl.read_parquet(
+        workdir / "publish" / second / removed["industry"] / "leavers.parquet"
+    )
+    assert leavers.filter(pl.col("uscc") == removed["uscc"])["reason"].to_list() == [
+        "objection_upheld"
+    ]
+    manifest = json.loads(
+        (workdir / "publish" / second / removed["industry"] / "manifest.json").read_text("utf-8")
+    )
+    assert removed["objection_id"] in {c["id"] for c in manifest["decisions"]["objections"]}
+    page = (workdir / objections["page"]).read_text(encoding="utf-8")
+    assert all(o["objection_id"] in page for o in objections["objections"])
+
+
+def test_both_weeks_re_derive_after_later_decisions(summary):
+    from pipelines import objections_io
     from pipelines.flows.audit import verify_flow
+    from pipelines.settings import Settings
 
     workdir, result = summary
+    second = result["weeks"][1]
+    settings = Settings(workdir=workdir)
+    # Decided after both weeks' cut-offs: neither week may change.
+    listed = pl.read_parquet(workdir / "publish" / second / "finance" / "scores.parquet")
+    firm = listed.filter("listed").sort("rank")["uscc"][0]
+    late = objections_io.file(settings, uscc=firm, week=second, subject="listing", claim="不服")
+    objections_io.review(settings, late["objection_id"], reviewer="审核员")
+    objections_io.decide(settings, late["objection_id"], decision="upheld", reason="核实")
     for week in result["weeks"]:
         report = verify_flow(workdir=str(workdir), week=week)
         assert report["ok"], report["problems"]
