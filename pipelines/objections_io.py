@@ -19,8 +19,8 @@ from models.config import load_industries
 from models.objections import FACT, LIST_OFF, LIST_ON, LISTING, TIER, ObjectionError, in_force
 from models.objections import load_objection_policy as policy
 from pipelines import audit, publish_io
+from pipelines.cases import case_store_exists, open_store
 from pipelines.cases import objections as store_ops
-from pipelines.cases import open_store
 from pipelines.cases.store import CaseStore
 from pipelines.settings import Settings
 from pipelines.tiers import FOLDER as TIERS_FOLDER
@@ -251,6 +251,8 @@ def decide(
 def list_objections(settings: Settings, at: str | None = None) -> list[dict[str, Any]]:
     """Every objection's current state with its overdue flags as of ``at`` (default today)."""
     day = parse_day(at, "day")
+    if not case_store_exists(settings):  # reading must not create an empty store
+        return []
     frame = _with_store(settings, lambda store: {"f": store_ops.objections(store, at=day)})["f"]
     return frame.drop("id", "batch_id", "supersedes_id", "withdrawn").to_dicts()
 
@@ -313,6 +315,8 @@ def revoke_override(
 def list_overrides(settings: Settings, at: str | None = None) -> list[dict[str, Any]]:
     """Every override with ``in_force`` as of the day ``at`` (default today)."""
     day = parse_day(at, "day") or dt.datetime.now(PARK_TZ).date()
+    if not case_store_exists(settings):
+        return []
     frame = _with_store(settings, lambda store: {"f": store_ops.overrides(store)})["f"]
     return (
         frame.with_columns(in_force=in_force(day))

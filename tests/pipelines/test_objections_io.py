@@ -167,3 +167,9 @@ def test_the_cli_runs_the_workflow_and_exits_2_on_a_closed_case(settings: Settin
     assert stored(settings) == (1, 0)
     listed = json.loads(ews("objection", "list", "--at", "2026-11-25").output)
     assert [o["status"] for o in listed] == ["upheld"]
+
+
+def test_listing_a_workdir_without_a_store_creates_none(settings: Settings) -> None:
+    assert objections_io.list_objections(settings) == []
+    assert objections_io.list_overrides(settings) == []
+    assert not (settings.workdir / "cases.db").exists()
