@@ -800,12 +800,11 @@ class Planter:
         changed = self.world.array("status_date")
         end = self.world.calendar.end_day
         margin = np.timedelta64(31 * (rule.grace_months + rule.min_months + 2), "D")
-        exited = np.flatnonzero(
-            np.isin(status, list(rule.state.statuses))
-            & ~np.isnat(changed)
-            & (changed < end - margin)
-        )
-        self._stop_after_exit(rule, exited)
+        ended = np.isin(status, list(rule.state.statuses)) & ~np.isnat(changed) & (changed <= end)
+        # Every exit is reconciled, also one too recent to plant on (its activity would
+        # otherwise go on past the grace unplanted).
+        self._stop_after_exit(rule, np.flatnonzero(ended))
+        exited = np.flatnonzero(ended & (changed < end - margin))
         exited = exited[~self.taken[exited]]
         frame = self.indexed(source)
         last = (

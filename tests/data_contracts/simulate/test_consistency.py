@@ -158,3 +158,25 @@ def test_a_rule_is_planted_after_every_rule_that_rewrites_what_it_compares():
     assert position["rev_report_vs_vat"] < position["rev_main_business_vs_total"]
     assert position["tax_vat_paid_vs_collected"] < position["tax_report_vs_collected"]
     assert sorted(order) == sorted(rules)
+
+
+def test_activity_stops_after_every_exit_not_only_those_planted_on(contracts):
+    """An exit in the last months (too recent to plant a lapse on) is reconciled too: past its
+    month and the grace, only planted rows show activity. (Seed 38: a tiny park where a firm
+    cancelled too recently to be planted on went on paying.)"""
+    frames, truth, world = planted(38, load_rules(), contracts)
+    rule = load_rules()["status_closed_paying_si"]
+    exits = world.firms.select("uscc", "exit_status", "status_date").filter(
+        pl.col("exit_status").is_in(rule.state.statuses) & (pl.col("status_date") <= END)
+    )
+    recent = exits.filter(pl.col("status_date") > END - dt.timedelta(days=31 * 5))
+    assert recent.height > 0, "the tiny park has recent exits to reconcile"
+    month = pl.col("period").dt.year() * 12 + pl.col("period").dt.month()
+    last = pl.col("status_date").dt.year() * 12 + pl.col("status_date").dt.month()
+    after = (
+        frames["si_pension"]
+        .join(exits, on="uscc")
+        .filter((month > last + rule.grace_months) & (pl.col("amount_paid") > 0))
+    )
+    planted_firms = truth.filter(pl.col("rule_id") == rule.id)["uscc"]
+    assert after.filter(~pl.col("uscc").is_in(planted_firms.implode())).is_empty()
