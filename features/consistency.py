@@ -40,7 +40,6 @@ from features.rules.examined import VIOLATED
 from features.source_set import SourceSet, one
 
 FAMILY_NAME = "consistency"
-Rule = CompareRule | LapseRule
 # Evidence from event sources (dishonesty lists, arrears notices): their last year up to T.
 EVENT_EVIDENCE_DAYS = 366
 _TOPIC = "_topic"
