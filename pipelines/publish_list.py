@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from data_contracts import catalog
 from data_contracts.feedback import FeedbackContract, load_feedback
 from data_contracts.schema import Bilingual
 from features import registry
+from features.credit_repair import repairs_in_force
 from models.config import IndustrySpec
 from models.explain import BASE_COLUMN
 from models.objections import (
@@ -132,7 +134,26 @@ def write_tables(
             "facts_withdrawn": reasons["facts_withdrawn"].list.len().sum(),
         },
         "decisions": people["cited"],
+        "repairs": _repairs_cited(sources, as_of, rows),
         "history": {"weeks": history.get_column("as_of").n_unique(), **HISTORY_NOTE},
+    }
+
+
+def _repairs_cited(
+    sources: dict[str, pl.LazyFrame], as_of: dt.date, rows: pl.DataFrame
+) -> dict[str, Any]:
+    """The credit repairs in force at ``as_of`` for the industry's firms (their records no
+    longer count; docs/credit_repair.md), each cited by source, key and the SHA-256 of what it
+    repairs and from when."""
+    found = repairs_in_force(sources, catalog.load_all(), as_of).filter(
+        pl.col("uscc").is_in(rows["uscc"].implode())
+    )
+    return {
+        "count": found.height,
+        "in_force": [
+            {"source": r["repair_source"], "id": r["repair_key"], "sha256": r["sha256"]}
+            for r in found.iter_rows(named=True)
+        ],
     }
 
 

@@ -178,6 +178,11 @@ def rederive(
         publish_root=settings.publish,
         decisions=decisions,
     )
+    if "repairs" in manifest and written["repairs"] != manifest["repairs"]:
+        raise ValueError(
+            f"the credit repairs in force at {as_of} are now {written['repairs']['count']}, "
+            f"the manifest cites {manifest['repairs']['count']} (or other ones)"
+        )
     publish_list.write_plots(out, table, list(model.feature_names))
     publish_list.write_list_files(
         out, spec, config.inspection_frequency, manifest["week"], as_of, written["previous"]["kind"]

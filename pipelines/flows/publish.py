@@ -124,6 +124,7 @@ def finalize_task(
         "history": written["history"],
         "counts": written["counts"],
         "decisions": written["decisions"],
+        "repairs": written["repairs"],
     }
     publish_list.write_manifest(staged, lineage)
     target = settings.publish / week / industry

@@ -132,6 +132,20 @@ def test_manifest_rewritten_to_hide_a_change_is_caught_by_re_derivation(workdir,
     assert any("the publish audit record has" in p for p in report["problems"])
 
 
+def test_manifest_citing_other_credit_repairs_is_caught_by_re_derivation(workdir, tmp_path):
+    folder = workdir.workdir / LIST
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["repairs"] == {"count": 0, "in_force": []}  # the world repairs nothing
+    forged = {"source": "credit_repair", "id": "CR1", "sha256": "0" * 64}
+    manifest["repairs"] = {"count": 1, "in_force": [forged]}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    report = _verify_finance(workdir, tmp_path)
+
+    assert not report["ok"]
+    assert any("credit repairs in force" in p for p in report["problems"])
+
+
 def test_file_added_to_a_list_is_reported_as_unlisted(workdir, tmp_path):
     (workdir.workdir / LIST / "extra.csv").write_text("uscc\n", encoding="utf-8")
     report = _verify_finance(workdir, tmp_path)
