@@ -38,8 +38,8 @@ def run_worker(lake: Path, as_of: str, block_weeks: int | None, out: Path) -> No
         data_start,
         feature_history_task,
         history_dates,
-        lake_sources,
     )
+    from pipelines.io import lake_sources
 
     started = time.perf_counter()
     sources = lake_sources(lake)

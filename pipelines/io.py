@@ -323,6 +323,16 @@ def lake_files(lake_dir: Path, source_id: str) -> list[Path]:
     return sorted(folder.glob(f"delivery=*/{PART_NAME}"))
 
 
+def lake_sources(lake_dir: Path) -> dict[str, pl.LazyFrame]:
+    """Every contracted source about firms that has data in the lake, scanned lazily (the
+    sources about the regulators themselves feed the inspection plan, not features)."""
+    return {
+        source_id: scan_source(lake_dir, source_id)
+        for source_id, contract in catalog.load_all().items()
+        if contract.about_firms and lake_files(lake_dir, source_id)
+    }
+
+
 def scan_source(lake_dir: Path | str, source_id: str) -> pl.LazyFrame:
     """Every accepted row of a source, typed as its contract says (empty if nothing landed).
 

@@ -35,14 +35,13 @@ from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
 from pipelines.cases.objections import objections as store_objections
 from pipelines.feedback.report import store_accuracy
-from pipelines.flows.features import lake_sources
-from pipelines.flows.train import test_rows
-from pipelines.io import read_json
+from pipelines.io import lake_sources, read_json
 from pipelines.model_exports import CALIBRATION_FILE, PREDICTIONS_FILE, RESULT_FILE
 from pipelines.publish_io import MANIFEST, SCORES, write_json
 from pipelines.settings import Settings
 from pipelines.shap_plots import draw_beeswarm
 from pipelines.tracking import ModelInfo, Tracker, calibration_figure
+from pipelines.training_rows import test_rows
 from pipelines.weekly_list import week_label
 
 # The folder of a version's MLflow run that holds its card.

@@ -30,8 +30,7 @@ from pipelines import audit, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import write_publication_feedback
-from pipelines.flows.features import lake_sources
-from pipelines.io import LEDGER_NAME, PART_NAME, partition_dir, read_json, read_ledger
+from pipelines.io import LEDGER_NAME, PART_NAME, lake_sources, partition_dir, read_json, read_ledger
 from pipelines.settings import Settings
 
 # What a manifest must record for its list to be re-derived.

@@ -12,4 +12,6 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The layers, the pure core and flows that only compose (pyproject.toml, docs/ARCHITECTURE.md).
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest -q -p no:cacheprovider "$@"

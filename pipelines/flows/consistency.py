@@ -37,7 +37,8 @@ from pipelines.cases.anomalies import (
     record_run,
     rule_precision,
 )
-from pipelines.flows.features import lake_sources, parse_as_of
+from pipelines.flows.features import parse_as_of
+from pipelines.io import lake_sources
 from pipelines.publish_io import atomic_directory, ledger_snapshot, write_parquet
 from pipelines.settings import Settings
 from pipelines.site_consistency import render_consistency_pages

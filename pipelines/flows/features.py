@@ -57,16 +57,6 @@ def parse_as_of(as_of: str | dt.date | None) -> dt.date:
         raise ValueError(f"as_of {as_of!r} is not a YYYY-MM-DD date") from error
 
 
-def lake_sources(lake_dir: Path) -> dict[str, pl.LazyFrame]:
-    """Every contracted source about firms that has data in the lake, scanned lazily (the
-    sources about the regulators themselves feed the inspection plan, not features)."""
-    return {
-        source_id: io.scan_source(lake_dir, source_id)
-        for source_id, contract in catalog.load_all().items()
-        if contract.about_firms and io.lake_files(lake_dir, source_id)
-    }
-
-
 def data_start(sources: dict[str, pl.LazyFrame]) -> dt.date | None:
     """The first month any monthly panel covers (the start of the simulated history)."""
     contracts = catalog.load_all()
@@ -97,7 +87,7 @@ def history_dates(as_of: dt.date, start: dt.date | None, weeks: int | None) -> l
 @task(name="feature-table", cache_policy=NO_CACHE)
 def feature_table_task(lake_dir: str, as_of: dt.date, target: str) -> str:
     """Every active firm at ``as_of``."""
-    table = build_feature_table(lake_sources(Path(lake_dir)), [as_of])
+    table = build_feature_table(io.lake_sources(Path(lake_dir)), [as_of])
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.collect().write_parquet(path, compression="zstd", statistics=True)
@@ -110,7 +100,7 @@ def feature_history_task(
 ) -> str:
     """Weekly snapshots of the modelled industries' firms, one block of weeks per query (block
     size from the firm count at the last date)."""
-    sources = lake_sources(Path(lake_dir))
+    sources = io.lake_sources(Path(lake_dir))
     path = Path(target)
     parts_dir = path.parent / f".{path.stem}.parts"
     shutil.rmtree(parts_dir, ignore_errors=True)
@@ -161,7 +151,7 @@ def build_features_flow(
         raise FileNotFoundError(
             f"no registration master in the lake at {lake}: run `ews ingest` first"
         )
-    dates = history_dates(day, data_start(lake_sources(lake)), history_weeks)
+    dates = history_dates(day, data_start(io.lake_sources(lake)), history_weeks)
     sectors = [spec.sector_value for spec in load_industries().values()]
     table = feature_table_task(
         str(lake), day, str(settings.features / f"as_of={day.isoformat()}.parquet")

@@ -28,7 +28,8 @@ from pipelines.cases import AsOf, open_store
 from pipelines.cases.listings import record_publication
 from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import publication_view, write_publication_feedback
-from pipelines.flows.features import build_features_flow, lake_sources
+from pipelines.flows.features import build_features_flow
+from pipelines.io import lake_sources
 from pipelines.settings import Settings
 from pipelines.site import build_site
 from pipelines.tiers import publish_tiers, week_lists

@@ -26,7 +26,6 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts.feedback import load_feedback
 from features import registry
 from models.config import IndustrySpec, load_industries
-from models.labels import LABEL
 from models.outcomes import inspection_events
 from models.pipeline import evaluate_on, train_industry
 from models.promotion import CHALLENGER, CHAMPION, Decision, decide
@@ -44,6 +43,7 @@ from pipelines.model_exports import (
 )
 from pipelines.settings import Settings
 from pipelines.tracking import LoggedRun, RunRecord, Tracker, model_name, tracker_for
+from pipelines.training_rows import read_history, test_rows
 from pipelines.weekly_list import PARK_TZ
 
 HISTORY_FILE = "history.parquet"
@@ -127,10 +127,6 @@ def risk_directions() -> dict[str, str]:
     return {name: registry.spec(name).direction.value for name in registry.feature_names()}
 
 
-def read_history(path: Path, spec: IndustrySpec) -> pl.DataFrame:
-    return pl.scan_parquet(path).filter(pl.col("sector") == spec.sector_value).collect()
-
-
 def read_outcomes(lake: Path) -> pl.DataFrame:
     return io.scan_source(lake, OUTCOMES_SOURCE).select(OUTCOME_COLUMNS).collect()
 
@@ -141,22 +137,6 @@ def training_outcomes(
     """The label source's events and the inspections that confirmed a risk, together."""
     lake = read_outcomes(settings.lake).cast(OUTCOME_SCHEMA)
     return pl.concat([lake, inspection_outcomes(settings, spec, known_until, version)])
-
-
-def test_rows(history: Path, predictions: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
-    """The candidate's labelled test snapshots rebuilt from the history, in prediction order."""
-    keys = predictions.select("uscc", "as_of", LABEL)
-    frame = keys.join(
-        read_history(history, spec), on=["uscc", "as_of"], how="inner", maintain_order="left"
-    )
-    if frame.height != keys.height:
-        lost = keys.join(frame, on=["uscc", "as_of"], how="anti").row(0, named=True)
-        raise ValueError(
-            f"{spec.key}: the feature history {history} lacks {keys.height - frame.height} of "
-            f"the candidate's {keys.height} test rows (first: uscc {lost['uscc']} at as-of "
-            f"{lost['as_of']}); was it rebuilt with different data?"
-        )
-    return frame
 
 
 def gate(

@@ -11,7 +11,7 @@ import pytest
 from features.build import build_feature_table
 from models.config import load_industries
 from pipelines import audit
-from pipelines.flows.features import lake_sources
+from pipelines.io import lake_sources
 from pipelines.model_cards import evaluation_rows, previous_champion, trainers, unflatten_metrics
 from pipelines.settings import Settings
 from pipelines.tracking import ModelInfo

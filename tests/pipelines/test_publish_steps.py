@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from models.explain import BASE_COLUMN, MARGIN_COLUMN
-from pipelines.flows.features import lake_sources
+from pipelines.io import lake_sources
 from pipelines.site import change_label, find_publications, history_svg
 from pipelines.weekly_list import (
     LIST_HEADERS,

@@ -12,7 +12,7 @@ import polars as pl
 from openpyxl import load_workbook
 
 from pipelines import publish_io, publish_list
-from pipelines.flows.features import lake_sources
+from pipelines.io import lake_sources
 from pipelines.weekly_list import resolve_week
 from tests.pipelines.publish_world import WEEK, World, build_world, world_config
 
