@@ -30,7 +30,7 @@ from features.point_in_time import EVENT_DATE, USCC, valid_at
 from features.registry import feature_names, spec
 from features.source_set import SourceSet
 from models.config import load_industries
-from pipelines.flows.features import lake_sources
+from pipelines.io import lake_sources
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 from pipelines.settings import Settings
 from pipelines.weekly_list import resolve_week

@@ -122,7 +122,7 @@ def feature_history_task(
 def unresolved_repairs_task(lake_dir: str, target: str) -> dict[str, Any]:
     """Repairs naming a record no delivery holds: kept in the lake (the record may still come;
     arriving after its repair it never counts), listed with source, delivery, column and key."""
-    found = unresolved_repairs(lake_sources(Path(lake_dir)), catalog.load_all())
+    found = unresolved_repairs(io.lake_sources(Path(lake_dir)), catalog.load_all())
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     found.write_csv(path)
