@@ -28,6 +28,7 @@ from features.credit_repair import unresolved_repairs
 from models.config import load_industries
 from pipelines import io
 from pipelines.settings import Settings
+from pipelines.workdir_lock import holds_workdir
 
 # The history starts this long after the first month of data. Six months fill the 90- and
 # 180-day windows; 12-month windows are still filling for the first half year (a feature reads
@@ -132,6 +133,7 @@ def unresolved_repairs_task(lake_dir: str, target: str) -> dict[str, Any]:
 
 
 @flow(name="features")
+@holds_workdir("features")
 def build_features_flow(
     workdir: str,
     as_of: str | None = None,

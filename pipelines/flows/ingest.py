@@ -21,7 +21,9 @@ from data_contracts import catalog
 from pipelines import audit, gx_context, io, landing
 from pipelines.ingest_source import SourcePlan, failed_report, ingest_source, plan_source
 from pipelines.progress import track
+from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
+from pipelines.workdir_lock import holds_workdir
 
 STATUSES = ("ok", "degraded", "missing", "failed")
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -51,7 +53,7 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-@task(name="discover-deliveries", cache_policy=NO_CACHE)
+@task(name="discover-deliveries", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]:
     """Plan every contracted source against landing and the ledger.
 
@@ -192,7 +194,7 @@ def summarize_task(run_dir: str, report_paths: list[str]) -> str:
     return str(io.write_json(Path(run_dir) / "ingest_summary.json", summary))
 
 
-@task(name="build-data-docs", cache_policy=NO_CACHE)
+@task(name="build-data-docs", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def data_docs_task(workdir: str, summary_path: str) -> str:
     """GX Data Docs of this run's validation results, under ingest/<run_id>/data_docs/."""
     summary = io.read_json(Path(summary_path))
@@ -202,6 +204,7 @@ def data_docs_task(workdir: str, summary_path: str) -> str:
 
 
 @flow(name="ingest")
+@holds_workdir("ingest")
 def ingest_flow(
     workdir: str, as_of: str | None = None, run_id: str | None = None
 ) -> dict[str, Any]:

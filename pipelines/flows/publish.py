@@ -30,17 +30,19 @@ from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import publication_view, write_publication_feedback
 from pipelines.flows.features import build_features_flow
 from pipelines.io import lake_sources
+from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
 from pipelines.site import build_site
 from pipelines.tiers import publish_tiers, week_lists
 from pipelines.weekly_list import resolve_week
+from pipelines.workdir_lock import holds_workdir
 
 
 def scoring_table_path(settings: Settings, as_of: dt.date) -> Path:
     return settings.features / f"as_of={as_of.isoformat()}.parquet"
 
 
-@task(name="score-and-explain", cache_policy=NO_CACHE)
+@task(name="score-and-explain", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def score_task(
     workdir: str, spec: IndustrySpec, week: str, as_of: str, table: str, folder: str
 ) -> dict[str, Any]:
@@ -133,7 +135,7 @@ def finalize_task(
     return str(target / publish_io.MANIFEST)
 
 
-@task(name="record-listings", cache_policy=NO_CACHE)
+@task(name="record-listings", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def listings_task(workdir: str, manifests: list[str]) -> list[dict[str, Any]]:
     """Each new list's firms into the case store, where inspection outcomes will meet them."""
     settings = Settings(workdir=Path(workdir))
@@ -206,6 +208,7 @@ class PublishIncomplete(RuntimeError):
 
 
 @flow(name="publish")
+@holds_workdir("publish")
 def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     """Publish ``week`` (default: the current ISO week) for every configured industry.
 

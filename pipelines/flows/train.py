@@ -41,10 +41,12 @@ from pipelines.model_exports import (
     save_candidate,
     write_metrics,
 )
+from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
 from pipelines.tracking import LoggedRun, RunRecord, Tracker, model_name, tracker_for
 from pipelines.training_rows import read_history, test_rows
 from pipelines.weekly_list import PARK_TZ
+from pipelines.workdir_lock import holds_workdir
 
 HISTORY_FILE = "history.parquet"
 OUTCOMES_SOURCE = "outcome_distress_event"
@@ -174,7 +176,7 @@ def champion_scores(
 # ---------------------------------------------------------------- tasks
 
 
-@task(name="training-inputs", cache_policy=NO_CACHE)
+@task(name="training-inputs", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def inputs_task(workdir: str, as_of: str | None) -> dict[str, str]:
     """The feature history and lake ledger, the label cut-off and the hash naming the inputs."""
     settings = Settings(workdir=Path(workdir))
@@ -329,6 +331,7 @@ def audit_task(
 
 
 @flow(name="train")
+@holds_workdir("train")
 def train_flow(
     workdir: str, industries: list[str] | None = None, as_of: str | None = None
 ) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""One writer at a time in a working directory.
+
+The daily ingest rewrites the lake and its ledger while the weekly publication reads them (and
+records their hashes in its manifest) and retraining reads the feature history: run at once,
+from a schedule, a worker and an analyst's terminal, they would see each other half-written.
+Each of those flows holds ``<workdir>/.ews.lock`` (an exclusive ``flock``) for its whole run;
+the next waits its turn. The operating system releases the lock when its process dies, so a
+killed run never leaves the workdir locked. A flow that calls another inside the same process
+(publish building the features) holds it once.
+
+Every hold is appended to ``<workdir>/locks/workdir.jsonl``: who, which process, how long it
+waited, when it got and gave back the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import functools
+import inspect
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+LOCK_FILE = ".ews.lock"
+HISTORY = Path("locks") / "workdir.jsonl"
+TIMEOUT_VARIABLE = "EWS_LOCK_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 3 * 3600.0  # a full park's ingest or retrain takes well under that
+POLL_S = 0.5
+
+_held: dict[Path, int] = {}  # lock file -> depth, in this process
+_guard = threading.Lock()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WorkdirBusy(TimeoutError):
+    """The working directory stayed locked by another run for longer than the timeout."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _timeout() -> float:
+    return float(os.environ.get(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_S))
+
+
+@contextlib.contextmanager
+def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) -> Iterator[None]:
+    """Hold the workdir's lock for the block (waiting up to ``timeout_s``)."""
+    root = Path(workdir).expanduser().resolve()
+    path = root / LOCK_FILE
+    with _guard:
+        if _held.get(path):
+            _held[path] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _guard:
+                _held[path] -= 1
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    limit = _timeout() if timeout_s is None else timeout_s
+    started = time.monotonic()
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - started > limit:
+                    handle.seek(0)
+                    raise WorkdirBusy(
+                        f"{root} is locked by another EWS run ({handle.read().strip() or '?'}); "
+                        f"{holder} waited {limit:.0f} s ({TIMEOUT_VARIABLE})"
+                    ) from None
+                time.sleep(POLL_S)
+        waited = round(time.monotonic() - started, 3)
+        acquired = _now()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder} pid {os.getpid()} since {acquired}\n")
+        handle.flush()
+        with _guard:
+            _held[path] = 1
+        try:
+            yield
+        finally:
+            with _guard:
+                _held.pop(path, None)
+            _record(root, holder, waited, acquired)
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def _record(root: Path, holder: str, waited_s: float, acquired: str) -> None:
+    history = root / HISTORY
+    history.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "holder": holder,
+        "pid": os.getpid(),
+        "waited_s": waited_s,
+        "acquired": acquired,
+        "released": _now(),
+    }
+    with history.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")
+
+
+def holds_workdir(holder: str) -> Callable[[F], F]:
+    """Decorate a flow function taking ``workdir``: its whole run holds the workdir's lock."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            workdir = signature.bind(*args, **kwargs).arguments["workdir"]
+            with exclusive(workdir, holder):
+                return function(*args, **kwargs)
+
+        return locked  # type: ignore[return-value]
+
+    return decorate
+
+
+def history(workdir: str | Path) -> list[dict[str, Any]]:
+    """Every recorded hold of the workdir's lock, oldest first."""
+    path = Path(workdir) / HISTORY
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -1,0 +1,90 @@
+"""The workdir lock: one writer at a time, re-entered inside a process, released by a dying
+process, and every hold recorded."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
+
+from pipelines import workdir_lock
+from pipelines.workdir_lock import WorkdirBusy, exclusive, history, holds_workdir
+
+
+def _hold(workdir: str, seconds: float, ready) -> None:
+    with exclusive(workdir, "holder"):
+        ready.set()
+        time.sleep(seconds)
+
+
+def _spawned(workdir, seconds):
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    process = context.Process(target=_hold, args=(str(workdir), seconds, ready))
+    process.start()
+    assert ready.wait(60), "the other process never got the lock"
+    return process
+
+
+def test_a_second_process_waits_for_the_first_to_finish(tmp_path):
+    other = _spawned(tmp_path, 1.5)
+    started = time.monotonic()
+    with exclusive(tmp_path, "second"):
+        waited = time.monotonic() - started
+    other.join(30)
+    assert waited > 0.5
+    first, second = history(tmp_path)
+    assert (first["holder"], second["holder"]) == ("holder", "second")
+    assert first["released"] <= second["acquired"]
+    assert second["waited_s"] > 0.5
+
+
+def test_a_run_that_cannot_get_the_lock_in_time_says_who_holds_it(tmp_path):
+    other = _spawned(tmp_path, 30)
+    try:
+        with (
+            pytest.raises(WorkdirBusy, match=r"locked by another EWS run \(holder pid"),
+            exclusive(tmp_path, "impatient", timeout_s=0.5),
+        ):
+            pass
+    finally:
+        other.kill()
+        other.join(30)
+
+
+def test_a_killed_holder_leaves_the_workdir_free(tmp_path):
+    other = _spawned(tmp_path, 60)
+    os.kill(other.pid, signal.SIGKILL)
+    other.join(30)
+    with exclusive(tmp_path, "after", timeout_s=5):
+        pass
+    assert [h["holder"] for h in history(tmp_path)] == ["after"]
+
+
+def test_a_flow_calling_another_in_the_same_process_holds_the_lock_once(tmp_path):
+    @holds_workdir("inner")
+    def inner(workdir: str) -> str:
+        return "built"
+
+    @holds_workdir("outer")
+    def outer(workdir: str, week: str | None = None) -> str:
+        return inner(workdir=workdir)
+
+    assert outer(str(tmp_path)) == "built"
+    assert [h["holder"] for h in history(tmp_path)] == ["outer"]
+    assert not workdir_lock._held
+
+
+def test_the_lock_is_released_when_the_run_fails(tmp_path):
+    @holds_workdir("failing")
+    def failing(workdir: str) -> None:
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        failing(str(tmp_path))
+    with exclusive(tmp_path, "next", timeout_s=1):
+        pass
+    assert [h["holder"] for h in history(tmp_path)] == ["failing", "next"]
