@@ -6,7 +6,7 @@ from a schedule, a worker and an analyst's terminal, they would see each other h
 Each of those flows holds ``<workdir>/.ews.lock`` (an exclusive ``flock``) for its whole run;
 the next waits its turn. The operating system releases the lock when its process dies, so a
 killed run never leaves the workdir locked. A flow that calls another inside the same process
-(publish building the features) holds it once.
+(publish building the features) holds it once; another thread waits its turn.
 
 Every hold is appended to ``<workdir>/locks/workdir.jsonl``: who, which process, how long it
 waited, when it got and gave back the lock.
@@ -33,7 +33,9 @@ TIMEOUT_VARIABLE = "EWS_LOCK_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 3 * 3600.0  # a full park's ingest or retrain takes well under that
 POLL_S = 0.5
 
-_held: dict[Path, int] = {}  # lock file -> depth, in this process
+# (lock file, thread) -> depth. Another thread of the same process opens the file anew, and
+# flock treats each open file as its own holder: it waits like another process would.
+_held: dict[tuple[Path, int], int] = {}
 _guard = threading.Lock()
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,9 +58,10 @@ def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) 
     """Hold the workdir's lock for the block (waiting up to ``timeout_s``)."""
     root = Path(workdir).expanduser().resolve()
     path = root / LOCK_FILE
+    key = (path, threading.get_ident())
     with _guard:
-        if _held.get(path):
-            _held[path] += 1
+        if _held.get(key):
+            _held[key] += 1
             reentered = True
         else:
             reentered = False
@@ -67,7 +70,7 @@ def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) 
             yield
         finally:
             with _guard:
-                _held[path] -= 1
+                _held[key] -= 1
         return
     root.mkdir(parents=True, exist_ok=True)
     limit = _timeout() if timeout_s is None else timeout_s
@@ -93,12 +96,12 @@ def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) 
         handle.write(f"{holder} pid {os.getpid()} since {acquired}\n")
         handle.flush()
         with _guard:
-            _held[path] = 1
+            _held[key] = 1
         try:
             yield
         finally:
             with _guard:
-                _held.pop(path, None)
+                _held.pop(key, None)
             _record(root, holder, waited, acquired)
             handle.seek(0)
             handle.truncate()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -88,3 +89,19 @@ def test_the_lock_is_released_when_the_run_fails(tmp_path):
     with exclusive(tmp_path, "next", timeout_s=1):
         pass
     assert [h["holder"] for h in history(tmp_path)] == ["failing", "next"]
+
+
+def test_another_thread_of_the_same_process_waits_its_turn(tmp_path):
+    order: list[str] = []
+
+    def second() -> None:
+        with exclusive(tmp_path, "thread"):
+            order.append("thread")
+
+    with exclusive(tmp_path, "main"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(1.0)
+        order.append("main")
+    thread.join(10)
+    assert order == ["main", "thread"]
