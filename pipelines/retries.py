@@ -10,6 +10,7 @@ fails at once, naming it. Only tasks that can safely run twice take ``TRANSIENT_
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 # Errors that are an OSError yet are a fact about the input, not a passing condition.
@@ -23,8 +24,30 @@ PERMANENT_OS_ERRORS = (
 DELAYS_S = [5.0, 10.0, 20.0]
 
 
+# An OSError is transient only when it says so: a network or NFS hiccup (a disk full or a
+# read-only file system is not cured by waiting a few seconds).
+TRANSIENT_ERRNOS = {
+    errno.ETIMEDOUT,
+    errno.ECONNRESET,
+    errno.ECONNREFUSED,
+    errno.ECONNABORTED,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ESTALE,
+    errno.EAGAIN,
+}
+
+
+def _transient_os_error(error: BaseException) -> bool:
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    if type(error).__name__ in ("ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout"):
+        return True  # requests' errors (OSError subclasses without an errno)
+    return isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS
+
+
 def _transient_types() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [ConnectionError, TimeoutError, OSError]
+    found: list[type[BaseException]] = []
     try:
         import sqlalchemy.exc
 
@@ -54,7 +77,7 @@ def is_transient(error: BaseException) -> bool:
     for link in _chain(error):
         if isinstance(link, PERMANENT_OS_ERRORS):
             return False
-        if isinstance(link, transient):
+        if _transient_os_error(link) or (transient and isinstance(link, transient)):
             return True
         if _mlflow_unavailable(link):
             return True

@@ -36,6 +36,8 @@ def test_facts_about_the_input_are_not():
     assert not is_transient(ValidationError("registration: column uscc fails its contract"))
     assert not is_transient(FileNotFoundError("features/as_of=2026-11-15.parquet"))
     assert not is_transient(PermissionError("lake/"))
+    assert not is_transient(OSError("disk full while writing leavers.parquet"))
+    assert not is_transient(OSError(28, "No space left on device"))
     assert not is_transient(ValueError("week '2026-W99' does not exist"))
     assert not is_transient(
         MlflowException("no alias champion", error_code=RESOURCE_DOES_NOT_EXIST)
