@@ -645,11 +645,22 @@ def demo(
     workdir: Workdir = Path("ews_demo"),
     scale: Annotated[str, typer.Option(help="small or sip")] = "small",
     seed: Annotated[int, typer.Option()] = 20261121,
+    end_date: Annotated[
+        str | None,
+        typer.Option(help="last simulated day (default 2026-11-29, the README's figures)"),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="simulate up to today instead of the fixed end date")
+    ] = False,
 ) -> None:
     """Run everything on the simulated park: simulate -> ingest -> ... -> publish."""
-    from pipelines.flows.demo import demo_flow
+    from pipelines.flows.demo import demo_end_date, demo_flow
 
-    _echo(demo_flow(workdir=str(workdir), scale=scale, seed=seed))
+    try:
+        demo_end_date(end_date, live)  # a bad date or both options: one line, before any work
+    except ValueError as error:
+        _fail("demo", error)
+    _echo(demo_flow(workdir=str(workdir), scale=scale, seed=seed, end_date=end_date, live=live))
 
 
 # ---------------------------------------------------------------- every command guarded

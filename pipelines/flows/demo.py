@@ -41,13 +41,16 @@ from pipelines.flows.inspect import plan_flow
 from pipelines.flows.objectors import firms_object
 from pipelines.flows.publish import publish_flow
 from pipelines.flows.regulators import regulators_flow
-from pipelines.flows.simulate import simulate_flow
+from pipelines.flows.simulate import parse_end_date, simulate_flow
 from pipelines.flows.train import train_flow
 from pipelines.inspection.inputs import PlanMonth
 from pipelines.publish_io import SCORES
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ, previous_week, published_on, resolve_week
+from pipelines.weekly_list import PARK_TZ, previous_week, published_on, resolve_week, week_label
 
+# The simulated park ends on this Sunday unless the run is live, so every run of a commit gives
+# the figures the README quotes (docs/demo_figures.json); its lists are 2026-W48 and 2026-W49.
+DEMO_END_DATE = dt.date(2026, 11, 29)
 # The park's pilot consistency check covered 151 firms.
 PILOT_FIRMS = 151
 CHECK_AGAIN_AFTER_DAYS = 28
@@ -200,21 +203,46 @@ def _share(values: pl.Series) -> float | None:
     return round(float(values.cast(pl.Float64).mean()), 4) if values.len() else None
 
 
+def demo_end_date(end_date: str | dt.date | None = None, live: bool = False) -> dt.date:
+    """The simulated park's last day: ``DEMO_END_DATE`` by default, ``end_date`` when given,
+    today for a live run."""
+    if live and end_date is not None:
+        raise ValueError("a live demo ends today: give either live or end_date, not both")
+    if live:
+        return dt.date.today()
+    return DEMO_END_DATE if end_date is None else parse_end_date(end_date)
+
+
+def demo_week(end: dt.date) -> str:
+    """The newest week the park's data can publish: the one whose as-of Sunday is the last on
+    or before ``end`` (2026-W49 for the default end, Sunday 2026-11-29)."""
+    return week_label(end + dt.timedelta(days=1))
+
+
 @flow(name="demo", log_prints=True)
-def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[str, Any]:
+def demo_flow(
+    workdir: str,
+    scale: str = "small",
+    seed: int = 20261121,
+    end_date: str | dt.date | None = None,
+    live: bool = False,
+) -> dict[str, Any]:
+    """The whole pipeline on a park simulated up to ``demo_end_date(end_date, live)``; the
+    deliveries are ingested as of that day, and its two newest weeks are published."""
     settings = Settings(workdir=Path(workdir), scale=scale, seed=seed)
+    end = demo_end_date(end_date, live)
     root = settings.workdir
     root.mkdir(parents=True, exist_ok=True)
     watch = _Stopwatch()
     artifacts: dict[str, Any] = {}
 
     with watch.stage("simulate"):
-        simulate_flow(workdir=str(root), scale=scale, seed=seed)
+        simulate_flow(workdir=str(root), scale=scale, seed=seed, end_date=end)
     with watch.stage("ingest"):
-        ingested = ingest_flow(workdir=str(root))
+        ingested = ingest_flow(workdir=str(root), as_of=end.isoformat())
         artifacts["ingest_summary"] = ingested["ingest_summary"]
         artifacts["data_docs"] = ingested["data_docs"]
-    week = resolve_week(None)[0]
+    week = demo_week(end)
     first_week = previous_week(week)
     # Features as of the first week's publication date, so publish scores this very table.
     _, first_as_of = resolve_week(first_week)
@@ -311,6 +339,8 @@ def demo_flow(workdir: str, scale: str = "small", seed: int = 20261121) -> dict[
         "workdir": str(root),
         "scale": scale,
         "seed": seed,
+        "end_date": end.isoformat(),
+        "live": live,
         "weeks": [first_week, week],
         "artifacts": _relative(root, artifacts),
         "feedback_vs_truth": truth,

@@ -44,7 +44,7 @@ LANDING_TASKS = 6
 PARALLEL_TASKS = 2
 
 
-def _end_date(end_date: str | dt.date | None) -> dt.date:
+def parse_end_date(end_date: str | dt.date | None) -> dt.date:
     if end_date is None:
         return dt.date.today()
     if isinstance(end_date, dt.date):
@@ -162,7 +162,7 @@ def simulate_flow(
     if not 0.0 <= defect_rate <= 1.0:
         raise ValueError(f"defect_rate must lie in [0, 1], got {defect_rate}")
     settings = Settings(workdir=Path(workdir), scale=scale, seed=seed, defect_rate=defect_rate)
-    end = _end_date(end_date)
+    end = parse_end_date(end_date)
     contracts = load_all()
     source_ids = sorted(contracts)
     plan = plan_defects(contracts, seed, defect_rate).to_json()

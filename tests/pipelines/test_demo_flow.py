@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipelines.flows.demo import demo_flow
+from pipelines.flows.demo import DEMO_END_DATE, demo_flow
 from tests.pipelines.cases.test_store import HEAD
 
 pytestmark = pytest.mark.slow
@@ -26,6 +29,13 @@ def _paths(value):
             yield from _paths(inner)
     elif isinstance(value, str) and "/" in value and not value.startswith("models:"):
         yield value
+
+
+def test_the_park_ends_on_the_fixed_demo_date_and_its_two_newest_weeks_are_published(summary):
+    _, result = summary
+    assert result["end_date"] == DEMO_END_DATE.isoformat() == "2026-11-29"
+    assert result["live"] is False
+    assert result["weeks"] == ["2026-W48", "2026-W49"]  # 2026-W49's as-of is the end date
 
 
 def test_run_summary_is_written_with_every_stage_timed(summary):
@@ -204,3 +214,37 @@ def test_the_second_week_no_longer_counts_the_repaired_records(summary):
     assert repair[second]["value"] < repair[first]["value"]
     lake = pl.read_parquet(workdir / "lake" / "credit_repair" / "*" / "*.parquet")
     assert {r["repair_no"] for r in repair["repairs"]} <= set(lake["repair_no"])
+
+
+def test_the_readme_figures_render_from_the_run(summary):
+    from pipelines.demo_metrics import load_run, render
+
+    workdir, result = summary
+    record = load_run(workdir)
+    assert record["run"]["weeks"] == result["weeks"]
+    block = render(record)
+    assert "ends on 2026-11-29 (tiny scale, seed 7); the lists are 2026-W48 and 2026-W49" in block
+    for industry, row in record["metrics"].items():
+        assert f"| {industry} (K = {row['k']}) | {row['test_period']} |" in block
+
+
+def test_ews_audit_verify_passes_on_the_demo_week_in_a_process_of_its_own(summary):
+    """What an auditor runs after the demo, as the README says: the command, in a process of
+    its own (with another number of polars threads), re-derives every file of the demo's week
+    byte for byte and exits 0 (both weeks also re-derive in process, above)."""
+    from prefect.settings import PREFECT_API_URL
+
+    workdir, result = summary
+    demo_week = result["weeks"][1]
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "POLARS_MAX_THREADS": "1"}
+    verify = [sys.executable, "-m", "pipelines.cli", "audit", "verify", "--workdir", str(workdir)]
+    run = subprocess.run(
+        [*verify, "--week", demo_week],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-3000:])
+    assert '"ok": true' in run.stdout

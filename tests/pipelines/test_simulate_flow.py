@@ -48,10 +48,10 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 
 
 def test_end_date_defaults_to_today_and_must_be_a_date():
-    assert sim._end_date(None) == dt.date.today()
-    assert sim._end_date("2026-01-31") == dt.date(2026, 1, 31)
+    assert sim.parse_end_date(None) == dt.date.today()
+    assert sim.parse_end_date("2026-01-31") == dt.date(2026, 1, 31)
     with pytest.raises(ValueError, match="2026-13-01"):
-        sim._end_date("2026-13-01")
+        sim.parse_end_date("2026-13-01")
 
 
 @pytest.fixture(scope="module")
