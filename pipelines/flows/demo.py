@@ -267,7 +267,7 @@ def demo_flow(
             week=first_week,
             repaired_on=resolve_week(week)[1] - dt.timedelta(days=3),
         )
-        ingest_flow(workdir=str(root))
+        ingest_flow(workdir=str(root), as_of=end.isoformat())
     with watch.stage("objections"):
         # Listed firms object on the first week's Tuesday; decided by its Thursday, before the
         # second week's cut-off, so an upheld one takes its firm off the second week's list.
