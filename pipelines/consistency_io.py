@@ -32,6 +32,7 @@ from openpyxl import load_workbook
 from data_contracts.checksums import uscc_is_valid
 from data_contracts.rules import Topics
 from data_contracts.schema import USCC_PATTERN
+from pipelines import datasets
 from pipelines.audit import file_sha256
 from pipelines.publish_io import Sheet, write_json, write_parquet, write_xlsx
 from pipelines.spreadsheet_safety import write_csv
@@ -41,7 +42,7 @@ EXAMINED = "examined.parquet"
 EVIDENCE = "evidence.parquet"
 FOLLOW_UP = "follow_up.parquet"
 PRECISION = "precision.parquet"
-MANIFEST = "manifest.json"
+MANIFEST = datasets.MANIFEST
 DEPARTMENTS = "departments"
 WORKBOOK = "anomalies.xlsx"
 LIST_SHEET = "异常清单"
@@ -164,7 +165,7 @@ def pilot_from_lists(manifests: Sequence[str | Path], size: int) -> list[str]:
     probability first, then the other scored firms the same way (ties by code)."""
     scores = pl.concat(
         [
-            pl.read_parquet(Path(m).parent / "scores.parquet").select(
+            pl.read_parquet(datasets.SCORES.at(Path(m).parent)).select(
                 "uscc", "listed", "probability"
             )
             for m in manifests

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from models.config import load_industries
+from pipelines import datasets
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -105,11 +106,13 @@ def current_block(text: str) -> str:
 
 def load_run(workdir: Path) -> dict[str, Any]:
     """``figures`` of the demo run in ``workdir`` (its run_summary.json and metrics.json)."""
-    summary_path = workdir / "run_summary.json"
+    summary_path = datasets.RUN_SUMMARY.at(workdir)
     if not summary_path.is_file():
         raise FiguresError(f"{summary_path}: no run summary; run `ews demo --workdir {workdir}`")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    metrics_path = workdir / summary.get("artifacts", {}).get("metrics", "models/metrics.json")
+    metrics_path = workdir / summary.get("artifacts", {}).get(
+        "metrics", datasets.MODEL_METRICS.pattern
+    )
     if not metrics_path.is_file():
         raise FiguresError(f"{metrics_path}: no metrics (the demo's train stage writes them)")
     return figures(summary, json.loads(metrics_path.read_text(encoding="utf-8")))

@@ -28,6 +28,7 @@ from great_expectations.render.renderer.site_builder import SiteBuilder
 from data_contracts.coerce import COLUMN, EXPECTATION
 from data_contracts.schema import SourceContract
 from data_contracts.to_gx import expectation_suite
+from pipelines import datasets
 from pipelines.io import DELIVERY_ID
 
 DATA_SOURCE = "ews_ingest"
@@ -233,7 +234,7 @@ def build_data_docs(context: Any, result_ids: list[str], site_dir: Path) -> Path
     builder.build(
         resource_identifiers=[*results, *(ExpectationSuiteIdentifier(name=s) for s in suites)]
     )
-    index = site_dir / "index.html"
+    index = site_dir / datasets.INDEX_PAGE
     if not index.exists():
         raise FileNotFoundError(f"GX did not write the Data Docs index {index}")
     return index

@@ -34,11 +34,12 @@ from data_contracts import catalog
 from data_contracts.coerce import ROW
 from data_contracts.schema import FileFormat, SourceContract
 from data_contracts.to_polars import DATETIME, polars_schema
+from pipelines import datasets
 
 DELIVERY_ID = "_delivery_id"
 INGESTED_AT = "_ingested_at"
-LEDGER_NAME = "_ledger.jsonl"
-PART_NAME = "part-0.parquet"
+LEDGER_NAME = datasets.LAKE_LEDGER.name
+PART_NAME = datasets.LAKE_PART.file_name
 
 DELIVERY_ID_PATTERN = re.compile(r"^(backfill-)?(\d{4}-\d{2}-\d{2})$")
 
@@ -302,7 +303,7 @@ def lake_schema(contract: SourceContract) -> pl.Schema:
 
 
 def partition_dir(lake_dir: Path, source_id: str, delivery_id: str) -> Path:
-    return lake_dir / source_id / f"delivery={delivery_id}"
+    return datasets.LAKE_PART.at(lake_dir, source=source_id, delivery=delivery_id).parent
 
 
 def write_partition(lake_dir: Path, source_id: str, delivery_id: str, frame: pl.DataFrame) -> Path:
@@ -320,7 +321,7 @@ def lake_files(lake_dir: Path, source_id: str) -> list[Path]:
     folder = lake_dir / source_id
     if not folder.is_dir():
         return []
-    return sorted(folder.glob(f"delivery=*/{PART_NAME}"))
+    return sorted(lake_dir.glob(datasets.LAKE_PART.wildcard(source=source_id)))
 
 
 def lake_sources(lake_dir: Path) -> dict[str, pl.LazyFrame]:

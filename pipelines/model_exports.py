@@ -17,6 +17,7 @@ import polars as pl
 
 from models.pipeline import IndustryResult
 from models.train import RiskModel
+from pipelines import datasets
 from pipelines.io import read_json, write_json
 from pipelines.spreadsheet_safety import write_csv
 
@@ -26,7 +27,7 @@ PREDICTIONS_FILE = "test_predictions.parquet"
 CALIBRATION_FILE = "calibration.parquet"
 EVALUATION_FILE = "evaluation.csv"
 RESULT_FILE = "result.json"
-METRICS_FILE = "metrics.json"
+METRICS_FILE = datasets.MODEL_METRICS.name
 EVALUATION_COLUMNS = (
     *("model", "model_ci_low", "model_ci_high"),
     *("baseline", "baseline_ci_low", "baseline_ci_high"),

@@ -31,26 +31,27 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from features import registry
-from pipelines import spreadsheet_safety
+from pipelines import datasets, spreadsheet_safety
 from pipelines.audit import file_sha256
 
 # The files of one published list, publish/<week>/<industry>/ (the site reads them back).
-RISK_LIST_XLSX = "risk_list.xlsx"
-RISK_LIST_CSV = "risk_list.csv"
-RISK_LIST_PARQUET = "risk_list.parquet"
-SCORES = "scores.parquet"  # every firm of the industry: probability, rank, tier, flags
-EXPLANATIONS = "explanations.parquet"  # every scored firm: each feature's SHAP value + base
-REASONS = "reasons.parquet"  # listed firms: top reasons in zh/en with their facts
-LEAVERS = "leavers.parquet"  # listed last week, not this week, and why
-HISTORY = "history.parquet"  # listed firms: probability over recent weekly as-of dates
-FIRMS = "firms.parquet"  # listed firms: registration profile, personal data masked
-DECISIONS = "decisions.json"  # overrides and upheld objections the list applied (cited)
-BEESWARM = "plots/beeswarm.png"
-MANIFEST = "manifest.json"
+# Their names and what each holds are in the catalog (pipelines/datasets.py).
+RISK_LIST_XLSX = datasets.RISK_LIST_XLSX.name
+RISK_LIST_CSV = datasets.RISK_LIST_CSV.name
+RISK_LIST_PARQUET = datasets.RISK_LIST_PARQUET.name
+SCORES = datasets.SCORES.name
+EXPLANATIONS = datasets.EXPLANATIONS.name
+REASONS = datasets.REASONS.name
+LEAVERS = datasets.LEAVERS.name
+HISTORY = datasets.LIST_HISTORY.name
+FIRMS = datasets.LIST_FIRMS.name
+DECISIONS = datasets.DECISIONS.name
+BEESWARM = datasets.BEESWARM.name
+MANIFEST = datasets.MANIFEST
 
 
 def waterfall_path(uscc: str) -> str:
-    return f"plots/waterfall/{uscc}.svg"
+    return str(datasets.WATERFALL.at(Path(), uscc=uscc))
 
 
 PARTIAL_MARK = ".partial-"

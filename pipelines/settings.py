@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines import datasets
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EWS_", extra="ignore")
@@ -39,39 +41,39 @@ class Settings(BaseSettings):
     # Where each stage keeps its files. Every path derives from workdir.
     @property
     def landing(self) -> Path:
-        return self.workdir / "landing"
+        return self.workdir / datasets.LANDING
 
     @property
     def sim_truth(self) -> Path:
-        return self.workdir / "sim_truth"
+        return self.workdir / datasets.SIM_TRUTH
 
     @property
     def lake(self) -> Path:
-        return self.workdir / "lake"
+        return self.workdir / datasets.LAKE
 
     @property
     def quarantine(self) -> Path:
-        return self.workdir / "quarantine"
+        return self.workdir / datasets.QUARANTINE
 
     @property
     def ingest_runs(self) -> Path:
-        return self.workdir / "ingest"
+        return self.workdir / datasets.INGEST
 
     @property
     def features(self) -> Path:
-        return self.workdir / "features"
+        return self.workdir / datasets.FEATURES
 
     @property
     def models(self) -> Path:
-        return self.workdir / "models"
+        return self.workdir / datasets.MODELS
 
     @property
     def publish(self) -> Path:
-        return self.workdir / "publish"
+        return self.workdir / datasets.PUBLISH
 
     @property
     def site(self) -> Path:
-        return self.workdir / "site"
+        return self.workdir / datasets.SITE
 
     @property
     def audit_log(self) -> Path:
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
 
     @property
     def model_cards(self) -> Path:
-        return self.workdir / "reports" / "model_cards"
+        return self.workdir / datasets.MODEL_CARDS
 
     @property
     def mlflow_uri(self) -> str:
@@ -100,7 +102,7 @@ class Settings(BaseSettings):
     @property
     def inspection(self) -> Path:
         """Monthly double-random plans: inspection/<month>/<department>/."""
-        return self.workdir / "inspection"
+        return self.workdir / datasets.INSPECTION
 
     @property
     def conflicts_file(self) -> Path:
@@ -112,11 +114,11 @@ class Settings(BaseSettings):
     @property
     def consistency(self) -> Path:
         """Consistency runs: consistency/<as_of>/<scope>/ (see pipelines/consistency_io.py)."""
-        return self.workdir / "consistency"
+        return self.workdir / datasets.CONSISTENCY
 
     @property
     def feedback(self) -> Path:
-        return self.workdir / "feedback"
+        return self.workdir / datasets.FEEDBACK
 
     @property
     def mlflow_artifacts(self) -> Path:

@@ -20,6 +20,7 @@ from jinja2 import Environment
 from data_contracts.feedback import load_feedback
 from models.config import IndustryConfig
 from models.tiering import load_tier_policy
+from pipelines import datasets
 from pipelines import publish_io as files
 from pipelines.feedback.report import FEEDBACK_FILE
 from pipelines.publish_io import atomic_directory
@@ -140,8 +141,8 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
             consistency=f"{CONSISTENCY_FOLDER}/index.html",
             objections=objections,
         )
-        (out / "index.html").write_text(page, encoding="utf-8")
-    return settings.site / "index.html"
+        (out / datasets.INDEX_PAGE).write_text(page, encoding="utf-8")
+    return settings.site / datasets.INDEX_PAGE
 
 
 def _render_publication(
@@ -171,8 +172,8 @@ def _render_publication(
 
     beeswarm = None
     if (pub.folder / files.BEESWARM).is_file():
-        shutil.copyfile(pub.folder / files.BEESWARM, target / "img" / "beeswarm.png")
-        beeswarm = "img/beeswarm.png"
+        beeswarm = f"img/{datasets.BEESWARM.file_name}"
+        shutil.copyfile(pub.folder / files.BEESWARM, target / beeswarm)
 
     model = manifest["model"]
     header = {
@@ -219,7 +220,7 @@ def _render_publication(
         last_week=last_week,
         feedback_href=f"{root}{FEEDBACK_FOLDER}/{pub.industry}.html" if feedback else None,
     )
-    (target / "index.html").write_text(page, encoding="utf-8")
+    (target / datasets.INDEX_PAGE).write_text(page, encoding="utf-8")
 
     firm_template = environment.get_template("site_firm.html.j2")
     classes = credit_classes(pub.folder.parent.parent, pub.week, [f["uscc"] for f in firms])

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from data_contracts import catalog
 from models.config import load_config
-from pipelines import audit
+from pipelines import audit, datasets
 from pipelines.card_render import TEMPLATES, render_card
 from pipelines.io import read_json
 from pipelines.publish_io import atomic_directory
@@ -27,7 +27,7 @@ from pipelines.settings import Settings
 FOLDER = "auditor"
 CARD_FILE = re.compile(r"^v(\d+)\.json$")
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "precision_at_k", "brier")
-SUMMARY_FILE = "ingest_summary.json"
+SUMMARY_FILE = datasets.INGEST_SUMMARY.name
 # Sources needing attention, worst first; "ok" sources are not listed.
 STATUS_ORDER = ("failed", "missing", "degraded")
 
@@ -48,7 +48,7 @@ def render_auditor_pages(settings: Settings, site_dir: Path) -> list[Path]:
             ),
             encoding="utf-8",
         )
-        index = out / "index.html"
+        index = out / datasets.INDEX_PAGE
         index.write_text(
             environment.get_template("audit_index.html.j2").render(
                 root="../",
@@ -131,13 +131,13 @@ def _copy_latest_data_docs(settings: Settings, out: Path) -> list[dict[str, Any]
     runs = []
     for path in sorted(summaries, key=lambda p: read_json(p).get("as_of", ""), reverse=True):
         summary = read_json(path)
-        docs = path.parent / "data_docs"
+        docs = datasets.INGEST_DATA_DOCS.at(path.parent)
         runs.append(
             {
                 "run_id": summary.get("run_id", path.parent.name),
                 "as_of": summary.get("as_of"),
                 "totals": summary.get("totals", {}),
-                "docs": docs if (docs / "index.html").is_file() else None,
+                "docs": docs if (docs / datasets.INDEX_PAGE).is_file() else None,
                 "href": None,
                 # only the newest run's sources are listed: older runs keep their summary file
                 "attention": None if runs else sources_needing_attention(summary),

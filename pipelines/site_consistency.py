@@ -15,6 +15,7 @@ import polars as pl
 
 from data_contracts.rules import SEVERITY_NAMES, Severity, load_rules, load_topics
 from pipelines import consistency_io as files
+from pipelines import datasets
 from pipelines.publish_io import atomic_directory
 from pipelines.settings import Settings
 from pipelines.site_audit import page_environment
@@ -54,14 +55,14 @@ def render_consistency_pages(settings: Settings, site_dir: Path) -> list[Path]:
             summary, written = _render_run(run, out, environment, topics, rules)
             summaries.append(summary)
             pages += written
-        index = out / "index.html"
+        index = out / datasets.INDEX_PAGE
         index.write_text(
             environment.get_template("consistency_index.html.j2").render(
                 root="../", runs=summaries
             ),
             encoding="utf-8",
         )
-    return [target / "index.html", *(target / p.relative_to(out) for p in pages)]
+    return [target / datasets.INDEX_PAGE, *(target / p.relative_to(out) for p in pages)]
 
 
 def _render_run(run: Path, out: Path, environment, topics, rules) -> tuple[dict[str, Any], list]:

@@ -17,7 +17,7 @@ import polars as pl
 from jinja2 import Environment
 
 from models.config import TIER_ORDER, IndustryConfig
-from pipelines import io, publish_io
+from pipelines import datasets, io, publish_io
 from pipelines.inspection.plan import PLAN, ROSTER_FILE, STRATA, WORKBOOK
 from pipelines.inspection.workbook import DESIGN, SELECTION
 from pipelines.site_tiers import BASIS_NAMES
@@ -62,7 +62,7 @@ def render_plan_pages(
         page = environment.get_template("site_plan.html.j2").render(
             root="../../", month=month_dir.name, departments=departments, tiers=list(TIER_ORDER)
         )
-        (page_dir / "index.html").write_text(page, encoding="utf-8")
+        (page_dir / datasets.INDEX_PAGE).write_text(page, encoding="utf-8")
         summaries.append(
             {
                 "month": month_dir.name,
@@ -73,7 +73,7 @@ def render_plan_pages(
             }
         )
     index = environment.get_template("site_plans.html.j2").render(root="../", months=summaries)
-    (target / "index.html").write_text(index, encoding="utf-8")
+    (target / datasets.INDEX_PAGE).write_text(index, encoding="utf-8")
     return summaries
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment
 
 from models.objections import ACTION_ZH, STATUS_ZH, SUBJECT_ZH, in_force
+from pipelines import datasets
 from pipelines.cases import case_store_exists, open_store
 from pipelines.cases import objections as store_ops
 from pipelines.settings import Settings
@@ -62,5 +63,5 @@ def render_objections_page(
     page = environment.get_template("site_objections.html.j2").render(
         root="../", today=day.isoformat(), cases=cases, pins=pins, summary=summary
     )
-    (target / "index.html").write_text(page, encoding="utf-8")
+    (target / datasets.INDEX_PAGE).write_text(page, encoding="utf-8")
     return summary

@@ -22,7 +22,7 @@ from jinja2 import Environment
 
 from models.config import TIER_ORDER, IndustryConfig
 from models.tiering import BASES, TierPolicy
-from pipelines import publish_io
+from pipelines import datasets, publish_io
 from pipelines.tiers import FOLDER, TIERS_FILE, industry_names
 from pipelines.weekly_list import WEEK
 
@@ -159,7 +159,7 @@ def render_tier_pages(
         lists_missing=manifest.get("lists_missing", []),
         sources_missing=manifest.get("sources_missing", []),
     )
-    (target / "index.html").write_text(page, encoding="utf-8")
+    (target / datasets.INDEX_PAGE).write_text(page, encoding="utf-8")
     return {
         "week": snapshot.week,
         "href": f"{snapshot.week}/{FOLDER}/index.html",

@@ -27,14 +27,14 @@ from models.config import IndustryConfig
 from models.objections import Decisions, tier_settings
 from models.tier_inputs import missing_sources, tier_components
 from models.tiering import TierPolicy, basis_text, tier_firms
-from pipelines import audit, publish_io
+from pipelines import audit, datasets, publish_io
 from pipelines.cases.objections import cited
 from pipelines.io import read_json
 from pipelines.settings import Settings
 from pipelines.weekly_list import master_at, published_on
 
 FOLDER = "tiers"
-TIERS_FILE = "tiers.parquet"
+TIERS_FILE = datasets.TIERS.name
 OTHER = "other"  # the industry key of every firm outside the configured industries
 OTHER_NAME = {"zh": "其他行业", "en": "Other industries"}
 SCORE_COLUMNS = ("uscc", "probability", "tier", "insufficient_data")
@@ -223,7 +223,7 @@ def publish_tiers(
         },
         "lists": used,
         "lists_missing": sorted(set(config.industries) - set(manifests)),
-        "lake_snapshot": publish_io.ledger_snapshot(settings.lake / "_ledger.jsonl"),
+        "lake_snapshot": publish_io.ledger_snapshot(datasets.LAKE_LEDGER.path(settings.workdir)),
         "decisions": cites,
     }
     target = settings.publish / week / FOLDER

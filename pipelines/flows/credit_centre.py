@@ -30,13 +30,13 @@ from features.point_in_time import EVENT_DATE, USCC, valid_at
 from features.registry import feature_names, spec
 from features.source_set import SourceSet
 from models.config import load_industries
+from pipelines import datasets
 from pipelines.io import lake_sources
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 from pipelines.settings import Settings
 from pipelines.weekly_list import resolve_week
 
 REPAIR_SOURCE = "credit_repair"
-DEMO_TRUTH = "demo.json"
 ARRIVES_AT = dt.time(10, 0)
 
 
@@ -187,7 +187,7 @@ def credit_centre_flow(workdir: str, week: str, repaired_on: str | dt.date) -> d
                 for r in rows.iter_rows(named=True)
             ],
         }
-        truth = settings.sim_truth / "repairs" / DEMO_TRUTH
+        truth = datasets.SIM_DEMO_REPAIR.path(settings.workdir)
         truth.parent.mkdir(parents=True, exist_ok=True)
         truth.write_text(json.dumps(repaired, ensure_ascii=False, indent=2), encoding="utf-8")
         return repaired
@@ -216,7 +216,7 @@ def repair_outcome(workdir: str, repaired: dict[str, Any], weeks: list[str]) -> 
         scores = pl.read_parquet(folder / SCORES).filter(pl.col("uscc") == uscc)
         reasons = pl.read_parquet(folder / REASONS).filter(pl.col("uscc") == uscc)
         shap = pl.read_parquet(folder / EXPLANATIONS).filter(pl.col("uscc") == uscc)
-        table = pl.read_parquet(settings.features / f"as_of={as_of.isoformat()}.parquet")
+        table = pl.read_parquet(datasets.SCORING_TABLE.path(settings.workdir, as_of=as_of))
         facts = facts_for(sources, [uscc], as_of, [feature])["fact_zh"].to_list()
         out[week] = {
             "listed": bool(scores["listed"].any()) if scores.height else False,

@@ -26,7 +26,7 @@ from prefect import flow
 from data_contracts.feedback import load_feedback
 from models.accuracy import follow_up, wilson_interval
 from models.config import load_industries
-from pipelines import consistency_io
+from pipelines import consistency_io, datasets
 from pipelines.cases import open_store
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
@@ -125,7 +125,7 @@ def objections_artifact(
             for r in upheld
         ),
         "objections": rows,
-        "page": str(settings.site / "objections" / "index.html"),
+        "page": str(settings.site / "objections" / datasets.INDEX_PAGE),
     }
 
 
@@ -163,7 +163,8 @@ def compare_with_truth(settings: Settings, week: str, at: dt.date) -> dict[str, 
         )
     finally:
         store.dispose()
-    firms = pl.read_parquet(settings.sim_truth / "firms.parquet").select("uscc", "distress_date")
+    firms = pl.read_parquet(datasets.SIM_FIRMS.path(settings.workdir))
+    firms = firms.select("uscc", "distress_date")
     _, as_of = resolve_week(week)
     out: dict[str, Any] = {"week": week, "at": at.isoformat()}
     for industry, spec in load_industries().items():
@@ -326,7 +327,7 @@ def demo_flow(
             "tier_snapshot": plan["tier_snapshot"],
             "departments": {k: v["folder"] for k, v in plan["departments"].items()},
             "workbooks": {k: v["workbook"] for k, v in plan["departments"].items()},
-            "page": str(root / "site" / "inspection" / plan["month"] / "index.html"),
+            "page": str(root / "site" / "inspection" / plan["month"] / datasets.INDEX_PAGE),
             "warnings": {k: v["warnings"] for k, v in plan["departments"].items() if v["warnings"]},
         }
     with watch.stage("feedback_report"):
@@ -346,7 +347,7 @@ def demo_flow(
         "feedback_vs_truth": truth,
         "timings_s": {**watch.timings, "total": round(sum(watch.timings.values()), 2)},
     }
-    (root / "run_summary.json").write_text(
+    datasets.RUN_SUMMARY.path(root).write_text(
         json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
     )
     return summary

@@ -26,7 +26,7 @@ from data_contracts.schema import Grain
 from features.build import active_firm_count, build_feature_table
 from features.credit_repair import unresolved_repairs
 from models.config import load_industries
-from pipelines import io
+from pipelines import datasets, io
 from pipelines.settings import Settings
 from pipelines.workdir_lock import holds_workdir
 
@@ -156,9 +156,9 @@ def build_features_flow(
     dates = history_dates(day, data_start(io.lake_sources(lake)), history_weeks)
     sectors = [spec.sector_value for spec in load_industries().values()]
     table = feature_table_task(
-        str(lake), day, str(settings.features / f"as_of={day.isoformat()}.parquet")
+        str(lake), day, str(datasets.SCORING_TABLE.path(settings.workdir, as_of=day))
     )
-    history_file = settings.features / "history.parquet"
+    history_file = datasets.FEATURE_HISTORY.path(settings.workdir)
     if with_history or not history_file.is_file():
         history = feature_history_task(str(lake), dates, sectors, str(history_file))
     else:
@@ -168,7 +168,7 @@ def build_features_flow(
         )
         dates = list(span.collect().row(0))
     unresolved = unresolved_repairs_task(
-        str(lake), str(settings.features / "unresolved_repairs.csv")
+        str(lake), str(datasets.UNRESOLVED_REPAIRS.path(settings.workdir))
     )
     return {
         "feature_table": table,

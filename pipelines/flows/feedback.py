@@ -19,7 +19,7 @@ from prefect import flow
 
 from data_contracts.feedback import load_feedback
 from models.config import load_industries
-from pipelines import audit
+from pipelines import audit, datasets
 from pipelines.cases import NOW, open_store
 from pipelines.cases.inspections import Report, record_reports
 from pipelines.cases.listings import record_publication
@@ -32,7 +32,7 @@ from pipelines.publish_io import file_sha256, write_json
 from pipelines.settings import Settings
 from pipelines.weekly_list import PARK_TZ
 
-ACCURACY_FILE = "accuracy.json"
+ACCURACY_FILE = datasets.FEEDBACK_ACCURACY.name
 CHANNEL = "workbook"
 
 
@@ -125,7 +125,7 @@ def import_workbook_flow(
             batch = change.batch.id if change.added else None
     finally:
         store.dispose()
-    archived = settings.feedback / "returned" / returned.week / returned.industry
+    archived = settings.feedback / datasets.RETURNED / returned.week / returned.industry
     archived.mkdir(parents=True, exist_ok=True)
     copy = archived / f"{sha256[:16]}.xlsx"
     if not copy.exists():

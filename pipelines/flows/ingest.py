@@ -18,7 +18,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts import catalog
-from pipelines import audit, gx_context, io, landing
+from pipelines import audit, datasets, gx_context, io, landing
 from pipelines.ingest_source import SourcePlan, failed_report, ingest_source, plan_source
 from pipelines.progress import track
 from pipelines.retries import TRANSIENT_RETRIES
@@ -62,7 +62,7 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
     """
     settings = Settings(workdir=Path(workdir))
     moment = dt.datetime.fromisoformat(as_of)
-    run_dir = settings.ingest_runs / run_id
+    run_dir = datasets.INGEST_RUN.directory(settings.workdir, run_id=run_id)
     ledger = io.latest_deliveries(settings.lake)
     contracts = catalog.load_all()
     survey = landing.survey_landing(settings.landing, set(contracts))
@@ -79,10 +79,10 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
             gx_root=settings.workdir,
             set_aside=survey.set_aside_in(source_id),
         )
-        path = io.write_json(run_dir / "plan" / f"{source_id}.json", plan.to_dict())
+        path = io.write_json(datasets.INGEST_PLAN.at(run_dir, source=source_id), plan.to_dict())
         paths["busy" if plan.to_process else "idle"].append(str(path))
     io.write_json(
-        run_dir / "run.json",
+        datasets.INGEST_RUN.at(run_dir),
         {
             "run_id": run_id,
             "as_of": as_of,
@@ -104,7 +104,7 @@ def _ingest_planned(plan_path: str) -> str:
         report = ingest_source(catalog.get(plan.source), plan)
     except Exception as error:  # one broken source must not stop the others
         report = failed_report(plan, error)
-    target = Path(plan_path).parent.parent / "sources" / f"{plan.source}.json"
+    target = datasets.INGEST_REPORT.at(Path(plan_path).parent.parent, source=plan.source)
     return str(io.write_json(target, report.to_dict()))
 
 
@@ -157,7 +157,7 @@ def landing_inventory(
 @task(name="summarize-ingest", cache_policy=NO_CACHE)
 def summarize_task(run_dir: str, report_paths: list[str]) -> str:
     """ingest_summary.json: per source counts, status and reason; run totals; GX result ids."""
-    run = io.read_json(Path(run_dir) / "run.json")
+    run = io.read_json(datasets.INGEST_RUN.at(Path(run_dir)))
     reports = sorted((io.read_json(Path(p)) for p in report_paths), key=lambda r: r["source"])
     sources = {
         r["source"]: {k: v for k, v in r.items() if k not in ("source", "deliveries", "unread")}
@@ -191,7 +191,7 @@ def summarize_task(run_dir: str, report_paths: list[str]) -> str:
         "sources": sources,
         "deliveries": {r["source"]: r["deliveries"] for r in reports if r["deliveries"]},
     }
-    return str(io.write_json(Path(run_dir) / "ingest_summary.json", summary))
+    return str(io.write_json(datasets.INGEST_SUMMARY.at(Path(run_dir)), summary))
 
 
 @task(name="build-data-docs", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
@@ -199,7 +199,7 @@ def data_docs_task(workdir: str, summary_path: str) -> str:
     """GX Data Docs of this run's validation results, under ingest/<run_id>/data_docs/."""
     summary = io.read_json(Path(summary_path))
     context = gx_context.open_context(str(Settings(workdir=Path(workdir)).workdir))
-    site = Path(summary_path).parent / "data_docs"
+    site = datasets.INGEST_DATA_DOCS.at(Path(summary_path).parent)
     return str(gx_context.build_data_docs(context, summary["validation_result_ids"], site))
 
 
@@ -211,7 +211,7 @@ def ingest_flow(
     """Ingest every contracted source; returns the paths of the summary and the Data Docs."""
     moment = parse_as_of(as_of)
     run = check_run_id(run_id) if run_id else new_run_id(moment)
-    run_dir = Settings(workdir=Path(workdir)).ingest_runs / run
+    run_dir = datasets.INGEST_RUN.directory(Path(workdir), run_id=run)
     plans = discover_task(workdir, moment.isoformat(), run)
     busy = plans["busy"]
     reports = [

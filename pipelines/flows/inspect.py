@@ -17,7 +17,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from models.config import load_config
-from pipelines import audit
+from pipelines import audit, datasets
 from pipelines.inspection.inputs import PlanMonth
 from pipelines.inspection.plan import (
     PlanError,
@@ -71,7 +71,7 @@ def plan_flow(
         "inspection_plan",
         inputs=[
             settings.publish / result["tier_snapshot"] / "tiers",
-            settings.lake / "_ledger.jsonl",
+            datasets.LAKE_LEDGER.path(settings.workdir),
         ],
         outputs=folders,
         details={

@@ -12,7 +12,6 @@ rightful, rejected otherwise), so all three steps land before the next week's cu
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from data_contracts.simulate.objections import listed_objections
 from data_contracts.simulate.rng import stream
 from models.config import load_industries
 from models.objections import REJECTED, UPHELD
-from pipelines import objections_io
+from pipelines import datasets, objections_io
+from pipelines.io import read_json
 from pipelines.publish_io import SCORES
 from pipelines.settings import Settings
 from pipelines.weekly_list import PARK_TZ, resolve_week
@@ -37,8 +37,9 @@ def firms_object(
     """File, review and decide the objections of ``week``'s listed firms (but those in
     ``exclude``, which the demo shows something else of); returns each one."""
     settings = Settings(workdir=Path(workdir))
-    truth = pl.read_parquet(settings.sim_truth / "firms.parquet").select("uscc", "distress_date")
-    seed = int(json.loads((settings.sim_truth / "world.json").read_text(encoding="utf-8"))["seed"])
+    truth = pl.read_parquet(datasets.SIM_FIRMS.path(settings.workdir))
+    truth = truth.select("uscc", "distress_date")
+    seed = int(read_json(datasets.SIM_WORLD.path(settings.workdir))["seed"])
     params = world_params().objections
     _, as_of = resolve_week(week)
 
@@ -64,7 +65,7 @@ def firms_object(
             as_of,
             spec.horizon_days,
         )
-        diagnostics = settings.sim_truth / "objections" / week / f"{industry}.parquet"
+        diagnostics = datasets.SIM_OBJECTIONS.path(settings.workdir, week=week, industry=industry)
         diagnostics.parent.mkdir(parents=True, exist_ok=True)
         objectors.write_parquet(diagnostics)
         for row in objectors.iter_rows(named=True):

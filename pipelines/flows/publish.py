@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from models.config import IndustryConfig, IndustrySpec, load_config
 from models.tiering import load_tier_policy
-from pipelines import audit, publish_io, publish_list, tracking
+from pipelines import audit, datasets, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.listings import record_publication
 from pipelines.cases.objections import publication_decisions
@@ -39,7 +39,7 @@ from pipelines.workdir_lock import holds_workdir
 
 
 def scoring_table_path(settings: Settings, as_of: dt.date) -> Path:
-    return settings.features / f"as_of={as_of.isoformat()}.parquet"
+    return datasets.SCORING_TABLE.path(settings.workdir, as_of=as_of)
 
 
 @task(name="score-and-explain", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
@@ -115,8 +115,8 @@ def finalize_task(
         "regulator": spec.regulator.zh,
         "model": written["model"],
         "lake_snapshot": {
-            "ledger": "lake/_ledger.jsonl",
-            **publish_io.ledger_snapshot(settings.lake / "_ledger.jsonl"),
+            "ledger": datasets.LAKE_LEDGER.pattern,
+            **publish_io.ledger_snapshot(datasets.LAKE_LEDGER.path(settings.workdir)),
         },
         "ingest": publish_io.latest_ingest(settings.ingest_runs),
         "scoring_table": scoring_table_path(settings, day).relative_to(settings.workdir).as_posix(),
@@ -252,7 +252,7 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     site = site_task(workdir, config)
     audit_task(
         workdir,
-        inputs=[str(table), str(settings.lake / "_ledger.jsonl")],
+        inputs=[str(table), str(datasets.LAKE_LEDGER.path(settings.workdir))],
         manifests=list(lists.values()),
         details={
             "week": label,

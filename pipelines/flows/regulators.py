@@ -11,7 +11,6 @@ mail. The truth behind each row (the visit's real date, whether the firm was at 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,11 @@ from data_contracts.simulate.config import world_params
 from data_contracts.simulate.inspections import regulator_returns
 from data_contracts.simulate.rng import stream
 from models.config import load_industries
+from pipelines import datasets
+from pipelines.io import read_json
 from pipelines.publish_io import RISK_LIST_XLSX, SCORES
 from pipelines.settings import Settings
 from pipelines.weekly_list import published_on
-
-RETURNED = "returned"
 
 
 def fill_workbook(published: Path, target: Path, answers: pl.DataFrame) -> Path:
@@ -65,10 +64,10 @@ def regulators_flow(workdir: str, week: str, returned_on: str | dt.date) -> dict
     """Every published list of ``week`` answered by ``returned_on``; returns the files."""
     settings = Settings(workdir=Path(workdir))
     day = returned_on if isinstance(returned_on, dt.date) else dt.date.fromisoformat(returned_on)
-    truth = pl.read_parquet(settings.sim_truth / "firms.parquet").select(
+    truth = pl.read_parquet(datasets.SIM_FIRMS.path(settings.workdir)).select(
         "uscc", "distress_date", "silent"
     )
-    seed = int(json.loads((settings.sim_truth / "world.json").read_text(encoding="utf-8"))["seed"])
+    seed = int(read_json(datasets.SIM_WORLD.path(settings.workdir))["seed"])
     params = world_params().inspections
     files: dict[str, str] = {}
     for industry in load_industries():
@@ -84,10 +83,10 @@ def regulators_flow(workdir: str, week: str, returned_on: str | dt.date) -> dict
         answers = regulator_returns(
             stream(seed, "regulators", week, industry), params, listed, truth, day
         )
-        diagnostics = settings.sim_truth / "returns" / week / f"{industry}.parquet"
+        diagnostics = datasets.SIM_RETURNS.path(settings.workdir, week=week, industry=industry)
         diagnostics.parent.mkdir(parents=True, exist_ok=True)
         answers.write_parquet(diagnostics)
-        target = settings.workdir / RETURNED / week / industry / RISK_LIST_XLSX
+        target = datasets.RETURNED_LIST.path(settings.workdir, week=week, industry=industry)
         shutil.rmtree(target.parent, ignore_errors=True)
         files[industry] = str(fill_workbook(folder / RISK_LIST_XLSX, target, answers))
     return {"week": week, "returned_on": day.isoformat(), "files": files}

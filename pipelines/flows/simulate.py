@@ -35,6 +35,7 @@ from data_contracts.simulate.defects import DEFECT_KINDS, DefectPlan, plan_defec
 from data_contracts.simulate.deliveries import render
 from data_contracts.simulate.park import source_deliveries
 from data_contracts.simulate.world import World, build_world
+from pipelines import datasets
 from pipelines.settings import Settings
 
 TRUTH_FRAMES = ("firms", "monthly_stress", "distress_events")
@@ -86,10 +87,11 @@ def build_world_task(
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, frame in world.truth_frames().items():
-        path = folder / f"{name}.parquet"
+        path = datasets.SIM_TRUTH_FRAME.at(folder, name=name)
         frame.write_parquet(path, statistics=False)
         paths[name] = str(path)
-    paths["world"] = str(_write_json(folder / "world.json", {**world.meta(), "defects": plan}))
+    meta = {**world.meta(), "defects": plan}
+    paths["world"] = str(_write_json(datasets.SIM_WORLD.at(folder), meta))
     return paths
 
 
@@ -132,9 +134,9 @@ def write_landing_task(
                 entry["file"] = f"landing/{source_id}/{record.delivery}.{suffix}"
             defects.append(entry)
         if result.references is not None:
-            folder = Path(truth["world"]).parent / "repairs"
-            folder.mkdir(parents=True, exist_ok=True)
-            result.references.write_parquet(folder / f"{source_id}.parquet", statistics=False)
+            path = datasets.SIM_REPAIRS.at(Path(truth["world"]).parent, source=source_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            result.references.write_parquet(path, statistics=False)
     return {"files": files, "defects": defects}
 
 
@@ -144,8 +146,8 @@ def write_manifests_task(
 ) -> dict[str, str]:
     folder = Path(sim_truth)
     return {
-        "defects": str(_write_json(folder / "defects.json", defects)),
-        "deliveries": str(_write_json(folder / "deliveries.json", files)),
+        "defects": str(_write_json(datasets.SIM_DEFECTS.at(folder), defects)),
+        "deliveries": str(_write_json(datasets.SIM_DELIVERIES.at(folder), files)),
     }
 
 

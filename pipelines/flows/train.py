@@ -30,7 +30,7 @@ from models.outcomes import inspection_events
 from models.pipeline import evaluate_on, train_industry
 from models.promotion import CHALLENGER, CHAMPION, Decision, decide
 from models.train import RiskModel
-from pipelines import audit, io
+from pipelines import audit, datasets, io
 from pipelines.cases import AsOf, case_store_exists, open_store
 from pipelines.cases.inspections import inspections
 from pipelines.model_exports import (
@@ -48,7 +48,6 @@ from pipelines.training_rows import read_history, test_rows
 from pipelines.weekly_list import PARK_TZ
 from pipelines.workdir_lock import holds_workdir
 
-HISTORY_FILE = "history.parquet"
 OUTCOMES_SOURCE = "outcome_distress_event"
 OUTCOME_COLUMNS = ("uscc", "event_date", "event_type", "arrived_at")
 OUTCOME_SCHEMA = {
@@ -75,7 +74,7 @@ def select_industries(keys: list[str] | None) -> dict[str, IndustrySpec]:
 
 
 def history_path(settings: Settings) -> Path:
-    path = settings.features / HISTORY_FILE
+    path = datasets.FEATURE_HISTORY.path(settings.workdir)
     if not path.is_file():
         raise FileNotFoundError(f"no feature history at {path}; run `ews features` first")
     return path

@@ -58,6 +58,7 @@ from pipelines.table_render import render_data_report, render_table_card
 from pipelines.tables import ReadOptions
 
 SEGMENT = "segment"
+CARD_HTML = "model_card.html"
 
 
 @task
@@ -200,7 +201,7 @@ def write_report(
     card = build_table_card(settings, loaded["report"], [s["card"] for s in segments], search)
     write_json(card, folder / "model_card.json")
     (folder / "model_card.md").write_text(render_table_card(card, html=False), "utf-8")
-    (folder / "model_card.html").write_text(render_table_card(card, html=True), "utf-8")
+    (folder / CARD_HTML).write_text(render_table_card(card, html=True), "utf-8")
 
 
 @flow(name="train-table")
@@ -276,7 +277,7 @@ def train_table_flow(
         "out": str(target),
         "metrics": str(target / METRICS),
         "data_report": str(target / DATA_REPORT_HTML),
-        "model_card": str(target / "model_card.html"),
+        "model_card": str(target / CARD_HTML),
         "models": {segment_key(s["segment"]): str(target / s["files"]["model"]) for s in segments},
         "predictions": {
             segment_key(s["segment"]): str(target / s["files"]["predictions"]) for s in segments
