@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipelines.file_io import file_sha256
 from pipelines.settings import Settings
 
 KINDS = (
@@ -50,14 +51,6 @@ HEAD_SUFFIX = ".head.json"  # audit_log.jsonl -> audit_log.head.json
 _SEAL = re.compile(rb', "sha256": "([0-9a-f]{64})"\}\n\Z')
 _CHUNK = 1 << 20
 _REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tree_sha256(folder: Path) -> tuple[str, int]:

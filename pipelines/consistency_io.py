@@ -32,9 +32,8 @@ from openpyxl import load_workbook
 from data_contracts.checksums import uscc_is_valid
 from data_contracts.rules import Topics
 from data_contracts.schema import USCC_PATTERN
-from pipelines import datasets
-from pipelines.audit import file_sha256
-from pipelines.publish_io import Sheet, write_json, write_parquet, write_xlsx
+from pipelines import datasets, file_io
+from pipelines.publish_io import Sheet, write_parquet, write_xlsx
 from pipelines.spreadsheet_safety import write_csv
 
 ANOMALIES = "anomalies.parquet"
@@ -251,8 +250,8 @@ def write_department(
 def manifest(folder: Path, payload: dict[str, Any]) -> Path:
     """The run's manifest: ``payload`` plus every file of the folder with its SHA-256."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    hashed = {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}
-    return write_json({**payload, "files": hashed}, folder / MANIFEST)
+    hashed = {p.relative_to(folder).as_posix(): file_io.file_sha256(p) for p in files}
+    return file_io.write_json(folder / MANIFEST, {**payload, "files": hashed})
 
 
 def write_store_snapshot(root: Path, follow: pl.DataFrame, precision: pl.DataFrame) -> list[Path]:

@@ -136,7 +136,7 @@ def plan_source(
             continue
         if day is not None:
             due_dates.append(day)
-        sha = io.file_sha256(item.path)
+        sha = io.file_sha256(item.path, follow_links=False)
         previous = ledger.get((source_id, item.delivery_id))
         if previous is not None and previous["sha256"] == sha:
             skipped.append(item.delivery_id)

@@ -15,7 +15,6 @@ of quarantined rows count distinct ``_row`` values.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -35,6 +34,11 @@ from data_contracts.coerce import ROW
 from data_contracts.schema import FileFormat, SourceContract
 from data_contracts.to_polars import DATETIME, polars_schema
 from pipelines import datasets
+
+# One SHA-256 and one JSON writer for every writer (pipelines/file_io.py), used here by name.
+from pipelines.file_io import file_sha256 as file_sha256
+from pipelines.file_io import read_json as read_json
+from pipelines.file_io import write_json as write_json
 
 DELIVERY_ID = "_delivery_id"
 INGESTED_AT = "_ingested_at"
@@ -84,14 +88,6 @@ class LandedFile:
 def delivery_order(landed: LandedFile) -> tuple[int, date, str]:
     day = landed.delivered_on
     return (0, day, landed.delivery_id) if day else (1, date.min, landed.delivery_id)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- raw reads
@@ -433,21 +429,6 @@ def quarantine_whole_file(
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def write_json(path: Path, payload: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
-        encoding="utf-8",
-    )
-    os.replace(tmp, path)
-    return path
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def _write_parquet_atomic(frame: pl.DataFrame, target: Path) -> None:

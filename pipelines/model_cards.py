@@ -28,7 +28,8 @@ from models.outcomes import evaluation_sample, rates
 from models.pipeline import evaluate_on
 from models.promotion import CHAMPION
 from models.train import feature_matrix
-from pipelines import audit
+from pipelines import audit, file_io
+from pipelines.calibration_plot import calibration_figure
 from pipelines.card_render import render_card
 from pipelines.cases import NOW, case_store_exists, open_store
 from pipelines.cases.inspections import inspections
@@ -37,10 +38,10 @@ from pipelines.cases.objections import objections as store_objections
 from pipelines.feedback.report import store_accuracy
 from pipelines.io import lake_sources, read_json
 from pipelines.model_exports import CALIBRATION_FILE, PREDICTIONS_FILE, RESULT_FILE
-from pipelines.publish_io import MANIFEST, SCORES, write_json
+from pipelines.publish_io import MANIFEST, SCORES
 from pipelines.settings import Settings
 from pipelines.shap_plots import draw_beeswarm
-from pipelines.tracking import ModelInfo, Tracker, calibration_figure
+from pipelines.tracking import ModelInfo, Tracker
 from pipelines.training_rows import test_rows
 from pipelines.weekly_list import week_label
 
@@ -204,7 +205,7 @@ def build_version_card(
     written = WrittenCard(
         industry=industry,
         version=version,
-        json=write_json(built, folder / f"{stem}.json"),
+        json=file_io.write_json(folder / f"{stem}.json", built),
         markdown=folder / f"{stem}.md",
         html=folder / f"{stem}.html",
         plots=(calibration_png, shap_png),

@@ -32,7 +32,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from features import registry
 from pipelines import datasets, spreadsheet_safety
-from pipelines.audit import file_sha256
+from pipelines.file_io import file_sha256
 
 # The files of one published list, publish/<week>/<industry>/ (the site reads them back).
 # Their names and what each holds are in the catalog (pipelines/datasets.py).
@@ -71,12 +71,6 @@ def write_csv(frame: pl.DataFrame, path: Path) -> Path:
     """UTF-8 with a byte-order mark, so Excel on Chinese Windows opens it without mojibake;
     text that could start a formula neutralised (``pipelines.spreadsheet_safety``)."""
     return spreadsheet_safety.write_csv(frame, path, float_precision=6)
-
-
-def write_json(payload: Any, path: Path) -> Path:
-    text = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
 
 
 @dataclass(frozen=True)

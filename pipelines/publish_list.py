@@ -32,8 +32,8 @@ from models.objections import (
 )
 from models.rank import compare_with_previous, leavers, rank_firms
 from models.train import RiskModel
+from pipelines import file_io, weekly_list
 from pipelines import publish_io as files
-from pipelines import weekly_list
 from pipelines.cases.objections import cited
 from pipelines.feedback.workbook import inspection_inputs, notes_rows
 from pipelines.site import change_label
@@ -118,7 +118,7 @@ def write_tables(
     files.write_parquet(leaving, folder / files.LEAVERS)
     files.write_parquet(history, folder / files.HISTORY)
     files.write_parquet(profiles, folder / files.FIRMS)
-    files.write_json(people, folder / files.DECISIONS)
+    file_io.write_json(folder / files.DECISIONS, people)
     return {
         "previous": previous_meta,
         "counts": {
@@ -363,4 +363,4 @@ def write_manifest(folder: Path, lineage: dict[str, Any]) -> Path:
     hashes = {
         name: digest for name, digest in files.file_hashes(folder).items() if name != files.MANIFEST
     }
-    return files.write_json({**lineage, "files": hashes}, folder / files.MANIFEST)
+    return file_io.write_json(folder / files.MANIFEST, {**lineage, "files": hashes})

@@ -1,4 +1,8 @@
-"""Process-wide environment for the orchestration layer, set before prefect or mlflow import."""
+"""Process-wide environment for the orchestration layer, set before prefect or mlflow import.
+
+Set once by each entry point: the CLI, the flows package (deployments load flows by module path),
+the tests' conftest and the notebooks. No other module changes the environment when imported.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ DEFAULTS = {
     # xgboost's OpenMP threads otherwise spin while waiting for each other; on a busy 2-core
     # machine that made 2-thread training 10-20x slower than 1 thread.
     "OMP_WAIT_POLICY": "PASSIVE",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # A logged model carries EWS's own uv.lock, never a project found in the current directory.
+    "MLFLOW_UV_AUTO_DETECT": "false",
 }
 
 

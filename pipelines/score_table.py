@@ -41,7 +41,8 @@ from models.table_scoring import (
 )
 from models.tabular import ROW
 from models.train import RiskModel
-from pipelines.publish_io import Sheet, abandon, begin, commit, write_json, write_xlsx
+from pipelines import file_io
+from pipelines.publish_io import Sheet, abandon, begin, commit, write_xlsx
 from pipelines.spreadsheet_safety import write_csv
 from pipelines.table_inputs import check_out_folder, read_run
 from pipelines.tables import ReadOptions, read_table
@@ -124,7 +125,7 @@ def score_table(
     partial = begin(target)
     try:
         _write(partial, scores, contributions, formats)
-        write_json(summary, partial / SUMMARY)
+        file_io.write_json(partial / SUMMARY, summary)
     except BaseException:
         abandon(partial)
         raise

@@ -27,7 +27,7 @@ from models.config import IndustryConfig
 from models.objections import Decisions, tier_settings
 from models.tier_inputs import missing_sources, tier_components
 from models.tiering import TierPolicy, basis_text, tier_firms
-from pipelines import audit, datasets, publish_io
+from pipelines import audit, datasets, file_io, publish_io
 from pipelines.cases.objections import cited
 from pipelines.io import read_json
 from pipelines.settings import Settings
@@ -162,7 +162,7 @@ def write_tier_snapshot(
         "code_version": audit.code_version(),
         "files": hashes,
     }
-    return publish_io.write_json(manifest, folder / publish_io.MANIFEST)
+    return file_io.write_json(folder / publish_io.MANIFEST, manifest)
 
 
 def week_lists(publish_root: Path, week: str, config: IndustryConfig) -> dict[str, Path]:
@@ -219,7 +219,7 @@ def publish_tiers(
         "as_of": as_of.isoformat(),
         "scoring_table": {
             "path": table_path.relative_to(settings.workdir).as_posix(),
-            "sha256": publish_io.file_sha256(table_path),
+            "sha256": file_io.file_sha256(table_path),
         },
         "lists": used,
         "lists_missing": sorted(set(config.industries) - set(manifests)),

@@ -23,28 +23,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+# The process environment mlflow reads when imported (telemetry off, no progress bars, no uv
+# project guessed from the current directory) is the entry point's job: pipelines/runtime.py, set
+# by the CLI, the flows package, the tests and the notebooks before anything imports this module.
+import mlflow
 import pandas as pd
 import polars as pl
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
 
 from models.promotion import CHALLENGER, CHAMPION, Decision
 from models.train import RiskModel
-from pipelines import runtime
 from pipelines.audit import code_version
 from pipelines.model_exports import evaluation_table
 from pipelines.settings import Settings
 from pipelines.spreadsheet_safety import csv_text
-
-# Environment for mlflow (telemetry, progress bars), set before it is imported.
-runtime.configure()
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-# A logged model carries EWS's own uv.lock (below), never a project found in the current directory.
-os.environ.setdefault("MLFLOW_UV_AUTO_DETECT", "false")
-
-import mlflow  # noqa: E402
-from mlflow.entities.model_registry import ModelVersion  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.models import infer_signature  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
 
 MODEL_ARTIFACT = "model"
 EXPORTS_ARTIFACT = "exports"
@@ -96,6 +91,8 @@ class RunRecord:
     code_version: str = field(default_factory=code_version)
     # Extra files (local paths) attached to the run under ``exports/`` (see ``export_file``).
     attachments: Sequence[Path] = ()
+    # Charts drawn by the caller (matplotlib figures), logged under their artifact paths.
+    figures: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -184,27 +181,6 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def calibration_figure(calibration: pl.DataFrame, title: str):
-    """Predicted vs observed event rate per bin (reads ``mean_predicted``, ``observed_rate``)."""
-    # Figure without pyplot: no global backend state, renders with Agg in any thread.
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5, 5), dpi=100)
-    axes = figure.add_subplot()
-    predicted = calibration.get_column("mean_predicted").to_list()
-    observed = calibration.get_column("observed_rate").to_list()
-    top = max([*predicted, *observed, 0.01]) * 1.05
-    axes.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect calibration")
-    axes.plot(predicted, observed, marker="o", label="model (test period)")
-    axes.set_xlim(0, top)
-    axes.set_ylim(0, top)
-    axes.set_xlabel("mean predicted probability")
-    axes.set_ylabel("observed event rate")
-    axes.set_title(title)
-    axes.legend(loc="upper left")
-    return figure
-
-
 def model_input_frame(frame: pl.DataFrame, feature_names: Sequence[str]) -> pd.DataFrame:
     """Model input as MLflow sees it: every feature a float, null as NaN."""
     return frame.select(pl.col(name).cast(pl.Float64) for name in feature_names).to_pandas()
@@ -286,12 +262,8 @@ class MlflowTracker:
             mlflow.log_dict({"features": list(record.model.feature_names)}, "features.json")
             mlflow.log_text(csv_text(evaluation_table(record.metrics)), "evaluation/metrics.csv")
             mlflow.log_text(csv_text(record.calibration), "evaluation/calibration.csv")
-            mlflow.log_figure(
-                calibration_figure(
-                    record.calibration, f"{model_name(record.industry)} calibration"
-                ),
-                "evaluation/calibration.png",
-            )
+            for artifact, figure in sorted(record.figures.items()):
+                mlflow.log_figure(figure, artifact)
             for path in record.attachments:
                 mlflow.log_artifact(str(path), EXPORTS_ARTIFACT)
             model_file = Path(scratch) / RISK_MODEL_FILE

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from models.config import load_config
-from pipelines import audit, publish_io, publish_list, tracking
+from pipelines import audit, file_io, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import write_publication_feedback
@@ -244,7 +244,7 @@ def verify_publication(settings: Settings, folder: Path, scratch: Path) -> dict[
         "industry": manifest.get("industry"),
         "as_of": manifest.get("as_of"),
         "model": manifest.get("model"),
-        "manifest_sha256": audit.file_sha256(manifest_path),
+        "manifest_sha256": file_io.file_sha256(manifest_path),
         "lineage": lineage,
         "rederived": rederived is not None,
         "files": [asdict(c) for c in checks],
@@ -295,7 +295,7 @@ def _check_lineage(
     table = manifest["scoring_table"]
     table_path = settings.workdir / table
     recorded_table = recorded_hash(record, "inputs", table)
-    table_hash = audit.file_sha256(table_path) if table_path.is_file() else None
+    table_hash = file_io.file_sha256(table_path) if table_path.is_file() else None
     if record is not None and recorded_table != table_hash:
         problems.append(
             f"{table}: sha256 {table_hash}, the publish audit record has {recorded_table}"
@@ -304,7 +304,7 @@ def _check_lineage(
     previous = manifest.get("previous", {})
     if previous.get("kind") == "published":
         path = settings.publish / previous["week"] / manifest["industry"] / publish_io.SCORES
-        digest = audit.file_sha256(path) if path.is_file() else None
+        digest = file_io.file_sha256(path) if path.is_file() else None
         if digest != previous.get("sha256"):
             shown_previous = path.relative_to(settings.workdir).as_posix()
             problems.append(

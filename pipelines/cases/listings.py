@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.audit import file_sha256
+from pipelines import file_io
 from pipelines.cases.history import NOW, AsOf, current
 from pipelines.cases.store import CaseStore
 from pipelines.cases.tables import PUBLICATION, Listing
@@ -64,7 +64,7 @@ def record_publication(
         PUBLICATION,
         operator,
         shown or manifest_path.as_posix(),
-        source_sha256=file_sha256(manifest_path),
+        source_sha256=file_io.file_sha256(manifest_path),
         details={"week": week, "industry": industry},
     ) as change:
         this_list = (Listing.week == week, Listing.industry == industry)

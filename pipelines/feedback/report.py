@@ -17,10 +17,10 @@ import polars as pl
 
 from data_contracts.feedback import FeedbackContract, load_feedback
 from models.accuracy import follow_up, outcome_counts, rolling, summarise
+from pipelines import file_io
 from pipelines.cases import AsOf, CaseStore, open_store
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
-from pipelines.publish_io import write_json
 from pipelines.settings import Settings
 from pipelines.weekly_list import WEEK, week_cutoff
 
@@ -185,5 +185,5 @@ def write_publication_feedback(
         payload = publication_feedback(store, load_feedback(), industry, week, as_of, view)
     finally:
         store.dispose()
-    write_json(payload, folder / FEEDBACK_FILE)
+    file_io.write_json(folder / FEEDBACK_FILE, payload)
     return view

@@ -19,7 +19,7 @@ from prefect import flow
 
 from data_contracts.feedback import load_feedback
 from models.config import load_industries
-from pipelines import audit, datasets
+from pipelines import audit, datasets, file_io
 from pipelines.cases import NOW, open_store
 from pipelines.cases.inspections import Report, record_reports
 from pipelines.cases.listings import record_publication
@@ -28,7 +28,6 @@ from pipelines.cases.tables import WORKBOOK, Inspection
 from pipelines.feedback.report import store_accuracy
 from pipelines.feedback.sources import sync_department_sources
 from pipelines.feedback.workbook import ReturnedList, WorkbookRejected, read_returned
-from pipelines.publish_io import file_sha256, write_json
 from pipelines.settings import Settings
 from pipelines.weekly_list import PARK_TZ
 
@@ -81,7 +80,7 @@ def import_workbook_flow(
     file = Path(path).expanduser().resolve()
     received = parse_received(received_at)
     contract = load_feedback()
-    sha256 = file_sha256(file) if file.is_file() else None
+    sha256 = file_io.file_sha256(file) if file.is_file() else None
     try:
         if sha256 is None:
             raise FileNotFoundError(f"{file}: no such file")
@@ -184,6 +183,6 @@ def report_flow(workdir: str, at: str | None = None) -> dict[str, Any]:
     finally:
         store.dispose()
     settings.feedback.mkdir(parents=True, exist_ok=True)
-    path = write_json(report, settings.feedback / ACCURACY_FILE)
+    path = file_io.write_json(settings.feedback / ACCURACY_FILE, report)
     audit.record(settings, "feedback", outputs=[path], details={"action": "report", "at": str(day)})
     return {"report": str(path), **report}

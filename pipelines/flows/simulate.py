@@ -35,7 +35,7 @@ from data_contracts.simulate.defects import DEFECT_KINDS, DefectPlan, plan_defec
 from data_contracts.simulate.deliveries import render
 from data_contracts.simulate.park import source_deliveries
 from data_contracts.simulate.world import World, build_world
-from pipelines import datasets
+from pipelines import datasets, file_io
 from pipelines.settings import Settings
 
 TRUTH_FRAMES = ("firms", "monthly_stress", "distress_events")
@@ -63,12 +63,6 @@ def _write_bytes(path: Path, content: bytes) -> None:
     tmp.replace(path)
 
 
-def _write_json(path: Path, payload: Any) -> Path:
-    text = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    _write_bytes(path, (text + "\n").encode("utf-8"))
-    return path
-
-
 @task(name="clear-simulated-landing", cache_policy=NO_CACHE)
 def clear_previous_run(landing: str, sim_truth: str, source_ids: list[str]) -> None:
     """Remove what an earlier simulation wrote, so no stale delivery survives."""
@@ -91,7 +85,7 @@ def build_world_task(
         frame.write_parquet(path, statistics=False)
         paths[name] = str(path)
     meta = {**world.meta(), "defects": plan}
-    paths["world"] = str(_write_json(datasets.SIM_WORLD.at(folder), meta))
+    paths["world"] = str(file_io.write_json(datasets.SIM_WORLD.at(folder), meta))
     return paths
 
 
@@ -146,8 +140,8 @@ def write_manifests_task(
 ) -> dict[str, str]:
     folder = Path(sim_truth)
     return {
-        "defects": str(_write_json(datasets.SIM_DEFECTS.at(folder), defects)),
-        "deliveries": str(_write_json(datasets.SIM_DELIVERIES.at(folder), files)),
+        "defects": str(file_io.write_json(datasets.SIM_DEFECTS.at(folder), defects)),
+        "deliveries": str(file_io.write_json(datasets.SIM_DELIVERIES.at(folder), files)),
     }
 
 

@@ -31,6 +31,7 @@ from models.pipeline import evaluate_on, train_industry
 from models.promotion import CHALLENGER, CHAMPION, Decision, decide
 from models.train import RiskModel
 from pipelines import audit, datasets, io
+from pipelines.calibration_plot import calibration_figure
 from pipelines.cases import AsOf, case_store_exists, open_store
 from pipelines.cases.inspections import inspections
 from pipelines.model_exports import (
@@ -56,6 +57,7 @@ OUTCOME_SCHEMA = {
     "event_type": pl.String,
     "arrived_at": pl.Datetime("us"),
 }
+CALIBRATION_CHART = "evaluation/calibration.png"  # in the MLflow run
 SAMPLE_ROWS = 20  # rows of model input kept with the logged model (its signature and example)
 
 
@@ -240,6 +242,11 @@ def log_task(workdir: str, industry: str, folder: str, history: str, snapshot: s
         trained_at=dt.datetime.now(dt.UTC),
         test_period=candidate.test_period,
         attachments=candidate.attachments(),
+        figures={
+            CALIBRATION_CHART: calibration_figure(
+                candidate.calibration, f"{model_name(industry)} calibration"
+            )
+        },
     )
     return tracker_for(settings).log_run(record)
 

@@ -42,7 +42,8 @@ from models.tabular import (
     segment_values,
     train_segment,
 )
-from pipelines.publish_io import abandon, begin, commit, write_json
+from pipelines import file_io
+from pipelines.publish_io import abandon, begin, commit
 from pipelines.table_inputs import (
     DATA_REPORT_HTML,
     DATA_REPORT_JSON,
@@ -81,7 +82,7 @@ def load_table(
     partial = begin(Path(target))
     try:
         inputs.model_frame().write_parquet(partial / MODEL_FRAME)
-        write_json(inputs.report, partial / DATA_REPORT_JSON)
+        file_io.write_json(partial / DATA_REPORT_JSON, inputs.report)
         (partial / DATA_REPORT_HTML).write_text(render_data_report(inputs.report), "utf-8")
         segments = segment_values(inputs.frame, layout)
         names = file_names(segments)
@@ -89,7 +90,7 @@ def load_table(
             segment_key(value): f"models/{name}.json"
             for value, name in zip(segments, names, strict=True)
         }
-        write_json(schema_document(inputs, settings, models), partial / SCHEMA)
+        file_io.write_json(partial / SCHEMA, schema_document(inputs, settings, models))
     except BaseException:
         abandon(partial)
         raise
@@ -197,9 +198,9 @@ def write_report(
             for s in segments
         },
     }
-    write_json(metrics, folder / METRICS)
+    file_io.write_json(folder / METRICS, metrics)
     card = build_table_card(settings, loaded["report"], [s["card"] for s in segments], search)
-    write_json(card, folder / "model_card.json")
+    file_io.write_json(folder / "model_card.json", card)
     (folder / "model_card.md").write_text(render_table_card(card, html=False), "utf-8")
     (folder / CARD_HTML).write_text(render_table_card(card, html=True), "utf-8")
 

@@ -36,7 +36,7 @@ from features.point_in_time import EVENT_DATE, USCC, valid_at, versions
 from features.point_in_time import Timing as SourceTiming
 from models.config import IndustryConfig
 from models.inspection_plan import FIRM_COLUMNS, PlanPolicy
-from pipelines import io, publish_io
+from pipelines import file_io, io, publish_io
 from pipelines.cases.history import AsOf
 from pipelines.cases.inspections import inspections
 from pipelines.cases.plans import planned
@@ -150,7 +150,7 @@ def find_tier_snapshot(publish_root: Path, month: PlanMonth, max_age_days: int) 
     path = publish_root / week / TIERS_FOLDER / TIERS_FILE
     manifest = io.read_json(publish_root / week / TIERS_FOLDER / publish_io.MANIFEST)
     recorded = manifest.get("files", {}).get(TIERS_FILE)
-    actual = publish_io.file_sha256(path)
+    actual = file_io.file_sha256(path)
     if recorded != actual:
         raise InputError(
             f"tier snapshot {path}: sha256 {actual} is not the {recorded} its manifest records"
@@ -339,6 +339,6 @@ def read_conflicts(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
     return frame.sort("uscc", "inspector_id"), {
         "file": str(path),
         "present": True,
-        "sha256": publish_io.file_sha256(path),
+        "sha256": file_io.file_sha256(path),
         "pairs": frame.height,
     }

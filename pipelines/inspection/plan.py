@@ -35,7 +35,7 @@ from models.inspection_plan import (
     draw_department,
     load_plan_policy,
 )
-from pipelines import audit, publish_io
+from pipelines import audit, file_io, publish_io
 from pipelines.cases import open_store
 from pipelines.cases.plans import planned_values, record_plan
 from pipelines.inspection.inputs import (
@@ -235,7 +235,7 @@ def write_department(folder: Path, drawn: MonthDraw, key: str, settings: Setting
         "code_version": audit.code_version(),
         "files": publish_io.file_hashes(folder),
     }
-    return publish_io.write_json(manifest, folder / publish_io.MANIFEST)
+    return file_io.write_json(folder / publish_io.MANIFEST, manifest)
 
 
 def drawn_summary(drawn: MonthDraw, key: str) -> dict[str, Any]:
@@ -278,9 +278,7 @@ def drawn_summary(drawn: MonthDraw, key: str) -> dict[str, Any]:
 
 def _draw_hashes(folder: Path) -> dict[str, str]:
     return {
-        name: publish_io.file_sha256(folder / name)
-        for name in DRAW_FILES
-        if (folder / name).is_file()
+        name: file_io.file_sha256(folder / name) for name in DRAW_FILES if (folder / name).is_file()
     }
 
 
@@ -322,7 +320,7 @@ def publish_plans(settings: Settings, drawn: MonthDraw, *, replace: bool = False
                     received_at=drawn.month.cutoff,
                     operator=settings.operator,
                     source=f"inspection/{drawn.month.label}/{key}/{PLAN}",
-                    source_sha256=publish_io.file_sha256(folder / PLAN),
+                    source_sha256=file_io.file_sha256(folder / PLAN),
                 )
         finally:
             store.dispose()

@@ -25,7 +25,7 @@ from data_contracts.departments import Departments, load_departments
 from data_contracts.feedback import load_feedback
 from models.config import IndustryConfig, load_config
 from models.inspection_plan import PlanPolicy, draw_department, load_plan_policy
-from pipelines import io, publish_io
+from pipelines import file_io, io, publish_io
 from pipelines.cases import open_store
 from pipelines.inspection.inputs import (
     InputError,
@@ -81,9 +81,9 @@ def verify_department(
     if not snapshot_path.is_file():
         problems.append(f"{snapshot['path']}: the tier snapshot the plan used is missing")
         return {"department": key, "ok": False, "problems": problems}
-    if publish_io.file_sha256(snapshot_path) != snapshot["sha256"]:
+    if file_io.file_sha256(snapshot_path) != snapshot["sha256"]:
         problems.append(
-            f"{snapshot['path']}: sha256 {publish_io.file_sha256(snapshot_path)}, the plan used "
+            f"{snapshot['path']}: sha256 {file_io.file_sha256(snapshot_path)}, the plan used "
             f"{snapshot['sha256']}"
         )
     if manifest.get("policy_sha256") != policy_hashes():
@@ -128,7 +128,7 @@ def _redraw(
     problems = []
     with tempfile.TemporaryDirectory() as scratch:
         for name, frame in ((PLAN, draw.plan), (STRATA, draw.strata), (DEFERRED, draw.deferred)):
-            again = publish_io.file_sha256(publish_io.write_parquet(frame, Path(scratch) / name))
+            again = file_io.file_sha256(publish_io.write_parquet(frame, Path(scratch) / name))
             recorded = manifest["files"].get(name)
             if again != recorded:
                 problems.append(

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts.departments import load_departments
-from pipelines import io, publish_io
+from pipelines import file_io, io, publish_io
 from pipelines.cases import open_store
 from pipelines.cases.inspections import Report, record_reports
 from pipelines.cases.plans import record_plan
@@ -82,9 +82,9 @@ def _snapshot(settings: Settings) -> pl.DataFrame:
     folder = settings.publish / WEEK / FOLDER
     folder.mkdir(parents=True)
     publish_io.write_parquet(firms, folder / TIERS_FILE)
-    publish_io.write_json(
-        {"week": WEEK, "as_of": AS_OF.isoformat(), "files": publish_io.file_hashes(folder)},
+    file_io.write_json(
         folder / publish_io.MANIFEST,
+        {"week": WEEK, "as_of": AS_OF.isoformat(), "files": publish_io.file_hashes(folder)},
     )
     return firms
 

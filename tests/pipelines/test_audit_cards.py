@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from models import card
 from models.evaluate import METRICS
-from pipelines import audit
+from pipelines import audit, file_io
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.train import train_flow
 from pipelines.io import read_json
@@ -126,7 +126,7 @@ def test_cards_run_is_in_the_audit_log_with_hashes_of_every_card(workdir, cards)
     hashed = {o["path"]: o["sha256"] for o in entry["outputs"] if "path" in o}
     for version in (1, 2):
         path = workdir.model_cards / "finance" / f"v{version}.json"
-        assert hashed[path.relative_to(workdir.workdir).as_posix()] == audit.file_sha256(path)
+        assert hashed[path.relative_to(workdir.workdir).as_posix()] == file_io.file_sha256(path)
     assert {"ref": "models:/ews-finance/2"} in entry["inputs"]
     assert audit.check_chain(workdir).ok
 

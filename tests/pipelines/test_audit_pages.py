@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import audit
+from pipelines import audit, file_io
 from pipelines.settings import Settings
 from pipelines.site_audit import render_auditor_pages
 
@@ -143,7 +143,7 @@ def test_audit_log_page_lists_records_newest_first_with_hashes(settings: Setting
 
     page = (settings.site / "auditor" / "audit_log.html").read_text(encoding="utf-8")
     assert page.index(">publish<") < page.index(">train<")
-    assert audit.file_sha256(source)[:16] in page
+    assert file_io.file_sha256(source)[:16] in page
     assert "features/history.parquet" in page
     assert "&lt;b&gt;first&lt;/b&gt;" in page and "<b>first</b>" not in page
     assert "hash chain is intact" in page

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipelines import audit, exit_codes, tracking
+from pipelines import audit, exit_codes, file_io, tracking
 from pipelines.cli import app
 from pipelines.flows.audit import verify_flow
 from pipelines.flows.publish import publish_flow
@@ -84,14 +84,14 @@ def test_untouched_latest_week_re_derives_to_the_same_hashes(workdir):
 
 def test_one_changed_byte_is_reported_with_both_hashes(workdir):
     target = workdir.workdir / LIST / "risk_list.csv"
-    recorded = audit.file_sha256(target)
+    recorded = file_io.file_sha256(target)
     _flip_one_byte(target)
 
     report = verify_flow(workdir=str(workdir.workdir), week=WEEK)
 
     assert not report["ok"]
     check = _check(report, "finance", "risk_list.csv")
-    actual = audit.file_sha256(target)
+    actual = file_io.file_sha256(target)
     assert check["status"] == "changed"
     assert (check["manifest"], check["published"]) == (recorded, actual)
     expected = (
@@ -104,7 +104,7 @@ def test_one_changed_byte_is_reported_with_both_hashes(workdir):
 
 def test_missing_file_is_reported_by_name(workdir, tmp_path):
     target = workdir.workdir / LIST / "explanations.parquet"
-    recorded = audit.file_sha256(target)
+    recorded = file_io.file_sha256(target)
     target.unlink()
 
     report = _verify_finance(workdir, tmp_path)
@@ -121,7 +121,7 @@ def test_manifest_rewritten_to_hide_a_change_is_caught_by_re_derivation(workdir,
     folder = workdir.workdir / LIST
     _flip_one_byte(folder / "risk_list.csv")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"]["risk_list.csv"] = audit.file_sha256(folder / "risk_list.csv")
+    manifest["files"]["risk_list.csv"] = file_io.file_sha256(folder / "risk_list.csv")
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
     report = _verify_finance(workdir, tmp_path)

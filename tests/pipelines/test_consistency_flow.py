@@ -22,7 +22,7 @@ from data_contracts.rules import CompareRule, GapCheck, load_rules, load_topics
 from data_contracts.simulate.consistency import plant, planting_sources
 from data_contracts.simulate.sources import simulate_source
 from data_contracts.simulate.world import build_world
-from pipelines import audit, io
+from pipelines import audit, file_io, io
 from pipelines import consistency_io as files
 from pipelines.cases import open_store
 from pipelines.cases.anomalies import follow_up_table
@@ -72,7 +72,7 @@ def test_the_run_writes_lists_per_department_with_a_manifest(first):
     assert sum(summary["by_topic"].values()) == anomalies.height
     manifest = json.loads((folder / files.MANIFEST).read_text(encoding="utf-8"))
     for name, digest in manifest["files"].items():
-        assert audit.file_sha256(folder / name) == digest, name
+        assert file_io.file_sha256(folder / name) == digest, name
     for department, count in summary["by_department"].items():
         listed = pl.read_parquet(folder / files.DEPARTMENTS / department / files.ANOMALIES)
         assert listed.height == count
@@ -114,12 +114,13 @@ def test_a_second_run_finds_the_same_anomalies_again_byte_for_byte(first):
     settings, summary = first
     folder = Path(summary["folder"])
     before = {
-        n: audit.file_sha256(folder / n) for n in (files.ANOMALIES, files.EXAMINED, files.EVIDENCE)
+        n: file_io.file_sha256(folder / n)
+        for n in (files.ANOMALIES, files.EXAMINED, files.EVIDENCE)
     }
     again = consistency_flow(workdir=str(settings.workdir), as_of=END)
     assert again["case_store"]["new"] == 0
     assert again["case_store"]["persisting"] == summary["anomalies"]
-    assert {n: audit.file_sha256(folder / n) for n in before} == before
+    assert {n: file_io.file_sha256(folder / n) for n in before} == before
 
 
 def test_a_pilot_list_checks_only_its_firms_and_names_the_unknown(first, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from models.inspection_plan import load_plan_policy
-from pipelines import exit_codes, publish_io
+from pipelines import exit_codes, file_io, publish_io
 from pipelines.cases import open_store
 from pipelines.cases.plans import planned
 from pipelines.inspection.inputs import PlanMonth, plan_seed
@@ -331,8 +331,8 @@ def test_verify_names_a_tampered_file_and_a_plan_that_is_not_the_draw(published,
     assert any("plan.parquet: sha256" in p for p in problems)
     # Re-sealing the manifest does not help: the re-draw from the seed differs.
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"]["plan.parquet"] = publish_io.file_sha256(folder / "plan.parquet")
-    publish_io.write_json(manifest, folder / "manifest.json")
+    manifest["files"]["plan.parquet"] = file_io.file_sha256(folder / "plan.parquet")
+    file_io.write_json(folder / "manifest.json", manifest)
     problems = verify_department(world.settings, DECEMBER, MARKET)["problems"]
     assert problems and all("re-draw from seed" in p for p in problems)
 
@@ -343,10 +343,10 @@ def test_verify_notices_inputs_that_the_lake_and_store_do_not_give(published, tm
     excluded = pl.read_parquet(folder / "inputs/excluded.parquet").head(1)
     publish_io.write_parquet(excluded, folder / "inputs/excluded.parquet")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"]["inputs/excluded.parquet"] = publish_io.file_sha256(
+    manifest["files"]["inputs/excluded.parquet"] = file_io.file_sha256(
         folder / "inputs/excluded.parquet"
     )
-    publish_io.write_json(manifest, folder / "manifest.json")
+    file_io.write_json(folder / "manifest.json", manifest)
     problems = verify_department(world.settings, DECEMBER, MARKET)["problems"]
     assert any("inputs/excluded.parquet: re-read from the lake" in p for p in problems)
 

@@ -7,13 +7,12 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import publish_io
+from pipelines import file_io, publish_io
 from pipelines.publish_io import (
     Sheet,
     atomic_directory,
     file_hashes,
     write_csv,
-    write_json,
     write_parquet,
     write_xlsx,
 )
@@ -78,8 +77,8 @@ def test_parquet_and_json_are_byte_reproducible(tmp_path):
     a = write_parquet(_frame(), tmp_path / "a.parquet").read_bytes()
     b = write_parquet(_frame(), tmp_path / "b.parquet").read_bytes()
     assert a == b
-    j1 = write_json({"b": 1, "a": "中"}, tmp_path / "a.json").read_text(encoding="utf-8")
-    j2 = write_json({"a": "中", "b": 1}, tmp_path / "b.json").read_text(encoding="utf-8")
+    j1 = file_io.write_json(tmp_path / "a.json", {"b": 1, "a": "中"}).read_text(encoding="utf-8")
+    j2 = file_io.write_json(tmp_path / "b.json", {"a": "中", "b": 1}).read_text(encoding="utf-8")
     assert j1 == j2 and "中" in j1
 
 

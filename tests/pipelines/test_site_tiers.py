@@ -11,7 +11,7 @@ import pytest
 
 from models.config import load_config
 from models.tiering import load_tier_policy, tier_firms
-from pipelines import publish_io
+from pipelines import file_io, publish_io
 from pipelines.site_audit import page_environment
 from pipelines.site_tiers import (
     CODE_ALPHABET,
@@ -53,9 +53,9 @@ def _snapshot(root: Path, week: str) -> Path:
     folder = root / week / "tiers"
     folder.mkdir(parents=True)
     publish_io.write_parquet(tiers, folder / TIERS_FILE)
-    publish_io.write_json(
-        {"week": week, "as_of": "2026-11-29", "counts": counts(tiers)},
+    file_io.write_json(
         folder / publish_io.MANIFEST,
+        {"week": week, "as_of": "2026-11-29", "counts": counts(tiers)},
     )
     return folder
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import pytest
 from models.evaluate import calibration_table, evaluate
 from models.promotion import Decision
 from models.train import TrainConfig, fit_risk_model
+from pipelines import runtime
+from pipelines.calibration_plot import calibration_figure
 from pipelines.settings import Settings
 from pipelines.tracking import (
     MlflowTracker,
@@ -49,17 +53,19 @@ def run_record(industry: str, seed: int) -> RunRecord:
         "model": evaluate(y, p, k=20, n_boot=20, seed=seed),
         "baseline": evaluate(y, np.full(len(y), y.mean()), k=20, n_boot=20, seed=seed),
     }
+    calibration = calibration_table(y, p, bins=5)
     return RunRecord(
         industry=industry,
         model=model,
         metrics=metrics,
         params={**model.metadata, "seed": seed},
-        calibration=calibration_table(y, p, bins=5),
+        calibration=calibration,
         sample_input=test.head(20),
         snapshot_hash=f"sha256-of-inputs-{seed}",
         trained_at=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
         test_period="2026-01-05..2026-05-25",
         code_version="abc123",
+        figures={"evaluation/calibration.png": calibration_figure(calibration, "calibration")},
     )
 
 
@@ -185,3 +191,19 @@ def test_flat_params_nested_mapping_list_and_overlong_value():
     assert flat["config.max_depth"] == "4"
     assert flat["config.names"] == '["a", "b"]'
     assert len(flat["note"]) == 6000
+
+
+def test_importing_the_mlflow_wrapper_draws_nothing_and_sets_no_environment():
+    """The entry points set the environment (pipelines/runtime.py); the callers draw the charts."""
+    script = (
+        "import os, sys\n"
+        "import pipelines.tracking\n"
+        "from pipelines.runtime import DEFAULTS\n"
+        "print(sorted(k for k in DEFAULTS if k in os.environ))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in runtime.DEFAULTS}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == ["[]", "[]"]

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from data_contracts.feedback import load_feedback
-from pipelines import publish_io
+from pipelines import file_io
 from pipelines.feedback.workbook import WorkbookRejected, read_returned
 from tests.pipelines.feedback.published import Published, fill, publish_one
 from tests.pipelines.publish_world import WEEK, world_config
@@ -185,6 +185,6 @@ def test_a_file_that_is_not_a_workbook_is_refused(published, tmp_path):
 
 
 def test_publishing_the_workbook_twice_gives_the_same_bytes(published, tmp_path):
-    first = publish_io.file_sha256(published.workbook)
+    first = file_io.file_sha256(published.workbook)
     again = publish_one(tmp_path / "again")
-    assert publish_io.file_sha256(again.workbook) == first
+    assert file_io.file_sha256(again.workbook) == first

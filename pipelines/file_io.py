@@ -1,0 +1,44 @@
+"""What every writer shares: one SHA-256 of a file, one JSON writer and its reader.
+
+JSON is written the one way every artefact is (UTF-8, sorted keys, two-space indent, a final
+newline) and atomically: to a temporary name beside the target, then renamed, so a reader never
+sees half a file and a crash leaves the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+_BLOCK = 1 << 20
+
+
+def file_sha256(path: Path, *, follow_links: bool = True) -> str:
+    """The file's SHA-256, read in blocks. ``follow_links=False`` refuses a symbolic link (a
+    delivery is hashed as it lies in landing/, never through a link someone placed there)."""
+    digest = hashlib.sha256()
+    flags = os.O_RDONLY | (0 if follow_links else os.O_NOFOLLOW)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(
+        json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
+        encoding="utf-8",
+    )
+    os.replace(tmp, path)
+    return path
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
