@@ -1,5 +1,8 @@
 """Ingest one source: plan its deliveries, then read, coerce, validate, split, write, account.
 
+This module does the IO (hashing landed files, reading, validating with GX, writing the lake,
+quarantine and ledger); what to decide and how to report it is ``pipelines.ingest_policy``.
+
 Planning compares landing with the ledger: a delivery whose file hash is already recorded is
 skipped, a known delivery id with a new hash is a re-delivery that replaces its partition, and a
 delivery dated after the ingest time is not due yet. Ingesting reads every planned delivery,
@@ -15,10 +18,9 @@ likely a broken export and is rejected like any empty file.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,64 +31,24 @@ from data_contracts.coerce import COLUMN, EXPECTATION, REASON, ROW, coerce
 from data_contracts.plausibility import implausible
 from data_contracts.schema import SourceContract
 from pipelines import gx_context, io, landing
+from pipelines.ingest_policy import (
+    MISSING_COLUMN,
+    DeliveryOutcome,
+    PlannedDelivery,
+    SourcePlan,
+    SourceReport,
+    gx_reasons,
+    ledger_entry,
+    nil_return_outcome,
+    nil_return_refusal,
+    one_file_per_delivery,
+    rejected_outright,
+    source_report,
+    unread_entry,
+)
 from pipelines.io import DELIVERY_ID, INGESTED_AT, DeliveryRejected, LandedFile
 
-MISSING_COLUMN = "expect_column_to_exist"
-# A nil return is believed unless the source's recent weekly deliveries (at least
-# USUAL_MIN_WEEKS of the last USUAL_WEEKS) carried a median of NIL_RETURN_MAX_USUAL_ROWS or more.
-NIL_RETURN_MAX_USUAL_ROWS = 5
-USUAL_WEEKS = 8
-USUAL_MIN_WEEKS = 3
-
-
 # ---------------------------------------------------------------- plan
-
-
-@dataclass(frozen=True)
-class PlannedDelivery:
-    delivery_id: str
-    path: str
-    sha256: str
-    previous_sha256: str | None = None  # set for a re-delivery
-
-    @property
-    def landed(self) -> LandedFile:
-        path = Path(self.path)
-        return LandedFile(path.parent.name, self.delivery_id, path)
-
-
-@dataclass(frozen=True)
-class SourcePlan:
-    """What one run does with one source, decided from landing and the ledger."""
-
-    source: str
-    run_id: str
-    as_of: str  # ISO date-time; the ingest time
-    lake_dir: str
-    quarantine_dir: str
-    gx_root: str
-    landed: int = 0
-    to_process: list[PlannedDelivery] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # already ingested, same file
-    not_due: list[str] = field(default_factory=list)  # dated after the ingest time
-    ignored: list[str] = field(default_factory=list)  # a second file for one delivery id
-    # files of this source's folder that are not deliveries (landing.LandingEntry dicts):
-    # hidden and second files (ignored), links, nested, unopenable files (rejected)
-    set_aside: list[dict[str, Any]] = field(default_factory=list)
-    # deliveries not read this run (already ingested unchanged, not due yet), as landing entries
-    # (path, source, status, rows, reason): the summary lists every landing file every run
-    unread: list[dict[str, Any]] = field(default_factory=list)
-    newest_delivery: str | None = None  # newest delivery date due by the ingest time
-    # rows delivered by the weekly deliveries already in the ledger: how busy a week usually is
-    weekly_rows: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SourcePlan:
-        planned = [PlannedDelivery(**d) for d in data.get("to_process", [])]
-        return cls(**{**data, "to_process": planned})
 
 
 def plan_source(
@@ -104,7 +66,7 @@ def plan_source(
     """Decide per landed file: process, skip (same file already in the ledger) or wait.
     ``set_aside`` are the source folder's other entries (``landing.survey_landing``)."""
     source_id = contract.id
-    kept, ignored = _one_file_per_delivery(landed, contract.delivery.format.value)
+    kept, ignored = one_file_per_delivery(landed, contract.delivery.format.value)
     second_files = [
         landing.LandingEntry(
             f"{source_id}/{item.path.name}",
@@ -131,7 +93,7 @@ def plan_source(
         if day is not None and day > as_of.date():
             not_due.append(item.delivery_id)
             unread.append(
-                _unread(item, "not_due", f"{where}: dated after the ingest time; waits", None)
+                unread_entry(item, "not_due", f"{where}: dated after the ingest time; waits", None)
             )
             continue
         if day is not None:
@@ -141,7 +103,7 @@ def plan_source(
         if previous is not None and previous["sha256"] == sha:
             skipped.append(item.delivery_id)
             unread.append(
-                _unread(
+                unread_entry(
                     item,
                     "unchanged",
                     f"{where}: unchanged since ingest run {previous.get('run_id')} "
@@ -181,104 +143,7 @@ def plan_source(
     )
 
 
-def _unread(item: LandedFile, status: str, reason: str, rows: int | None) -> dict[str, Any]:
-    return {
-        "path": f"{item.source_id}/{item.path.name}",
-        "source": item.source_id,
-        "status": status,
-        "rows": rows,
-        "reason": reason,
-    }
-
-
-def _one_file_per_delivery(
-    landed: list[LandedFile], declared_format: str
-) -> tuple[list[LandedFile], list[str]]:
-    """One file per delivery id (the declared format first); the names of the others."""
-    chosen: dict[str, LandedFile] = {}
-    ignored: list[str] = []
-    for item in sorted(landed, key=lambda f: (f.suffix != declared_format, f.path.name)):
-        if item.delivery_id in chosen:
-            ignored.append(item.path.name)
-        else:
-            chosen[item.delivery_id] = item
-    return [f for f in landed if chosen.get(f.delivery_id) is f], ignored
-
-
 # ---------------------------------------------------------------- report
-
-
-@dataclass
-class DeliveryOutcome:
-    delivery_id: str
-    file: str
-    sha256: str
-    status: str  # accepted | partial | rejected
-    rows_in: int
-    rows_accepted: int
-    rows_quarantined: int
-    reason: str
-    redelivery: bool = False
-    validation_result_id: str | None = None  # None when the file never reached validation
-    quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
-    quarantine: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    # accepted values no firm can have (data_contracts/plausibility.py): column, check, count, rows
-    implausible: list[dict[str, Any]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.rows_in != self.rows_accepted + self.rows_quarantined:
-            raise AssertionError(
-                f"delivery {self.delivery_id} ({self.file}): rows_in {self.rows_in} != "
-                f"accepted {self.rows_accepted} + quarantined {self.rows_quarantined}"
-            )
-
-
-@dataclass
-class SourceReport:
-    source: str
-    status: str  # ok | degraded | missing | failed
-    reason: str
-    rows_in: int = 0
-    rows_accepted: int = 0
-    rows_quarantined: int = 0
-    deliveries_processed: int = 0
-    deliveries_skipped: int = 0
-    deliveries_not_due: int = 0
-    newest_delivery: str | None = None
-    late: bool = False
-    validation_result_id: str | None = None
-    quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
-    implausible_values: dict[str, int] = field(default_factory=dict)  # by check, accepted rows
-    warnings: list[str] = field(default_factory=list)
-    deliveries: list[DeliveryOutcome] = field(default_factory=list)
-    set_aside: list[dict[str, Any]] = field(default_factory=list)  # see SourcePlan.set_aside
-    unread: list[dict[str, Any]] = field(default_factory=list)  # see SourcePlan.unread
-
-    def __post_init__(self) -> None:
-        if self.rows_in != self.rows_accepted + self.rows_quarantined:
-            raise AssertionError(
-                f"{self.source}: rows_in {self.rows_in} != accepted {self.rows_accepted} "
-                f"+ quarantined {self.rows_quarantined}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def failed_report(plan: SourcePlan, error: BaseException) -> SourceReport:
-    """The report of a source whose ingestion broke: nothing written, retried next run."""
-    return SourceReport(
-        source=plan.source,
-        status="failed",
-        reason=f"{plan.source}: ingestion stopped ({type(error).__name__}: {error}); "
-        f"nothing from this run was written and its deliveries will be retried",
-        deliveries_skipped=len(plan.skipped),
-        deliveries_not_due=len(plan.not_due),
-        newest_delivery=plan.newest_delivery,
-        set_aside=plan.set_aside,
-        unread=plan.unread,
-    )
 
 
 # ---------------------------------------------------------------- ingest
@@ -343,8 +208,8 @@ def ingest_source(contract: SourceContract, plan: SourcePlan) -> SourceReport:
 
     order = {p.delivery_id: i for i, p in enumerate(plan.to_process)}
     outcomes.sort(key=lambda o: order[o.delivery_id])
-    io.append_ledger(lake_dir, (_ledger_entry(plan, o) for o in outcomes))
-    return _report(contract, plan, outcomes, result_id)
+    io.append_ledger(lake_dir, (ledger_entry(plan, o) for o in outcomes))
+    return source_report(contract, plan, outcomes, result_id)
 
 
 def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Readable:
@@ -427,7 +292,7 @@ def _validate(
     files = {
         r.planned.delivery_id: f"{contract.id} file {r.planned.landed.path.name}" for r in readable
     }
-    reasoned = _gx_reasons(contract, located, text, typed, files)
+    reasoned = gx_reasons(contract, located, text, typed, files)
     failures = pl.concat(
         [coercion.select(DELIVERY_ID, ROW, COLUMN, EXPECTATION, REASON), reasoned],
         how="vertical",
@@ -497,18 +362,6 @@ def _write_delivery(
     )
 
 
-def usual_weekly_rows(weekly_rows: dict[str, int], delivery_id: str) -> float | None:
-    """Median rows of the source's latest weekly deliveries other than ``delivery_id``, or None
-    when too few are known to say what a usual week is."""
-    others = [
-        rows
-        for other, rows in sorted(weekly_rows.items())
-        if other != delivery_id and io.is_weekly_delivery(other)
-    ]
-    recent = others[-USUAL_WEEKS:]
-    return statistics.median(recent) if len(recent) >= USUAL_MIN_WEEKS else None
-
-
 def _nil_return(
     contract: SourceContract,
     item: _Readable,
@@ -519,34 +372,17 @@ def _nil_return(
     """A header-only delivery of a source that may send nil returns: an empty week, unless
     the source's weeks usually carry rows."""
     planned = item.planned
-    usual = usual_weekly_rows(weekly_rows, planned.delivery_id)
-    where = f"{contract.id} file {Path(planned.path).name}"
-    if usual is not None and usual >= NIL_RETURN_MAX_USUAL_ROWS:
-        reason = (
-            f"{where}: empty file (a header but no data rows) where the source's recent weekly "
-            f"deliveries carried a median of {usual:g} rows; treated as a broken export, "
-            f"not a nil return"
-        )
+    refusal = nil_return_refusal(contract.id, planned, weekly_rows)
+    if refusal is not None:
         return _reject_whole_file(
             quarantine_dir,
             planned,
-            DeliveryRejected(reason, kind="empty", rows_in=0),
+            DeliveryRejected(refusal, kind="empty", rows_in=0),
             contract.delivery.encoding,
         )
     io.clear_quarantine(quarantine_dir, contract.id, planned.delivery_id)
     io.drop_partition(lake_dir, contract.id, planned.delivery_id)
-    return DeliveryOutcome(
-        delivery_id=planned.delivery_id,
-        file=Path(planned.path).name,
-        sha256=planned.sha256,
-        status="accepted",
-        rows_in=0,
-        rows_accepted=0,
-        rows_quarantined=0,
-        reason=f"{contract.id} delivery {planned.delivery_id}: nil return (no records this week)",
-        redelivery=planned.previous_sha256 is not None,
-        warnings=item.warnings,
-    )
+    return nil_return_outcome(contract.id, planned, item.warnings)
 
 
 def _reject_whole_file(
@@ -568,7 +404,7 @@ def _reject_whole_file(
         "rows_in": rejected.rows_in,
     }
     raw, why = io.quarantine_whole_file(quarantine_dir, landed, record)
-    return _rejected_outright(
+    return rejected_outright(
         planned, rejected.rows_in, rejected.reason, f"file_{rejected.kind}", [raw, why]
     )
 
@@ -588,237 +424,10 @@ def _reject_missing_columns(
         pl.format("{} (row {} cannot be used)", pl.lit(missing.reason), pl.col(ROW)).alias(REASON),
     )
     path = io.write_quarantine_rows(quarantine_dir, contract.id, landed.delivery_id, rows)
-    return _rejected_outright(planned, rows.height, missing.reason, MISSING_COLUMN, [path])
-
-
-def _rejected_outright(
-    planned: PlannedDelivery, rows_in: int, reason: str, expectation: str, quarantine: list[Path]
-) -> DeliveryOutcome:
-    """A delivery none of whose rows can be used: all of them counted under one expectation."""
-    landed = planned.landed
-    return DeliveryOutcome(
-        delivery_id=landed.delivery_id,
-        file=landed.path.name,
-        sha256=planned.sha256,
-        status="rejected",
-        rows_in=rows_in,
-        rows_accepted=0,
-        rows_quarantined=rows_in,
-        reason=reason,
-        redelivery=planned.previous_sha256 is not None,
-        quarantined_by_expectation={expectation: rows_in},
-        quarantine=[str(p) for p in quarantine],
-    )
+    return rejected_outright(planned, rows.height, missing.reason, MISSING_COLUMN, [path])
 
 
 # ---------------------------------------------------------------- reasons
 
 
-def _gx_reasons(
-    contract: SourceContract,
-    failures: pl.DataFrame,
-    text: pl.DataFrame,
-    typed: pl.DataFrame,
-    files: dict[str, str],
-) -> pl.DataFrame:
-    """Attach a sentence naming source, file, row, column and the offending value to each
-    failure. ``files``: delivery id -> "<source> file <name>"."""
-    schema = {
-        DELIVERY_ID: pl.String(),
-        ROW: pl.Int64(),
-        COLUMN: pl.String(),
-        EXPECTATION: pl.String(),
-        REASON: pl.String(),
-    }
-    parts = [pl.DataFrame(schema=schema)]
-    for (kind, column), group in failures.group_by([EXPECTATION, COLUMN], maintain_order=True):
-        positions = group.get_column(gx_context.POSITION)
-        reasons = _reasons_for(
-            contract, str(kind), str(column), positions, group, text, typed, files
-        )
-        parts.append(
-            group.select(DELIVERY_ID, ROW, COLUMN, EXPECTATION).with_columns(
-                pl.Series(REASON, reasons, dtype=pl.String)
-            )
-        )
-    return pl.concat(parts, how="vertical")
-
-
-def _reasons_for(
-    contract: SourceContract,
-    kind: str,
-    column: str,
-    positions: pl.Series,
-    group: pl.DataFrame,
-    text: pl.DataFrame,
-    typed: pl.DataFrame,
-    files: dict[str, str],
-) -> list[str]:
-    """Reason sentences: values as delivered, duplicate counts as GX compared them (typed)."""
-    rows = group.get_column(ROW).to_list()
-    deliveries = group.get_column(DELIVERY_ID).to_list()
-    where = [files[d] for d in deliveries]
-    keys = [c.strip() for c in column.split(",")]
-    if kind in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
-        counts = typed.select(pl.len().over([*keys, DELIVERY_ID]).alias("n"))["n"].gather(positions)
-        values = {k: text.get_column(k).gather(positions).to_list() for k in keys}
-        out = []
-        for i, (row, delivery, n) in enumerate(zip(rows, deliveries, counts, strict=True)):
-            if len(keys) > 1:
-                key = ", ".join(f"{k}={values[k][i]!r}" for k in keys)
-                out.append(
-                    f"{where[i]} row {row}: duplicate key ({key}) is shared by {n} rows "
-                    f"of delivery {delivery}"
-                )
-            else:
-                out.append(
-                    f"{where[i]} row {row} column {column}: value {values[column][i]!r} "
-                    f"appears in {n} rows of delivery {delivery}"
-                )
-        return out
-    if kind == "expect_column_values_to_not_be_null":
-        return [
-            f"{w} row {r} column {column}: value is missing but the contract requires one"
-            for w, r in zip(where, rows, strict=True)
-        ]
-    values = text.get_column(column).gather(positions).to_list()
-    spec = contract.column(column)
-    if kind == "expect_column_values_to_be_between":
-        bound = _range_text(spec.min, spec.max)
-        detail = f"is not {bound}"
-    elif kind == "expect_column_values_to_be_in_set":
-        detail = f"is not an allowed value ({', '.join(spec.allowed or [])})"
-    elif kind == "expect_column_values_to_match_regex":
-        detail = f"does not match the pattern {spec.pattern}"
-    else:
-        detail = f"fails {kind}"
-    return [
-        f"{w} row {r} column {column}: {v!r} {detail}"
-        for w, r, v in zip(where, rows, values, strict=True)
-    ]
-
-
-def _range_text(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f"between {_number(low)} and {_number(high)}"
-    if low is not None:
-        return f"at least {_number(low)}"
-    return f"at most {_number(high)}"
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 # ---------------------------------------------------------------- accounting
-
-
-def _ledger_entry(plan: SourcePlan, outcome: DeliveryOutcome) -> dict[str, Any]:
-    previous = {p.delivery_id: p.previous_sha256 for p in plan.to_process}
-    return {
-        "source": plan.source,
-        "delivery_id": outcome.delivery_id,
-        "file": outcome.file,
-        "sha256": outcome.sha256,
-        "status": outcome.status,
-        "rows_in": outcome.rows_in,
-        "rows_accepted": outcome.rows_accepted,
-        "rows_quarantined": outcome.rows_quarantined,
-        "reason": outcome.reason,
-        "redelivery": outcome.redelivery,
-        "replaced_sha256": previous.get(outcome.delivery_id),
-        "ingested_at": plan.as_of,
-        "run_id": plan.run_id,
-        "validation_result_id": outcome.validation_result_id,
-    }
-
-
-def _report(
-    contract: SourceContract,
-    plan: SourcePlan,
-    outcomes: list[DeliveryOutcome],
-    result_id: str | None,
-) -> SourceReport:
-    as_of = dt.datetime.fromisoformat(plan.as_of)
-    by_kind: Counter[str] = Counter()
-    by_check: Counter[str] = Counter()
-    for outcome in outcomes:
-        by_kind.update(outcome.quarantined_by_expectation)
-        for finding in outcome.implausible:
-            by_check[finding["check"]] += finding["count"]
-    rows_in = sum(o.rows_in for o in outcomes)
-    accepted = sum(o.rows_accepted for o in outcomes)
-    status, sentences, late = _status(contract, plan, outcomes, as_of)
-    return SourceReport(
-        source=contract.id,
-        status=status,
-        reason="; ".join(sentences),
-        rows_in=rows_in,
-        rows_accepted=accepted,
-        rows_quarantined=sum(o.rows_quarantined for o in outcomes),
-        deliveries_processed=len(outcomes),
-        deliveries_skipped=len(plan.skipped),
-        deliveries_not_due=len(plan.not_due),
-        newest_delivery=plan.newest_delivery,
-        late=late,
-        validation_result_id=result_id,
-        quarantined_by_expectation=dict(sorted(by_kind.items())),
-        implausible_values=dict(sorted(by_check.items())),
-        warnings=[
-            *(entry["reason"] for entry in plan.set_aside),
-            *(w for o in outcomes for w in o.warnings),
-        ],
-        deliveries=outcomes,
-        set_aside=plan.set_aside,
-        unread=plan.unread,
-    )
-
-
-def _status(
-    contract: SourceContract,
-    plan: SourcePlan,
-    outcomes: list[DeliveryOutcome],
-    as_of: dt.datetime,
-) -> tuple[str, list[str], bool]:
-    """ok / degraded / missing / failed, the sentences that explain it, and lateness."""
-    refused = [e["reason"] for e in plan.set_aside if e["status"] == landing.REJECTED]
-    if plan.landed - len(plan.not_due) == 0 and refused:
-        return "failed", [f"{contract.id}: no delivery could be read", *refused], False
-    if plan.landed - len(plan.not_due) == 0:
-        due = f" due by {as_of.date()}" if plan.not_due else ""
-        return "missing", [f"{contract.id}: no delivery{due} in landing/{contract.id}/"], False
-    freshness = contract.delivery.freshness_days
-    age = (
-        (as_of.date() - dt.date.fromisoformat(plan.newest_delivery)).days
-        if (plan.newest_delivery)
-        else None
-    )
-    late = age is not None and age > freshness
-    rejected = [o for o in outcomes if o.status == "rejected"]
-    partial = [o for o in outcomes if o.status == "partial"]
-    if outcomes and len(rejected) == len(outcomes):
-        status = "failed"
-    elif rejected or partial or late or refused:
-        status = "degraded"
-    else:
-        status = "ok"
-    if outcomes:
-        nil = sum(o.status == "accepted" and o.rows_in == 0 for o in outcomes)
-        sentences = [
-            f"{contract.id}: {len(outcomes) - len(rejected)} of {len(outcomes)} new deliveries "
-            f"ingested{f' ({nil} of them nil returns)' if nil else ''}, "
-            f"{sum(o.rows_accepted for o in outcomes)} of "
-            f"{sum(o.rows_in for o in outcomes)} rows accepted"
-        ]
-    else:
-        sentences = [f"{contract.id}: no new deliveries ({len(plan.skipped)} already ingested)"]
-    sentences.extend(o.reason for o in rejected + partial)
-    sentences.extend(refused)
-    if late:
-        sentences.append(
-            f"late: newest delivery {plan.newest_delivery} is {age} days old at {as_of.date()}, "
-            f"more than the {freshness} days the contract allows"
-        )
-    return status, sentences, late

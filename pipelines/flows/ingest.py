@@ -19,7 +19,8 @@ from prefect.cache_policies import NO_CACHE
 
 from data_contracts import catalog
 from pipelines import audit, datasets, gx_context, io, landing
-from pipelines.ingest_source import SourcePlan, failed_report, ingest_source, plan_source
+from pipelines.ingest_policy import SourcePlan, failed_report
+from pipelines.ingest_source import ingest_source, plan_source
 from pipelines.progress import track
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings

@@ -15,7 +15,8 @@ import polars as pl
 from data_contracts.checksums import USCC_ALPHABET, uscc_check
 from data_contracts.schema import USCC_PATTERN, Column, ColumnType, SourceContract
 from pipelines import landing
-from pipelines.ingest_source import SourcePlan, plan_source
+from pipelines.ingest_policy import SourcePlan
+from pipelines.ingest_source import plan_source
 
 
 def uscc(i: int) -> str:

@@ -15,12 +15,15 @@ import pytest
 
 from data_contracts import catalog
 from pipelines import io
-from pipelines.ingest_source import (
+from pipelines.ingest_policy import (
     NIL_RETURN_MAX_USUAL_ROWS,
     USUAL_WEEKS,
-    ingest_source,
+    PlannedDelivery,
+    nil_return_outcome,
+    nil_return_refusal,
     usual_weekly_rows,
 )
+from pipelines.ingest_source import ingest_source
 from tests.pipelines.ingest_landing import land, plan_landed, valid_rows
 
 HOTLINE = catalog.get("complaint_12345")  # busy: many complaints every week
@@ -132,3 +135,14 @@ def test_usual_weekly_rows_looks_at_the_latest_weeks_only():
     recent_quiet = {f"2026-10-{day:02d}": 1 for day in range(1, USUAL_WEEKS + 1)}
     usual = usual_weekly_rows({**old_busy, **recent_quiet}, "2026-10-25")
     assert usual == 1 < NIL_RETURN_MAX_USUAL_ROWS
+
+
+def test_the_nil_return_policy_decides_without_reading_a_file(tmp_path):
+    """The policy is pure: the plan's numbers decide, the file named need not exist."""
+    planned = PlannedDelivery("2026-10-25", str(tmp_path / "absent.csv"), "0" * 64)
+    busy = {day: 40 for day in WEEKS[:-1]}
+    refusal = nil_return_refusal(HOTLINE.id, planned, busy)
+    assert refusal is not None and "median of 40 rows" in refusal
+    assert nil_return_refusal(HOTLINE.id, planned, {}) is None  # too few weeks to know
+    outcome = nil_return_outcome(HOTLINE.id, planned, [])
+    assert (outcome.status, outcome.rows_in, outcome.redelivery) == ("accepted", 0, False)

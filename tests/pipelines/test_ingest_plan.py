@@ -6,7 +6,7 @@ import datetime as dt
 
 from data_contracts import catalog
 from pipelines import io
-from pipelines.ingest_source import SourcePlan
+from pipelines.ingest_policy import SourcePlan
 from tests.pipelines.ingest_landing import land, land_bytes, plan_landed, valid_rows
 
 HOTLINE = catalog.get("complaint_12345")
