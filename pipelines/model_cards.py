@@ -41,9 +41,9 @@ from pipelines.model_exports import CALIBRATION_FILE, PREDICTIONS_FILE, RESULT_F
 from pipelines.publish_io import MANIFEST, SCORES
 from pipelines.settings import Settings
 from pipelines.shap_plots import draw_beeswarm
+from pipelines.timeline import week_label
 from pipelines.tracking import ModelInfo, Tracker
 from pipelines.training_rows import test_rows
-from pipelines.weekly_list import week_label
 
 # The folder of a version's MLflow run that holds its card.
 CARD_ARTIFACT = "model_card"

@@ -25,7 +25,7 @@ from pipelines.cases.store import CaseStore
 from pipelines.settings import Settings
 from pipelines.tiers import FOLDER as TIERS_FOLDER
 from pipelines.tiers import TIERS_FILE
-from pipelines.weekly_list import PARK_TZ, resolve_week
+from pipelines.timeline import PARK_TZ, resolve_week
 
 
 def parse_moment(value: str | dt.datetime | None) -> dt.datetime:

@@ -32,7 +32,7 @@ from models.objections import (
 )
 from models.rank import compare_with_previous, leavers, rank_firms
 from models.train import RiskModel
-from pipelines import file_io, weekly_list
+from pipelines import file_io, timeline, weekly_list
 from pipelines import publish_io as files
 from pipelines.cases.objections import cited
 from pipelines.feedback.workbook import inspection_inputs, notes_rows
@@ -161,7 +161,7 @@ def _apply_decisions(
     ranked: pl.DataFrame, decisions: Decisions | None, spec: IndustrySpec, week: str
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The list after people's decisions, the effects (with ``applied``) and withdrawn facts."""
-    day = weekly_list.published_on(week)
+    day = timeline.published_on(week)
     if decisions is None:
         effects = pl.DataFrame(schema=EFFECT_SCHEMA)
         withdrawn = pl.DataFrame(schema={"uscc": pl.String, "fact_text": pl.String})
@@ -215,7 +215,7 @@ def _previous(
 ) -> tuple[pl.DataFrame | None, dict[str, Any]]:
     """Last week's published ranking, or None: "new" and "left" are relative to the list the
     regulator actually received."""
-    last_week = weekly_list.previous_week(week)
+    last_week = timeline.previous_week(week)
     published = weekly_list.published_scores(publish_root, spec.key, last_week)
     if published is None:
         return None, {"kind": "none", "week": last_week}

@@ -32,7 +32,7 @@ from pipelines.site_consistency import render_consistency_pages
 from pipelines.site_inspection import render_plan_pages
 from pipelines.site_objections import render_objections_page
 from pipelines.site_tiers import credit_classes, find_tier_snapshots, render_tier_pages
-from pipelines.weekly_list import WEEK
+from pipelines.timeline import is_week_label
 
 TIER_NAMES = {
     "A": ("低风险", "low"),
@@ -92,7 +92,7 @@ def find_publications(publish_root: Path, config: IndustryConfig) -> list[Public
     if not publish_root.is_dir():
         return found
     for week_dir in publish_root.iterdir():
-        if not (week_dir.is_dir() and WEEK.match(week_dir.name)):
+        if not (week_dir.is_dir() and is_week_label(week_dir.name)):
             continue
         for folder in week_dir.iterdir():
             if folder.name in order and (folder / files.MANIFEST).is_file():

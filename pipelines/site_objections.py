@@ -18,7 +18,7 @@ from pipelines import datasets
 from pipelines.cases import case_store_exists, open_store
 from pipelines.cases import objections as store_ops
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ
+from pipelines.timeline import PARK_TZ
 
 FOLDER = "objections"
 

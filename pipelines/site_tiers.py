@@ -24,7 +24,7 @@ from models.config import TIER_ORDER, IndustryConfig
 from models.tiering import BASES, TierPolicy
 from pipelines import datasets, publish_io
 from pipelines.tiers import FOLDER, TIERS_FILE, industry_names
-from pipelines.weekly_list import WEEK
+from pipelines.timeline import is_week_label
 
 BASIS_NAMES = {
     "model": ("模型评分", "the model's score"),
@@ -74,7 +74,7 @@ def find_tier_snapshots(publish_root: Path) -> list[TierSnapshot]:
     found = [
         TierSnapshot(week_dir.name, week_dir / FOLDER)
         for week_dir in publish_root.iterdir()
-        if WEEK.match(week_dir.name) and (week_dir / FOLDER / publish_io.MANIFEST).is_file()
+        if is_week_label(week_dir.name) and (week_dir / FOLDER / publish_io.MANIFEST).is_file()
     ]
     return sorted(found, key=lambda s: s.week, reverse=True)
 

@@ -31,7 +31,8 @@ from pipelines import audit, datasets, file_io, publish_io
 from pipelines.cases.objections import cited
 from pipelines.io import read_json
 from pipelines.settings import Settings
-from pipelines.weekly_list import master_at, published_on
+from pipelines.timeline import published_on
+from pipelines.weekly_list import master_at
 
 FOLDER = "tiers"
 TIERS_FILE = datasets.TIERS.name

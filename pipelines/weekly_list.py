@@ -13,10 +13,8 @@ Monday after the list went out, and re-deriving the list later would give a diff
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -30,9 +28,8 @@ from models.explain import check_additivity, explanation_frame, top_reasons
 from models.train import RiskModel
 from pipelines.masking import TextScrubber, known_pii, mask_frame
 from pipelines.publish_io import SCORES
+from pipelines.timeline import previous_week, resolve_week
 
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-PARK_TZ = ZoneInfo("Asia/Shanghai")  # weeks and schedules are the park's; timestamps are UTC
 MASTER = "reg_enterprise_master"
 PROFILE_COLUMNS = (
     "name",
@@ -46,44 +43,6 @@ PROFILE_COLUMNS = (
 )
 HISTORY_WEEKS = 8
 TOP_REASONS = 3
-
-
-# ---------------------------------------------------------------- the week
-
-
-def week_label(day: dt.date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def resolve_week(week: str | None, today: dt.date | None = None) -> tuple[str, dt.date]:
-    """The ISO week (default: the one containing ``today``) and its as-of date."""
-    if week is None:
-        week = week_label(today or dt.date.today())
-    match = WEEK.match(week.strip())
-    if not match:
-        raise ValueError(f"week {week!r} is not an ISO week like 2026-W47")
-    try:
-        monday = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError as error:
-        raise ValueError(f"week {week!r} does not exist: {error}") from error
-    return week.strip(), monday - dt.timedelta(days=1)
-
-
-def published_on(week: str) -> dt.date:
-    """The Monday a week's list goes out."""
-    return resolve_week(week)[1] + dt.timedelta(days=1)
-
-
-def week_cutoff(week: str) -> dt.datetime:
-    """The instant that closes what a week's list may know: the end of its as-of Sunday,
-    Monday 00:00 in the park's time zone (an aware datetime)."""
-    return dt.datetime.combine(published_on(week), dt.time(), tzinfo=PARK_TZ)
-
-
-def previous_week(week: str) -> str:
-    _, as_of = resolve_week(week)
-    return week_label(as_of)  # the Sunday before a week's Monday lies in the previous week
 
 
 # ---------------------------------------------------------------- scoring

@@ -19,7 +19,7 @@ from pipelines.cases.history import NOW, AsOf, current
 from pipelines.cases.store import CaseStore
 from pipelines.cases.tables import PUBLICATION, Listing
 from pipelines.publish_io import MANIFEST, SCORES
-from pipelines.weekly_list import published_on, week_cutoff
+from pipelines.timeline import published_on, week_cutoff
 
 
 def listing_values(manifest: dict[str, Any], scores: pl.DataFrame) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ from models.objections import (
 from pipelines.cases.history import NOW, AsOf, current
 from pipelines.cases.store import CaseStore, Change
 from pipelines.cases.tables import OBJECTION, OVERRIDE, Objection, Override, Recorded
-from pipelines.weekly_list import PARK_TZ
+from pipelines.timeline import PARK_TZ
 
 _RECORD_COLUMNS = ("id", "batch_id", "received_at", "supersedes_id", "withdrawn")
 

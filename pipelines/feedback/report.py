@@ -22,7 +22,7 @@ from pipelines.cases import AsOf, CaseStore, open_store
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
 from pipelines.settings import Settings
-from pipelines.weekly_list import WEEK, week_cutoff
+from pipelines.timeline import Week, week_cutoff
 
 ROLLING_WEEKS = 8  # the weeks a rolling figure covers (the firm page's history is as long)
 FOLLOW_UP_DAYS = 90  # an inspection later than this after the list no longer answers it
@@ -43,10 +43,8 @@ NOTHING_LISTED = {
 
 
 def _week_key(week: str) -> tuple[int, int]:
-    match = WEEK.match(week)
-    if not match:
-        raise ValueError(f"{week!r} is not an ISO week")
-    return int(match.group(1)), int(match.group(2))
+    parsed = Week.parse(week)
+    return parsed.year, parsed.number
 
 
 def accuracy(

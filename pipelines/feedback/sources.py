@@ -22,7 +22,8 @@ from pipelines import io
 from pipelines.cases.inspections import Report, record_reports
 from pipelines.cases.store import CaseStore
 from pipelines.cases.tables import DEPARTMENT_SOURCE, Inspection
-from pipelines.weekly_list import MASTER, PARK_TZ
+from pipelines.timeline import PARK_TZ
+from pipelines.weekly_list import MASTER
 
 OTHER = "other"
 

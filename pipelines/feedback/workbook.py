@@ -33,7 +33,7 @@ from data_contracts.feedback import FeedbackContract
 from models.config import IndustrySpec
 from pipelines.publish_io import RISK_LIST_XLSX, InputColumn
 from pipelines.spreadsheet_safety import restore_text
-from pipelines.weekly_list import WEEK, published_on
+from pipelines.timeline import is_week_label, published_on
 
 NOTES_ITEM, NOTES_TEXT = "项目", "说明"
 
@@ -212,7 +212,7 @@ def _identify(
     if len(found) < 3:
         return None
     week_row, week = found[layout.week_item]
-    if not WEEK.match(week):
+    if not is_week_label(week):
         problems.append(Problem(sheet, week_row, NOTES_TEXT, f"{week!r} is not a week"))
         return None
     if expected_week and week != expected_week:

@@ -37,11 +37,11 @@ from pipelines.cases.anomalies import (
     record_run,
     rule_precision,
 )
-from pipelines.flows.features import parse_as_of
 from pipelines.io import lake_sources
 from pipelines.publish_io import atomic_directory, ledger_snapshot, write_parquet
 from pipelines.settings import Settings
 from pipelines.site_consistency import render_consistency_pages
+from pipelines.timeline import parse_day
 
 
 @task(name="consistency-run", cache_policy=NO_CACHE)
@@ -133,7 +133,7 @@ def consistency_flow(
     in ``firms_file``; returns the run's summary with its folder and the site page."""
     clock = time.perf_counter()
     settings = Settings(workdir=Path(workdir))
-    day = parse_as_of(as_of)
+    day = parse_day(as_of)
     if not io.lake_files(settings.lake, "reg_enterprise_master"):
         raise FileNotFoundError(
             f"no registration master in the lake at {settings.lake}: run `ews ingest` first"
@@ -166,7 +166,7 @@ def _record_reports(
 ) -> dict[str, Any]:
     topics, rules = load_topics(), load_rules()
     parsed = [
-        {**r, "decided_on": parse_as_of(r["decided_on"]) if r.get("decided_on") else None}
+        {**r, "decided_on": parse_day(r["decided_on"]) if r.get("decided_on") else None}
         for r in reports
     ]
     store = open_store(settings)

@@ -34,7 +34,7 @@ from pipelines import datasets
 from pipelines.io import lake_sources
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 from pipelines.settings import Settings
-from pipelines.weekly_list import resolve_week
+from pipelines.timeline import resolve_week
 
 REPAIR_SOURCE = "credit_repair"
 ARRIVES_AT = dt.time(10, 0)

@@ -41,12 +41,20 @@ from pipelines.flows.inspect import plan_flow
 from pipelines.flows.objectors import firms_object
 from pipelines.flows.publish import publish_flow
 from pipelines.flows.regulators import regulators_flow
-from pipelines.flows.simulate import parse_end_date, simulate_flow
+from pipelines.flows.simulate import simulate_flow
 from pipelines.flows.train import train_flow
 from pipelines.inspection.inputs import PlanMonth
 from pipelines.publish_io import SCORES
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ, previous_week, published_on, resolve_week, week_label
+from pipelines.timeline import (
+    PARK_TZ,
+    park_today,
+    parse_day,
+    previous_week,
+    published_on,
+    resolve_week,
+    week_label,
+)
 
 # The simulated park ends on this Sunday unless the run is live, so every run of a commit gives
 # the figures the README quotes (docs/demo_figures.json); its lists are 2026-W48 and 2026-W49.
@@ -210,8 +218,8 @@ def demo_end_date(end_date: str | dt.date | None = None, live: bool = False) -> 
     if live and end_date is not None:
         raise ValueError("a live demo ends today: give either live or end_date, not both")
     if live:
-        return dt.date.today()
-    return DEMO_END_DATE if end_date is None else parse_end_date(end_date)
+        return park_today()
+    return DEMO_END_DATE if end_date is None else parse_day(end_date, "end_date")
 
 
 def demo_week(end: dt.date) -> str:

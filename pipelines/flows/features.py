@@ -28,6 +28,7 @@ from features.credit_repair import unresolved_repairs
 from models.config import load_industries
 from pipelines import datasets, io
 from pipelines.settings import Settings
+from pipelines.timeline import parse_day
 from pipelines.workdir_lock import holds_workdir
 
 # The history starts this long after the first month of data. Six months fill the 90- and
@@ -45,17 +46,6 @@ def history_blocks(dates: Sequence[dt.date], firms_per_week: int) -> list[list[d
     """Consecutive blocks of ``dates``, each about ``HISTORY_BLOCK_ROWS`` firm-weeks."""
     weeks = max(1, HISTORY_BLOCK_ROWS // max(1, firms_per_week))
     return [list(dates[start : start + weeks]) for start in range(0, len(dates), weeks)]
-
-
-def parse_as_of(as_of: str | dt.date | None) -> dt.date:
-    if as_of is None:
-        return dt.date.today()
-    if isinstance(as_of, dt.date):
-        return as_of
-    try:
-        return dt.date.fromisoformat(as_of.strip())
-    except ValueError as error:
-        raise ValueError(f"as_of {as_of!r} is not a YYYY-MM-DD date") from error
 
 
 def data_start(sources: dict[str, pl.LazyFrame]) -> dt.date | None:
@@ -147,7 +137,7 @@ def build_features_flow(
     (first and last) and the row counts.
     """
     settings = Settings(workdir=Path(workdir))
-    day = parse_as_of(as_of)
+    day = parse_day(as_of)
     lake = settings.lake
     if not io.lake_files(lake, "reg_enterprise_master"):
         raise FileNotFoundError(

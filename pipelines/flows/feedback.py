@@ -29,7 +29,7 @@ from pipelines.feedback.report import store_accuracy
 from pipelines.feedback.sources import sync_department_sources
 from pipelines.feedback.workbook import ReturnedList, WorkbookRejected, read_returned
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ
+from pipelines.timeline import PARK_TZ
 
 ACCURACY_FILE = datasets.FEEDBACK_ACCURACY.name
 CHANNEL = "workbook"

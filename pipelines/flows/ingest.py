@@ -24,23 +24,11 @@ from pipelines.ingest_source import ingest_source, plan_source
 from pipelines.progress import track
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
+from pipelines.timeline import parse_ingest_time
 from pipelines.workdir_lock import holds_workdir
 
 STATUSES = ("ok", "degraded", "missing", "failed")
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def parse_as_of(as_of: str | None) -> dt.datetime:
-    """The ingest time: now, a date (its last second: the whole day has arrived) or a time."""
-    if as_of is None:
-        return dt.datetime.now().replace(microsecond=0)
-    text = as_of.strip()
-    try:
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(23, 59, 59))
-        return dt.datetime.fromisoformat(text)
-    except ValueError as error:
-        raise ValueError(f"as_of {as_of!r} is neither YYYY-MM-DD nor an ISO date-time") from error
 
 
 def new_run_id(as_of: dt.datetime) -> str:
@@ -210,7 +198,7 @@ def ingest_flow(
     workdir: str, as_of: str | None = None, run_id: str | None = None
 ) -> dict[str, Any]:
     """Ingest every contracted source; returns the paths of the summary and the Data Docs."""
-    moment = parse_as_of(as_of)
+    moment = parse_ingest_time(as_of)
     run = check_run_id(run_id) if run_id else new_run_id(moment)
     run_dir = datasets.INGEST_RUN.directory(Path(workdir), run_id=run)
     plans = discover_task(workdir, moment.isoformat(), run)

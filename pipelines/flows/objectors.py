@@ -26,7 +26,7 @@ from pipelines import datasets, objections_io
 from pipelines.io import read_json
 from pipelines.publish_io import SCORES
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ, resolve_week
+from pipelines.timeline import PARK_TZ, resolve_week
 
 REVIEWER = "复核员（模拟）"
 

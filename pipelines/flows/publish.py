@@ -34,7 +34,7 @@ from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
 from pipelines.site import build_site
 from pipelines.tiers import publish_tiers, week_lists
-from pipelines.weekly_list import resolve_week
+from pipelines.timeline import resolve_week
 from pipelines.workdir_lock import holds_workdir
 
 

@@ -28,7 +28,7 @@ from pipelines import datasets
 from pipelines.io import read_json
 from pipelines.publish_io import RISK_LIST_XLSX, SCORES
 from pipelines.settings import Settings
-from pipelines.weekly_list import published_on
+from pipelines.timeline import published_on
 
 
 def fill_workbook(published: Path, target: Path, answers: pl.DataFrame) -> Path:

@@ -37,23 +37,13 @@ from data_contracts.simulate.park import source_deliveries
 from data_contracts.simulate.world import World, build_world
 from pipelines import datasets, file_io
 from pipelines.settings import Settings
+from pipelines.timeline import parse_day
 
 TRUTH_FRAMES = ("firms", "monthly_stress", "distress_events")
 # Landing tasks: few enough to keep orchestration overhead small, two running at a time (the
 # machine's cores); sources are dealt round-robin so heavy panels spread over the tasks.
 LANDING_TASKS = 6
 PARALLEL_TASKS = 2
-
-
-def parse_end_date(end_date: str | dt.date | None) -> dt.date:
-    if end_date is None:
-        return dt.date.today()
-    if isinstance(end_date, dt.date):
-        return end_date
-    try:
-        return dt.date.fromisoformat(end_date)
-    except ValueError as error:
-        raise ValueError(f"end_date {end_date!r} is not a date YYYY-MM-DD") from error
 
 
 def _write_bytes(path: Path, content: bytes) -> None:
@@ -158,7 +148,7 @@ def simulate_flow(
     if not 0.0 <= defect_rate <= 1.0:
         raise ValueError(f"defect_rate must lie in [0, 1], got {defect_rate}")
     settings = Settings(workdir=Path(workdir), scale=scale, seed=seed, defect_rate=defect_rate)
-    end = parse_end_date(end_date)
+    end = parse_day(end_date, "end_date")
     contracts = load_all()
     source_ids = sorted(contracts)
     plan = plan_defects(contracts, seed, defect_rate).to_json()

@@ -44,9 +44,9 @@ from pipelines.model_exports import (
 )
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
+from pipelines.timeline import PARK_TZ
 from pipelines.tracking import LoggedRun, RunRecord, Tracker, model_name, tracker_for
 from pipelines.training_rows import read_history, test_rows
-from pipelines.weekly_list import PARK_TZ
 from pipelines.workdir_lock import holds_workdir
 
 OUTCOMES_SOURCE = "outcome_distress_event"

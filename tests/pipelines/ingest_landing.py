@@ -17,6 +17,7 @@ from data_contracts.schema import USCC_PATTERN, Column, ColumnType, SourceContra
 from pipelines import landing
 from pipelines.ingest_policy import SourcePlan
 from pipelines.ingest_source import plan_source
+from pipelines.timeline import parse_ingest_time
 
 
 def uscc(i: int) -> str:
@@ -130,7 +131,7 @@ def ingest_steps(workdir: Path, as_of: str, run_id: str = "r") -> dict:
     without Prefect, the Data Docs or the audit log; returns the summary."""
     from pipelines.flows import ingest as flow
 
-    moment = flow.parse_as_of(as_of).isoformat()
+    moment = parse_ingest_time(as_of).isoformat()
     plans = flow.discover_task.fn(str(workdir), moment, run_id)
     reports = [flow._ingest_planned(p) for p in plans["busy"] + plans["idle"]]
     summary = flow.summarize_task.fn(str(workdir / "ingest" / run_id), reports)

@@ -25,7 +25,7 @@ from pipelines.cases.plans import record_plan
 from pipelines.cases.tables import DEPARTMENT_SOURCE
 from pipelines.settings import Settings
 from pipelines.tiers import FOLDER, TIERS_FILE
-from pipelines.weekly_list import PARK_TZ
+from pipelines.timeline import PARK_TZ
 
 WEEK = "2026-W49"
 AS_OF = dt.date(2026, 11, 29)

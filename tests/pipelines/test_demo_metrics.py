@@ -118,7 +118,7 @@ def test_the_command_rewrites_the_readme_and_the_figures_then_checks_them(tmp_pa
 
 def test_the_demo_ends_on_its_fixed_sunday_unless_live_or_told_otherwise():
     from pipelines.flows.demo import demo_end_date, demo_week
-    from pipelines.weekly_list import previous_week, resolve_week
+    from pipelines.timeline import previous_week, resolve_week
 
     end = demo_end_date()
     assert end == date(2026, 11, 29) and end.isoweekday() == 7

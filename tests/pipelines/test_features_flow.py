@@ -19,9 +19,9 @@ from pipelines.flows.features import (
     feature_history_task,
     history_blocks,
     history_dates,
-    parse_as_of,
 )
 from pipelines.settings import Settings
+from pipelines.timeline import parse_day
 from tests.features.tiny_lake import arrival_after, frames, master, months, rec
 
 AS_OF = date(2024, 12, 20)
@@ -156,6 +156,6 @@ def test_history_weeks_counts_back_from_the_as_of_date():
 
 
 def test_as_of_must_be_a_date():
-    assert parse_as_of("2024-12-20") == AS_OF
+    assert parse_day("2024-12-20") == AS_OF
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        parse_as_of("20/12/2024")
+        parse_day("20/12/2024")

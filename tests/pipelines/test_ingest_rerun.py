@@ -11,7 +11,8 @@ import pytest
 
 from data_contracts import catalog
 from pipelines import io
-from pipelines.flows.ingest import check_run_id, ingest_flow, parse_as_of
+from pipelines.flows.ingest import check_run_id, ingest_flow
+from pipelines.timeline import parse_ingest_time
 from tests.pipelines.ingest_landing import land, valid_rows
 
 PENSION = catalog.get("si_pension")
@@ -98,10 +99,10 @@ def test_redelivery_that_fixes_a_defect_clears_its_old_quarantine(landed, prefec
 
 
 def test_as_of_date_means_the_whole_day_and_bad_text_is_refused():
-    assert parse_as_of("2026-11-02") == dt.datetime(2026, 11, 2, 23, 59, 59)
-    assert parse_as_of("2026-11-02T08:30:00") == dt.datetime(2026, 11, 2, 8, 30)
+    assert parse_ingest_time("2026-11-02") == dt.datetime(2026, 11, 2, 23, 59, 59)
+    assert parse_ingest_time("2026-11-02T08:30:00") == dt.datetime(2026, 11, 2, 8, 30)
     with pytest.raises(ValueError, match="as_of 'next tuesday' is neither"):
-        parse_as_of("next tuesday")
+        parse_ingest_time("next tuesday")
 
 
 def test_a_source_that_breaks_is_failed_the_others_land_and_it_retries_next_run(

@@ -357,7 +357,7 @@ def test_the_plan_reads_the_store_as_it_stood_at_the_cut_off(published, tmp_path
     world = copy_world(published[0], tmp_path / "later")
     from pipelines.cases.inspections import Report, record_reports
     from pipelines.cases.tables import DEPARTMENT_SOURCE
-    from pipelines.weekly_list import PARK_TZ
+    from pipelines.timeline import PARK_TZ
 
     firm = _plan(world)["uscc"][0]
     store = open_store(world.settings)

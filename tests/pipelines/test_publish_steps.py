@@ -11,13 +11,12 @@ import pytest
 from models.explain import BASE_COLUMN, MARGIN_COLUMN
 from pipelines.io import lake_sources
 from pipelines.site import change_label, find_publications, history_svg
+from pipelines.timeline import previous_week, resolve_week
 from pipelines.weekly_list import (
     LIST_HEADERS,
     industry_rows,
     masked_profiles,
     master_at,
-    previous_week,
-    resolve_week,
     risk_list,
     score_rows,
     scrubber_for,

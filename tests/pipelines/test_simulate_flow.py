@@ -14,6 +14,7 @@ from data_contracts.simulate.defects import DEFECT_KINDS, plan_defects
 from data_contracts.simulate.sources import simulate_source
 from pipelines.flows import simulate as sim
 from pipelines.flows.ingest import ingest_flow
+from pipelines.timeline import park_today, parse_day
 
 END = dt.date(2026, 11, 20)
 SEED = 11
@@ -48,10 +49,10 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 
 
 def test_end_date_defaults_to_today_and_must_be_a_date():
-    assert sim.parse_end_date(None) == dt.date.today()
-    assert sim.parse_end_date("2026-01-31") == dt.date(2026, 1, 31)
+    assert parse_day(None, "end_date") == park_today()
+    assert parse_day("2026-01-31") == dt.date(2026, 1, 31)
     with pytest.raises(ValueError, match="2026-13-01"):
-        sim.parse_end_date("2026-13-01")
+        parse_day("2026-13-01")
 
 
 @pytest.fixture(scope="module")

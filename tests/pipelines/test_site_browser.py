@@ -10,7 +10,7 @@ from PIL import Image
 from pipelines import tracking
 from pipelines.flows import publish as publish_module
 from pipelines.flows.publish import publish_flow
-from pipelines.weekly_list import previous_week
+from pipelines.timeline import previous_week
 from tests.pipelines.publish_world import WEEK, build_world, world_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -10,7 +10,7 @@ import polars as pl
 
 from pipelines.cases import AsOf, CaseStore
 from pipelines.cases.listings import listings, record_publication
-from pipelines.weekly_list import week_cutoff
+from pipelines.timeline import week_cutoff
 
 WEEK = "2026-W45"
 

@@ -15,7 +15,7 @@ from pipelines.cases.listings import record_publication
 from pipelines.cases.tables import WORKBOOK
 from pipelines.feedback.report import FEEDBACK_FILE, write_publication_feedback
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ, week_cutoff
+from pipelines.timeline import PARK_TZ, week_cutoff
 from tests.pipelines.cases.test_listings import publication
 
 LISTED_WEEK, THIS_WEEK = "2026-W45", "2026-W46"

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from pipelines import publish_io, publish_list
 from pipelines.io import lake_sources
-from pipelines.weekly_list import resolve_week
+from pipelines.timeline import resolve_week
 from tests.pipelines.publish_world import WEEK, World, build_world, world_config
 
 

@@ -12,7 +12,7 @@ from models.config import load_industries
 from pipelines.cases import CaseStore, Inspection
 from pipelines.cases.inspections import inspections
 from pipelines.feedback.sources import sync_department_sources
-from pipelines.weekly_list import PARK_TZ
+from pipelines.timeline import PARK_TZ
 from tests.features.tiny_lake import master, rec
 from tests.pipelines.feedback.lake_rows import write_lake
 

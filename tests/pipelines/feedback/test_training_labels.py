@@ -11,7 +11,7 @@ from pipelines.cases.inspections import Report, record_reports
 from pipelines.cases.tables import WORKBOOK
 from pipelines.flows.train import case_store_version, inspection_outcomes, snapshot_hash
 from pipelines.settings import Settings
-from pipelines.weekly_list import PARK_TZ
+from pipelines.timeline import PARK_TZ
 
 FINANCE = load_industries()["finance"]
 

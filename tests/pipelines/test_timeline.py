@@ -1,0 +1,70 @@
+"""One time type: days and weeks of the park's calendar, instants in UTC, parsed in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipelines.timeline import (
+    PARK_TZ,
+    Week,
+    park_today,
+    parse_day,
+    parse_ingest_time,
+    previous_week,
+    published_on,
+    resolve_week,
+    week_cutoff,
+    week_label,
+)
+
+
+def test_a_week_knows_its_monday_as_of_sunday_cutoff_and_predecessor():
+    week = Week.parse("2026-W49")
+    assert (week.label, str(week)) == ("2026-W49", "2026-W49")
+    assert week.monday == dt.date(2026, 11, 30) == published_on("2026-W49")
+    assert week.as_of == dt.date(2026, 11, 29) == resolve_week("2026-W49")[1]
+    assert week.cutoff == dt.datetime(2026, 11, 30, tzinfo=PARK_TZ) == week_cutoff("2026-W49")
+    assert week.cutoff.astimezone(dt.UTC) == dt.datetime(2026, 11, 29, 16, tzinfo=dt.UTC)
+    assert week.previous == Week(2026, 48) and previous_week("2026-W49") == "2026-W48"
+
+
+def test_weeks_across_a_year_boundary():
+    """ISO years: 2027-W01 begins on Monday 2027-01-04; the week before is 2026-W53."""
+    assert Week.parse("2027-W01").previous.label == "2026-W53"
+    assert week_label(dt.date(2027, 1, 3)) == "2026-W53"
+    assert Week.containing(dt.date(2026, 12, 31)) == Week(2026, 53)
+
+
+@pytest.mark.parametrize("label", ["2026-49", "2026-W5", "W49", "2026-W54", "2025-W53"])
+def test_a_bad_week_is_refused_by_name(label):
+    with pytest.raises(ValueError, match="week"):
+        Week.parse(label)
+
+
+def test_today_is_the_parks_date_of_the_utc_instant():
+    """16:30 UTC on a Sunday is already Monday 00:30 in the park."""
+    late = dt.datetime(2026, 11, 29, 16, 30, tzinfo=dt.UTC)
+    assert park_today(late) == dt.date(2026, 11, 30)
+    assert Week.current(late).label == "2026-W49"
+    assert park_today(dt.datetime(2026, 11, 29, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 11, 29)
+
+
+def test_days_parse_once_and_name_the_parameter():
+    assert parse_day("2026-11-29") == dt.date(2026, 11, 29)
+    assert parse_day(dt.date(2026, 11, 29)) == dt.date(2026, 11, 29)
+    with pytest.raises(ValueError, match="end_date '29/11/2026'"):
+        parse_day("29/11/2026", "end_date")
+    with pytest.raises(ValueError, match="date-time"):
+        parse_day(dt.datetime(2026, 11, 29, 8), "as_of")
+
+
+def test_ingest_times_are_naive_utc():
+    assert parse_ingest_time("2026-11-29") == dt.datetime(2026, 11, 29, 23, 59, 59)
+    assert parse_ingest_time("2026-11-30T08:30:00+08:00") == dt.datetime(2026, 11, 30, 0, 30)
+    now = parse_ingest_time(None)
+    assert now.tzinfo is None and now.microsecond == 0
+    assert abs(now - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=1)
+    with pytest.raises(ValueError, match="next tuesday"):
+        parse_ingest_time("next tuesday")
