@@ -2,8 +2,15 @@
 
 Every step of every family (``features.registry.FAMILIES``) computes all as-of dates in one query
 (see ``point_in_time``); its columns are placed at their grid rows, then the derived features
-(made of several families' columns) are computed on the assembled table. A step yields exactly
-the columns it declares: anything else is an error, never silently filled or dropped.
+(made of several families' columns) are computed on the assembled table, and the peer features
+(a firm against the other firms of its sector at the same date) last, over every firm of the
+table. A step yields exactly the columns it declares: anything else is an error, never silently
+filled or dropped.
+
+Sharded by firm (``firms``): every step of a firm reads only that firm's rows (and the firms it
+names, e.g. its legal representative's other firms, which sit in its own rows), so a shard's
+rows are exact but for the peer features, which ``peers=False`` leaves null; ``with_peers`` then
+computes them on the gathered shards, the same values as a build over every firm.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from features.registry import FAMILIES, SPECS
 from features.source_set import SourceSet
 
 KEYS = [USCC, AS_OF]
+# Features comparing a firm with the other firms of the table, computed last (Family.peers).
+PEERS = {name: expr for family in FAMILIES for name, expr in family.peers.items()}
 
 
 class FeatureTableError(ValueError):
@@ -33,30 +42,37 @@ def build_feature_table(
     *,
     sectors: Sequence[str] | None = None,
     contracts: Mapping[str, SourceContract] | None = None,
+    firms: pl.DataFrame | None = None,
+    peers: bool = True,
 ) -> pl.LazyFrame:
     """One row per active firm per as-of date, sorted by as_of then uscc.
 
     ``sources``: lake frames by source id (canonical columns). ``sectors`` keeps only firms of
-    those registered sectors; ``contracts`` overrides the shipped catalog (tests). Raises
-    ``SourceDataError`` naming the source, column and row of a key value that is missing.
+    those registered sectors; ``contracts`` overrides the shipped catalog (tests). ``firms`` (a
+    ``uscc`` column) keeps only those firms' rows (a shard); ``peers=False`` leaves the peer
+    features null, for ``with_peers`` to compute over every shard. Raises ``SourceDataError``
+    naming the source, column and row of a key value that is missing.
 
     The families' steps are computed here, one after the other, so that memory holds one
     step's intermediate frames at a time; the frame returned only joins their results.
     """
     source_set = SourceSet(sources, contracts)
     check_keys(source_set)
-    grid, coded_grid, coded = step_inputs(source_set, as_of_dates, sectors)
+    grid, coded_grid, coded = step_inputs(source_set, as_of_dates, sectors, firms)
     columns: dict[str, pl.Series] = {}
     for family in FAMILIES:
         for step in family.steps:
             part = step.compute(coded_grid, coded)
             columns.update(step_columns(family, step, part, grid.height))
     table = grid.select(*KEYS).hstack(list(columns.values())).lazy()
-    return finish(table)
+    return finish(table, peers=peers)
 
 
 def step_inputs(
-    sources: SourceSet, as_of_dates: Sequence[date], sectors: Sequence[str] | None = None
+    sources: SourceSet,
+    as_of_dates: Sequence[date],
+    sectors: Sequence[str] | None = None,
+    firms: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.LazyFrame, SourceSet]:
     """The grid, and what every step computes from: the grid and the sources with firms coded
     as integers (joined and grouped as ints, much cheaper than the 18-character code)."""
@@ -64,6 +80,12 @@ def step_inputs(
     # come in their final order (as_of, then uscc), numbered 0..n-1: each step's values are
     # then placed at their row numbers, no join needed.
     grid = firm_grid(sources, as_of_dates, sectors).collect()
+    if firms is not None:  # a shard: its firms' rows, in order, numbered again from 0
+        grid = (
+            grid.join(firms.select(USCC), on=USCC, how="semi", maintain_order="left")
+            .drop(GRID_ROW)
+            .with_row_index(GRID_ROW)
+        )
     firms = grid.select(USCC, pl.col(FIRM_CODE).alias("code")).unique("code")
     coded_grid = grid.drop(USCC).rename({FIRM_CODE: USCC}).lazy()
     return grid, coded_grid, sources.for_firms(firms)
@@ -140,13 +162,27 @@ def check_keys(sources: SourceSet) -> None:
                 )
 
 
-def finish(table: pl.LazyFrame) -> pl.LazyFrame:
-    """The derived features (made of several families' columns), then exactly the registry's
-    columns in order and type; a registered column nothing computed is an error."""
+def finish(table: pl.LazyFrame, *, peers: bool = True) -> pl.LazyFrame:
+    """The derived features (made of several families' columns), the peer features (null with
+    ``peers=False``), then exactly the registry's columns in order and type; a registered
+    column nothing computed is an error."""
     derived = {name: expr for family in FAMILIES for name, expr in family.derived.items()}
     table = table.with_columns(**derived)
+    table = table.with_columns(
+        **(PEERS if peers else {name: pl.lit(None, pl.Float64) for name in PEERS})
+    )
     present = set(table.collect_schema().names())
     missing = [s.name for s in SPECS if s.name not in present]
     if missing:
         raise FeatureTableError(f"registered features nothing computed: {missing}")
+    return registry_columns(table)
+
+
+def with_peers(table: pl.LazyFrame) -> pl.LazyFrame:
+    """The peer features computed over every firm of ``table`` (the gathered shards of builds
+    with ``peers=False``), in the registry's order and types."""
+    return registry_columns(table.with_columns(**PEERS))
+
+
+def registry_columns(table: pl.LazyFrame) -> pl.LazyFrame:
     return table.select(*KEYS, *[pl.col(s.name).cast(s.dtype) for s in SPECS])

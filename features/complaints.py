@@ -24,7 +24,6 @@ from features.family import (
     windowed,
 )
 from features.panel import peer_gap
-from features.point_in_time import AS_OF, GRID_ROW
 from features.profile import MASTER
 from features.source_set import SourceSet, one, prefixed
 
@@ -218,7 +217,8 @@ REFUND_STUDENTS = feature(
 
 
 def complaints(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    """Needs ``sector`` on the grid (for the peer comparison)."""
+    """Counts and growth; the sector comparison is a peer feature, computed on the whole table
+    (``Family.peers``)."""
     category = pl.col("category")
     parts = [
         Measures(COMPLAINTS, {"complaint": pl.lit(1)}),
@@ -272,14 +272,7 @@ def complaints(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     # A multiplication by a constant rounds the same way on every code path (a division by
     # one may go through its reciprocal or not).
     quarterly_before = earlier * (RECENT_DAYS / (YEAR_DAYS - RECENT_DAYS))
-    return (
-        sums.join(grid.select(GRID_ROW, AS_OF, "sector"), on=GRID_ROW, how="left")
-        .with_columns(
-            ((recent + 1.0) / (quarterly_before + 1.0)).alias(GROWTH.name),
-            peer_gap(year).alias(VS_SECTOR.name),
-        )
-        .drop(AS_OF, "sector")
-    )
+    return sums.with_columns(((recent + 1.0) / (quarterly_before + 1.0)).alias(GROWTH.name))
 
 
 SPECS = (
@@ -294,4 +287,9 @@ SPECS = (
     REFUND_AMOUNT,
     REFUND_STUDENTS,
 )
-FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(complaints, names(SPECS)),))
+FAMILY = Family(
+    FAMILY_NAME,
+    SPECS,
+    steps=(Step(complaints, names(tuple(s for s in SPECS if s is not VS_SECTOR))),),
+    peers={VS_SECTOR.name: peer_gap(pl.col(COUNT[-1].name))},
+)

@@ -11,7 +11,7 @@ import polars as pl
 
 from features.family import DOWN, UP, Evidence, Family, Step, Unit, feature, months, names
 from features.panel import LATEST, change, lag_mean, lag_total, monthly_panel, peer_gap, summarise
-from features.point_in_time import AS_OF, FIXED_POINT, GRID_ROW
+from features.point_in_time import FIXED_POINT, GRID_ROW
 from features.profile import MASTER
 from features.source_set import SourceSet, prefixed
 
@@ -96,7 +96,8 @@ OVERDUE = feature(
 
 
 def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    """Needs ``sector`` on the grid (for the peer comparison)."""
+    """The firm's changes and overdue bills; the sector comparison is a peer feature, computed
+    on the whole table (``Family.peers``)."""
     members = sources.family(ENERGY)
     if not members:
         return None
@@ -115,7 +116,6 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         ).drop(LATEST)
         for s in members
     ]
-    yoy = pl.col(YOY_CHANGE.name)
     return (
         pl.concat(per_source, how="vertical")
         .group_by(GRID_ROW)
@@ -124,11 +124,14 @@ def energy(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             pl.col("trend").median().alias(TREND.name),
             (pl.col("overdue").sum() / FIXED_POINT).alias(OVERDUE.name),
         )
-        .join(grid.select(GRID_ROW, AS_OF, "sector"), on=GRID_ROW, how="inner")
-        .with_columns(peer_gap(yoy).alias(YOY_VS_SECTOR.name))
-        .drop(AS_OF, "sector")
+        .join(grid.select(GRID_ROW), on=GRID_ROW, how="inner")
     )
 
 
 SPECS = (YOY_CHANGE, TREND, YOY_VS_SECTOR, OVERDUE)
-FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(energy, names(SPECS)),))
+FAMILY = Family(
+    FAMILY_NAME,
+    SPECS,
+    steps=(Step(energy, names((YOY_CHANGE, TREND, OVERDUE))),),
+    peers={YOY_VS_SECTOR.name: peer_gap(pl.col(YOY_CHANGE.name))},
+)

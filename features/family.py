@@ -332,17 +332,25 @@ def from_grid(*columns: str) -> Compute:
 @dataclass(frozen=True)
 class Family:
     """A feature family: its specs in table order, the steps computing them from the sources,
-    and ``derived`` features (name -> expression over the assembled table, for a feature made of
-    other families' columns). Every spec is computed exactly once."""
+    ``derived`` features (name -> expression over the assembled table, for a feature made of
+    other families' columns, one row at a time) and ``peers`` (name -> expression comparing a
+    firm with other firms of the table, e.g. its sector's median at the same date). Peers are
+    computed last, over every firm of the table: a build sharded by firm computes them once its
+    shards are gathered (``features.build.with_peers``). Every spec is computed exactly once."""
 
     name: str
     features: tuple[FeatureSpec, ...]
     steps: tuple[Step, ...] = ()
     derived: Mapping[str, pl.Expr] = field(default_factory=dict)
+    peers: Mapping[str, pl.Expr] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         declared = [s.name for s in self.features]
-        computed = [n for step in self.steps for n in step.features] + list(self.derived)
+        computed = [
+            *(n for step in self.steps for n in step.features),
+            *self.derived,
+            *self.peers,
+        ]
         repeated = sorted({n for n in computed if computed.count(n) > 1})
         if repeated:
             raise ValueError(f"family {self.name}: {repeated} computed more than once")

@@ -62,7 +62,7 @@ def test_on_a_random_lake_computed_columns_are_the_registered_columns(seed):
             columns = [c for c in part.collect_schema().names() if c not in STEP_KEYS]
             assert sorted(columns) == sorted(step.columns), f"{family.name}/{step.label}"
             computed += step.features
-        computed += list(family.derived)
+        computed += [*family.derived, *family.peers]
     assert sorted(computed) == sorted(column_names())
     table = build_feature_table(frames, dates).collect()
     assert table.columns == [*KEY_COLUMNS, *column_names()]
