@@ -66,6 +66,50 @@ def _echo(result: object) -> None:
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 
+Runner = Annotated[
+    str | None,
+    typer.Option(
+        help="local (one process) or dask (shards by firm on a Dask cluster; needs a Prefect "
+        "server) [env EWS_RUNNER; default local]"
+    ),
+]
+Shards = Annotated[
+    int | None,
+    typer.Option(help="firm shards (with local: shards in threads) [env EWS_SHARDS; default 4]"),
+]
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(help="scheduler of an existing Dask cluster [env EWS_DASK_ADDRESS]"),
+]
+
+
+def _runner_settings(
+    command: str, workdir: Path, runner: str | None, shards: int | None, address: str | None
+) -> tuple[Any, int | None]:
+    """The runner's settings (options over EWS_* variables) and the shard count to pass to
+    the flow: None (not sharded) for the local runner unless --shards is given."""
+    from pipelines.settings import Settings
+
+    options = {"runner": runner, "shards": shards, "dask_address": address}
+    try:
+        settings = Settings(workdir=workdir, **{k: v for k, v in options.items() if v is not None})
+    except ValueError as error:
+        _fail(command, error)
+    sharded = settings.shards if settings.runner == "dask" or shards else None
+    return settings, sharded
+
+
+def _on_runner(command: str, flow: Any, settings: Any) -> Any:
+    """The flow on the configured task runner (a DaskTaskRunner for --runner dask)."""
+    from pipelines.sharding import RunnerError, task_runner
+
+    try:
+        runner = task_runner(settings)
+    except RunnerError as error:
+        _fail(command, error)
+    return flow if runner is None else flow.with_options(task_runner=runner)
+
+
 @app.command()
 def simulate(
     workdir: Workdir = Path("ews_work"),
@@ -108,11 +152,17 @@ def ingest(
 def features(
     workdir: Workdir = Path("ews_work"),
     as_of: Annotated[str | None, typer.Option(help="as-of date YYYY-MM-DD (default today)")] = None,
+    history: Annotated[bool, typer.Option(help="also rebuild the weekly training history")] = True,
+    runner: Runner = None,
+    shards: Shards = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Build the point-in-time feature table (and the weekly training history)."""
     from pipelines.flows.features import build_features_flow
 
-    _echo(build_features_flow(workdir=str(workdir), as_of=as_of))
+    settings, sharded = _runner_settings("features", workdir, runner, shards, dask_address)
+    flow = _on_runner("features", build_features_flow, settings)
+    _echo(flow(workdir=str(workdir), as_of=as_of, with_history=history, shards=sharded))
 
 
 @app.command()
@@ -286,12 +336,17 @@ def publish(
     week: Annotated[
         str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default current)")
     ] = None,
+    runner: Runner = None,
+    shards: Shards = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Score with each champion and publish the week's ranked, explained risk lists."""
     from pipelines.flows.publish import PublishIncomplete, publish_flow
 
+    settings, sharded = _runner_settings("publish", workdir, runner, shards, dask_address)
+    flow = _on_runner("publish", publish_flow, settings)
     try:
-        _echo(publish_flow(workdir=str(workdir), week=week))
+        _echo(flow(workdir=str(workdir), week=week, shards=sharded))
     except PublishIncomplete as error:
         _fail("publish", error, exit_codes.INCOMPLETE)
 

@@ -55,6 +55,7 @@ def write_tables(
     sources: dict[str, pl.LazyFrame],
     publish_root: Path,
     decisions: Decisions | None = None,
+    scores: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Score, rank and explain the industry's firms and write the list's tables into ``folder``.
 
@@ -62,11 +63,13 @@ def write_tables(
     ``publish_root`` only (never re-scored), so the list can be re-derived exactly. People's
     ``decisions`` (overrides, upheld objections, as the case store stood at the week's cut-off)
     pin firms on or off the list and withdraw facts; ``decisions.json`` says which and why.
+    ``scores``: the industry's scores and explanations as ``weekly_list.score_rows`` gives them,
+    computed elsewhere (shard by shard); scored here otherwise.
 
     Returns what the manifest needs to say about the inputs (previous week, counts).
     """
     rows = weekly_list.industry_rows(table, spec)
-    scored, explanations = weekly_list.score_rows(model, rows)
+    scored, explanations = weekly_list.score_rows(model, rows) if scores is None else scores
     ranked, applied, withdrawn = _apply_decisions(rank_firms(scored, spec), decisions, spec, week)
 
     previous, previous_meta = _previous(spec, week, publish_root)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,19 @@ class Settings(BaseSettings):
     )
     operator: str = Field(default_factory=lambda: os.environ.get("USER") or _whoami())
     defect_rate: float = 0.02
+    # Sharding by firm (docs/scaling.md): features, scores and explanations per shard.
+    runner: Literal["local", "dask"] = Field(
+        default="local",
+        description="local: one process (shards, if any, in threads); dask: shards as tasks "
+        "on a Dask cluster through prefect-dask (needs a Prefect server, never ephemeral mode)",
+    )
+    shards: int = Field(default=4, ge=1, description="firm shards of a sharded run")
+    dask_address: str | None = Field(
+        default=None,
+        description="scheduler of an existing Dask cluster (tcp://host:8786); default a "
+        "LocalCluster started for the run",
+    )
+    dask_workers: int = Field(default=2, ge=1, description="workers of the LocalCluster")
 
     def model_post_init(self, __context: object) -> None:
         self.workdir = self.workdir.expanduser().resolve()

@@ -27,6 +27,7 @@ from features.build import active_firm_count, build_feature_table
 from features.credit_repair import unresolved_repairs
 from models.config import load_industries
 from pipelines import datasets, io
+from pipelines.flows.shards import sharded_feature_table
 from pipelines.settings import Settings
 from pipelines.timeline import parse_day
 from pipelines.workdir_lock import holds_workdir
@@ -129,12 +130,16 @@ def build_features_flow(
     as_of: str | None = None,
     history_weeks: int | None = None,
     with_history: bool = True,
+    shards: int | None = None,
 ) -> dict[str, Any]:
     """Write the scoring table of ``as_of`` (default today) and the weekly history up to it
     (``with_history=False``: the scoring table only, the history left as it is).
 
+    ``shards``: build both shard by shard on the flow's task runner (a Dask cluster with
+    ``ews features --runner dask``), the same files byte for byte (docs/scaling.md).
+
     Returns ``feature_table`` and ``feature_history`` (paths), ``as_of``, ``history_dates``
-    (first and last) and the row counts.
+    (first and last), the row counts and, when sharded, each shard's rows and worker.
     """
     settings = Settings(workdir=Path(workdir))
     day = parse_day(as_of)
@@ -145,12 +150,20 @@ def build_features_flow(
         )
     dates = history_dates(day, data_start(io.lake_sources(lake)), history_weeks)
     sectors = [spec.sector_value for spec in load_industries().values()]
-    table = feature_table_task(
-        str(lake), day, str(datasets.SCORING_TABLE.path(settings.workdir, as_of=day))
-    )
+    target = datasets.SCORING_TABLE.path(settings.workdir, as_of=day)
+    placed: dict[str, Any] = {}
+    if shards:
+        built = sharded_feature_table(lake, [day], None, shards, target)
+        table, placed["feature_table"] = built["path"], built["shards"]
+    else:
+        table = feature_table_task(str(lake), day, str(target))
     history_file = datasets.FEATURE_HISTORY.path(settings.workdir)
     if with_history or not history_file.is_file():
-        history = feature_history_task(str(lake), dates, sectors, str(history_file))
+        if shards:
+            built = sharded_feature_table(lake, dates, sectors, shards, history_file)
+            history, placed["feature_history"] = built["path"], built["shards"]
+        else:
+            history = feature_history_task(str(lake), dates, sectors, str(history_file))
     else:
         history = str(history_file)
         span = pl.scan_parquet(history_file).select(
@@ -168,4 +181,5 @@ def build_features_flow(
         "rows": pl.scan_parquet(table).select(pl.len()).collect().item(),
         "history_rows": pl.scan_parquet(history).select(pl.len()).collect().item(),
         "unresolved_repairs": unresolved,
+        **({"shards": placed} if shards else {}),
     }

@@ -23,16 +23,19 @@ from prefect.cache_policies import NO_CACHE
 
 from models.config import IndustryConfig, IndustrySpec, load_config
 from models.tiering import load_tier_policy
+from models.train import RiskModel
 from pipelines import audit, datasets, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.listings import record_publication
 from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import publication_view, write_publication_feedback
 from pipelines.flows.features import build_features_flow
+from pipelines.flows.shards import current_task_runner, sharded_scores
 from pipelines.io import lake_sources
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
 from pipelines.site import build_site
+from pipelines.stage_clock import StageClock
 from pipelines.tiers import publish_tiers, week_lists
 from pipelines.timeline import resolve_week
 from pipelines.workdir_lock import holds_workdir
@@ -42,15 +45,35 @@ def scoring_table_path(settings: Settings, as_of: dt.date) -> Path:
     return datasets.SCORING_TABLE.path(settings.workdir, as_of=as_of)
 
 
+@task(
+    name="champion", task_run_name="champion-{industry}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES
+)
+def champion_task(workdir: str, industry: str) -> tuple[bytes, tracking.ModelInfo]:
+    """The industry's champion as bytes (sent to every shard) and its registry information."""
+    model, info = tracking.tracker_for(Settings(workdir=Path(workdir))).load_model(industry)
+    return model.to_bytes(), info
+
+
 @task(name="score-and-explain", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def score_task(
-    workdir: str, spec: IndustrySpec, week: str, as_of: str, table: str, folder: str
+    workdir: str,
+    spec: IndustrySpec,
+    week: str,
+    as_of: str,
+    table: str,
+    folder: str,
+    sharded: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score the industry with its champion; write scores, explanations, reasons, history.
     Overrides and objections apply as the case store stood at the week's cut-off (that view is
-    recorded in the manifest, so the week can be re-derived whatever is decided later)."""
+    recorded in the manifest, so the week can be re-derived whatever is decided later).
+    ``sharded``: the champion (``model`` bytes, ``info``) and the scores and explanations its
+    shards computed (``scores``), used instead of loading and scoring here."""
     settings = Settings(workdir=Path(workdir))
-    model, info = tracking.tracker_for(settings).load_model(spec.key)
+    if sharded is None:
+        model, info = tracking.tracker_for(settings).load_model(spec.key)
+    else:
+        model, info = RiskModel.from_bytes(sharded["model"]), sharded["info"]
     store = open_store(settings)
     try:
         view = publication_view(store, week)
@@ -67,6 +90,7 @@ def score_task(
         sources=lake_sources(settings.lake),
         publish_root=settings.publish,
         decisions=decisions,
+        scores=sharded["scores"] if sharded is not None else None,
     )
     written["case_store"] = view.as_dict()
     written["model"] = {
@@ -209,12 +233,20 @@ class PublishIncomplete(RuntimeError):
 
 @flow(name="publish")
 @holds_workdir("publish")
-def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
+def publish_flow(
+    workdir: str, week: str | None = None, shards: int | None = None
+) -> dict[str, Any]:
     """Publish ``week`` (default: the current ISO week) for every configured industry.
+
+    ``shards``: the scoring table (when missing), the scores and the SHAP contributions are
+    computed shard by shard of firms on the flow's task runner (a Dask cluster with ``ews
+    publish --runner dask``), the ranking and everything after on the gathered shards: the
+    same files byte for byte as without (docs/scaling.md).
 
     Returns ``week``, ``as_of``, ``lists`` ({industry: manifest path}), ``tiers`` (the manifest of
     every enterprise's credit risk class, ``publish/<week>/tiers/``, made from every list of the
-    week; None when no list was published) and ``site`` (the index).
+    week; None when no list was published), ``site`` (the index) and ``stages`` (wall and CPU
+    seconds of each step, summed over the industries).
     An industry that fails (e.g. no champion yet) keeps its previous publication; the others
     are still published, and the flow then raises naming the failures.
     """
@@ -222,23 +254,43 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     config = load_config()
     label, as_of = resolve_week(week)
     table = scoring_table_path(settings, as_of)
+    clock = StageClock()
+    placed: dict[str, Any] = {}
     if not table.is_file():
-        build_features_flow(workdir=str(settings.workdir), as_of=as_of.isoformat())
+        with clock.stage("features"):
+            if shards:
+                built = build_features_flow.with_options(task_runner=current_task_runner())(
+                    workdir=str(settings.workdir), as_of=as_of.isoformat(), shards=shards
+                )
+                placed["features"] = built["shards"]
+            else:
+                build_features_flow(workdir=str(settings.workdir), as_of=as_of.isoformat())
     lists: dict[str, str] = {}
     failures: dict[str, str] = {}
     for industry, spec in config.industries.items():
         folder = publish_io.begin(settings.publish / label / industry)
         try:
-            written = score_task(workdir, spec, label, as_of.isoformat(), str(table), str(folder))
-            plots_task(str(folder), str(table), written["feature_names"])
-            lists[industry] = finalize_task(
-                workdir, config, industry, label, as_of.isoformat(), str(folder), written
-            )
+            with clock.stage("score_explain"):
+                sharded = None
+                if shards:
+                    model, info = champion_task(workdir, industry)
+                    scored, explained, placed[industry] = sharded_scores(table, spec, model, shards)
+                    sharded = {"model": model, "info": info, "scores": (scored, explained)}
+                written = score_task(
+                    workdir, spec, label, as_of.isoformat(), str(table), str(folder), sharded
+                )
+            with clock.stage("shap_charts"):
+                plots_task(str(folder), str(table), written["feature_names"])
+            with clock.stage("list_files_manifest"):
+                lists[industry] = finalize_task(
+                    workdir, config, industry, label, as_of.isoformat(), str(folder), written
+                )
         except Exception as error:  # one regulator's failure must not withhold the others' lists
             publish_io.abandon(folder)
             failures[industry] = f"{type(error).__name__}: {error}"
     try:
-        recorded = listings_task(workdir, list(lists.values()))
+        with clock.stage("record_listings"):
+            recorded = listings_task(workdir, list(lists.values()))
     except Exception as error:  # the lists are out; say that the store did not get them
         recorded = []
         failures["case_store"] = f"listings not recorded: {type(error).__name__}: {error}"
@@ -246,10 +298,12 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     if lists:  # the classes follow the lists: with no new list, the week's classes stand
         published = {k: str(v) for k, v in week_lists(settings.publish, label, config).items()}
         try:
-            tiers = tiers_task(workdir, label, as_of.isoformat(), str(table), published)
+            with clock.stage("credit_tiers"):
+                tiers = tiers_task(workdir, label, as_of.isoformat(), str(table), published)
         except Exception as error:  # the lists are out; the week's classes stay as they were
             failures["tiers"] = f"{type(error).__name__}: {error}"
-    site = site_task(workdir, config)
+    with clock.stage("site"):
+        site = site_task(workdir, config)
     audit_task(
         workdir,
         inputs=[str(table), str(datasets.LAKE_LEDGER.path(settings.workdir))],
@@ -267,4 +321,12 @@ def publish_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
             f"publish {label}: no new list for {', '.join(sorted(failures))}: "
             + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
         )
-    return {"week": label, "as_of": as_of.isoformat(), "lists": lists, "tiers": tiers, "site": site}
+    return {
+        "week": label,
+        "as_of": as_of.isoformat(),
+        "lists": lists,
+        "tiers": tiers,
+        "site": site,
+        "stages": clock.stages,
+        **({"shards": placed} if shards else {}),
+    }
