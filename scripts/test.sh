@@ -14,4 +14,5 @@ fi
 .venv/bin/ruff format --check .
 # The layers, the pure core and flows that only compose (pyproject.toml, docs/ARCHITECTURE.md).
 .venv/bin/lint-imports --no-cache
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+# Two workers, whole files each (module fixtures built once): the machine has two cores.
+.venv/bin/pytest -q -p no:cacheprovider -n "${EWS_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -20,6 +20,16 @@ from tests import postgres
 runtime.configure()
 
 
+def pytest_collection_modifyitems(items):
+    """Modules with slow tests run first, each kept whole (its module fixtures are built once).
+
+    The test command spreads whole files over two workers (``--dist loadfile``) in collection
+    order; a slow module collected last would otherwise run alone after every quick one.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
