@@ -1,14 +1,16 @@
 """The simulated park's credit centre repairs the records behind a listed firm's explanation.
 
-For the demo, after a week is published: among that week's listed firms, the feature backed by
-repairable records (penalties, the dishonesty lists) that weighs most on a firm's score is found
-(one of its top reasons first, when any is), and the credit centre repairs every record of that
-firm behind it that the week could see. The repairs reach the platform as a ``credit_repair``
-delivery in landing, the way the centre pushes them (``repaired_on``, arriving the next morning);
-``sim_truth/repairs/demo.json`` records what was repaired. Once ingested, the next week's
-features and facts no longer count those records, while the published week re-derives as it was
-(docs/credit_repair.md). ``repair_outcome`` then says, for both weeks, whether the records' facts
-were shown for the firm, the feature's value and its SHAP contribution.
+For the demo, after a week is published: among that week's listed firms, a feature backed by
+repairable records (penalties, the dishonesty lists) that counts records for the firm is chosen
+(one of its top reasons first, then the largest SHAP contribution, then any: the week's feature
+table says which firms have such records, whatever features the model uses), and the credit
+centre repairs every record of that firm behind it that the week could see. The repairs reach
+the platform as a ``credit_repair`` delivery in landing, the way the centre pushes them
+(``repaired_on``, arriving the next morning); ``sim_truth/repairs/demo.json`` records what was
+repaired. Once ingested, the next week's features and facts no longer count those records, while
+the published week re-derives as it was (docs/credit_repair.md). ``repair_outcome`` then says,
+for both weeks, whether the records' facts were shown for the firm, the feature's value and its
+SHAP contribution.
 """
 
 from __future__ import annotations
@@ -51,37 +53,70 @@ def repairable_features() -> list[str]:
     return out
 
 
-def candidates(publish_week: Path) -> pl.DataFrame:
-    """Listed firms' repairable features that raise their score, strongest first: a top
-    reason before any other, then by SHAP contribution, rank and code."""
+def candidates(publish_week: Path, feature_table: Path) -> pl.DataFrame:
+    """Every listed firm's repairable features that count something for it (a value above 0 in
+    the week's feature table), strongest first: one of its top reasons, then a feature raising
+    its score by SHAP (largest first), then the rest; ties by rank, code and feature.
+
+    The feature table, not the model, says which records a firm has: a model that happens not
+    to use a repairable feature (a retrained or differently seeded one) still leaves a listed
+    firm with penalties to repair, so the demo's repair never depends on the model's inputs.
+    Columns: uscc, rank, industry, feature, value, shap (null when the model has no such
+    input), in_reasons."""
     features = repairable_features()
+    table = pl.read_parquet(feature_table)
+    present = [f for f in features if f in table.columns]
     parts = []
     for industry in load_industries():
         folder = publish_week / industry
-        if not (folder / SCORES).is_file():
+        if not (folder / SCORES).is_file() or not present:
             continue
         listed = pl.read_parquet(folder / SCORES).filter(pl.col("listed")).select("uscc", "rank")
-        reasons = pl.read_parquet(folder / REASONS).select("uscc", "feature")
+        values = (
+            table.join(listed, on="uscc", how="inner")
+            .select("uscc", "rank", *[pl.col(f).cast(pl.Float64) for f in present])
+            .unpivot(present, index=["uscc", "rank"], variable_name="feature", value_name="value")
+            .filter(pl.col("value") > 0)
+        )
         shap = pl.read_parquet(folder / EXPLANATIONS)
-        present = [f for f in features if f in shap.columns]
-        if not present:
-            continue
+        in_model = [f for f in present if f in shap.columns]
+        contributions = (
+            shap.select("uscc", *[pl.col(f).cast(pl.Float64) for f in in_model]).unpivot(
+                in_model, index="uscc", variable_name="feature", value_name="shap"
+            )
+            if in_model
+            else pl.DataFrame(schema={"uscc": pl.String, "feature": pl.String, "shap": pl.Float64})
+        )
+        reasons = pl.read_parquet(folder / REASONS).select("uscc", "feature").unique()
         parts.append(
-            shap.join(listed, on="uscc", how="inner")
-            .unpivot(present, index=["uscc", "rank"], variable_name="feature", value_name="shap")
-            .filter(pl.col("shap") > 0)
+            values.join(contributions, on=["uscc", "feature"], how="left")
             .join(
                 reasons.with_columns(pl.lit(True).alias("in_reasons")),
                 on=["uscc", "feature"],
                 how="left",
             )
-            .with_columns(pl.col("in_reasons").fill_null(False), pl.lit(industry).alias("industry"))
+            .select(
+                "uscc",
+                "rank",
+                pl.lit(industry).alias("industry"),
+                "feature",
+                "value",
+                "shap",
+                pl.col("in_reasons").fill_null(False),
+            )
         )
     if not parts:
         return pl.DataFrame()
-    return pl.concat(parts).sort(
-        ["in_reasons", "shap", "rank", "uscc", "feature"],
-        descending=[True, True, False, False, False],
+    raises = (pl.col("shap") > 0).fill_null(False).alias("_raises")
+    return (
+        pl.concat(parts)
+        .with_columns(raises)
+        .sort(
+            ["in_reasons", "_raises", "shap", "rank", "uscc", "feature"],
+            descending=[True, True, True, False, False, False],
+            nulls_last=True,
+        )
+        .drop("_raises")
     )
 
 
@@ -163,7 +198,8 @@ def credit_centre_flow(workdir: str, week: str, repaired_on: str | dt.date) -> d
     settings = Settings(workdir=Path(workdir))
     day = repaired_on if isinstance(repaired_on, dt.date) else dt.date.fromisoformat(repaired_on)
     _, as_of = resolve_week(week)
-    ranked = candidates(settings.publish / week)
+    table = settings.features / f"as_of={as_of.isoformat()}.parquet"
+    ranked = candidates(settings.publish / week, table)
     sources = SourceSet(lake_sources(settings.lake))
     for row in ranked.iter_rows(named=True):
         records = records_behind(sources, row["uscc"], row["feature"], as_of)

@@ -202,7 +202,7 @@ def test_the_second_week_no_longer_counts_the_repaired_records(summary):
     workdir, result = summary
     first, second = result["weeks"]
     repair = result["artifacts"]["credit_repair"]
-    assert repair["uscc"] and repair["repairs"], "no listed firm had a repairable explanation"
+    assert repair.get("uscc") and repair.get("repairs"), "no listed firm had a repairable record"
     truth = json.loads(
         (workdir / "sim_truth" / "repairs" / "demo.json").read_text(encoding="utf-8")
     )
