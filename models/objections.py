@@ -58,6 +58,13 @@ ACTION_ZH = {LIST_ON: "人工列入名单", LIST_OFF: "人工移出名单", SET_
 # Why a firm's place on a list differs from the model's (``apply_to_list``'s ``list_basis``).
 BY_MODEL = "model"
 PINNED_ON, PINNED_OFF, OBJECTION_UPHELD = "override_on", "override_off", "objection_upheld"
+# How each basis reads on the list, the workbook and the site (zh, en).
+LIST_BASIS_TEXT = {
+    BY_MODEL: ("模型排名", "the model's rank"),
+    PINNED_ON: ("人工列入", "pinned on by an analyst"),
+    PINNED_OFF: ("人工移出", "taken off by an analyst"),
+    OBJECTION_UPHELD: ("异议成立移出", "taken off: objection upheld"),
+}
 
 EFFECT_SCHEMA = {
     "uscc": pl.String,

@@ -306,6 +306,7 @@ def write_list_files(
             pl.col("n_sources_known").alias("有数据的来源数"),
         )
     )
+    taken = weekly_list.taken_off(scores).rename(weekly_list.TAKEN_OFF_HEADERS)
     contract = load_feedback()
     layout = contract.workbook
     files.write_xlsx(
@@ -315,6 +316,13 @@ def write_list_files(
                 chinese,
                 {"风险评分": "0.0%"},
                 inputs=inspection_inputs(contract, week),
+                protect=True,
+            ),
+            files.Sheet(
+                "人工移出企业",
+                taken,
+                {"风险评分": "0.0%"},
+                note="以下企业按模型排名在检查能力K之内，经分析人员调整或企业异议成立移出本周名单。",
                 protect=True,
             ),
             files.Sheet(

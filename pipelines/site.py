@@ -19,6 +19,7 @@ from jinja2 import Environment
 
 from data_contracts.feedback import load_feedback
 from models.config import IndustryConfig
+from models.objections import BY_MODEL, LIST_BASIS_TEXT
 from models.tiering import load_tier_policy
 from pipelines import datasets
 from pipelines import publish_io as files
@@ -359,11 +360,7 @@ def change_label(rank_change: int | None, new_entrant: bool | None, has_previous
 
 
 # How a firm came to be on (or off) the list when people decided it (scores' ``list_basis``).
-LIST_BASIS = {
-    "override_on": ("人工列入", "pinned on by an analyst"),
-    "override_off": ("人工移出", "taken off by an analyst"),
-    "objection_upheld": ("异议成立移出", "taken off: objection upheld"),
-}
+LIST_BASIS = {k: v for k, v in LIST_BASIS_TEXT.items() if k != BY_MODEL}
 
 
 def _firm_row(row: dict[str, Any], has_previous: bool) -> dict[str, Any]:

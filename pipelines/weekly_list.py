@@ -25,6 +25,7 @@ from features.point_in_time import EVENT_DATE, USCC, valid_at
 from features.source_set import SourceSet
 from models.config import IndustrySpec
 from models.explain import check_additivity, explanation_frame, top_reasons
+from models.objections import BY_MODEL, LIST_BASIS_TEXT, OBJECTION_UPHELD, PINNED_OFF
 from models.train import RiskModel
 from pipelines.masking import TextScrubber, known_pii, mask_frame
 from pipelines.publish_io import SCORES
@@ -236,8 +237,31 @@ LIST_HEADERS = {
     "probability": "风险评分",
     "tier": "风险等级",
     "change": "较上周变化",
+    "basis_zh": "列入依据",
     **{f"reason_{i}_zh": f"主要原因{i}" for i in range(1, TOP_REASONS + 1)},
 }
+# The firms people took off the list (an override or an upheld objection), for the workbook's
+# sheet of their own: the model's rank and score stay beside the decision.
+TAKEN_OFF_HEADERS = {
+    "rank": "模型排名",
+    "uscc": "统一社会信用代码",
+    "name": "企业名称",
+    "probability": "风险评分",
+    "tier": "风险等级",
+    "basis_zh": "移出依据",
+    "decision_id": "决定编号",
+    "decision_reason": "理由",
+}
+
+
+def basis_text(basis: pl.Expr, decision_id: pl.Expr, reason: pl.Expr) -> pl.Expr:
+    """How a firm came to be on (or off) the list, in Chinese: ``模型排名`` for the model's own
+    cut, else the decision's label, id and reason (人工列入（OVR-000001：…）)."""
+    label = basis.fill_null(BY_MODEL).replace_strict(
+        {k: zh for k, (zh, _) in LIST_BASIS_TEXT.items()}, return_dtype=pl.String
+    )
+    decided = pl.format("{}（{}：{}）", label, decision_id.fill_null("-"), reason.fill_null("-"))
+    return pl.when(basis.fill_null(BY_MODEL) == BY_MODEL).then(label).otherwise(decided)
 
 
 def risk_list(
@@ -247,7 +271,9 @@ def risk_list(
     industry_name: str,
     change_labels: Sequence[str],
 ) -> pl.DataFrame:
-    """The listed firms in rank order with name, district, tier, change and reasons 1..3.
+    """The listed firms in rank order with name, district, tier, change, what listed them
+    (``basis_zh``: the model's rank, or the override pinning it on, by id and reason; the rank
+    and score stay the model's) and reasons 1..3.
 
     ``change_labels`` is 较上周变化 for each listed firm, in rank order.
     """
@@ -263,11 +289,35 @@ def risk_list(
             industry=pl.lit(industry_name),
             change=pl.Series(list(change_labels), dtype=pl.String),
             probability=pl.col("probability").round(6),
+            basis_zh=_basis(listed),
         )
         .select(
             *LIST_HEADERS,
             *[f"reason_{i}_en" for i in range(1, TOP_REASONS + 1)],
         )
+    )
+
+
+def _basis(scores: pl.DataFrame) -> pl.Expr:
+    if "list_basis" not in scores.columns:  # a list published before decisions existed
+        return pl.lit(LIST_BASIS_TEXT[BY_MODEL][0])
+    return basis_text(pl.col("list_basis"), pl.col("decision_id"), pl.col("decision_reason"))
+
+
+def taken_off(scores: pl.DataFrame) -> pl.DataFrame:
+    """The firms people took off the list, by model rank, under ``TAKEN_OFF_HEADERS``' names."""
+    if "list_basis" not in scores.columns:
+        return pl.DataFrame(schema=dict.fromkeys(TAKEN_OFF_HEADERS, pl.String))
+    return (
+        scores.filter(pl.col("list_basis").is_in((PINNED_OFF, OBJECTION_UPHELD)))
+        .sort("rank", "uscc", nulls_last=True)
+        .with_columns(
+            probability=pl.col("probability").round(6),
+            basis_zh=pl.col("list_basis").replace_strict(
+                {k: zh for k, (zh, _) in LIST_BASIS_TEXT.items()}, return_dtype=pl.String
+            ),
+        )
+        .select(*TAKEN_OFF_HEADERS)
     )
 
 

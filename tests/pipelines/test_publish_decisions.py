@@ -163,3 +163,36 @@ def test_the_site_marks_decisions_and_lists_every_case_for_auditors(decided):
     firm = (site / WEEK / "finance" / "firms" / f"{decided['pinned']}.html").read_text("utf-8")
     assert decided["pin"] in firm and "举报线索" in firm
     assert "objections/index.html" in (site / "index.html").read_text("utf-8")
+
+
+def test_the_workbook_and_the_csv_say_which_firms_people_listed_or_took_off(decided):
+    from openpyxl import load_workbook
+
+    folder = decided["world"].settings.publish / WEEK / "finance"
+    pinned, objecting = decided["pinned"], decided["objecting"]
+    book = load_workbook(folder / publish_io.RISK_LIST_XLSX)
+    sheet = book["风险名单"]
+    headers = [c.value for c in sheet[1]]
+    rows = {
+        r[headers.index("统一社会信用代码")]: r
+        for r in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    basis = headers.index("列入依据")
+    assert rows[pinned][basis] == f"人工列入（{decided['pin']}：举报线索）"
+    assert {rows[u][basis] for u in rows if u != pinned} == {"模型排名"}
+    model_rank = finance(decided, publish_io.SCORES).filter(pl.col("uscc") == pinned)["rank"]
+    assert rows[pinned][headers.index("排名")] == model_rank.item()  # the model's, outside K
+    off = book["人工移出企业"]
+    off_headers = [c.value for c in off[2]]  # the sheet's note is row 1
+    off_rows = [
+        dict(zip(off_headers, r, strict=True)) for r in off.iter_rows(min_row=3, values_only=True)
+    ]
+    assert [(r["统一社会信用代码"], r["移出依据"], r["决定编号"]) for r in off_rows] == [
+        (objecting, "异议成立移出", decided["objection"])
+    ]
+    assert off_rows[0]["风险评分"] is not None and off_rows[0]["理由"] == "税务局确认"
+    csv = pl.read_csv(folder / publish_io.RISK_LIST_CSV, infer_schema=False)
+    marked = csv.filter(pl.col("列入依据") != "模型排名")
+    assert marked.select("统一社会信用代码", "列入依据").rows() == [
+        (pinned, f"人工列入（{decided['pin']}：举报线索）")
+    ]

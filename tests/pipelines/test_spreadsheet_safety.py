@@ -205,7 +205,7 @@ def test_a_returned_workbook_with_planted_names_is_read_back(planted, tmp_path):
 
     filled = fill(
         published.returned_copy(tmp_path / "filled.xlsx"),
-        {"L2": dt.datetime(2026, 11, 18), "M2": "定向检查", "N2": "风险属实"},
+        {"M2": dt.datetime(2026, 11, 18), "N2": "定向检查", "O2": "风险属实"},
     )
     [report] = _read(published, filled).rows
     assert (report.row, report.outcome, report.method) == (2, "risk_confirmed", "targeted")

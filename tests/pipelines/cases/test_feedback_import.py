@@ -45,12 +45,12 @@ def run(settings: Settings, path: Path, **options):
 def filled(published: Published, path: Path, outcome: str = "风险属实") -> Path:
     return fill(
         published.returned_copy(path),
-        {"L2": dt.datetime(2026, 11, 18), "M2": "定向检查", "N2": outcome, "N3": "未检查"},
+        {"M2": dt.datetime(2026, 11, 18), "N2": "定向检查", "O2": outcome, "O3": "未检查"},
     )
 
 
 def test_a_refused_file_records_nothing_and_is_logged(workdir, published, store_url, tmp_path):
-    path = fill(filled(published, tmp_path / "back.xlsx"), {"N4": "差不多"})
+    path = fill(filled(published, tmp_path / "back.xlsx"), {"O4": "差不多"})
     with pytest.raises(WorkbookRejected, match="row 4, column 检查结果"):
         run(workdir, path)
     store = CaseStore(store_url)

@@ -49,11 +49,11 @@ def test_the_list_sheet_has_locked_published_and_open_inspection_columns(publish
         for column in range(len(headers) - 3, len(headers) + 1):
             assert sheet.cell(row, column).protection.locked is False
     validations = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
-    assert validations["L2:L6"].type == "date"
-    assert validations["L2:L6"].formula1 == "DATE(2026,11,16)"
-    assert validations["M2:M6"].formula1 == '"定向检查,双随机抽查,联合检查"'
-    assert validations["N2:N6"].formula1 == '"风险属实,责令整改,未发现风险,已关停或失联,未检查"'
-    assert validations["O2:O6"].type == "textLength"
+    assert validations["M2:M6"].type == "date"
+    assert validations["M2:M6"].formula1 == "DATE(2026,11,16)"
+    assert validations["N2:N6"].formula1 == '"定向检查,双随机抽查,联合检查"'
+    assert validations["O2:O6"].formula1 == '"风险属实,责令整改,未发现风险,已关停或失联,未检查"'
+    assert validations["P2:P6"].type == "textLength"
     notes = {row[0]: row[1] for row in load_workbook(published.workbook)["说明"].values}
     assert (notes["名单周"], notes["监管部门"], notes["行业"]) == (WEEK, "园区金融监管局", "金融")
     assert load_workbook(published.workbook)["说明"].protection.sheet is True
@@ -73,14 +73,14 @@ def test_a_filled_return_is_read_row_by_row(published, tmp_path):
     path = fill(
         published.returned_copy(tmp_path / "back.xlsx"),
         {
-            "L2": dt.datetime(2026, 11, 18),
-            "M2": "定向检查",
-            "N2": "风险属实",
-            "O2": "拖欠工资，已停产",
-            "L3": "2026-11-20",  # typed as text, still a date
-            "M3": "联合检查",
-            "N3": "未发现风险",
-            "N4": "未检查",
+            "M2": dt.datetime(2026, 11, 18),
+            "N2": "定向检查",
+            "O2": "风险属实",
+            "P2": "拖欠工资，已停产",
+            "M3": "2026-11-20",  # typed as text, still a date
+            "N3": "联合检查",
+            "O3": "未发现风险",
+            "O4": "未检查",
         },
     )
     rows = read(published, path).rows
@@ -92,7 +92,7 @@ def test_a_filled_return_is_read_row_by_row(published, tmp_path):
     ]
 
 
-GOOD = {"L2": dt.datetime(2026, 11, 18), "M2": "定向检查", "N2": "风险属实"}
+GOOD = {"M2": dt.datetime(2026, 11, 18), "N2": "定向检查", "O2": "风险属实"}
 
 
 @pytest.mark.parametrize(
@@ -106,36 +106,36 @@ GOOD = {"L2": dt.datetime(2026, 11, 18), "M2": "定向检查", "N2": "风险属�
         ),
         ({"G2": "A"}, "风险名单", "row 2, column 风险等级 (G)", "published column edited"),
         ({"C4": '=HYPERLINK("http://x")'}, "风险名单", "row 4, column 企业名称 (C)", "edited"),
-        ({"N3": "基本属实"}, "风险名单", "row 3, column 检查结果", "not one of 风险属实"),
+        ({"O3": "基本属实"}, "风险名单", "row 3, column 检查结果", "not one of 风险属实"),
         (
-            {"M3": "突击检查", "N3": "风险属实", "L3": dt.datetime(2026, 11, 19)},
+            {"N3": "突击检查", "O3": "风险属实", "M3": dt.datetime(2026, 11, 19)},
             "风险名单",
             "row 3, column 检查方式",
             "not one of",
         ),
         (
-            {"L3": dt.datetime(2026, 11, 15), "M3": "定向检查", "N3": "风险属实"},
+            {"M3": dt.datetime(2026, 11, 15), "N3": "定向检查", "O3": "风险属实"},
             "风险名单",
             "row 3, column 检查日期",
             "before the list went out (2026-11-16)",
         ),
         (
-            {"L3": dt.datetime(2026, 12, 15), "M3": "定向检查", "N3": "风险属实"},
+            {"M3": dt.datetime(2026, 12, 15), "N3": "定向检查", "O3": "风险属实"},
             "风险名单",
             "row 3, column 检查日期",
             "in the future",
         ),
         (
-            {"L3": "下周二", "M3": "定向检查", "N3": "风险属实"},
+            {"M3": "下周二", "N3": "定向检查", "O3": "风险属实"},
             "风险名单",
             "row 3, column 检查日期",
             "is not a date",
         ),
-        ({"M3": "定向检查", "N3": "风险属实"}, "风险名单", "row 3, column 检查日期", "needs the"),
-        ({"L3": dt.datetime(2026, 11, 19)}, "风险名单", "row 3, column 检查结果", "empty, but"),
+        ({"N3": "定向检查", "O3": "风险属实"}, "风险名单", "row 3, column 检查日期", "needs the"),
+        ({"M3": dt.datetime(2026, 11, 19)}, "风险名单", "row 3, column 检查结果", "empty, but"),
         ({"B3": None}, "风险名单", "row 3, column 统一社会信用代码 (B)", "no credit code"),
-        ({"O3": "长" * 1001}, "风险名单", "row 3, column 检查情况说明", "longer than 1000"),
-        ({"L1": "日期"}, "风险名单", "row 1, column L", "header '日期'"),
+        ({"P3": "长" * 1001}, "风险名单", "row 3, column 检查情况说明", "longer than 1000"),
+        ({"M1": "日期"}, "风险名单", "row 1, column M", "header '日期'"),
         ({"B2": "__second__"}, "风险名单", "row 3, column 统一社会信用代码 (B)", "appears again"),
         ({"B2": "__second__"}, "风险名单", "row 2, column 统一社会信用代码", "is missing"),
         ({"B2": "__moved__"}, "说明", "row 2, column 说明", "not 2026-W46"),
