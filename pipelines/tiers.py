@@ -187,11 +187,14 @@ def publish_tiers(
     config: IndustryConfig,
     policy: TierPolicy,
     decisions: Decisions | None = None,
+    view: Mapping[str, Any] | None = None,
+    into: Path | None = None,
 ) -> Path:
     """Class every firm for ``week`` from its published lists (``manifests``: industry -> the
-    list's manifest) and put ``publish/<week>/tiers/`` in place; returns its manifest.
+    list's manifest) and put ``publish/<week>/tiers/`` in place whole; returns its manifest.
     ``decisions``: classes set by overrides and upheld objections (the case store as the week
-    saw it), cited in the manifest."""
+    saw it, at ``view``, recorded), cited in the manifest. ``into``: write ``tiers.parquet``
+    and ``manifest.json`` into that folder instead (``ews audit verify`` re-derives there)."""
     lists = {industry: Path(m).parent / publish_io.SCORES for industry, m in manifests.items()}
     people, cites = None, {"objections": [], "overrides": []}
     if decisions is not None:
@@ -227,6 +230,10 @@ def publish_tiers(
         "lake_snapshot": publish_io.ledger_snapshot(datasets.LAKE_LEDGER.path(settings.workdir)),
         "decisions": cites,
     }
+    if view is not None:
+        lineage["case_store"] = dict(view)
+    if into is not None:
+        return write_tier_snapshot(into, tiers, lineage, sources, policy)
     target = settings.publish / week / FOLDER
     with publish_io.atomic_directory(target) as staged:
         write_tier_snapshot(staged, tiers, lineage, sources, policy)

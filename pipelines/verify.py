@@ -1,4 +1,5 @@
-"""Re-deriving a published list from its recorded lineage and comparing every SHA-256.
+"""Re-deriving a published list (and the week's credit classes, ``verify_tiers``) from its
+recorded lineage and comparing every SHA-256.
 
 For one ``publish/<week>/<industry>/`` folder:
 
@@ -26,12 +27,14 @@ from typing import Any
 import polars as pl
 
 from models.config import load_config
+from models.tiering import load_tier_policy
 from pipelines import audit, file_io, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import write_publication_feedback
 from pipelines.io import LEDGER_NAME, PART_NAME, lake_sources, partition_dir, read_json, read_ledger
 from pipelines.settings import Settings
+from pipelines.tiers import publish_tiers
 
 # What a manifest must record for its list to be re-derived.
 MANIFEST_KEYS = ("week", "as_of", "industry", "model", "lake_snapshot", "scoring_table", "files")
@@ -194,20 +197,35 @@ def rederive(
     return read_json(out / publish_io.MANIFEST)["files"]
 
 
+def _manifest(
+    path: Path, shown: str, keys: tuple[str, ...]
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The manifest, or None and the report refusing it (absent, unreadable, lineage lacking)."""
+
+    def refused(problem: str) -> tuple[None, dict[str, Any]]:
+        return None, {"ok": False, "folder": shown, "problems": [problem]}
+
+    if not path.is_file():
+        return refused(f"{shown}: no manifest.json")
+    try:
+        manifest = read_json(path)
+    except ValueError as error:
+        return refused(f"{shown}/manifest.json: {error}")
+    lacking = [key for key in keys if key not in manifest]
+    if lacking:
+        return refused(
+            f"{shown}/manifest.json lacks {', '.join(lacking)}: the lineage cannot be checked"
+        )
+    return manifest, {}
+
+
 def verify_publication(settings: Settings, folder: Path, scratch: Path) -> dict[str, Any]:
     """The report of one published list (see the module docstring); ``ok`` when no problem."""
     shown = folder.relative_to(settings.workdir).as_posix()
     manifest_path = folder / publish_io.MANIFEST
-    if not manifest_path.is_file():
-        return {"ok": False, "folder": shown, "problems": [f"{shown}: no manifest.json"]}
-    try:
-        manifest = read_json(manifest_path)
-    except ValueError as error:
-        return {"ok": False, "folder": shown, "problems": [f"{shown}/manifest.json: {error}"]}
-    lacking = [key for key in MANIFEST_KEYS if key not in manifest]
-    if lacking:
-        problem = f"{shown}/manifest.json lacks {', '.join(lacking)}: the lineage cannot be checked"
-        return {"ok": False, "folder": shown, "problems": [problem]}
+    manifest, refused = _manifest(manifest_path, shown, MANIFEST_KEYS)
+    if manifest is None:
+        return refused
     problems: list[str] = []
     notes: list[str] = []
     lineage = _check_lineage(settings, manifest, folder, shown, problems, notes)
@@ -253,6 +271,40 @@ def verify_publication(settings: Settings, folder: Path, scratch: Path) -> dict[
     }
 
 
+def _ledger_prefix(
+    settings: Settings, snapshot: dict[str, Any], problems: list[str]
+) -> tuple[str, int]:
+    """The ledger prefix's hash now and the ledger's lines; a problem when the lake was
+    rewritten under the recorded snapshot."""
+    current, total = ledger_prefix_sha256(settings.lake, snapshot["lines"])
+    if current != snapshot["sha256"]:
+        problems.append(
+            f"lake/{LEDGER_NAME}: its first {snapshot['lines']} lines hash to {current}, the "
+            f"manifest records {snapshot['sha256']} (the lake was rewritten)"
+        )
+    return current, total
+
+
+def _recorded_folder(
+    settings: Settings, week: str, folder: Path, shown: str, problems: list[str]
+) -> tuple[dict[str, Any] | None, str]:
+    """The week's latest publish record and the folder's hash now; a problem when the record
+    is missing, does not name the folder or has another hash for it."""
+    record = publish_record(settings, week)
+    folder_hash, _ = audit.tree_sha256(folder)
+    recorded_folder = recorded_hash(record, "outputs", shown)
+    if record is None:
+        problems.append(f"audit log: no publish record for week {week}")
+    elif recorded_folder is None:
+        problems.append(f"audit log: the publish record of week {week} does not name {shown}")
+    elif recorded_folder != folder_hash:
+        problems.append(
+            f"{shown}: the folder (manifest included) hashes to {folder_hash}, the publish "
+            f"audit record has {recorded_folder}"
+        )
+    return record, folder_hash
+
+
 def _check_lineage(
     settings: Settings,
     manifest: dict[str, Any],
@@ -262,12 +314,7 @@ def _check_lineage(
     notes: list[str],
 ) -> dict[str, Any]:
     snapshot = manifest["lake_snapshot"]
-    current, total = ledger_prefix_sha256(settings.lake, snapshot["lines"])
-    if current != snapshot["sha256"]:
-        problems.append(
-            f"lake/{LEDGER_NAME}: its first {snapshot['lines']} lines hash to {current}, the "
-            f"manifest records {snapshot['sha256']} (the lake was rewritten)"
-        )
+    current, total = _ledger_prefix(settings, snapshot, problems)
     if total > snapshot["lines"]:
         notes.append(
             f"{total - snapshot['lines']} ledger lines were added after publication; "
@@ -282,16 +329,7 @@ def _check_lineage(
             f"the manifest records run {model['run_id']}"
         )
 
-    record = publish_record(settings, manifest["week"])
-    folder_hash, _ = audit.tree_sha256(folder)
-    recorded_folder = recorded_hash(record, "outputs", shown)
-    if record is None:
-        problems.append(f"audit log: no publish record for week {manifest['week']}")
-    elif recorded_folder != folder_hash:
-        problems.append(
-            f"{shown}: the folder (manifest included) hashes to {folder_hash}, the publish "
-            f"audit record has {recorded_folder}"
-        )
+    record, folder_hash = _recorded_folder(settings, manifest["week"], folder, shown, problems)
     table = manifest["scoring_table"]
     table_path = settings.workdir / table
     recorded_table = recorded_hash(record, "inputs", table)
@@ -324,4 +362,116 @@ def _check_lineage(
         "publish_record_time": record["time"] if record else None,
         "folder_sha256": folder_hash,
         "scoring_table_sha256": table_hash,
+    }
+
+
+# ---------------------------------------------------------------- the week's credit classes
+
+# What a tiers manifest must record for the classes to be re-derived.
+TIER_MANIFEST_KEYS = ("week", "as_of", "lists", "lake_snapshot", "scoring_table", "files")
+# Lineage the re-derivation must reproduce as recorded (besides the files' hashes).
+TIER_LINEAGE_KEYS = ("lists", "lists_missing", "sources_missing", "decisions", "counts")
+
+
+def verify_tiers(settings: Settings, folder: Path, scratch: Path) -> dict[str, Any]:
+    """Re-derive ``publish/<week>/tiers/`` (every enterprise's credit risk class) and compare.
+
+    Checks the published files against the manifest; the lineage (the lake ledger's recorded
+    prefix, the scoring table's and each list's ``scores.parquet`` SHA-256, the publish audit
+    record's hash of the folder); then classes the firms again with the publish code from the
+    week's published lists, the lake as the recorded ledger lines knew it and the case store at
+    the recorded view (a list's when the tiers manifest predates recording its own), and
+    compares ``tiers.parquet`` and the recorded counts, citations and lists. ``ok`` when no
+    problem."""
+    shown = folder.relative_to(settings.workdir).as_posix()
+    manifest_path = folder / publish_io.MANIFEST
+    manifest, refused = _manifest(manifest_path, shown, TIER_MANIFEST_KEYS)
+    if manifest is None:
+        return refused
+    week = manifest["week"]
+    problems: list[str] = []
+    snapshot = manifest["lake_snapshot"]
+    _ledger_prefix(settings, snapshot, problems)
+    _recorded_folder(settings, week, folder, shown, problems)
+    table_path = settings.workdir / manifest["scoring_table"]["path"]
+    table_hash = file_io.file_sha256(table_path) if table_path.is_file() else None
+    if table_hash != manifest["scoring_table"]["sha256"]:
+        problems.append(
+            f"{manifest['scoring_table']['path']}: sha256 {table_hash}, the tiers manifest "
+            f"records {manifest['scoring_table']['sha256']}"
+        )
+    lists = {}
+    for industry, used in sorted(manifest["lists"].items()):
+        list_manifest = settings.publish / week / industry / publish_io.MANIFEST
+        scores = list_manifest.parent / publish_io.SCORES
+        digest = file_io.file_sha256(scores) if scores.is_file() else None
+        if digest != used["scores"]:
+            problems.append(
+                f"{scores.relative_to(settings.workdir).as_posix()}: sha256 {digest}, the "
+                f"classes were made from {used['scores']}"
+            )
+        lists[industry] = list_manifest
+
+    rederived = None
+    if table_hash is not None and all(m.is_file() for m in lists.values()):
+        lake, lake_problems = snapshot_lake(settings.lake, snapshot["lines"], scratch / "lake")
+        problems.extend(lake_problems)
+        out = scratch / "tiers"
+        out.mkdir(parents=True)
+        view = manifest.get("case_store") or next(
+            (read_json(m)["case_store"] for m in lists.values() if "case_store" in read_json(m)),
+            None,
+        )
+        try:
+            decisions = None
+            if view is not None:
+                store = open_store(settings)
+                try:
+                    decisions = publication_decisions(store, AsOf.from_dict(view))
+                finally:
+                    store.dispose()
+            again = read_json(
+                publish_tiers(
+                    settings,
+                    week,
+                    dt.date.fromisoformat(manifest["as_of"]),
+                    table_path,
+                    lists,
+                    lake_sources(lake),
+                    load_config(),
+                    load_tier_policy(),
+                    decisions,
+                    manifest.get("case_store"),
+                    into=out,
+                )
+            )
+            rederived = again["files"]
+            for key in TIER_LINEAGE_KEYS:
+                if key in manifest and again.get(key) != manifest[key]:
+                    problems.append(
+                        f"{shown}/manifest.json: {key} re-derives as {again.get(key)!r}, "
+                        f"the manifest records {manifest[key]!r}"
+                    )
+        except Exception as error:  # the report must still say what was checked and what failed
+            problems.append(
+                f"{shown}: could not re-derive the classes: {type(error).__name__}: {error}"
+            )
+    else:
+        problems.append(f"{shown}: an input is gone (above); the classes were not re-derived")
+    published = {
+        name: digest
+        for name, digest in publish_io.file_hashes(folder).items()
+        if name != publish_io.MANIFEST
+    }
+    checks = compare_files(manifest["files"], published, rederived)
+    problems.extend(p for c in checks if (p := c.problem(shown)))
+    return {
+        "ok": not problems,
+        "folder": shown,
+        "week": week,
+        "as_of": manifest["as_of"],
+        "manifest_sha256": file_io.file_sha256(manifest_path),
+        "rederived": rederived is not None,
+        "files": [asdict(c) for c in checks],
+        "problems": problems,
     }

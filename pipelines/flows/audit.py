@@ -2,9 +2,9 @@
 
 cards:  per industry, per registered version: build the model card (JSON, Markdown, HTML, plots)
         -> log it to the version's MLflow run -> refresh the auditor pages -> audit record.
-verify: check the audit log's hash chain -> re-derive a published week from its manifest's
-        lineage in a scratch folder and compare every SHA-256 with the published files and the
-        manifest -> audit record.
+verify: check the audit log's hash chain -> re-derive a published week (each list, and every
+        enterprise's credit class) from its manifest's lineage in a scratch folder and compare
+        every SHA-256 with the published files and the manifest -> audit record.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from pipelines.model_cards import CARD_ARTIFACT, build_version_card
 from pipelines.publish_io import MANIFEST
 from pipelines.settings import Settings
 from pipelines.site_audit import render_auditor_pages
+from pipelines.tiers import FOLDER as TIERS_FOLDER
 from pipelines.tracking import log_artifacts, tracker_for
-from pipelines.verify import verify_publication
+from pipelines.verify import verify_publication, verify_tiers
 
 AUDIT_LOG = "audit/audit_log.jsonl"
 WEEK_FOLDER = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -82,6 +83,14 @@ def verify_task(workdir: str, week: str, industry: str) -> dict[str, Any]:
     settings = Settings(workdir=Path(workdir))
     with tempfile.TemporaryDirectory(prefix="ews-verify-") as scratch:
         return verify_publication(settings, settings.publish / week / industry, Path(scratch))
+
+
+@task(name="verify-tiers", cache_policy=NO_CACHE)
+def verify_tiers_task(workdir: str, week: str) -> dict[str, Any]:
+    """Re-derive the week's credit classes of every enterprise and compare every hash."""
+    settings = Settings(workdir=Path(workdir))
+    with tempfile.TemporaryDirectory(prefix="ews-verify-tiers-") as scratch:
+        return verify_tiers(settings, settings.publish / week / TIERS_FOLDER, Path(scratch))
 
 
 @task(name="auditor-pages", cache_policy=NO_CACHE)
@@ -142,6 +151,11 @@ def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     industries = published_industries(settings.publish, week) if week else []
     reports = {industry: verify_task(workdir, week, industry) for industry in industries}
     problems = [problem for report in reports.values() for problem in report["problems"]]
+    # The classes follow the lists: a week published before they existed has none to check.
+    tiers = None
+    if week and (settings.publish / week / TIERS_FOLDER).is_dir():
+        tiers = verify_tiers_task(workdir, week)
+        problems.extend(tiers["problems"])
     if not chain.ok:
         problems.insert(0, f"{AUDIT_LOG}: {chain.problem}")
     if not industries:
@@ -152,7 +166,10 @@ def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     audit.record(
         settings,
         "verify",
-        inputs=[settings.publish / week / industry for industry in industries],
+        inputs=[
+            settings.publish / week / folder
+            for folder in [*industries, *([TIERS_FOLDER] if tiers is not None else [])]
+        ],
         details={"week": week, "ok": ok, "problems": problems},
     )
     pages_task(workdir)
@@ -161,5 +178,6 @@ def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
         "week": week,
         "audit_log": chain.as_dict(),
         "industries": reports,
+        "tiers": tiers,
         "problems": problems,
     }

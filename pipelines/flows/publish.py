@@ -186,7 +186,8 @@ def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[
     settings = Settings(workdir=Path(workdir))
     store = open_store(settings)
     try:
-        decisions = publication_decisions(store, publication_view(store, week))
+        view = publication_view(store, week)
+        decisions = publication_decisions(store, view)
     finally:
         store.dispose()
     manifest = publish_tiers(
@@ -199,6 +200,7 @@ def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[
         load_config(),
         load_tier_policy(),
         decisions,
+        view.as_dict(),
     )
     return str(manifest)
 

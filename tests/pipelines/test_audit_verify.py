@@ -14,11 +14,12 @@ from pipelines.cli import app
 from pipelines.flows.audit import verify_flow
 from pipelines.flows.publish import publish_flow
 from pipelines.settings import Settings
-from pipelines.verify import verify_publication
+from pipelines.verify import verify_publication, verify_tiers
 from tests.pipelines.publish_world import WEEK, build_world
 
 pytestmark = pytest.mark.slow  # one publication with SHAP charts, then re-derivations of it
 LIST = f"publish/{WEEK}/finance"
+TIERS = f"publish/{WEEK}/tiers"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,9 @@ def test_untouched_latest_week_re_derives_to_the_same_hashes(workdir):
     for check in finance["files"]:
         assert check["manifest"] == check["published"] == check["rederived"]
         assert check["manifest"] == manifest["files"][check["file"]]
+    tiers = report["tiers"]  # every enterprise's credit class, re-derived too
+    assert tiers["ok"] and tiers["rederived"], tiers["problems"]
+    assert [(f["file"], f["status"]) for f in tiers["files"]] == [("tiers.parquet", "ok")]
     entry = audit.read_log(workdir)[-1]
     assert entry["kind"] == "verify" and entry["operator"] == "auditor-sun"
     assert entry["details"] == {"week": WEEK, "ok": True, "problems": []}
@@ -186,6 +190,7 @@ def test_week_without_publication_fails(workdir):
         "week": "2026-W01",
         "audit_log": {"ok": True, "records": 1, "problem": None, "line": None, "fault": None},
         "industries": {},
+        "tiers": None,
         "problems": ["publish/2026-W01: no published list for this week"],
     }
 
@@ -215,3 +220,57 @@ def test_cli_exits_non_zero_on_a_tampered_week(workdir):
     )
     assert result.exit_code == exit_codes.MISMATCH
     assert "scores.parquet" in result.output
+
+
+def _verify_tiers(settings: Settings, tmp_path: Path) -> dict:
+    scratch = tmp_path / "scratch_tiers"
+    scratch.mkdir()
+    return verify_tiers(settings, settings.workdir / TIERS, scratch)
+
+
+def test_a_credit_class_changed_and_its_manifest_rewritten_is_caught_by_re_derivation(
+    workdir, tmp_path
+):
+    import polars as pl
+
+    folder = workdir.workdir / TIERS
+    tiers = pl.read_parquet(folder / "tiers.parquet")
+    first = tiers["uscc"][0]
+    forged = tiers.with_columns(
+        tier=pl.when(pl.col("uscc") == first)
+        .then(pl.when(pl.col("tier") == "A").then(pl.lit("D")).otherwise(pl.lit("A")))
+        .otherwise(pl.col("tier"))
+    )
+    forged.write_parquet(folder / "tiers.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["tiers.parquet"] = file_io.file_sha256(folder / "tiers.parquet")
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    report = _verify_tiers(workdir, tmp_path)
+
+    assert not report["ok"] and report["rederived"]
+    check = next(f for f in report["files"] if f["file"] == "tiers.parquet")
+    assert check["status"] == "not_reproduced" and check["rederived"] != check["manifest"]
+    assert any("the publish audit record has" in p for p in report["problems"])
+    flow_report = verify_flow(workdir=str(workdir.workdir), week=WEEK)
+    assert not flow_report["ok"] and any(TIERS in p for p in flow_report["problems"])
+
+
+def test_the_classes_name_a_list_whose_scores_changed_since(workdir, tmp_path):
+    _flip_one_byte(workdir.workdir / LIST / "scores.parquet")
+    report = _verify_tiers(workdir, tmp_path)
+    assert not report["ok"]
+    assert any(
+        f"{LIST}/scores.parquet" in p and "the classes were made from" in p
+        for p in report["problems"]
+    )
+
+
+def test_a_tiers_manifest_citing_other_decisions_is_caught(workdir, tmp_path):
+    folder = workdir.workdir / TIERS
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["decisions"] == {"objections": [], "overrides": []}
+    manifest["decisions"]["overrides"] = [{"id": "OVR-000009", "sha256": "0" * 64}]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    report = _verify_tiers(workdir, tmp_path)
+    assert not report["ok"] and any("decisions re-derives as" in p for p in report["problems"])
