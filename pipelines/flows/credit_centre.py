@@ -198,7 +198,7 @@ def credit_centre_flow(workdir: str, week: str, repaired_on: str | dt.date) -> d
     settings = Settings(workdir=Path(workdir))
     day = repaired_on if isinstance(repaired_on, dt.date) else dt.date.fromisoformat(repaired_on)
     _, as_of = resolve_week(week)
-    table = settings.features / f"as_of={as_of.isoformat()}.parquet"
+    table = datasets.SCORING_TABLE.path(settings.workdir, as_of=as_of)
     ranked = candidates(settings.publish / week, table)
     sources = SourceSet(lake_sources(settings.lake))
     for row in ranked.iter_rows(named=True):
