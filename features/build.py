@@ -44,19 +44,22 @@ def build_feature_table(
     contracts: Mapping[str, SourceContract] | None = None,
     firms: pl.DataFrame | None = None,
     peers: bool = True,
+    corrections: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per active firm per as-of date, sorted by as_of then uscc.
 
     ``sources``: lake frames by source id (canonical columns). ``sectors`` keeps only firms of
     those registered sectors; ``contracts`` overrides the shipped catalog (tests). ``firms`` (a
     ``uscc`` column) keeps only those firms' rows (a shard); ``peers=False`` leaves the peer
-    features null, for ``with_peers`` to compute over every shard. Raises ``SourceDataError``
+    features null, for ``with_peers`` to compute over every shard. ``corrections``: records
+    withdrawn by upheld objections to a fact, from their decision day
+    (``features.credit_repair.check_corrections``). Raises ``SourceDataError``
     naming the source, column and row of a key value that is missing.
 
     The families' steps are computed here, one after the other, so that memory holds one
     step's intermediate frames at a time; the frame returned only joins their results.
     """
-    source_set = SourceSet(sources, contracts)
+    source_set = SourceSet(sources, contracts, corrections)
     check_keys(source_set)
     grid, coded_grid, coded = step_inputs(source_set, as_of_dates, sectors, firms)
     columns: dict[str, pl.Series] = {}

@@ -61,6 +61,37 @@ def repairable_sources(contracts: Mapping[str, SourceContract]) -> set[str]:
     return named
 
 
+def correctable(contract: SourceContract) -> bool:
+    """Whether people's decisions can withdraw one record of the source: its rows are records
+    with a one-column key (a decision, case or listing number), not a firm's monthly panel."""
+    return len(contract.unique_key) == 1 and contract.unique_key[0] != contract.entity_key
+
+
+def check_corrections(
+    corrections: pl.DataFrame | None, contracts: Mapping[str, SourceContract]
+) -> pl.DataFrame:
+    """Records withdrawn by people's decisions (``REPAIRS_SCHEMA``), checked: each names a
+    correctable source among ``contracts`` (sorted by firm, source and record)."""
+    if corrections is None:
+        return pl.DataFrame(schema=REPAIRS_SCHEMA)
+    missing = sorted(set(REPAIRS_SCHEMA) - set(corrections.columns))
+    if missing:
+        raise ValueError(f"corrections lack the columns {missing}")
+    named = sorted(set(corrections[REPAIRED_SOURCE].to_list()))
+    wrong = [s for s in named if s not in contracts or not correctable(contracts[s])]
+    if wrong:
+        raise ValueError(
+            f"corrections name {wrong}: only a source of records keyed by one column "
+            "(not a monthly panel) can have one record withdrawn"
+        )
+    schema = {**REPAIRS_SCHEMA, USCC: corrections.schema[USCC]}
+    return (
+        corrections.select(list(REPAIRS_SCHEMA))
+        .cast(schema)
+        .sort(USCC, REPAIRED_SOURCE, REPAIRED_RECORD)
+    )
+
+
 def record_key(contract: SourceContract) -> str:
     """The one column that identifies a repairable source's record."""
     if len(contract.unique_key) != 1:

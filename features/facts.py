@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 
 from data_contracts.schema import PII, Grain, SourceContract
+from features.credit_repair import correctable
 from features.family import AS_OF_COLUMN, Evidence
 from features.point_in_time import EVENT_DATE, USCC, month_index, valid_at
 from features.registry import spec
@@ -50,10 +52,7 @@ def facts_for(
     given; within a feature, its evidence in declared order, each source's newest rows first).
     Past ``max_per_feature`` facts for a firm and feature, one last line says how many more
     records there are."""
-    firms = list(dict.fromkeys(uscc_list))
-    source_set = SourceSet(sources, contracts).for_firms(
-        pl.DataFrame({USCC: firms}, schema={USCC: pl.String})
-    )
+    firms, source_set = _for_firms(sources, contracts, uscc_list)
     rows: list[tuple[str, str, str, str]] = []
     for feature in dict.fromkeys(feature_names):
         window = _window(feature)
@@ -72,6 +71,43 @@ def facts_for(
         .sort(pl.col("uscc").replace_strict(order, return_dtype=pl.Int64), "_n")
         .drop("_n")
     )
+
+
+RECORD_COLUMNS = ("uscc", "feature", "fact_zh", "fact_en", "source", "record")
+
+
+def fact_records(
+    sources: Mapping[str, pl.LazyFrame],
+    uscc_list: Sequence[str],
+    as_of: date,
+    features: Sequence[str],
+) -> pl.DataFrame:
+    """Every fact ``facts_for`` could show (none left out for length), with the record behind
+    it: ``source`` and ``record`` (its one-column key), or a null record for a fact that is not
+    one record (a summary, a month of a panel). What an objection to a fact is matched
+    against."""
+    firms, source_set = _for_firms(sources, None, uscc_list)
+    rows: list[tuple[Any, ...]] = []
+    for feature in dict.fromkeys(features):
+        window = _window(feature)
+        for evidence in evidence_for(feature):
+            for uscc, _, zh, en, source, record in _facts(
+                source_set, evidence, firms, as_of, window, with_records=True
+            ):
+                rows.append((uscc, feature, zh, en, source, record))
+    schema = dict.fromkeys(RECORD_COLUMNS, pl.String)
+    return pl.DataFrame(rows, schema=schema, orient="row").unique(maintain_order=True)
+
+
+def _for_firms(
+    sources: Mapping[str, pl.LazyFrame],
+    contracts: Mapping[str, SourceContract] | None,
+    uscc_list: Sequence[str],
+) -> tuple[list[str], SourceSet]:
+    """The firms (each once, in order) and the sources narrowed to them."""
+    firms = list(dict.fromkeys(uscc_list))
+    frame = pl.DataFrame({USCC: firms}, schema={USCC: pl.String})
+    return firms, SourceSet(sources, contracts).for_firms(frame)
 
 
 def _capped(facts: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
@@ -95,11 +131,15 @@ def _facts(
     firms: list[str],
     as_of: date,
     window: tuple[int | None, int | None],
-) -> list[tuple[str, bool, str, str]]:
-    """(uscc, leads, zh, en) per fact; ``leads`` marks rows matching ``evidence.first``."""
-    out: list[tuple[str, bool, str, str]] = []
+    with_records: bool = False,
+) -> list[tuple[Any, ...]]:
+    """(uscc, leads, zh, en) per fact; ``leads`` marks rows matching ``evidence.first``.
+    ``with_records``: (uscc, leads, zh, en, source, record), the record's one-column key or
+    None for a fact that is not one record."""
+    out: list[tuple[Any, ...]] = []
     for source_id in sources.family(evidence.family):
         contract = sources.contracts[source_id]
+        key = contract.unique_key[0] if correctable(contract) else None
         shown = [
             c
             for c in evidence.shown
@@ -123,7 +163,8 @@ def _facts(
         )
         if evidence.mode == "summary":
             out.extend(
-                (u, False, zh, en) for u, zh, en in _summaries(rows, contract, evidence, days)
+                (u, False, zh, en, *((source_id, None) if with_records else ()))
+                for u, zh, en in _summaries(rows, contract, evidence, days)
             )
         else:
             leads = evidence.first if evidence.first is not None else pl.lit(False)
@@ -133,7 +174,11 @@ def _facts(
             for row in (
                 rows.group_by(USCC, maintain_order=True).head(evidence.limit).iter_rows(named=True)
             ):
-                out.append((row[USCC], row[LEADS], *_sentence(row, contract, shown)))
+                fact = (row[USCC], row[LEADS], *_sentence(row, contract, shown))
+                if with_records:
+                    record = None if key is None or evidence.mode == "panel" else row[key]
+                    fact = (*fact, source_id, None if record is None else str(record))
+                out.append(fact)
     return out
 
 

@@ -15,7 +15,10 @@ import polars as pl
 from data_contracts import catalog
 from data_contracts.schema import SourceContract
 from features.credit_repair import (
+    REPAIRED_FROM,
+    REPAIRED_RECORD,
     REPAIRED_SOURCE,
+    check_corrections,
     record_key,
     repairable_sources,
     repairs,
@@ -66,6 +69,7 @@ class SourceSet:
         self,
         frames: Mapping[str, pl.LazyFrame],
         contracts: Mapping[str, SourceContract] | None = None,
+        corrections: pl.DataFrame | None = None,
     ) -> None:
         known = catalog.load_all() if contracts is None else contracts
         unknown = sorted(set(frames) - set(known))
@@ -73,6 +77,9 @@ class SourceSet:
             raise KeyError(f"no contract for sources {unknown}")
         self.frames = dict(frames)
         self.contracts = {s: known[s] for s in frames}
+        # Records withdrawn by people's decisions (an upheld objection to a fact): ``uscc``,
+        # ``repaired_source``, ``repaired_record``, ``repaired_from``, read like repairs.
+        self.corrections = check_corrections(corrections, self.contracts)
         # Set by ``for_firms`` when it codes firms: the frames before narrowing and the coding.
         self._unnarrowed: tuple[Mapping[str, pl.LazyFrame], pl.DataFrame] | None = None
         self._repairs: pl.DataFrame | None = None
@@ -106,7 +113,15 @@ class SourceSet:
             if coding:
                 rows = rows.drop(entity, strict=False).rename({"code": entity})
             narrowed[source_id] = rows
-        subset = SourceSet(narrowed, self.contracts)
+        corrections = self.corrections
+        if coding:  # the records' firms coded like the rows they withdraw
+            corrections = (
+                corrections.join(firms.select(USCC, "code"), on=USCC, how="inner")
+                .drop(USCC)
+                .rename({"code": USCC})
+                .select(corrections.columns)
+            )
+        subset = SourceSet(narrowed, self.contracts, corrections)
         if coding:
             subset._unnarrowed = (self.frames, firms.select(USCC, "code"))
         return subset
@@ -151,7 +166,8 @@ class SourceSet:
     def versions(self, source_id: str, columns: Sequence[str] = ()) -> pl.LazyFrame:
         """The source's row versions (``point_in_time.versions``), a repaired record's ending
         at its repair."""
-        if source_id not in repairable_sources(self.contracts):
+        corrected = set(self.corrections[REPAIRED_SOURCE].unique().to_list())
+        if source_id not in repairable_sources(self.contracts) | corrected:
             return versions(self.frames[source_id], self.timing(source_id), columns)
         key = record_key(self.contracts[source_id])
         found = versions(self.frames[source_id], self.timing(source_id), [*columns, key])
@@ -162,10 +178,21 @@ class SourceSet:
         return kept if key in columns else kept.drop(key)
 
     def repairs(self) -> pl.DataFrame:
-        """Every repaired record with the first day its repair is in effect and known
-        (``credit_repair.repairs``; computed once per set)."""
+        """Every repaired or corrected record with the first day its repair (or the decision
+        withdrawing it) is in effect and known (``credit_repair.repairs``; computed once per
+        set). Both for one record: the earlier counts."""
         if self._repairs is None:
-            self._repairs = repairs(self.frames, self.contracts)
+            found = repairs(self.frames, self.contracts)
+            if self.corrections.height:
+                found = (
+                    # With no repair source among the frames, ``found`` is an empty frame
+                    # keyed by text even when the firms are coded.
+                    pl.concat([found.cast(self.corrections.schema), self.corrections])
+                    .group_by(USCC, REPAIRED_SOURCE, REPAIRED_RECORD)
+                    .agg(pl.col(REPAIRED_FROM).min())
+                    .sort(USCC, REPAIRED_SOURCE, REPAIRED_RECORD)
+                )
+            self._repairs = found
         return self._repairs
 
     def family_versions(

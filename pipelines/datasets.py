@@ -186,6 +186,10 @@ SCORING_TABLE = _d(
     "scoring_table", FEATURES, "as_of={as_of}.parquet", "parquet", "pipelines.flows.features",
     "every active firm at one as-of date, for scoring",
 )  # fmt: skip
+FACT_CORRECTIONS = _d(
+    "fact_corrections", FEATURES, "fact_corrections.parquet", "parquet",
+    "pipelines.fact_corrections", "records withdrawn by upheld objections to a fact, by decision",
+)  # fmt: skip
 UNRESOLVED_REPAIRS = _d(
     "unresolved_repairs", FEATURES, "unresolved_repairs.csv", "csv",
     "pipelines.flows.features", "credit repairs that name no known record",

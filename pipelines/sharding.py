@@ -21,6 +21,7 @@ from features.shards import deal, gather_shards, shard_numbers
 from models.config import IndustrySpec
 from models.train import RiskModel
 from pipelines import io, weekly_list
+from pipelines.fact_corrections import read_corrections
 from pipelines.settings import Settings
 
 MASTER = "reg_enterprise_master"
@@ -43,11 +44,18 @@ def feature_shard(
     shard: int,
     shards: int,
     target: Path,
+    corrections: Path | None = None,
 ) -> dict[str, Any]:
-    """One shard's feature table (peer features left for the gather), written to ``target``."""
+    """One shard's feature table (peer features left for the gather), written to ``target``;
+    ``corrections``: the run's ``fact_corrections.parquet``."""
     firms = shard_firms(lake_dir, shard, shards)
     table = build_feature_table(
-        io.lake_sources(lake_dir), as_of_dates, sectors=sectors, firms=firms, peers=False
+        io.lake_sources(lake_dir),
+        as_of_dates,
+        sectors=sectors,
+        firms=firms,
+        peers=False,
+        corrections=read_corrections(corrections),
     ).collect()
     target.parent.mkdir(parents=True, exist_ok=True)
     table.write_parquet(target, compression="zstd", statistics=True)

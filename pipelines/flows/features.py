@@ -27,6 +27,7 @@ from features.build import active_firm_count, build_feature_table
 from features.credit_repair import unresolved_repairs
 from models.config import load_industries
 from pipelines import datasets, io
+from pipelines.fact_corrections import read_corrections, write_fact_corrections
 from pipelines.flows.shards import sharded_feature_table
 from pipelines.settings import Settings
 from pipelines.timeline import parse_day
@@ -77,9 +78,13 @@ def history_dates(as_of: dt.date, start: dt.date | None, weeks: int | None) -> l
 
 
 @task(name="feature-table", cache_policy=NO_CACHE)
-def feature_table_task(lake_dir: str, as_of: dt.date, target: str) -> str:
-    """Every active firm at ``as_of``."""
-    table = build_feature_table(io.lake_sources(Path(lake_dir)), [as_of])
+def feature_table_task(
+    lake_dir: str, as_of: dt.date, target: str, corrections: str | None = None
+) -> str:
+    """Every active firm at ``as_of`` (``corrections``: the run's fact_corrections.parquet)."""
+    table = build_feature_table(
+        io.lake_sources(Path(lake_dir)), [as_of], corrections=read_corrections(corrections)
+    )
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.collect().write_parquet(path, compression="zstd", statistics=True)
@@ -88,11 +93,16 @@ def feature_table_task(lake_dir: str, as_of: dt.date, target: str) -> str:
 
 @task(name="feature-history", cache_policy=NO_CACHE)
 def feature_history_task(
-    lake_dir: str, dates: Sequence[dt.date], sectors: Sequence[str], target: str
+    lake_dir: str,
+    dates: Sequence[dt.date],
+    sectors: Sequence[str],
+    target: str,
+    corrections: str | None = None,
 ) -> str:
     """Weekly snapshots of the modelled industries' firms, one block of weeks per query (block
     size from the firm count at the last date)."""
     sources = io.lake_sources(Path(lake_dir))
+    withdrawn = read_corrections(corrections)
     path = Path(target)
     parts_dir = path.parent / f".{path.stem}.parts"
     shutil.rmtree(parts_dir, ignore_errors=True)
@@ -102,7 +112,9 @@ def feature_history_task(
         firms = active_firm_count(sources, dates[-1], sectors=sectors)
         for number, block in enumerate(history_blocks(dates, firms)):
             part = parts_dir / f"part-{number:04d}.parquet"
-            build_feature_table(sources, block, sectors=sectors).collect().write_parquet(part)
+            build_feature_table(
+                sources, block, sectors=sectors, corrections=withdrawn
+            ).collect().write_parquet(part)
             parts.append(part)
         pl.scan_parquet(parts).sink_parquet(path, compression="zstd", statistics=True)
     finally:
@@ -121,6 +133,15 @@ def unresolved_repairs_task(lake_dir: str, target: str) -> dict[str, Any]:
     for reason in found["reason"].head(5):
         print(f"[ews features] unresolved repair: {reason}")
     return {"path": str(path), "count": found.height}
+
+
+@task(name="fact-corrections", cache_policy=NO_CACHE)
+def fact_corrections_task(workdir: str) -> str | None:
+    """The records upheld objections to a fact withdraw (``pipelines.fact_corrections``),
+    resolved once for every build of the run."""
+    settings = Settings(workdir=Path(workdir))
+    path = write_fact_corrections(settings, io.lake_sources(settings.lake))
+    return str(path) if path is not None else None
 
 
 @flow(name="features")
@@ -152,18 +173,21 @@ def build_features_flow(
     sectors = [spec.sector_value for spec in load_industries().values()]
     target = datasets.SCORING_TABLE.path(settings.workdir, as_of=day)
     placed: dict[str, Any] = {}
+    corrections = fact_corrections_task(str(settings.workdir))
     if shards:
-        built = sharded_feature_table(lake, [day], None, shards, target)
+        built = sharded_feature_table(lake, [day], None, shards, target, corrections)
         table, placed["feature_table"] = built["path"], built["shards"]
     else:
-        table = feature_table_task(str(lake), day, str(target))
+        table = feature_table_task(str(lake), day, str(target), corrections)
     history_file = datasets.FEATURE_HISTORY.path(settings.workdir)
     if with_history or not history_file.is_file():
         if shards:
-            built = sharded_feature_table(lake, dates, sectors, shards, history_file)
+            built = sharded_feature_table(lake, dates, sectors, shards, history_file, corrections)
             history, placed["feature_history"] = built["path"], built["shards"]
         else:
-            history = feature_history_task(str(lake), dates, sectors, str(history_file))
+            history = feature_history_task(
+                str(lake), dates, sectors, str(history_file), corrections
+            )
     else:
         history = str(history_file)
         span = pl.scan_parquet(history_file).select(
@@ -181,5 +205,6 @@ def build_features_flow(
         "rows": pl.scan_parquet(table).select(pl.len()).collect().item(),
         "history_rows": pl.scan_parquet(history).select(pl.len()).collect().item(),
         "unresolved_repairs": unresolved,
+        "fact_corrections": corrections,
         **({"shards": placed} if shards else {}),
     }

@@ -30,8 +30,17 @@ def feature_shard_task(
     shard: int,
     shards: int,
     target: str,
+    corrections: str | None = None,
 ) -> dict[str, Any]:
-    return sharding.feature_shard(Path(lake_dir), as_of_dates, sectors, shard, shards, Path(target))
+    return sharding.feature_shard(
+        Path(lake_dir),
+        as_of_dates,
+        sectors,
+        shard,
+        shards,
+        Path(target),
+        Path(corrections) if corrections else None,
+    )
 
 
 @task(name="score-shard", task_run_name="score-{spec.key}-shard-{shard}", cache_policy=NO_CACHE)
@@ -47,9 +56,11 @@ def sharded_feature_table(
     sectors: Sequence[str] | None,
     shards: int,
     target: Path,
+    corrections: str | None = None,
 ) -> dict[str, Any]:
     """The feature table built shard by shard on the flow's task runner and gathered into
-    ``target``; returns the shards' rows and workers. Call from within a flow."""
+    ``target``; returns the shards' rows and workers. Call from within a flow. ``corrections``:
+    the run's ``fact_corrections.parquet``."""
     parts_dir = target.parent / f".{target.stem}.shards"
     shutil.rmtree(parts_dir, ignore_errors=True)
     try:
@@ -61,6 +72,7 @@ def sharded_feature_table(
                 shard,
                 shards,
                 str(parts_dir / f"shard-{shard:04d}.parquet"),
+                corrections,
             )
             for shard in range(shards)
         ]
