@@ -30,7 +30,7 @@ from pipelines.site_audit import FOLDER as AUDITOR_FOLDER
 from pipelines.site_audit import page_environment, render_auditor_pages
 from pipelines.site_consistency import FOLDER as CONSISTENCY_FOLDER
 from pipelines.site_consistency import render_consistency_pages
-from pipelines.site_inspection import render_plan_pages
+from pipelines.site_inspection import render_plan_pages, stored_results
 from pipelines.site_objections import render_objections_page
 from pipelines.site_tiers import credit_classes, find_tier_snapshots, render_tier_pages
 from pipelines.timeline import is_week_label
@@ -128,7 +128,9 @@ def build_site(settings: Settings, config: IndustryConfig) -> Path:
             )
             if snapshot.week in weeks:
                 weeks[snapshot.week]["tiers"] = classes
-        plans = render_plan_pages(settings.inspection, out, environment, config)
+        plans = render_plan_pages(
+            settings.inspection, out, environment, config, stored_results(settings)
+        )
         render_auditor_pages(settings, out)
         render_consistency_pages(settings, out)
         objections = render_objections_page(settings, out, environment)

@@ -3,8 +3,10 @@
 ``inspection/<month>/index.html``: per department, the seed, the tier snapshot, the capacity,
 each class's firms, exclusions, rate and draw, the warnings, and the planned firms with their
 inspectors (certificate number and masked name), with the department's workbook and manifest to
-download. ``inspection/index.html`` lists the months. Pages are rendered from the published
-folders only.
+download; rendered from the published folders only. ``inspection/index.html`` lists the months
+and publishes what the plans found (一公开): per month, department and class, the firms planned,
+inspected and confirmed at risk, with the confirmed share's 95% interval, from the case store
+(``models.inspection_results``; counts only, no firm named).
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from typing import Any
 import polars as pl
 from jinja2 import Environment
 
+from data_contracts.departments import load_departments
+from data_contracts.feedback import load_feedback
 from models.config import TIER_ORDER, IndustryConfig
+from models.inspection_results import RESULT_SCHEMA, planned_outcomes, results_by_tier
 from pipelines import datasets, io, publish_io
+from pipelines.cases import case_store_exists, open_store, plans
+from pipelines.cases.inspections import inspections as stored_inspections
 from pipelines.inspection.plan import PLAN, ROSTER_FILE, STRATA, WORKBOOK
 from pipelines.inspection.workbook import DESIGN, SELECTION
+from pipelines.settings import Settings
 from pipelines.site_tiers import BASIS_NAMES
 from pipelines.tiers import industry_names
 
@@ -40,10 +48,60 @@ def plan_months(inspection_root: Path) -> list[Path]:
     return sorted(months, key=lambda p: p.name, reverse=True)
 
 
+def stored_results(settings: Settings) -> pl.DataFrame:
+    """What the plans recorded in the case store found, per month, department and class
+    (``models.inspection_results``); empty without a store."""
+    if not case_store_exists(settings):
+        return pl.DataFrame(schema=RESULT_SCHEMA)
+    store = open_store(settings)
+    try:
+        planned = plans.planned(store)
+        reports = stored_inspections(store)
+    finally:
+        store.dispose()
+    if planned.height == 0:
+        return pl.DataFrame(schema=RESULT_SCHEMA)
+    contract = load_feedback()
+    outcomes = planned_outcomes(planned, reports, contract.inspected(), contract.confirming())
+    return results_by_tier(outcomes)
+
+
+def _result_rows(results: pl.DataFrame) -> list[dict[str, Any]]:
+    """The results by month (newest first), each department's classes (D first)."""
+    names = {key: (d.name.zh, d.name.en) for key, d in load_departments().departments.items()}
+    months = []
+    for month in sorted(set(results["month"].to_list()), reverse=True):
+        rows = results.filter(pl.col("month") == month).sort(
+            "department", "tier", descending=[False, True]
+        )
+        departments = []
+        for key in sorted(set(rows["department"].to_list())):
+            zh, en = names.get(key, (key, key))
+            mine = rows.filter(pl.col("department") == key)
+            departments.append(
+                {
+                    "key": key,
+                    "zh": zh,
+                    "en": en,
+                    "tiers": [
+                        {**r, "design_zh": DESIGN.get(r["design"], r["design"])}
+                        for r in mine.to_dicts()
+                    ],
+                }
+            )
+        months.append({"month": month, "departments": departments})
+    return months
+
+
 def render_plan_pages(
-    inspection_root: Path, out: Path, environment: Environment, config: IndustryConfig
+    inspection_root: Path,
+    out: Path,
+    environment: Environment,
+    config: IndustryConfig,
+    results: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """Write ``<out>/inspection/``; returns each month's summary for the index."""
+    """Write ``<out>/inspection/``; returns each month's summary for the index. ``results``
+    (``stored_results``) are published on the plans' index in aggregate, no firm named."""
     months = plan_months(inspection_root)
     if not months:
         return []
@@ -72,7 +130,10 @@ def render_plan_pages(
                 "warnings": sum(len(d["warnings"]) for d in departments),
             }
         )
-    index = environment.get_template("site_plans.html.j2").render(root="../", months=summaries)
+    shown = _result_rows(results) if results is not None and results.height else []
+    index = environment.get_template("site_plans.html.j2").render(
+        root="../", months=summaries, results=shown
+    )
     (target / datasets.INDEX_PAGE).write_text(index, encoding="utf-8")
     return summaries
 

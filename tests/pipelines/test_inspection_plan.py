@@ -435,3 +435,46 @@ def test_the_flow_publishes_audits_and_shows_the_plan_and_the_cli_verifies_it(
     )
     assert missing.exit_code == exit_codes.MISMATCH
     assert "no published plan for 2027-05" in missing.output
+
+
+def test_the_plans_index_publishes_what_the_random_inspections_found(world, tmp_path):
+    """一公开: outcomes reported for planned firms in the plan's month are counted per
+    department and class on the plans' index, no firm named."""
+    from pipelines.cases.inspections import Report, record_reports
+    from pipelines.cases.tables import DEPARTMENT_SOURCE, Inspection
+    from pipelines.site_audit import page_environment
+    from pipelines.site_inspection import render_plan_pages, stored_results
+    from tests.pipelines.publish_world import world_config
+
+    publish_plans(world.settings, draw_plans(world.settings, DECEMBER))
+    plan = _plan(world).sort("uscc")
+    first, second = plan.row(0, named=True), plan.row(1, named=True)
+    arrived = dt.datetime(2027, 1, 5, 9, tzinfo=dt.UTC)
+
+    def report(key: str, row: dict, day: dt.date, outcome: str) -> Report:
+        return Report(key, "inspection_random_check", row["uscc"], row["industry"], None, day,
+                      "double_random", outcome, None, key, arrived)  # fmt: skip
+
+    store = open_store(world.settings)
+    try:
+        with store.write(DEPARTMENT_SOURCE, "test", "lake/inspection_random_check") as change:
+            record_reports(
+                change,
+                [
+                    report("r1", first, dt.date(2026, 12, 9), "risk_confirmed"),
+                    report("r2", second, dt.date(2026, 12, 10), "no_risk_found"),
+                ],
+                Inspection.channel == "inspection_random_check",
+            )
+    finally:
+        store.dispose()
+    results = stored_results(world.settings)
+    market = results.filter((pl.col("department") == MARKET) & (pl.col("month") == MONTH))
+    assert market["planned"].sum() == plan.height
+    assert (market["inspected"].sum(), market["confirmed"].sum()) == (2, 1)
+    out = tmp_path / "site"
+    out.mkdir()
+    render_plan_pages(world.settings.inspection, out, page_environment(), world_config(), results)
+    index = (out / "inspection" / "index.html").read_text(encoding="utf-8")
+    assert "抽查结果公示" in index and "园区市场监督管理局" in index
+    assert first["uscc"] not in index and second["uscc"] not in index  # counts only
