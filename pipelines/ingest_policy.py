@@ -147,7 +147,8 @@ class SourceReport:
     deliveries_not_due: int = 0
     newest_delivery: str | None = None
     late: bool = False
-    validation_result_id: str | None = None
+    # the source's GX runs this ingest (one per batch of deliveries; none if nothing was read)
+    validation_result_ids: list[str] = field(default_factory=list)
     quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
     implausible_values: dict[str, int] = field(default_factory=dict)  # by check, accepted rows
     warnings: list[str] = field(default_factory=list)
@@ -368,7 +369,7 @@ def source_report(
     contract: SourceContract,
     plan: SourcePlan,
     outcomes: list[DeliveryOutcome],
-    result_id: str | None,
+    result_ids: list[str],
 ) -> SourceReport:
     as_of = dt.datetime.fromisoformat(plan.as_of)
     by_kind: Counter[str] = Counter()
@@ -392,7 +393,7 @@ def source_report(
         deliveries_not_due=len(plan.not_due),
         newest_delivery=plan.newest_delivery,
         late=late,
-        validation_result_id=result_id,
+        validation_result_ids=list(result_ids),
         quarantined_by_expectation=dict(sorted(by_kind.items())),
         implausible_values=dict(sorted(by_check.items())),
         warnings=[

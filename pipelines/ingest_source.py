@@ -5,9 +5,11 @@ quarantine and ledger); what to decide and how to report it is ``pipelines.inges
 
 Planning compares landing with the ledger: a delivery whose file hash is already recorded is
 skipped, a known delivery id with a new hash is a re-delivery that replaces its partition, and a
-delivery dated after the ingest time is not due yet. Ingesting reads every planned delivery,
-coerces it, validates all of the source's new rows in one GX run, and writes each delivery's
-accepted rows to the lake and its failing rows to quarantine. Every delivered row ends up in
+delivery dated after the ingest time is not due yet. Ingesting reads the planned deliveries one
+after the other, coerces them, validates them in batches of whole deliveries (one GX run per
+batch of about ``BATCH_ROWS`` rows: usually one for a week's deliveries, the backfill alone), and
+writes each delivery's accepted rows to the lake and its failing rows to quarantine before the
+next batch is read. Every delivered row ends up in
 exactly one of the two: ``rows_in == rows_accepted + rows_quarantined`` is checked in code.
 
 A header-only file from a source whose contract allows nil returns is an empty week, accepted
@@ -18,6 +20,7 @@ likely a broken export and is rejected like any empty file.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -47,6 +50,12 @@ from pipelines.ingest_policy import (
     unread_entry,
 )
 from pipelines.io import DELIVERY_ID, INGESTED_AT, DeliveryRejected, LandedFile
+
+# Rows validated per GX run: whole deliveries up to this many (a larger delivery alone). A run
+# costs a set-up of its own, so a week's small deliveries share one; the bound keeps a source's
+# history (at sip scale the registration master's 6.8M rows) from being held all at once.
+BATCH_ROWS = 1_000_000
+STAGING = ".staging"  # lake/.staging/<run>-<source>/: a source's accepted rows until all passed
 
 # ---------------------------------------------------------------- plan
 
@@ -172,44 +181,76 @@ class _Readable:
 
 
 def ingest_source(contract: SourceContract, plan: SourcePlan) -> SourceReport:
-    """Ingest the planned deliveries of one source and report what happened."""
+    """Ingest the planned deliveries of one source and report what happened.
+
+    Deliveries are read one after the other and validated in batches of whole deliveries of
+    about ``BATCH_ROWS`` rows (one GX run per batch; a larger delivery is a batch of its own),
+    each batch written before the next is read: memory holds one batch, not the source's whole
+    history. Accepted rows are staged and put in the lake only once every batch has passed, so a
+    source that breaks half-way leaves the lake as it was. Nil returns are judged last, against
+    every delivery's rows."""
+    staging = Path(plan.lake_dir) / STAGING / f"{plan.run_id}-{contract.id}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        return _ingest_staged(contract, plan, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _ingest_staged(contract: SourceContract, plan: SourcePlan, staging: Path) -> SourceReport:
     as_of = dt.datetime.fromisoformat(plan.as_of)
     lake_dir, quarantine_dir = Path(plan.lake_dir), Path(plan.quarantine_dir)
     outcomes: list[DeliveryOutcome] = []
-    readable: list[_Readable] = []
+    result_ids: list[str] = []
+    weekly_rows = dict(plan.weekly_rows)
+    nil_returns: list[_Readable] = []
+    batch: list[_Readable] = []
+    validated: list[str] = []  # deliveries whose accepted rows are staged
+
+    def write_batch() -> None:
+        validation, failures = _validate(contract, batch, plan)
+        result_ids.append(validation.result_id)
+        for item in batch:
+            mine = failures.filter(pl.col(DELIVERY_ID) == item.planned.delivery_id)
+            outcome = _write_delivery(contract, item, mine, staging, quarantine_dir, as_of)
+            outcome.validation_result_id = validation.result_id
+            outcomes.append(outcome)
+            validated.append(item.planned.delivery_id)
+        batch.clear()
+
     for planned in plan.to_process:
         try:
-            readable.append(_read_and_coerce(contract, planned))
+            item = _read_and_coerce(contract, planned)
         except DeliveryRejected as rejected:
             outcomes.append(
                 _reject_whole_file(quarantine_dir, planned, rejected, contract.delivery.encoding)
             )
+            weekly_rows[planned.delivery_id] = outcomes[-1].rows_in
+            continue
         except _MissingColumns as missing:
             outcomes.append(_reject_missing_columns(quarantine_dir, contract, planned, missing))
-    weekly_rows = {
-        **plan.weekly_rows,
-        **{o.delivery_id: o.rows_in for o in outcomes},
-        **{r.planned.delivery_id: r.raw.height for r in readable},
-    }
-    nil_returns = [r for r in readable if r.raw.height == 0]
-    readable = [r for r in readable if r.raw.height > 0]
+            weekly_rows[planned.delivery_id] = outcomes[-1].rows_in
+            continue
+        weekly_rows[planned.delivery_id] = item.raw.height
+        if item.raw.height == 0:
+            nil_returns.append(item)
+            continue
+        if batch and sum(r.raw.height for r in batch) + item.raw.height > BATCH_ROWS:
+            write_batch()
+        batch.append(item)
+        if sum(r.raw.height for r in batch) >= BATCH_ROWS:
+            write_batch()
+    if batch:
+        write_batch()
+    for delivery_id in validated:
+        io.place_partition(staging, lake_dir, contract.id, delivery_id)
     for item in nil_returns:
         outcomes.append(_nil_return(contract, item, weekly_rows, lake_dir, quarantine_dir))
-
-    result_id = None
-    if readable:
-        validation, failures = _validate(contract, readable, plan)
-        result_id = validation.result_id
-        for item in readable:
-            mine = failures.filter(pl.col(DELIVERY_ID) == item.planned.delivery_id)
-            outcome = _write_delivery(contract, item, mine, lake_dir, quarantine_dir, as_of)
-            outcome.validation_result_id = result_id
-            outcomes.append(outcome)
 
     order = {p.delivery_id: i for i, p in enumerate(plan.to_process)}
     outcomes.sort(key=lambda o: order[o.delivery_id])
     io.append_ledger(lake_dir, (ledger_entry(plan, o) for o in outcomes))
-    return source_report(contract, plan, outcomes, result_id)
+    return source_report(contract, plan, outcomes, result_ids)
 
 
 def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Readable:
@@ -268,7 +309,7 @@ def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Rea
 def _validate(
     contract: SourceContract, readable: list[_Readable], plan: SourcePlan
 ) -> tuple[gx_context.Validation, pl.DataFrame]:
-    """One GX run over all new rows of the source; every failure with its reason."""
+    """One GX run over a batch of the source's deliveries; every failure with its reason."""
     typed = pl.concat([r.typed for r in readable], how="vertical")
     text = pl.concat([r.text for r in readable], how="vertical")
     context = gx_context.open_context(plan.gx_root)
@@ -328,10 +369,8 @@ def _write_delivery(
         )
         path = io.write_quarantine_rows(quarantine_dir, contract.id, planned.delivery_id, rows)
         quarantine.append(str(path))
-    if accepted.height:
+    if accepted.height:  # into staging; io.place_partition puts it in the lake (or drops it)
         io.write_partition(lake_dir, contract.id, planned.delivery_id, accepted)
-    else:
-        io.drop_partition(lake_dir, contract.id, planned.delivery_id)
     rows_in = item.raw.height
     n_quarantined = failing_rows.height
     counts = Counter(failures.get_column(EXPECTATION).to_list())

@@ -313,6 +313,18 @@ def drop_partition(lake_dir: Path, source_id: str, delivery_id: str) -> None:
     shutil.rmtree(partition_dir(lake_dir, source_id, delivery_id), ignore_errors=True)
 
 
+def place_partition(staging: Path, lake_dir: Path, source_id: str, delivery_id: str) -> None:
+    """Put a delivery's partition staged under ``staging`` (laid out like the lake) in place of
+    the lake's, atomically; with nothing staged (no accepted row), drop the lake's."""
+    staged = partition_dir(staging, source_id, delivery_id) / PART_NAME
+    if not staged.is_file():
+        drop_partition(lake_dir, source_id, delivery_id)
+        return
+    target = partition_dir(lake_dir, source_id, delivery_id)
+    target.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target / PART_NAME)
+
+
 def lake_files(lake_dir: Path, source_id: str) -> list[Path]:
     folder = lake_dir / source_id
     if not folder.is_dir():

@@ -172,9 +172,7 @@ def summarize_task(run_dir: str, report_paths: list[str]) -> str:
         "run_id": run["run_id"],
         "as_of": run["as_of"],
         "totals": totals,
-        "validation_result_ids": sorted(
-            r["validation_result_id"] for r in reports if r["validation_result_id"]
-        ),
+        "validation_result_ids": sorted(i for r in reports for i in r["validation_result_ids"]),
         "unknown_landing_folders": run["unknown_landing_folders"],
         "landing": landing_inventory(reports, run["outside_sources"]),
         "sources": sources,
