@@ -220,7 +220,7 @@ def _ingest_staged(contract: SourceContract, plan: SourcePlan, staging: Path) ->
 
     for planned in plan.to_process:
         try:
-            item = _read_and_coerce(contract, planned)
+            raw, warnings = _read(contract, planned)
         except DeliveryRejected as rejected:
             outcomes.append(
                 _reject_whole_file(quarantine_dir, planned, rejected, contract.delivery.encoding)
@@ -231,7 +231,19 @@ def _ingest_staged(contract: SourceContract, plan: SourcePlan, staging: Path) ->
             outcomes.append(_reject_missing_columns(quarantine_dir, contract, planned, missing))
             weekly_rows[planned.delivery_id] = outcomes[-1].rows_in
             continue
-        weekly_rows[planned.delivery_id] = item.raw.height
+        weekly_rows[planned.delivery_id] = raw.height
+        if raw.height > BATCH_ROWS:  # a backfill: in slices, alone
+            if batch:
+                write_batch()
+            holder = [raw]
+            del raw  # the slices release it once done
+            outcome, ids = _ingest_sliced(contract, plan, planned, holder, warnings, staging, as_of)
+            outcomes.append(outcome)
+            result_ids.extend(ids)
+            validated.append(planned.delivery_id)
+            continue
+        item = _coerce(contract, planned, raw, warnings)
+        del raw
         if item.raw.height == 0:
             nil_returns.append(item)
             continue
@@ -254,6 +266,13 @@ def _ingest_staged(contract: SourceContract, plan: SourcePlan, staging: Path) ->
 
 
 def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Readable:
+    raw, warnings = _read(contract, planned)
+    return _coerce(contract, planned, raw, warnings)
+
+
+def _read(contract: SourceContract, planned: PlannedDelivery) -> tuple[pl.DataFrame, list[str]]:
+    """The delivery as delivered (strings, ``_row``) and the warnings about its columns; raises
+    when it cannot be read or lacks a required column."""
     landed = planned.landed
     if landed.delivered_on is None:
         raise DeliveryRejected(
@@ -283,6 +302,15 @@ def _read_and_coerce(contract: SourceContract, planned: PlannedDelivery) -> _Rea
             f"{where}: unknown column{'s' if len(extra) > 1 else ''} "
             f"{', '.join(repr(h) for h in extra)} not in the contract; ignored"
         )
+    return raw, warnings
+
+
+def _coerce(
+    contract: SourceContract, planned: PlannedDelivery, raw: pl.DataFrame, warnings: list[str]
+) -> _Readable:
+    """Canonical names, typed values and the rows that failed typing (raw may be a slice)."""
+    headers = [c for c in raw.columns if c != ROW]
+    where = f"{contract.id} file {planned.landed.path.name}"
     text = raw.select(
         ROW,
         *(
@@ -349,10 +377,31 @@ def _write_delivery(
     quarantine_dir: Path,
     as_of: dt.datetime,
 ) -> DeliveryOutcome:
-    planned = item.planned
     failures = failures.sort(ROW, COLUMN, maintain_order=True)
-    failing_rows = failures.select(ROW).unique()
-    kept = item.typed.join(failing_rows, on=ROW, how="anti").sort(ROW)
+    kept = item.typed.join(failures.select(ROW).unique(), on=ROW, how="anti").sort(ROW)
+    rows = item.raw.join(failures.drop(DELIVERY_ID), on=ROW, how="inner").sort(
+        ROW, COLUMN, maintain_order=True
+    )
+    return _account(
+        contract, item.planned, item.warnings, item.raw.height, kept, failures, rows,
+        lake_dir, quarantine_dir, as_of,
+    )  # fmt: skip
+
+
+def _account(
+    contract: SourceContract,
+    planned: PlannedDelivery,
+    warnings: list[str],
+    rows_in: int,
+    kept: pl.DataFrame,
+    failures: pl.DataFrame,
+    quarantined: pl.DataFrame,
+    lake_dir: Path,
+    quarantine_dir: Path,
+    as_of: dt.datetime,
+) -> DeliveryOutcome:
+    """Write a delivery's accepted rows (``kept``: typed, by row) and its quarantined rows (raw,
+    with the failures' columns) and say what happened to it."""
     delivered_on = planned.landed.delivered_on or as_of.date()
     findings = implausible(kept, contract, delivered_on)
     where = f"{contract.id} file {Path(planned.path).name}"
@@ -364,15 +413,13 @@ def _write_delivery(
     io.clear_quarantine(quarantine_dir, contract.id, planned.delivery_id)
     quarantine: list[str] = []
     if failures.height:
-        rows = item.raw.join(failures.drop(DELIVERY_ID), on=ROW, how="inner").sort(
-            ROW, COLUMN, maintain_order=True
+        path = io.write_quarantine_rows(
+            quarantine_dir, contract.id, planned.delivery_id, quarantined
         )
-        path = io.write_quarantine_rows(quarantine_dir, contract.id, planned.delivery_id, rows)
         quarantine.append(str(path))
     if accepted.height:  # into staging; io.place_partition puts it in the lake (or drops it)
         io.write_partition(lake_dir, contract.id, planned.delivery_id, accepted)
-    rows_in = item.raw.height
-    n_quarantined = failing_rows.height
+    n_quarantined = failures.select(ROW).n_unique() if failures.height else 0
     counts = Counter(failures.get_column(EXPECTATION).to_list())
     if n_quarantined:
         status = "partial" if accepted.height else "rejected"
@@ -396,9 +443,127 @@ def _write_delivery(
         redelivery=planned.previous_sha256 is not None,
         quarantined_by_expectation=dict(sorted(counts.items())),
         quarantine=quarantine,
-        warnings=[*item.warnings, *(f.sentence(where) for f in findings)],
+        warnings=[*warnings, *(f.sentence(where) for f in findings)],
         implausible=[asdict(f) for f in findings],
     )
+
+
+def _ingest_sliced(
+    contract: SourceContract,
+    plan: SourcePlan,
+    planned: PlannedDelivery,
+    holder: list[pl.DataFrame],
+    warnings: list[str],
+    staging: Path,
+    as_of: dt.datetime,
+) -> tuple[DeliveryOutcome, list[str]]:
+    """A delivery of more than ``BATCH_ROWS`` rows (a backfill), coerced and validated
+    ``BATCH_ROWS`` rows at a time, each slice's accepted rows staged on disk; then the delivery
+    written whole. A key shared by rows of different slices is a duplicate in the delivery as
+    GX would find it in one run: every row of such a key fails uniqueness, with the delivery's
+    count (missing key values compare equal, as in GX's pandas run). ``holder`` holds the raw
+    frame, released once the slices are done. Returns the
+    outcome and the GX runs."""
+    raw = holder.pop()
+    rows_in = raw.height
+    starts = list(range(0, rows_in, BATCH_ROWS))
+    across = _duplicates_across_slices(contract, planned, raw, warnings, starts)
+    pieces = staging / ".slices" / planned.delivery_id
+    pieces.mkdir(parents=True, exist_ok=True)
+    result_ids: list[str] = []
+    parts: list[Path] = []
+    failures_all: list[pl.DataFrame] = []
+    quarantined_all: list[pl.DataFrame] = []
+    keys = [ROW, COLUMN, EXPECTATION]
+    for number, start in enumerate(starts):
+        item = _coerce(contract, planned, raw.slice(start, BATCH_ROWS), warnings)
+        validation, failures = _validate(contract, [item], plan)
+        result_ids.append(validation.result_id)
+        mine = across.filter(pl.col(ROW).is_in(item.raw[ROW].implode())).join(
+            item.failures.select(DELIVERY_ID, ROW, COLUMN),  # a value that did not parse
+            on=[DELIVERY_ID, ROW, COLUMN],
+            how="anti",
+        )
+        failures = pl.concat(
+            [failures.join(mine.select(keys), on=keys, how="anti"), mine], how="vertical"
+        ).sort(ROW, COLUMN, maintain_order=True)
+        kept = item.typed.join(failures.select(ROW).unique(), on=ROW, how="anti").sort(ROW)
+        part = pieces / f"part-{number:04d}.parquet"
+        kept.write_parquet(part)
+        parts.append(part)
+        failures_all.append(failures)
+        quarantined_all.append(
+            item.raw.join(failures.drop(DELIVERY_ID), on=ROW, how="inner").sort(
+                ROW, COLUMN, maintain_order=True
+            )
+        )
+        del item, kept
+    del raw
+    kept = pl.read_parquet(parts)
+    outcome = _account(
+        contract, planned, warnings, rows_in, kept, pl.concat(failures_all),
+        pl.concat(quarantined_all, how="diagonal_relaxed"), staging, Path(plan.quarantine_dir),
+        as_of,
+    )  # fmt: skip
+    outcome.validation_result_id = result_ids[0]
+    return outcome, result_ids
+
+
+def _duplicates_across_slices(
+    contract: SourceContract,
+    planned: PlannedDelivery,
+    raw: pl.DataFrame,
+    warnings: list[str],
+    starts: list[int],
+) -> pl.DataFrame:
+    """The uniqueness failures (with their reasons) of keys whose rows lie in different slices:
+    every row of such a key, counted over the whole delivery."""
+    key_sets = [list(contract.unique_key)] if contract.unique_key else []
+    key_sets += [[c.name] for c in contract.columns if c.unique and [c.name] not in key_sets]
+    columns = sorted({k for keys in key_sets for k in keys})
+    empty = pl.DataFrame(
+        schema={
+            DELIVERY_ID: pl.String(),
+            ROW: pl.Int64(),
+            COLUMN: pl.String(),
+            EXPECTATION: pl.String(),
+            REASON: pl.String(),
+        }
+    )
+    if not key_sets:
+        return empty
+    typed_parts, text_parts = [], []
+    for number, start in enumerate(starts):
+        item = _coerce(contract, planned, raw.slice(start, BATCH_ROWS), warnings)
+        typed_parts.append(
+            item.typed.select(ROW, DELIVERY_ID, *columns).with_columns(
+                pl.lit(number).alias("_slice")
+            )
+        )
+        text_parts.append(item.text.select(ROW, DELIVERY_ID, *columns))
+        del item
+    typed = pl.concat(typed_parts)
+    text = pl.concat(text_parts)
+    found = []
+    for keys in key_sets:  # as the suite checks them: compound with the delivery (to_gx.py)
+        spread = pl.col("_slice").n_unique().over(keys) > 1
+        rows = (
+            typed.with_row_index(gx_context.POSITION)
+            .filter(spread)
+            .select(
+                pl.col(gx_context.POSITION).cast(pl.Int64),
+                ROW,
+                DELIVERY_ID,
+                pl.lit(", ".join(keys)).alias(COLUMN),
+                pl.lit("expect_compound_columns_to_be_unique").alias(EXPECTATION),
+            )
+        )
+        found.append(rows)
+    located = pl.concat(found)
+    if located.height == 0:
+        return empty
+    files = {planned.delivery_id: f"{contract.id} file {planned.landed.path.name}"}
+    return gx_reasons(contract, located, text, typed.drop("_slice"), files)
 
 
 def _nil_return(

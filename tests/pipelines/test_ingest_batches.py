@@ -85,3 +85,44 @@ def test_a_source_breaking_in_a_later_batch_leaves_the_lake_as_it_was(tmp_path, 
     assert io.read_ledger(tmp_path / "lake") == []
     staging = tmp_path / "lake" / STAGING
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def backfill(workdir) -> None:
+    """One delivery of 11 rows: a key shared by rows 1 and 9 (slices 1 and 3 of 4 rows), a key
+    shared by rows 2 and 3 (one slice), a bad credit code in row 6."""
+    frame = valid_rows(HOTLINE, 11, day=dt.date(2026, 10, 20))
+    tickets = frame["ticket_id"].to_list()
+    tickets[8], tickets[2] = tickets[0], tickets[1]
+    codes = frame["uscc"].to_list()
+    codes[5] = "not-a-code"
+    frame = frame.with_columns(pl.Series("ticket_id", tickets), pl.Series("uscc", codes))
+    land(workdir / "landing", HOTLINE, "backfill-2026-10-20", frame)
+
+
+def test_a_delivery_larger_than_a_batch_is_validated_in_slices_as_in_one_run(tmp_path, monkeypatch):
+    one, sliced = tmp_path / "one", tmp_path / "sliced"
+    for workdir in (one, sliced):
+        backfill(workdir)
+    whole = ingest_source(HOTLINE, plan_landed(one, HOTLINE, as_of=AS_OF, run_id="whole"))
+    monkeypatch.setattr(ingest_module, "BATCH_ROWS", 4)
+    parts = ingest_source(HOTLINE, plan_landed(sliced, HOTLINE, as_of=AS_OF, run_id="sliced"))
+    assert len(parts.validation_result_ids) == 3  # rows 1-4, 5-8, 9-11
+    (expected,), (got,) = whole.deliveries, parts.deliveries
+    assert (got.rows_in, got.rows_accepted, got.rows_quarantined) == (11, 6, 5)
+    for field in ("status", "rows_in", "rows_accepted", "rows_quarantined", "reason"):
+        assert getattr(got, field) == getattr(expected, field), field
+    assert got.quarantined_by_expectation == expected.quarantined_by_expectation
+    assert got.warnings == expected.warnings and got.implausible == expected.implausible
+    lake = {
+        w: io.scan_source(w / "lake", HOTLINE.id).collect().drop("_ingested_at")
+        for w in (one, sliced)
+    }
+    assert lake[sliced].equals(lake[one])
+    rows = {w: pl.read_parquet(next((w / "quarantine").rglob("*.parquet"))) for w in (one, sliced)}
+    assert rows[sliced].equals(rows[one])
+    assert any(
+        "row 9 column ticket_id: value 'ticket_id-0' appears in 2 rows" in reason
+        for reason in rows[sliced]["_reason"]
+    )
+    staging = sliced / "lake" / STAGING
+    assert not staging.exists() or not any(staging.iterdir())
