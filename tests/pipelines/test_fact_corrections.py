@@ -12,6 +12,7 @@ from models.objections import FACT, LISTING, REJECTED, REMOVE, UPHELD, WITHDRAW_
 from pipelines import publish_io
 from pipelines.fact_corrections import (
     FACT_NOT_FOUND,
+    NOT_ONE_RECORD,
     as_corrections,
     read_corrections,
     resolve,
@@ -19,8 +20,8 @@ from pipelines.fact_corrections import (
 from tests.features.test_credit_repair import PENALTY_DAY, penalty
 from tests.features.tiny_lake import build, frames, master, value
 
-WEEK = "2024-W19"  # as of Sunday 2024-05-12
-AS_OF = date(2024, 5, 12)
+WEEK = "2024-W19"  # as of Sunday 2024-05-05, the day before its Monday
+AS_OF = date(2024, 5, 5)
 DECIDED = date(2024, 5, 16)
 
 
@@ -71,3 +72,22 @@ def test_an_upheld_fact_objection_withdraws_its_record_from_the_decision_day(tmp
     assert value(table, "penalty_count_365d", DECIDED - timedelta(days=1)) == 2
     assert value(table, "penalty_count_365d", DECIDED) == 1
     assert read_corrections(tmp_path / "absent.parquet") is None
+
+
+def test_a_summary_fact_is_not_one_record_and_changes_no_feature(tmp_path):
+    from tests.features.tiny_lake import rec
+
+    records = [master()] + [
+        rec("complaint_12345", received_date=day, category="拖欠工资")
+        for day in (date(2024, 5, 1), date(2024, 5, 6))
+    ]
+    lake = frames(records)
+    folder = tmp_path / "publish" / WEEK / "finance"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"uscc": ["F1"], "feature": ["complaint_count_90d"]}).write_parquet(
+        folder / publish_io.REASONS
+    )
+    [summary] = facts_for(lake, ["F1"], AS_OF, ["complaint_count_90d"])["fact_zh"].to_list()
+    resolved = resolve(pl.DataFrame([_case(1, summary)]), lake, tmp_path / "publish")
+    assert resolved.select("repaired_record", "unresolved").rows() == [(None, NOT_ONE_RECORD)]
+    assert as_corrections(resolved).height == 0
