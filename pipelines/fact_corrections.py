@@ -21,7 +21,6 @@ training stays honest) and each shard.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from pipelines import datasets, publish_io
 from pipelines.cases import NOW, case_store_exists, open_store
 from pipelines.cases.objections import objections as stored_objections
 from pipelines.settings import Settings
-from pipelines.timeline import resolve_week
+from pipelines.timeline import park_today, resolve_week
 
 FACT_NOT_FOUND = "fact_not_found"  # the page's facts no longer hold it (the lake was rewritten)
 NOT_ONE_RECORD = "not_one_record"  # a summary or a panel month: no one record to withdraw
@@ -109,7 +108,7 @@ def write_fact_corrections(settings: Settings, sources: Mapping[str, pl.LazyFram
         return None
     store = open_store(settings)
     try:
-        current = stored_objections(store, NOW, at=dt.date.today())
+        current = stored_objections(store, NOW, at=park_today())
     finally:
         store.dispose()
     resolved = resolve(current, sources, settings.publish)

@@ -118,13 +118,13 @@ def test_the_command_rewrites_the_readme_and_the_figures_then_checks_them(tmp_pa
 
 def test_the_demo_ends_on_its_fixed_sunday_unless_live_or_told_otherwise():
     from pipelines.flows.demo import demo_end_date, demo_week
-    from pipelines.timeline import previous_week, resolve_week
+    from pipelines.timeline import park_today, previous_week, resolve_week
 
     end = demo_end_date()
     assert end == date(2026, 11, 29) and end.isoweekday() == 7
     assert demo_week(end) == "2026-W49" and resolve_week("2026-W49")[1] == end
     assert previous_week(demo_week(end)) == "2026-W48"
-    assert demo_end_date(live=True) == date.today()
+    assert demo_end_date(live=True) == park_today()  # the park's date, not the machine's
     assert demo_end_date("2026-12-02") == date(2026, 12, 2)
     assert demo_week(date(2026, 12, 2)) == "2026-W49"  # a Wednesday: W50's as-of is yet to come
     with pytest.raises(ValueError, match="either live or end_date"):
