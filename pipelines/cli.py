@@ -136,11 +136,15 @@ def simulate(
 def ingest(
     workdir: Workdir = Path("ews_work"),
     as_of: Annotated[str | None, typer.Option(help="ingest time (default now)")] = None,
+    runner: Runner = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Validate every landing delivery against its contract; fill the lake and quarantine."""
     from pipelines.flows.ingest import ingest_flow
 
-    result = ingest_flow(workdir=str(workdir), as_of=as_of)
+    settings, _ = _runner_settings("ingest", workdir, runner, None, dask_address)
+    flow = _on_runner("ingest", ingest_flow, settings)
+    result = flow(workdir=str(workdir), as_of=as_of, parallel=settings.runner == "dask")
     _echo(result)
     summary = json.loads(Path(result["ingest_summary"]).read_text(encoding="utf-8"))
     problems = exit_codes.ingest_problems(summary)

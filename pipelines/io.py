@@ -15,6 +15,7 @@ of quarantined rows count distinct ``_row`` values.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -387,9 +388,15 @@ def append_ledger(lake_dir: Path, entries: Iterable[dict[str, Any]]) -> None:
     path = ledger_path(lake_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(lines)
-        handle.flush()
-        os.fsync(handle.fileno())
+        # sources ingested in parallel (ews ingest --runner dask) append from several processes:
+        # one writer at a time, so no line is interleaved with another
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            handle.write(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------- quarantine

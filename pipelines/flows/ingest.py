@@ -193,18 +193,27 @@ def data_docs_task(workdir: str, summary_path: str) -> str:
 @flow(name="ingest")
 @holds_workdir("ingest")
 def ingest_flow(
-    workdir: str, as_of: str | None = None, run_id: str | None = None
+    workdir: str, as_of: str | None = None, run_id: str | None = None, parallel: bool = False
 ) -> dict[str, Any]:
-    """Ingest every contracted source; returns the paths of the summary and the Data Docs."""
+    """Ingest every contracted source; returns the paths of the summary and the Data Docs.
+
+    ``parallel``: the sources with new deliveries are submitted to the flow's task runner at
+    once (with ``ews ingest --runner dask``, tasks on a Dask cluster: each worker process opens
+    the GX context once and keeps it for every source it ingests), instead of one after the
+    other. Each source's ingest is the same, so every report, and the row accounting, is too."""
     moment = parse_ingest_time(as_of)
     run = check_run_id(run_id) if run_id else new_run_id(moment)
     run_dir = datasets.INGEST_RUN.directory(Path(workdir), run_id=run)
     plans = discover_task(workdir, moment.isoformat(), run)
     busy = plans["busy"]
-    reports = [
-        ingest_source_task(Path(plan).stem, plan)
-        for plan in track(busy, "ingest sources", total=len(busy))
-    ]
+    if parallel:
+        futures = [ingest_source_task.submit(Path(plan).stem, plan) for plan in busy]
+        reports = [future.result() for future in futures]
+    else:
+        reports = [
+            ingest_source_task(Path(plan).stem, plan)
+            for plan in track(busy, "ingest sources", total=len(busy))
+        ]
     reports += idle_sources_task(plans["idle"])
     summary = summarize_task(str(run_dir), reports)
     docs = data_docs_task(workdir, summary)
