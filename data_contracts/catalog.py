@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import yaml
 
+from data_contracts import industries
 from data_contracts.schema import Domain, SourceContract, parse_contract
 
 
@@ -28,9 +30,14 @@ def parse_contract_text(stem: str, text: str) -> SourceContract:
     return contract
 
 
-@cache
 def load_all() -> dict[str, SourceContract]:
-    """All contracts by id (validated; cached for the process)."""
+    """All contracts by id (validated; cached for the process and the industry declaration
+    their ``allowed_from`` values come from)."""
+    return _load_all(industries.declaration_path())
+
+
+@cache
+def _load_all(declaration: Path) -> dict[str, SourceContract]:
     return {stem: parse_contract_text(stem, text) for stem, text in contract_texts().items()}
 
 

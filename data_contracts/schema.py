@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from data_contracts import industries
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -133,6 +135,9 @@ class Column(Frozen):
     min: float | None = None
     max: float | None = None
     allowed: list[str] | None = Field(default=None, description="allowed values (as delivered)")
+    # Allowed values declared elsewhere, once: the industries' keys, sector values or event types
+    # (data_contracts/industries.py); resolved into ``allowed`` when the contract is read.
+    allowed_from: Literal["industry_keys", "sector_values", "event_types"] | None = None
     pattern: str | None = Field(default=None, description="regex a string value must match")
     unique: bool = False
     pii: PII = PII.none
@@ -152,6 +157,19 @@ class Column(Frozen):
         if not SNAKE.match(v):
             raise ValueError(f"column name {v!r} is not snake_case")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_allowed_from(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("allowed_from") is not None:
+            if data.get("allowed") is not None:
+                raise ValueError(
+                    f"column {data.get('name')}: give allowed or allowed_from, not both"
+                )
+            source = industries.ALLOWED_FROM.get(data["allowed_from"])
+            if source is not None:  # an unknown name is reported by the field's own check
+                data = {**data, "allowed": source()}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
@@ -174,10 +192,11 @@ class Column(Frozen):
 class Simulation(Frozen):
     """How the simulated park generates this source (derived behaviour, declared as data).
 
-    ``coverage`` is the share of firms per industry that the source knows at all; ``rate`` the
-    expected events per firm-year for event sources; ``stress_sensitivity`` how strongly the
-    firm's latent stress raises that rate (or lowers a measure); ``lag_days`` how long after the
-    stress the signal shows; ``delay_days`` how late rows typically arrive after their event time.
+    ``rate`` the expected events per firm-year for event sources; ``stress_sensitivity`` how
+    strongly the firm's latent stress raises that rate (or lowers a measure); ``lag_days`` how
+    long after the stress the signal shows; ``delay_days`` how late rows typically arrive after
+    their event time. Which firms of each industry a source knows at all is the world's: each
+    industry profile's ``coverage`` in data_contracts/simulate/world.yaml.
     """
 
     generator: Literal[
@@ -192,7 +211,6 @@ class Simulation(Frozen):
         "department_months",
         "repairs",
     ]
-    coverage: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     rate: float = Field(default=0.0, ge=0)
     stress_sensitivity: float = 0.0
     lag_days: int = Field(default=0, ge=0)

@@ -1,13 +1,15 @@
-"""Industry configuration: the only place industries are defined (package data)."""
+"""Industry configuration: the model settings of the industries declared in models/industries.yaml
+(read through data_contracts.industries, which also gives the contracts and the simulator their
+part of the same declaration)."""
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from data_contracts import industries
 from data_contracts.schema import Bilingual
 from models.train import TrainConfig
 
@@ -59,17 +61,25 @@ class IndustryConfig(BaseModel):
 
 def parse_industries(data: dict) -> IndustryConfig:
     shared = data.get("training") or {}
+    # ``simulation`` is the simulator's part of the declaration (data_contracts.industries).
     entries = {
-        k: {**v, "key": k, "training": {**shared, **(v.get("training") or {})}}
+        k: {
+            **{f: value for f, value in v.items() if f != "simulation"},
+            "key": k,
+            "training": {**shared, **(v.get("training") or {})},
+        }
         for k, v in data["industries"].items()
     }
     return IndustryConfig(industries=entries, inspection_frequency=data["inspection_frequency"])
 
 
-@cache
 def load_config() -> IndustryConfig:
-    text = (resources.files("models") / "industries.yaml").read_text(encoding="utf-8")
-    return parse_industries(yaml.safe_load(text))
+    return _load_config(industries.declaration_path())
+
+
+@cache
+def _load_config(declaration: Path) -> IndustryConfig:
+    return parse_industries(industries.declaration())
 
 
 def load_industries() -> dict[str, IndustrySpec]:

@@ -19,7 +19,6 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
+from data_contracts.industries import declaration_path
 from features import registry
 from pipelines import datasets, spreadsheet_safety
 from pipelines.file_io import file_sha256
@@ -292,9 +292,10 @@ def latest_ingest(ingest_runs: Path) -> dict[str, Any]:
 
 
 def config_hash() -> str:
-    """SHA-256 of what decides a list besides data and model: industries.yaml and the registry
-    (feature meanings, directions and reason templates)."""
-    industries = (resources.files("models") / "industries.yaml").read_bytes()
+    """SHA-256 of what decides a list besides data and model: the industry declaration
+    (models/industries.yaml, or EWS_INDUSTRIES's copy) and the registry (feature meanings,
+    directions and reason templates)."""
+    industries = declaration_path().read_bytes()
     features = json.dumps(
         [asdict(spec) for spec in registry.SPECS], ensure_ascii=False, sort_keys=True, default=str
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-INDUSTRIES = ("finance", "manufacturing", "education", "other")
+from data_contracts import industries
+
 SIZE_BANDS = ("micro", "small", "medium", "large")
 
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -40,8 +42,9 @@ class SimScale(_Frozen):
 
     @model_validator(mode="after")
     def _all_industries(self) -> SimScale:
-        if set(self.populations) != set(INDUSTRIES):
-            raise ValueError(f"scale {self.name}: populations needs exactly {list(INDUSTRIES)}")
+        expected = industries.keys_and_other()
+        if set(self.populations) != set(expected):
+            raise ValueError(f"scale {self.name}: populations needs exactly {expected}")
         return self
 
     @property
@@ -60,6 +63,7 @@ class SizeBand(_Frozen):
 
 
 class IndustryParams(_Frozen):
+    # From the industry's declaration (data_contracts/industries.py), not from world.yaml.
     sector: str
     distress_event_type: str | None
     annual_hazard: Share
@@ -69,6 +73,9 @@ class IndustryParams(_Frozen):
     ownership: Weights
     districts: Weights
     name_terms: list[str] = Field(min_length=1)
+    # Share of the industry's firms each source (by id) knows at all; a source no profile lists
+    # knows every firm (before the entity kinds' factors).
+    coverage: dict[str, Share] = Field(default_factory=dict)
 
 
 class NonEnterpriseParams(_Frozen):
@@ -239,8 +246,9 @@ class WorldParams(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> WorldParams:
-        if set(self.industries) != set(INDUSTRIES):
-            raise ValueError(f"industries must be exactly {list(INDUSTRIES)}")
+        expected = industries.keys_and_other()
+        if list(self.industries) != expected:
+            raise ValueError(f"industries must be exactly {expected}, in that order")
         if set(self.size_bands) != set(SIZE_BANDS):
             raise ValueError(f"size_bands must be exactly {list(SIZE_BANDS)}")
         if set(self.entity_kinds) != {"enterprise", "school", "individual", "branch"}:
@@ -268,6 +276,14 @@ class WorldParams(_Frozen):
     @property
     def districts(self) -> list[str]:
         return list(self.industries["other"].districts)
+
+    def coverage(self, source_id: str) -> dict[str, float]:
+        """The source's coverage by industry (empty: the source knows every firm)."""
+        return {
+            key: profile.coverage[source_id]
+            for key, profile in self.industries.items()
+            if source_id in profile.coverage
+        }
 
     def scale(self, name: str) -> SimScale:
         if name not in self.scales:
@@ -297,10 +313,47 @@ def _read_yaml(name: str) -> dict:
     return yaml.safe_load(text)
 
 
-@cache
 def world_params() -> WorldParams:
+    """world.yaml for the declared industries (cached per declaration)."""
+    return _world_params(industries.declaration_path())
+
+
+@cache
+def _world_params(declaration: Path) -> WorldParams:
     data = _read_yaml("world.yaml")
-    data["scales"] = {k: {**v, "name": k} for k, v in data["scales"].items()}
+    profiles = data["industries"]
+    declared = {i.key: i for i in industries.declared()}
+    merged = {}
+    for key in industries.keys_and_other():
+        entry = declared.get(key)
+        simulation = entry.simulation if entry else {}
+        borrowed = simulation.get("profile", key)
+        if borrowed not in profiles:
+            raise ValueError(
+                f"industry {key}: world.yaml has no profile {borrowed!r}; declare "
+                f"simulation.profile (one of {sorted(profiles)}) in {declaration}"
+            )
+        merged[key] = {
+            **profiles[borrowed],
+            "sector": entry.sector_value if entry else industries.OTHER_SECTOR,
+            "distress_event_type": entry.event_type if entry else None,
+        }
+    data["industries"] = merged
+    scales = {}
+    for name, scale in data["scales"].items():
+        populations = dict(scale["populations"])
+        for key, entry in declared.items():
+            if key not in populations:
+                given = entry.simulation.get("populations", {})
+                if name not in given:
+                    raise ValueError(
+                        f"industry {key}: world.yaml's scale {name} has no population for it; "
+                        f"declare simulation.populations.{name} in {declaration}"
+                    )
+                populations[key] = given[name]
+        populations = {k: populations[k] for k in industries.keys_and_other()}
+        scales[name] = {**scale, "populations": populations, "name": name}
+    data["scales"] = scales
     return WorldParams.model_validate(data)
 
 

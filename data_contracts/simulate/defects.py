@@ -31,6 +31,7 @@ import polars as pl
 
 from data_contracts.checksums import USCC_ALPHABET, uscc_check
 from data_contracts.schema import Column, ColumnType, FileFormat, SourceContract
+from data_contracts.simulate.config import world_params
 from data_contracts.simulate.deliveries import Delivery, as_text
 from data_contracts.simulate.rng import stream
 
@@ -114,7 +115,7 @@ def _busy(contract: SourceContract) -> bool:
     return (
         sim.generator == "events"
         and sim.rate >= 0.2
-        and max(sim.coverage.values(), default=1) > 0.5
+        and max(world_params().coverage(contract.id).values(), default=1) > 0.5
     )
 
 

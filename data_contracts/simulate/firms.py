@@ -11,7 +11,7 @@ import polars as pl
 
 from data_contracts.simulate import identities as ids
 from data_contracts.simulate.calendar import SimCalendar
-from data_contracts.simulate.config import INDUSTRIES, SimScale, Vocabulary, WorldParams
+from data_contracts.simulate.config import SimScale, Vocabulary, WorldParams
 
 FOREIGN_OWNERSHIP = ("外资", "港澳台")
 # The credit-code reform (GB 32100-2015) took effect in October 2015: later entities get
@@ -23,7 +23,7 @@ def _kinds_and_industries(
     rng: np.random.Generator, params: WorldParams, scale: SimScale
 ) -> tuple[np.ndarray, np.ndarray]:
     industries, kinds = [], []
-    for industry in INDUSTRIES:
+    for industry in params.industries:
         n = scale.populations[industry]
         industries.append(np.full(n, industry))
         school = rng.random(n) < params.industries[industry].school_share
@@ -110,7 +110,7 @@ def build_population(
     established = np.minimum(np.where(early, founded + first_years, established), calendar.end_day)
 
     capital_median = np.empty(n, dtype=float)
-    for industry in INDUSTRIES:
+    for industry in params.industries:
         capital_median[industries == industry] = params.industries[industry].capital_median_wan
     for kind, spec in params.non_enterprises.items():
         capital_median[kinds == kind] = spec.capital_median_wan
@@ -127,7 +127,7 @@ def build_population(
     rep_phones = ids.mobile_numbers(rng, vocab, n_people)
 
     terms = np.empty(n, dtype=object)
-    for industry in INDUSTRIES:
+    for industry in params.industries:
         here = industries == industry
         options = np.array(params.industries[industry].name_terms)
         terms[here] = options[rng.integers(0, len(options), int(here.sum()))]

@@ -58,7 +58,7 @@ def covered_entities(
     contract: SourceContract, world: World, rng: np.random.Generator
 ) -> np.ndarray:
     """Mask of entities the source knows at all (its coverage by industry and entity kind)."""
-    coverage = contract.simulation.coverage
+    coverage = world.params.coverage(contract.id)
     industries = world.array("industry")
     share = np.ones(world.n) if not coverage else np.zeros(world.n)
     for industry, value in coverage.items():

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from data_contracts import catalog
 from data_contracts.departments import load_departments
 from data_contracts.schema import USCC_PATTERN, ColumnType, Domain, Grain, parse_contract
+from data_contracts.simulate.config import world_params
 
 TEXTS = catalog.contract_texts()
 CONTRACTS = catalog.load_all()
@@ -23,6 +24,7 @@ REGULATOR_SOURCES = {
     "inspection_monthly_capacity": "department",
 }
 INDUSTRY_KEYS = {"finance", "manufacturing", "education", "other"}
+COVERAGE = world_params().coverage  # source id -> {industry: share}
 
 # The id prefixes each domain's sources carry.
 DOMAIN_PREFIXES = {
@@ -197,10 +199,10 @@ def test_grain_generator_and_event_time_agree(source_id):
     if sim.generator in ("events", "linked_firms"):
         assert sim.rate > 0, f"{source_id}: an event source needs a rate"
     if not contract.about_firms:
-        assert not sim.coverage, f"{source_id}: a source about regulators covers no firms"
+        assert not COVERAGE(source_id), f"{source_id}: a source about regulators covers no firms"
         return
-    assert set(sim.coverage) == INDUSTRY_KEYS
-    assert any(share > 0 for share in sim.coverage.values())
+    assert set(COVERAGE(source_id)) == INDUSTRY_KEYS
+    assert any(share > 0 for share in COVERAGE(source_id).values())
 
 
 @pytest.mark.parametrize("source_id", sorted(CONTRACTS))
@@ -326,13 +328,13 @@ def test_industry_specific_sources_cover_their_industry():
         if sid.startswith("prepaid_fee_") or sid == "licence_school_running"
     ]
     for contract in education_only:
-        coverage = contract.simulation.coverage
+        coverage = COVERAGE(contract.id)
         assert coverage["education"] > 0.5, contract.id
         assert max(coverage["finance"], coverage["manufacturing"], coverage["other"]) == 0
-    finance = CONTRACTS["licence_financial_business"].simulation.coverage
+    finance = COVERAGE("licence_financial_business")
     assert finance["finance"] > 0.5 and max(v for k, v in finance.items() if k != "finance") < 0.1
     for sid in ("licence_pollution_discharge", "licence_hazardous_chemicals", "energy_steam"):
-        coverage = CONTRACTS[sid].simulation.coverage
+        coverage = COVERAGE(sid)
         assert coverage["manufacturing"] == max(coverage.values()), sid
         assert coverage["finance"] == coverage["education"] == 0, sid
 
@@ -356,7 +358,7 @@ def test_event_sources_keep_the_small_park_modest():
         populations[k] * share * c.simulation.rate * 3
         for c in CONTRACTS.values()
         if c.simulation.generator == "events"
-        for k, share in c.simulation.coverage.items()
+        for k, share in COVERAGE(c.id).items()
     )
     assert expected < 500_000
 
@@ -388,7 +390,7 @@ grain: event
 event_time: decision_date
 unique_key: [decision_no]
 delivery: {format: csv, cadence_days: 7, freshness_days: 10}
-simulation: {generator: events, coverage: {other: 1.0}, rate: 0.1}
+simulation: {generator: events, rate: 0.1}
 columns:
   - {name: decision_no, raw: 决定书文号, type: string, nullable: false,
      description: {zh: 文号, en: Decision number}}
@@ -520,9 +522,19 @@ def test_minimal_contract_is_valid():
             id="repeated_codes",
         ),
         pytest.param(
-            lambda d: d["simulation"].update(coverage={"other": 1.5}),
-            "less than or equal to 1",
-            id="coverage_above_one",
+            lambda d: d["simulation"].update(coverage={"other": 1.0}),
+            "Extra inputs are not permitted",
+            id="coverage_is_the_worlds_not_the_contracts",
+        ),
+        pytest.param(
+            lambda d: column(d, "severity").update(allowed_from="sector_values"),
+            "give allowed or allowed_from, not both",
+            id="allowed_and_allowed_from",
+        ),
+        pytest.param(
+            lambda d: column(d, "severity").update(allowed=None, allowed_from="regions", sim=None),
+            "allowed_from",
+            id="allowed_from_unknown_list",
         ),
         pytest.param(
             lambda d: d.update(refers_to={"source": "origin", "record": "decision_no"}),
