@@ -19,10 +19,12 @@ import polars as pl
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from models.calibrate import log_loss
-from models.train import Matrix, feature_matrix, features_and_labels
+from models.calibrate import Calibrator, log_loss
+from models.train import FORMAT as RISK_MODEL_FORMAT
+from models.train import Matrix, RiskModel, feature_matrix, features_and_labels
 
 FORMAT = "ews-logistic-baseline"
+KIND = "logistic_baseline"
 C_GRID = (0.01, 0.1, 1.0)
 CLIP_PERCENTILES = (1.0, 99.0)
 
@@ -37,10 +39,43 @@ class LogisticBaseline:
     coef: np.ndarray  # on the unstandardised design: standardisation is folded in
     intercept: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # The design's mean over the training rows: the reference point of the contributions.
+    # None (a baseline saved before it was kept): contributions are measured from zero.
+    design_means: np.ndarray | None = None
+
+    kind = KIND
+
+    @property
+    def calibrator(self) -> Calibrator:
+        """A logistic regression's own sigmoid is its calibration (fitted by maximum likelihood
+        on the training rows): the margin is its log-odds."""
+        return Calibrator("none")
+
+    def margin(self, X: Matrix) -> np.ndarray:
+        """Log-odds of the event, one value per row."""
+        return self.design(X) @ self.coef + self.intercept
 
     def predict_proba(self, X: Matrix) -> np.ndarray:
         """Probability of the event, one value per row (1-D)."""
-        return expit(self.design(X) @ self.coef + self.intercept)
+        return expit(self.margin(X))
+
+    def contributions(self, X: Matrix) -> np.ndarray:
+        """(n, p + 1) additive per-feature contributions to the margin; last column = bias.
+
+        The exact SHAP values of a linear model with independent features: each feature's
+        coefficient times its distance from the training mean, its missing indicator's share
+        added to the feature's own. The bias is the margin at the mean design, so each row sums to
+        its margin exactly.
+        """
+        design = self.design(X)
+        means = np.zeros(design.shape[1]) if self.design_means is None else self.design_means
+        terms = (design - means) * self.coef
+        p = len(self.feature_names)
+        per_feature = terms[:, :p].copy()
+        for slot, feature in enumerate(self.indicators):
+            per_feature[:, feature] += terms[:, p + slot]
+        bias = np.full((len(design), 1), self.intercept + float(means @ self.coef))
+        return np.hstack([per_feature, bias])
 
     def design(self, X: Matrix) -> np.ndarray:
         raw = feature_matrix(X, self.feature_names)
@@ -56,6 +91,8 @@ class LogisticBaseline:
             "metadata": dict(self.metadata),
             **{name: getattr(self, name).tolist() for name in arrays},
         }
+        if self.design_means is not None:
+            document["design_means"] = self.design_means.tolist()
         return json.dumps(document).encode("utf-8")
 
     @classmethod
@@ -72,6 +109,11 @@ class LogisticBaseline:
             indicators=tuple(document["indicators"]),
             intercept=float(document["intercept"]),
             metadata=document["metadata"],
+            design_means=(
+                np.asarray(document["design_means"], dtype=np.float64)
+                if "design_means" in document
+                else None
+            ),
             **arrays,
         )
 
@@ -130,6 +172,7 @@ def fit_baseline(
         coef=coef,
         intercept=intercept,
         metadata={"C": chosen_c, "valid_log_loss": scores, "train_rows": len(y)},
+        design_means=means,
     )
 
 
@@ -145,3 +188,16 @@ def _design(
     clipped = np.clip(raw, np.nan_to_num(lower, nan=-np.inf), np.nan_to_num(upper, nan=np.inf))
     imputed = np.where(missing, medians, clipped)
     return np.hstack([imputed, missing[:, list(indicators)].astype(np.float64)])
+
+
+def scorer_from_bytes(data: bytes) -> RiskModel | LogisticBaseline:
+    """A registered scorer read back from its bytes, whichever kind it is (the format says)."""
+    try:
+        found = json.loads(data.decode("utf-8")).get("format")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise ValueError(f"not an EWS model document: {error}") from error
+    if found == FORMAT:
+        return LogisticBaseline.from_bytes(data)
+    if found == RISK_MODEL_FORMAT:
+        return RiskModel.from_bytes(data)
+    raise ValueError(f"not an EWS model (format={found!r}; known: {RISK_MODEL_FORMAT}, {FORMAT})")

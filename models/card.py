@@ -101,6 +101,7 @@ class TrainingFacts:
     feature_names: Sequence[str]
     calibration_method: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "gradient_boosting"  # or logistic_baseline: the registered model's kind
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ class Performance:
     baseline: Mapping[str, Mapping[str, float]]
     previous_champion: Mapping[str, Mapping[str, float]] | None = None
     previous_champion_version: int | None = None
+    # models.evaluate.compare on the test rows: paired ratios and differences of model/baseline
+    # and, on a simulated park, model/oracle and baseline/oracle.
+    comparisons: Mapping[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- sections
@@ -130,10 +134,15 @@ def model_details(version: VersionFacts, spec: IndustrySpec, training: TrainingF
         "run_id": version.run_id,
         "data_snapshot_sha256": version.data_snapshot,
         "code_version": version.code_version,
+        "kind": training.kind,
         "algorithm": (
-            "gradient-boosted trees (xgboost) with monotone risk directions, "
+            "regularised logistic regression (the baseline every candidate is held to), serving "
+            "because no boosted model was shown better than it on the out-of-time test"
+            if training.kind == "logistic_baseline"
+            else "gradient-boosted trees (xgboost) with monotone risk directions, "
             f"{training.calibration_method} calibration on a later held-out period"
         ),
+        "why_it_serves": version.promotion_reason,
         "calibration_method": training.calibration_method,
         "n_features": len(training.feature_names),
     }
@@ -237,7 +246,28 @@ def performance(perf: Performance, training: TrainingFacts, spec: IndustrySpec) 
             else None
         ),
         "comparison": rows,
+        "ratios": ratio_rows(perf.comparisons),
+        "ratios_note": (
+            "paired: both scorers on the same bootstrap resamples of firms; the oracle is the "
+            "simulator's latent stress in the as-of month (simulated parks only, never a feature)"
+        ),
     }
+
+
+def ratio_rows(comparisons: Mapping[str, Any] | None) -> list[dict]:
+    """One row per pair and metric: ratio and difference with their paired 95% intervals."""
+    if not comparisons:
+        return []
+    return [
+        {
+            "pair": pair,
+            "metric": metric,
+            "ratio": _metric(estimates["ratio"]),
+            "difference": _metric(estimates["difference"]),
+        }
+        for pair, by_metric in comparisons.get("pairs", {}).items()
+        for metric, estimates in by_metric.items()
+    ]
 
 
 def calibration(table: pl.DataFrame, method: str, plot: str | None) -> dict:

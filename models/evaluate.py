@@ -12,7 +12,7 @@ rows themselves, at a fraction of the cost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -274,3 +274,79 @@ def _codes(values: Sequence[Any] | np.ndarray | pl.Series, n: int, name: str) ->
     if len(values) != n:
         raise ValueError(f"{name} has {len(values)} rows but y has {n}")
     return np.unique(values, return_inverse=True)[1].reshape(-1)
+
+
+# Metrics whose ratios and differences the comparisons report (the ranking metrics a regulator
+# acts on; KS and Brier stay per scorer).
+COMPARED = ("roc_auc", "pr_auc", "precision_at_k")
+
+
+def compare(
+    y: Sequence[int] | np.ndarray,
+    scores: Mapping[str, Sequence[float] | np.ndarray],
+    pairs: Sequence[tuple[str, str]],
+    *,
+    k: int,
+    as_of: Sequence[Any] | np.ndarray | pl.Series | None = None,
+    cluster: Sequence[Any] | np.ndarray | pl.Series | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Several scorers on the same rows, with paired intervals for each pair's ratio and difference.
+
+    Every scorer is scored on the *same* bootstrap resamples of ``cluster`` (the resamples
+    ``evaluate`` draws with this seed), so an interval of ``a / b`` or ``a - b`` reflects how the
+    two move together on the same firms, not two independent intervals side by side.
+
+    Returns ``{"scorers": {name: {metric: {value, ci_low, ci_high}}}, "pairs": {"a/b": {metric:
+    {"ratio": {...}, "difference": {...}}}}}`` for the metrics in COMPARED.
+    """
+    y = _binary(y)
+    unknown = sorted({name for pair in pairs for name in pair} - set(scores))
+    if unknown:
+        raise ValueError(f"pairs name scorers that were not given: {unknown}")
+    groups = None if as_of is None else _codes(as_of, len(y), "as_of")
+    rankings = {}
+    for name, score in scores.items():
+        score = np.asarray(score, dtype=np.float64)
+        if len(score) != len(y):
+            raise ValueError(f"{name} has {len(score)} scores for {len(y)} labels")
+        if not np.isfinite(score).all():
+            row = int(np.flatnonzero(~np.isfinite(score))[0])
+            raise ValueError(f"{name} has a non-finite score at row {row}: {score[row]}")
+        rankings[name] = _Ranking(y, score, k, groups)
+    codes = _codes(cluster, len(y), "cluster") if cluster is not None else np.arange(len(y))
+    weights = [np.ones(len(y)), *_bootstrap_weights(codes, n_boot, seed)]
+    # One row per draw (the first is the point estimate), one column per scorer and metric.
+    draws = {name: [ranking.metrics(w) for w in weights] for name, ranking in rankings.items()}
+    tail = (1.0 - confidence) / 2.0 * 100.0
+
+    def interval(values: np.ndarray) -> dict[str, float]:
+        point, sample = values[0], values[1:]
+        sample = sample[np.isfinite(sample)]
+        low, high = (
+            (np.nan, np.nan) if len(sample) == 0 else np.percentile(sample, [tail, 100.0 - tail])
+        )
+        return {"value": float(point), "ci_low": float(low), "ci_high": float(high)}
+
+    def column(name: str, metric: str) -> np.ndarray:
+        return np.array([draw[metric] for draw in draws[name]], dtype=np.float64)
+
+    result: dict[str, Any] = {
+        "scorers": {
+            name: {metric: interval(column(name, metric)) for metric in METRICS} for name in scores
+        },
+        "pairs": {},
+        "confidence": confidence,
+        "n_boot": n_boot,
+    }
+    for a, b in pairs:
+        entry = {}
+        for metric in COMPARED:
+            left, right = column(a, metric), column(b, metric)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(right != 0, left / right, np.nan)
+            entry[metric] = {"ratio": interval(ratio), "difference": interval(left - right)}
+        result["pairs"][f"{a}/{b}"] = entry
+    return result

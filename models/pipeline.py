@@ -17,8 +17,9 @@ import polars as pl
 
 from models.baseline import LogisticBaseline, fit_baseline
 from models.config import IndustrySpec
-from models.evaluate import calibration_table, evaluate
+from models.evaluate import calibration_table, compare, evaluate
 from models.labels import LABEL, label_snapshots
+from models.oracle import ORACLE, oracle_scores
 from models.split import (
     OutOfTimeSplit,
     SplitBoundaries,
@@ -54,6 +55,9 @@ class IndustryResult:
     # Per period: rows, positives, positive_rate, firms, positive_firms.
     class_balance: dict[str, dict[str, float]]
     feature_names: tuple[str, ...]
+    # models.evaluate.compare of the model, the baseline and (simulated parks) the oracle on
+    # the test rows: paired intervals of model/baseline, model/oracle, baseline/oracle.
+    comparisons: dict[str, Any]
 
 
 def feature_columns(frame: pl.DataFrame) -> tuple[str, ...]:
@@ -74,8 +78,13 @@ def train_industry(
     descriptors: Collection[str] = (),
     seed: int = 0,
     config: TrainConfig | None = None,
+    stress: pl.DataFrame | None = None,
 ) -> IndustryResult:
-    """Train and evaluate one industry's model on point-in-time labels known by ``known_until``."""
+    """Train and evaluate one industry's model on point-in-time labels known by ``known_until``.
+
+    ``stress`` (simulated parks only: the simulator's monthly latent stress) scores the test rows
+    as the oracle; it is joined to the test rows after training and never reaches the model.
+    """
     labelled = label_snapshots(history, outcomes, spec, known_until)
     if labelled.is_empty():
         raise ValueError(
@@ -109,6 +118,7 @@ def train_industry(
     predictions = test.select("uscc", "as_of", LABEL).with_columns(
         pl.Series("p_model", p_model), pl.Series("p_baseline", p_baseline)
     )
+    comparisons = compare_on_test(predictions, spec, seed, stress)
     return IndustryResult(
         industry=spec.key,
         model=model,
@@ -132,6 +142,36 @@ def train_industry(
         },
         class_balance=class_balance(split),
         feature_names=names,
+        comparisons=comparisons,
+    )
+
+
+def compare_on_test(
+    predictions: pl.DataFrame,
+    spec: IndustrySpec,
+    seed: int,
+    stress: pl.DataFrame | None = None,
+    n_boot: int = 200,
+) -> dict[str, Any]:
+    """Model, baseline and (with ``stress``) oracle on the same test rows, paired
+    (``models.evaluate.compare``, the resamples ``evaluate_on`` draws with this seed)."""
+    scores = {
+        "model": predictions.get_column("p_model").to_numpy(),
+        "baseline": predictions.get_column("p_baseline").to_numpy(),
+    }
+    pairs = [("model", "baseline")]
+    if stress is not None:
+        scores[ORACLE] = oracle_scores(predictions, stress).to_numpy()
+        pairs += [("model", ORACLE), ("baseline", ORACLE)]
+    return compare(
+        predictions.get_column(LABEL).to_numpy(),
+        scores,
+        pairs,
+        k=spec.capacity_k,
+        as_of=predictions.get_column("as_of"),
+        cluster=predictions.get_column("uscc"),
+        n_boot=n_boot,
+        seed=seed,
     )
 
 

@@ -12,6 +12,16 @@ import polars as pl
 from models.config import IndustrySpec
 
 SCORED_COLUMNS = ("uscc", "probability", "insufficient_data")
+# How a list is ordered, as each manifest states it.
+RANK_ORDER = {
+    "keys": ["margin desc", "uscc asc"],
+    "statement": (
+        "Firms are ranked on the model's uncalibrated margin (log-odds), highest first, then by "
+        "unified social credit code (ascending) if two margins are exactly equal. The "
+        "calibrated probability shown beside the rank is a monotone map of the margin, so it "
+        "never reorders firms, but it can give neighbouring firms the same rounded value."
+    ),
+}
 
 
 class RankingInputError(ValueError):
@@ -27,12 +37,13 @@ def rank_firms(scored: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
     by rank with the insufficient-data firms last (by uscc).
 
     A calibrator can map many margins to one probability (isotonic calibration is a step
-    function), so ties in probability are broken by the margin, which keeps the model's own
-    order, and then by uscc, so the order is total and reproducible.
+    function), so firms are ranked on the margin itself when it is given, the model's own
+    order, and then by uscc, so the order is total and reproducible (``RANK_ORDER``). Without a
+    margin the probability orders them, then uscc.
     """
     _check_scored(scored, spec.key)
     insufficient = pl.col("insufficient_data")
-    keys = ["probability", *(["margin"] if "margin" in scored.columns else []), "uscc"]
+    keys = ["margin" if "margin" in scored.columns else "probability", "uscc"]
     ranked = (
         scored.filter(~insufficient)
         .sort(keys, descending=[True] * (len(keys) - 1) + [False])

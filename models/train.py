@@ -26,6 +26,7 @@ from models.evaluate import roc_auc
 
 FORMAT = "ews-risk-model"
 FORMAT_VERSION = 1
+KIND = "gradient_boosting"
 DIRECTIONS = {"up": 1, "down": -1, "none": 0}
 # Contributions are float32; a sum over ~100 of them carries about this much rounding.
 ADDITIVITY_TOLERANCE = 1e-4
@@ -64,6 +65,8 @@ class RiskModel:
     calibrator: Calibrator
     feature_names: tuple[str, ...]
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    kind = KIND
 
     def margin(self, X: Matrix) -> np.ndarray:
         """The booster's raw log-odds score (before calibration)."""

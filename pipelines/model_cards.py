@@ -102,6 +102,8 @@ def trainers(settings: Settings, industry: str) -> dict[int, str]:
         model = entry.get("details", {}).get("models", {}).get(industry)
         if model and "version" in model:
             found[int(model["version"])] = entry.get("operator", card.UNKNOWN)
+        if model and "baseline" in model:  # the baseline the gate registered to serve
+            found[int(model["baseline"]["version"])] = entry.get("operator", card.UNKNOWN)
     return found
 
 
@@ -185,12 +187,14 @@ def build_version_card(
             feature_names=model.feature_names,
             calibration_method=model.calibrator.method,
             params=result["params"],
+            kind=model.kind,
         ),
         perf=card.Performance(
             model=unflatten_metrics(info.metrics),
             baseline=unflatten_metrics(info.metrics, "baseline_"),
             previous_champion=previous_metrics,
             previous_champion_version=previous if previous_metrics else None,
+            comparisons=result.get("comparisons") or None,
         ),
         predictions=scored,
         firm_facts=test,

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from models.baseline import LogisticBaseline, scorer_from_bytes
+from models.oracle import ORACLE
 from models.pipeline import IndustryResult
 from models.train import RiskModel
 from pipelines import datasets
@@ -40,13 +42,15 @@ class Candidate:
 
     folder: Path
     industry: str
-    model: RiskModel
+    model: RiskModel | LogisticBaseline
     metrics: dict[str, dict[str, dict[str, float]]]
     params: dict[str, Any]
     class_balance: dict[str, dict[str, float]]
     boundaries: dict[str, Any]
     test_predictions: pl.DataFrame
     calibration: pl.DataFrame
+    # models.evaluate.compare on the test rows (empty for a candidate saved before it existed).
+    comparisons: dict[str, Any] = field(default_factory=dict)
 
     @property
     def test_period(self) -> str:
@@ -79,6 +83,7 @@ def save_candidate(result: IndustryResult, folder: Path) -> Path:
                 "class_balance": result.class_balance,
                 "boundaries": result.boundaries.to_dict(),
                 "feature_names": list(result.feature_names),
+                "comparisons": result.comparisons,
             }
         ),
     )
@@ -98,13 +103,14 @@ def load_candidate(folder: Path | str) -> Candidate:
     return Candidate(
         folder=folder,
         industry=result["industry"],
-        model=RiskModel.from_bytes((folder / MODEL_FILE).read_bytes()),
+        model=scorer_from_bytes((folder / MODEL_FILE).read_bytes()),
         metrics=_nan_back(result["metrics"]),
         params=result["params"],
         class_balance=result["class_balance"],
         boundaries=result["boundaries"],
         test_predictions=pl.read_parquet(folder / PREDICTIONS_FILE),
         calibration=pl.read_parquet(folder / CALIBRATION_FILE),
+        comparisons=result.get("comparisons") or {},
     )
 
 
@@ -131,20 +137,42 @@ def evaluation_table(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -
 def metrics_summary(candidate: Candidate, capacity_k: int) -> dict[str, Any]:
     """One industry's entry in metrics.json: point values at the top level, bounds under ci."""
     test = candidate.test_predictions
-    return json_safe(
-        {
-            **_points(candidate.metrics["model"]),
-            "k": capacity_k,
-            "ci": _bounds(candidate.metrics["model"]),
-            "baseline": {
-                **_points(candidate.metrics["baseline"]),
-                "ci": _bounds(candidate.metrics["baseline"]),
-            },
-            "test_period": candidate.test_period,
-            "n_test": test.height,
-            "positives": int(test.get_column("label").sum()),
+    summary: dict[str, Any] = {
+        **_points(candidate.metrics["model"]),
+        "k": capacity_k,
+        "ci": _bounds(candidate.metrics["model"]),
+        "baseline": {
+            **_points(candidate.metrics["baseline"]),
+            "ci": _bounds(candidate.metrics["baseline"]),
+        },
+        "test_period": candidate.test_period,
+        "n_test": test.height,
+        "positives": int(test.get_column("label").sum()),
+    }
+    scorers = candidate.comparisons.get("scorers", {})
+    if ORACLE in scorers:
+        summary[ORACLE] = {
+            "source": "simulator only: latent stress in the as-of month (sim_truth/), never a "
+            "feature; a real park has no oracle",
+            **_points(scorers[ORACLE]),
+            "ci": _bounds(scorers[ORACLE]),
         }
-    )
+    if candidate.comparisons.get("pairs"):
+        summary["comparisons"] = {
+            pair: {
+                metric: {
+                    kind: {
+                        "value": estimate["value"],
+                        "low": estimate["ci_low"],
+                        "high": estimate["ci_high"],
+                    }
+                    for kind, estimate in by_kind.items()
+                }
+                for metric, by_kind in by_metric.items()
+            }
+            for pair, by_metric in candidate.comparisons["pairs"].items()
+        }
+    return json_safe(summary)
 
 
 def write_metrics(path: Path, by_industry: Mapping[str, Mapping[str, Any]]) -> Path:

@@ -61,6 +61,11 @@ PROFILE_LABELS = {
 }
 COPIED_FILES = (files.RISK_LIST_XLSX, files.RISK_LIST_CSV, files.MANIFEST)
 FEEDBACK_FOLDER = "feedback"  # site/feedback/<industry>.html: a page per regulator
+# What produced a list, in the site's two languages.
+MODEL_KINDS = {
+    "gradient_boosting": ("梯度提升模型", "gradient-boosted model"),
+    "logistic_baseline": ("逻辑回归基准模型", "logistic regression baseline"),
+}
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,9 @@ def _render_publication(
         "horizon_days": spec.horizon_days,
         "capacity_k": spec.capacity_k,
         "model": f"{model['name']} v{model['version']} ({model['alias']})",
+        "model_kind": MODEL_KINDS.get(model.get("kind", "gradient_boosting")),
+        "model_reason": model.get("promotion_reason"),
+        "ranking": (manifest.get("ranking") or {}).get("statement"),
         "previous_label": _previous_label(manifest["previous"]),
         "listed": listed.height,
         "scored": scores.filter(~pl.col("insufficient_data")).height,

@@ -34,6 +34,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from models.baseline import LogisticBaseline, scorer_from_bytes
 from models.promotion import CHALLENGER, CHAMPION, Decision
 from models.train import RiskModel
 from pipelines.audit import code_version
@@ -41,6 +42,8 @@ from pipelines.model_exports import evaluation_table
 from pipelines.settings import Settings
 from pipelines.spreadsheet_safety import csv_text
 
+# What the registry holds: a boosted model or, when it serves, the logistic baseline.
+Scorer = RiskModel | LogisticBaseline
 MODEL_ARTIFACT = "model"
 EXPORTS_ARTIFACT = "exports"
 RISK_MODEL_FILE = "risk_model.json"
@@ -80,7 +83,7 @@ class RunRecord:
     """
 
     industry: str
-    model: RiskModel
+    model: Scorer
     metrics: Mapping[str, Mapping[str, Mapping[str, float]]]
     params: Mapping[str, Any]
     calibration: pl.DataFrame
@@ -143,9 +146,9 @@ class Tracker(Protocol):
 
     def info(self, industry: str, version: int) -> ModelInfo: ...
 
-    def load_version(self, industry: str, version: int) -> tuple[RiskModel, ModelInfo]: ...
+    def load_version(self, industry: str, version: int) -> tuple[Scorer, ModelInfo]: ...
 
-    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]: ...
+    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[Scorer, ModelInfo]: ...
 
     def versions(self, industry: str) -> list[ModelInfo]: ...
 
@@ -200,7 +203,7 @@ class RiskModelPyfunc(mlflow.pyfunc.PythonModel):
     """The pyfunc face of a RiskModel: predicts the calibrated event probability."""
 
     def load_context(self, context) -> None:
-        self.risk_model = RiskModel.from_bytes(Path(context.artifacts["risk_model"]).read_bytes())
+        self.risk_model = scorer_from_bytes(Path(context.artifacts["risk_model"]).read_bytes())
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         return self.risk_model.predict_proba(model_input)
@@ -249,6 +252,7 @@ class MlflowTracker:
             "code_version": record.code_version,
             "test_period": record.test_period,
             "trained_at": record.trained_at.isoformat(),
+            "model_kind": record.model.kind,
         }
         sample = model_input_frame(record.sample_input, record.model.feature_names)
         signature = infer_signature(sample, record.model.predict_proba(sample))
@@ -282,7 +286,14 @@ class MlflowTracker:
 
     def register(self, logged: LoggedRun) -> int:
         run = self.client.get_run(logged.run_id)
-        carried = ("industry", "snapshot_hash", "code_version", "test_period", "trained_at")
+        carried = (
+            "industry",
+            "snapshot_hash",
+            "code_version",
+            "test_period",
+            "trained_at",
+            "model_kind",
+        )
         tags = {key: run.data.tags[key] for key in carried if key in run.data.tags}
         with self._fluent():
             version = mlflow.register_model(
@@ -324,12 +335,12 @@ class MlflowTracker:
         found = self.client.search_model_versions(f"name = '{model_name(industry)}'")
         return sorted((self._info(industry, v) for v in found), key=lambda i: i.version)
 
-    def load_version(self, industry: str, version: int) -> tuple[RiskModel, ModelInfo]:
+    def load_version(self, industry: str, version: int) -> tuple[Scorer, ModelInfo]:
         with self._fluent():
             loaded = mlflow.pyfunc.load_model(f"models:/{model_name(industry)}/{version}")
         return loaded.unwrap_python_model().risk_model, self.info(industry, version)
 
-    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]:
+    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[Scorer, ModelInfo]:
         """The RiskModel behind an alias, with its registry information."""
         version = self.version_for(industry, alias)
         if version is None:
@@ -485,11 +496,11 @@ class NullTracker:
         count = len(self._versions.get(industry, []))
         return [self.info(industry, version) for version in range(1, count + 1)]
 
-    def load_version(self, industry: str, version: int) -> tuple[RiskModel, ModelInfo]:
+    def load_version(self, industry: str, version: int) -> tuple[Scorer, ModelInfo]:
         stored = self._stored(industry, version)
-        return RiskModel.from_bytes(stored.model_bytes), self.info(industry, version)
+        return scorer_from_bytes(stored.model_bytes), self.info(industry, version)
 
-    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[RiskModel, ModelInfo]:
+    def load_model(self, industry: str, alias: str = CHAMPION) -> tuple[Scorer, ModelInfo]:
         version = self.version_for(industry, alias)
         if version is None:
             raise LookupError(f"{model_name(industry)} has no {alias!r} version (in memory)")
@@ -527,7 +538,7 @@ def tracker_for(settings: Settings) -> MlflowTracker:
 
 def load_model(
     industry: str, alias: str = CHAMPION, settings: Settings | None = None
-) -> tuple[RiskModel, ModelInfo]:
+) -> tuple[Scorer, ModelInfo]:
     """The registered RiskModel behind ``alias`` (champion by default) and its ModelInfo."""
     return tracker_for(settings or Settings()).load_model(industry, alias)
 

@@ -22,6 +22,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from models.config import IndustryConfig, IndustrySpec, load_config
+from models.rank import RANK_ORDER
 from models.tiering import load_tier_policy
 from models.train import RiskModel
 from pipelines import audit, datasets, publish_io, publish_list, tracking
@@ -100,6 +101,8 @@ def score_task(
         "run_id": info.run_id,
         "training_snapshot_hash": info.snapshot_hash,
         "feature_count": len(model.feature_names),
+        "kind": model.kind,
+        "promotion_reason": info.reason,
     }
     written["feature_names"] = list(model.feature_names)
     return written
@@ -138,6 +141,7 @@ def finalize_task(
         "industry": industry,
         "regulator": spec.regulator.zh,
         "model": written["model"],
+        "ranking": RANK_ORDER,
         "lake_snapshot": {
             "ledger": datasets.LAKE_LEDGER.pattern,
             **publish_io.ledger_snapshot(datasets.LAKE_LEDGER.path(settings.workdir)),

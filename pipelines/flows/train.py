@@ -25,18 +25,35 @@ from prefect.cache_policies import NO_CACHE
 
 from data_contracts.feedback import load_feedback
 from features import registry
+from models.baseline import scorer_from_bytes
 from models.config import IndustrySpec, load_industries
+from models.evaluate import calibration_table
+from models.oracle import STRESS_COLUMNS
 from models.outcomes import inspection_events
-from models.pipeline import evaluate_on, train_industry
-from models.promotion import CHALLENGER, CHAMPION, Decision, decide
-from models.train import RiskModel
+from models.pipeline import CALIBRATION_BINS, Scorer, compare_on_test, evaluate_on, train_industry
+from models.promotion import (
+    BASELINE_KIND,
+    CHALLENGER,
+    CHAMPION,
+    BaselineVerdict,
+    Decision,
+    GateOutcome,
+    Incumbent,
+    beats_baseline,
+)
+from models.promotion import gate as gate_outcome
 from pipelines import audit, datasets, io
 from pipelines.calibration_plot import calibration_figure
 from pipelines.cases import AsOf, case_store_exists, open_store
 from pipelines.cases.inspections import inspections
 from pipelines.model_exports import (
+    BASELINE_FILE,
+    CALIBRATION_FILE,
     METRICS_FILE,
+    MODEL_FILE,
     PREDICTIONS_FILE,
+    RESULT_FILE,
+    json_safe,
     load_candidate,
     metrics_summary,
     save_candidate,
@@ -58,6 +75,8 @@ OUTCOME_SCHEMA = {
     "arrived_at": pl.Datetime("us"),
 }
 CALIBRATION_CHART = "evaluation/calibration.png"  # in the MLflow run
+STRESS_FILE = "monthly_stress.parquet"  # sim_truth/: the simulator's latent stress per month
+BASELINE_FOLDER = "baseline"  # models/<industry>/baseline/: the baseline as a candidate
 SAMPLE_ROWS = 20  # rows of model input kept with the logged model (its signature and example)
 
 
@@ -130,6 +149,22 @@ def risk_directions() -> dict[str, str]:
     return {name: registry.spec(name).direction.value for name in registry.feature_names()}
 
 
+def simulator_stress(settings: Settings, history: pl.DataFrame) -> pl.DataFrame | None:
+    """The simulator's monthly latent stress of the history's firms (the oracle), or None on a
+    park that is not simulated. Simulator-only: models.oracle joins it to test rows after
+    training; it is never a feature."""
+    path = settings.sim_truth / STRESS_FILE
+    if not path.is_file():
+        return None
+    firms = history.get_column("uscc").unique()
+    return (
+        pl.scan_parquet(path)
+        .select(STRESS_COLUMNS)
+        .filter(pl.col("uscc").is_in(firms.implode()))
+        .collect()
+    )
+
+
 def read_outcomes(lake: Path) -> pl.DataFrame:
     return io.scan_source(lake, OUTCOMES_SOURCE).select(OUTCOME_COLUMNS).collect()
 
@@ -147,31 +182,83 @@ def gate(
     spec: IndustrySpec,
     version: int,
     candidate_metrics: Mapping[str, Any],
+    predictions: pl.DataFrame,
     test_frame: pl.DataFrame,
     seed: int,
-) -> Decision:
-    """The promotion decision for ``version`` against the current champion, on the test rows."""
+) -> GateOutcome:
+    """The gate for ``version`` (models.promotion.gate): against its own baseline, then against
+    the current champion, both re-scored on the version's test rows.
+
+    ``predictions`` are the version's test predictions (uscc, as_of, label, p_model,
+    p_baseline); ``test_frame`` the same rows with their features.
+    """
     metric, margin = spec.promotion.metric, spec.promotion.margin
+    held_to = spec.promotion.baseline_metric
+    compared = compare_on_test(predictions, spec, seed)["pairs"]["model/baseline"]
+    candidate = beats_baseline(compared.get(held_to, {}).get("difference"), held_to)
     champion_version = tracker.version_for(spec.key, CHAMPION)
-    if champion_version is None:
-        return decide(candidate_metrics, None, metric, margin)
     if champion_version == version:
         raise ValueError(f"{model_name(spec.key)} v{version} is the champion: nothing to gate")
-    champion, _ = tracker.load_version(spec.key, champion_version)
-    decision = decide(
-        candidate_metrics, champion_scores(champion, test_frame, spec, seed), metric, margin
-    )
-    return Decision(decision.promote, f"{decision.reason}; champion was v{champion_version}")
+    incumbent = None
+    if champion_version is not None:
+        champion, _ = tracker.load_version(spec.key, champion_version)
+        incumbent = champion_evidence(
+            champion, champion_version, predictions, test_frame, spec, seed
+        )
+    return gate_outcome(candidate_metrics, candidate, incumbent, metric, margin)
 
 
-def champion_scores(
-    champion: RiskModel, test_frame: pl.DataFrame, spec: IndustrySpec, seed: int
-) -> dict[str, Any]:
-    """The champion's metrics on the candidate's test rows; undefined when it needs features
-    the history no longer has (it cannot score today's firms either)."""
+def champion_evidence(
+    champion: Scorer,
+    version: int,
+    predictions: pl.DataFrame,
+    test_frame: pl.DataFrame,
+    spec: IndustrySpec,
+    seed: int,
+) -> Incumbent:
+    """The champion re-scored on the candidate's test rows, and held to the candidate's baseline;
+    undefined (and never better) when it needs features the history no longer has (it cannot
+    score today's firms either)."""
+    kind = getattr(champion, "kind", "gradient_boosting")
+    metric, held_to = spec.promotion.metric, spec.promotion.baseline_metric
     if set(champion.feature_names) - set(test_frame.columns):
-        return {spec.promotion.metric: math.nan}
-    return evaluate_on(champion, test_frame, spec, seed)
+        missing = BaselineVerdict(False, f"champion v{version} lacks features of the test rows")
+        return Incumbent(version, kind, {metric: math.nan}, missing)
+    rescored = predictions.with_columns(p_model=pl.Series(champion.predict_proba(test_frame)))
+    compared = compare_on_test(rescored, spec, seed)
+    paired = compared["pairs"]["model/baseline"].get(held_to, {})
+    verdict = beats_baseline(paired.get("difference"), held_to, f"champion v{version}")
+    return Incumbent(version, kind, compared["scorers"]["model"], verdict)
+
+
+def baseline_folder(source: Path, target: Path) -> Path:
+    """A candidate folder for the logistic baseline trained beside the candidate in ``source``:
+    the baseline as the model, its own metrics, predictions and calibration, so it can be logged,
+    registered, carded and published like any candidate."""
+    result = io.read_json(source / RESULT_FILE)
+    predictions = pl.read_parquet(source / PREDICTIONS_FILE)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / MODEL_FILE).write_bytes((source / BASELINE_FILE).read_bytes())
+    (target / BASELINE_FILE).write_bytes((source / BASELINE_FILE).read_bytes())
+    baseline_predictions = predictions.with_columns(p_model=pl.col("p_baseline"))
+    baseline_predictions.write_parquet(target / PREDICTIONS_FILE)
+    calibration_table(
+        predictions.get_column("label"), predictions.get_column("p_baseline"), CALIBRATION_BINS
+    ).write_parquet(target / CALIBRATION_FILE)
+    metrics = {"model": result["metrics"]["baseline"], "baseline": result["metrics"]["baseline"]}
+    baseline = scorer_from_bytes((source / BASELINE_FILE).read_bytes())
+    params = {
+        "kind": baseline.kind,
+        **dict(baseline.metadata),
+        "split": result["params"].get("split"),
+        "known_until": result["params"].get("known_until"),
+        "seed": result["params"].get("seed"),
+    }
+    io.write_json(
+        target / RESULT_FILE,
+        json_safe({**result, "metrics": metrics, "params": params, "comparisons": {}}),
+    )
+    return target
 
 
 # ---------------------------------------------------------------- tasks
@@ -208,14 +295,16 @@ def train_task(
     settings = Settings(workdir=Path(workdir))
     spec = load_industries()[industry]
     until = dt.date.fromisoformat(known_until)
+    rows = read_history(Path(history), spec)
     result = train_industry(
-        read_history(Path(history), spec),
+        rows,
         training_outcomes(settings, spec, until, case_store_version),
         spec,
         known_until=until,
         directions=risk_directions(),
         descriptors=registry.descriptor_names(),
         seed=settings.seed,
+        stress=simulator_stress(settings, rows),
     )
     return str(save_candidate(result, settings.models / industry))
 
@@ -258,9 +347,16 @@ def register_task(workdir: str, logged: LoggedRun) -> int:
 
 @task(name="gate", task_run_name="gate-{industry}-v{version}", cache_policy=NO_CACHE)
 def gate_task(
-    workdir: str, industry: str, version: int, history: str, folder: str | None = None
+    workdir: str,
+    industry: str,
+    version: int,
+    history: str,
+    folder: str | None = None,
+    snapshot: str | None = None,
 ) -> dict[str, Any]:
-    """Champion or challenger for one version, with the reason recorded on it.
+    """Champion or challenger for one version, with the reason recorded on it; and, when
+    neither the version nor the champion is shown better than the baseline, the baseline
+    registered as a version of its own and made champion.
 
     With the candidate's folder (right after training) its own metrics are used; without it
     (``ews promote``) the version and the champion are both re-scored on the version's test rows.
@@ -278,27 +374,71 @@ def gate_task(
             "promote": False,
             "reason": f"v{version} is already the champion ({info.reason})",
             "champion_before": champion_before,
+            "baseline": None,
         }
-    if folder is not None:
-        candidate = load_candidate(folder)
-        frame = test_rows(Path(history), candidate.test_predictions, spec)
-        metrics = candidate.metrics["model"]
-    else:
-        with tempfile.TemporaryDirectory() as scratch:
-            path = tracker.export_file(industry, version, PREDICTIONS_FILE, Path(scratch))
-            frame = test_rows(Path(history), pl.read_parquet(path), spec)
-        model, _ = tracker.load_version(industry, version)
-        metrics = evaluate_on(model, frame, spec, settings.seed)
-    decision = gate(tracker, spec, version, metrics, frame, settings.seed)
-    info = tracker.assign(industry, version, decision)
+    with tempfile.TemporaryDirectory() as scratch:
+        if folder is not None:
+            source = Path(folder)
+            candidate = load_candidate(folder)
+            predictions = candidate.test_predictions
+            frame = test_rows(Path(history), predictions, spec)
+            metrics = candidate.metrics["model"]
+        else:
+            source = Path(scratch) / "version"
+            for name in (PREDICTIONS_FILE, RESULT_FILE, BASELINE_FILE):
+                tracker.export_file(industry, version, name, source)
+            model, info = tracker.load_version(industry, version)
+            if getattr(model, "kind", None) == BASELINE_KIND:
+                raise ValueError(
+                    f"{model_name(industry)} v{version} is a logistic baseline: the gate makes "
+                    "a baseline champion by itself when nothing better is at hand"
+                )
+            snapshot = snapshot or info.snapshot_hash
+            stored = pl.read_parquet(source / PREDICTIONS_FILE)
+            frame = test_rows(Path(history), stored, spec)
+            predictions = stored.with_columns(p_model=pl.Series(model.predict_proba(frame)))
+            metrics = evaluate_on(model, frame, spec, settings.seed)
+        outcome = gate(tracker, spec, version, metrics, predictions, frame, settings.seed)
+        info = tracker.assign(industry, version, outcome.candidate)
+        baseline = None
+        if outcome.serve_baseline:
+            baseline = serve_baseline(
+                workdir,
+                industry,
+                source,
+                settings.models / industry / BASELINE_FOLDER,
+                history,
+                snapshot or "",
+                outcome.baseline_reason or "",
+            )
     return {
         "name": info.name,
         "version": info.version,
-        "alias": decision.alias,
-        "promote": decision.promote,
-        "reason": decision.reason,
+        "alias": outcome.candidate.alias,
+        "promote": outcome.candidate.promote,
+        "reason": outcome.candidate.reason,
         "champion_before": champion_before,
+        "baseline": baseline,
     }
+
+
+def serve_baseline(
+    workdir: str,
+    industry: str,
+    source: Path,
+    target: Path,
+    history: str,
+    snapshot: str,
+    reason: str,
+) -> dict[str, Any]:
+    """Register the baseline trained beside the version in ``source`` and make it champion."""
+    folder = baseline_folder(source, target)
+    logged = log_task.fn(workdir, industry, str(folder), history, snapshot)
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    version = tracker.register(logged)
+    decision = Decision(True, f"the logistic baseline serves: {reason}")
+    info = tracker.assign(industry, version, decision)
+    return {"name": info.name, "version": version, "alias": CHAMPION, "reason": decision.reason}
 
 
 @task(name="write-metrics", cache_policy=NO_CACHE)
@@ -356,11 +496,20 @@ def train_flow(
         )
         logged = log_task(workdir, industry, folder, inputs["history"], inputs["snapshot_hash"])
         version = register_task(workdir, logged)
-        gated = gate_task(workdir, industry, version, inputs["history"], folder)
+        gated = gate_task(
+            workdir, industry, version, inputs["history"], folder, inputs["snapshot_hash"]
+        )
         models[industry] = {key: gated[key] for key in ("name", "version", "alias", "reason")}
+        if gated["baseline"] is not None:
+            models[industry]["baseline"] = gated["baseline"]
         folders[industry] = folder
     metrics = metrics_task(workdir, folders)
     registered = [f"models:/{m['name']}/{m['version']}" for m in models.values()]
+    registered += [
+        f"models:/{m['baseline']['name']}/{m['baseline']['version']}"
+        for m in models.values()
+        if "baseline" in m
+    ]
     audit_task(
         workdir,
         "train",

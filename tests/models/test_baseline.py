@@ -56,3 +56,26 @@ def test_round_trip_gives_identical_probabilities():
 def test_single_class_training_rows_are_refused():
     with pytest.raises(ValueError, match="single class"):
         fit_baseline(frame(9).with_columns(pl.lit(1).alias("label")), FEATURES)
+
+
+def test_contributions_add_up_to_the_margin_and_gaps_count_for_their_feature():
+    model = fit_baseline(frame(0), FEATURES, valid=frame(1))
+    rows = frame(2, n=50)
+    contributions = model.contributions(rows)
+    assert contributions.shape == (50, len(FEATURES) + 1)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.margin(rows), atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(rows), model.calibrator(model.margin(rows)))
+    # The all-null column is imputed everywhere: it explains nothing.
+    np.testing.assert_allclose(contributions[:, FEATURES.index("empty")], 0.0, atol=1e-12)
+    assert model.kind == "logistic_baseline"
+
+
+def test_any_registered_scorer_reads_back_from_its_bytes():
+    from models.baseline import scorer_from_bytes
+
+    model = fit_baseline(frame(0), FEATURES, valid=frame(1))
+    back = scorer_from_bytes(model.to_bytes())
+    assert isinstance(back, LogisticBaseline)
+    np.testing.assert_array_equal(back.contributions(frame(3)), model.contributions(frame(3)))
+    with pytest.raises(ValueError, match="not an EWS model"):
+        scorer_from_bytes(b'{"format": "something-else"}')

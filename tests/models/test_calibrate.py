@@ -41,7 +41,7 @@ def test_isotonic_keeps_every_distinct_margin_apart_and_is_never_exactly_zero_or
 def test_a_shifted_margin_is_recalibrated_rather_than_left_alone():
     margin, y = sample(4)
     chosen = choose_calibrator(margin, y, seed=4)
-    assert chosen.method in {"platt", "isotonic"}
+    assert chosen.method in {"platt", "beta"}
     assert chosen.scores["none"] > chosen.scores[chosen.method]
     assert log_loss(y, chosen(margin)) < log_loss(y, expit(margin))
 
@@ -65,7 +65,7 @@ def test_one_class_cannot_be_calibrated():
         choose_calibrator(np.zeros(10), np.zeros(10, dtype=np.int64))
 
 
-@pytest.mark.parametrize("method", ["none", "platt", "isotonic"])
+@pytest.mark.parametrize("method", ["none", "platt", "beta", "isotonic"])
 def test_dict_round_trip_gives_identical_probabilities(method):
     margin, y = sample(6, n=300)
     fitted = fit_calibrator(method, margin, y)
@@ -75,4 +75,21 @@ def test_dict_round_trip_gives_identical_probabilities(method):
 
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown calibration method"):
-        Calibrator("beta")
+        Calibrator("cubic")
+
+
+def test_beta_calibration_bends_yet_keeps_every_margin_apart():
+    margin, y = sample(7, n=3000)
+    beta = fit_calibrator("beta", margin, y)
+    p = beta(np.sort(margin))
+    assert (np.diff(p) > 0).all()  # strictly monotone: no plateau merges two firms
+    assert min(beta.params["coef"]) >= 0
+    assert (
+        log_loss(y, beta(margin)) <= log_loss(y, fit_calibrator("platt", margin, y)(margin)) + 1e-3
+    )
+
+
+def test_isotonic_is_not_a_default_candidate_for_it_merges_firms():
+    margin, y = sample(8, n=2000)
+    chosen = choose_calibrator(margin, y, seed=8)
+    assert "isotonic" not in chosen.scores and chosen.method != "isotonic"

@@ -74,3 +74,74 @@ def test_missing_metric_names_side_and_metric():
 def test_negative_margin_is_rejected():
     with pytest.raises(ValueError, match="margin"):
         decide({"pr_auc": 0.2}, None, "pr_auc", -0.1)
+
+
+# ---------------------------------------------------------------- the baseline gate
+
+from models.promotion import BaselineVerdict, Incumbent, beats_baseline, gate  # noqa: E402
+
+
+def _difference(value: float, low: float, high: float) -> dict:
+    return {"value": value, "ci_low": low, "ci_high": high}
+
+
+def test_only_an_interval_above_zero_beats_the_baseline():
+    assert beats_baseline(_difference(0.04, 0.01, 0.07), "roc_auc").beats
+    within = beats_baseline(_difference(0.02, -0.01, 0.05), "roc_auc")
+    assert not within.beats and "not shown better" in within.reason
+    worse = beats_baseline(_difference(-0.06, -0.09, -0.02), "roc_auc")
+    assert not worse.beats and "worse than its baseline" in worse.reason
+    assert not beats_baseline(None, "roc_auc").beats
+    assert not beats_baseline(_difference(math.nan, math.nan, math.nan), "roc_auc").beats
+
+
+def test_for_a_lower_is_better_metric_better_is_below_zero():
+    assert beats_baseline(_difference(-0.01, -0.02, -0.005), "brier").beats
+    assert not beats_baseline(_difference(0.01, 0.005, 0.02), "brier").beats
+
+
+WINS = BaselineVerdict(True, "better than its baseline")
+LOSES = BaselineVerdict(False, "worse than its baseline")
+
+
+def test_a_planted_losing_candidate_is_refused_and_the_baseline_serves_on_a_new_model():
+    outcome = gate({"pr_auc": 0.5}, LOSES, None, "pr_auc", 0.005)
+    assert not outcome.candidate.promote and outcome.candidate.alias == CHALLENGER
+    assert outcome.serve_baseline and "no champion yet" in outcome.baseline_reason
+
+
+def test_a_losing_candidate_leaves_a_good_champion_serving():
+    champion = Incumbent(3, "gradient_boosting", {"pr_auc": 0.2}, WINS)
+    outcome = gate({"pr_auc": 0.9}, LOSES, champion, "pr_auc", 0.005)
+    assert not outcome.candidate.promote and not outcome.serve_baseline
+    assert "champion v3 kept" in outcome.candidate.reason
+
+
+def test_a_champion_losing_to_the_baseline_is_replaced_by_the_baseline():
+    champion = Incumbent(3, "gradient_boosting", {"pr_auc": 0.2}, LOSES)
+    outcome = gate({"pr_auc": 0.1}, LOSES, champion, "pr_auc", 0.005)
+    assert not outcome.candidate.promote and outcome.serve_baseline
+    assert "champion v3 lost to the baseline" in outcome.baseline_reason
+
+
+def test_a_champion_losing_to_the_baseline_gives_way_to_a_winning_candidate_at_any_margin():
+    champion = Incumbent(3, "gradient_boosting", {"pr_auc": 0.4}, LOSES)
+    outcome = gate({"pr_auc": 0.1}, WINS, champion, "pr_auc", 0.005)
+    assert outcome.candidate.promote and not outcome.serve_baseline
+    assert "champion v3 was not" in outcome.candidate.reason
+
+
+def test_a_serving_baseline_is_refreshed_or_must_be_beaten_by_the_margin():
+    fallback = Incumbent(4, "logistic_baseline", {"pr_auc": 0.30}, LOSES)
+    refused = gate({"pr_auc": 0.1}, LOSES, fallback, "pr_auc", 0.005)
+    assert refused.serve_baseline and "is a baseline" in refused.baseline_reason
+    short = gate({"pr_auc": 0.302}, WINS, fallback, "pr_auc", 0.005)
+    assert not short.candidate.promote and not short.serve_baseline
+    assert gate({"pr_auc": 0.4}, WINS, fallback, "pr_auc", 0.005).candidate.promote
+
+
+def test_a_winning_candidate_still_has_to_beat_a_good_champion_by_the_margin():
+    champion = Incumbent(2, "gradient_boosting", {"pr_auc": 0.30}, WINS)
+    kept = gate({"pr_auc": 0.301}, WINS, champion, "pr_auc", 0.005)
+    assert not kept.candidate.promote and "champion was v2" in kept.candidate.reason
+    assert gate({"pr_auc": 0.4}, WINS, champion, "pr_auc", 0.005).candidate.promote

@@ -185,3 +185,21 @@ def test_ranking_invariants_hold_for_any_scores(probabilities, insufficient, k):
         ranked.height - scored.height
     )
     assert sorted(ranked["uscc"].to_list()) == sorted(r[0] for r in rows)
+
+
+def test_the_margin_orders_firms_even_where_the_probability_says_otherwise():
+    # A calibrator is monotone in the margin; should a stored probability disagree (rounding,
+    # an isotonic plateau), the margin, the model's own total order, decides.
+    scored = _scored([("a", 0.30, False), ("b", 0.29, False), ("c", 0.29, False)]).with_columns(
+        margin=pl.Series([-1.0, -0.5, -0.5])
+    )
+    ranked = rank_firms(scored, _spec(2))
+    assert ranked["uscc"].to_list() == ["b", "c", "a"]  # equal margins: by code
+    assert ranked["probability"].to_list() == [0.29, 0.29, 0.30]  # shown as calibrated
+
+
+def test_the_rank_order_is_stated_for_the_manifest():
+    from models.rank import RANK_ORDER
+
+    assert RANK_ORDER["keys"] == ["margin desc", "uscc asc"]
+    assert "margin" in RANK_ORDER["statement"] and "calibrated" in RANK_ORDER["statement"]

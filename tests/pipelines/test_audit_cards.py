@@ -11,7 +11,9 @@ from mlflow.tracking import MlflowClient
 
 from models import card
 from models.evaluate import METRICS
+from models.promotion import BaselineVerdict
 from pipelines import audit, file_io
+from pipelines.flows import train
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.train import train_flow
 from pipelines.io import read_json
@@ -31,6 +33,10 @@ def workdir(prefect_harness, tmp_path_factory) -> Settings:
     settings.sim_truth.mkdir()  # a simulated park leaves its truth beside the data
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EWS_OPERATOR", TRAINER)
+        # Cards of two gated candidates: the candidates' own baseline check is waived here (its
+        # linear synthetic signal leaves a booster no edge); tests/pipelines/test_train_flow.py
+        # tests that gate, and test_a_serving_baseline_gets_its_own_card the baseline's card.
+        patch.setattr(train, "beats_baseline", lambda *_, **__: BaselineVerdict(True, "waived"))
         for _ in range(2):
             train_flow(workdir=str(root), industries=["finance"])
     return settings
@@ -208,3 +214,25 @@ def test_random_checks_give_each_tier_an_inspected_rate_beside_the_calibrated_on
     markdown = written.markdown.read_text(encoding="utf-8")
     assert "## Inspection feedback" in markdown and "weighted rate (IPW)" in markdown
     assert "Inspection feedback" in written.html.read_text(encoding="utf-8")
+
+
+def test_a_serving_baseline_gets_its_own_card(prefect_harness, tmp_path, monkeypatch):
+    # Without the waiver this workdir's candidate is not shown better than its logistic
+    # baseline: the baseline is registered and serves, and its card says what it is and why.
+    root = tmp_path / "work"
+    settings = write_audit_workdir(root, seed=11)
+    monkeypatch.setenv("EWS_OPERATOR", TRAINER)
+    trained = train_flow(workdir=str(root), industries=["finance"])["models"]["finance"]
+    assert trained["alias"] == "challenger" and trained["baseline"]["version"] == 2
+    cards = model_cards_flow(workdir=str(root))
+    assert cards == {"finance": str(settings.model_cards / "finance" / "v2.json")}
+    built = _card(settings, 2)
+    details = built["model_details"]
+    assert details["kind"] == "logistic_baseline"
+    assert details["algorithm"].startswith("regularised logistic regression")
+    assert "no champion yet and the candidate lost" in details["why_it_serves"]
+    assert details["owner"] == TRAINER
+    pairs = {row["pair"] for row in _card(settings, 1)["performance"]["ratios"]}
+    assert pairs == {"model/baseline"}  # no simulator truth here: no oracle
+    markdown = (settings.model_cards / "finance" / "v2.md").read_text(encoding="utf-8")
+    assert "Gate decision" in markdown and "logistic" in markdown

@@ -8,6 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from models.baseline import fit_baseline
 from models.explain import BASE_COLUMN, MARGIN_COLUMN
 from pipelines.io import lake_sources
 from pipelines.site import change_label, find_publications, history_svg
@@ -68,6 +69,21 @@ def test_scoring_explains_only_firms_with_enough_data(world):
     flagged = set(scored.filter(pl.col("insufficient_data"))["uscc"])
     assert flagged and not flagged & set(explanations["uscc"])
     assert explanations.columns[:3] == ["uscc", MARGIN_COLUMN, BASE_COLUMN]
+
+
+def test_a_serving_logistic_baseline_scores_and_explains_like_a_booster(world):
+    # When the gate makes the baseline champion, publish scores with it: its exact linear
+    # contributions pass the same additivity check, its margin orders the list.
+    table = pl.read_parquet(world.settings.features / f"as_of={AS_OF.isoformat()}.parquet")
+    booster, _ = world.tracker.load_model("finance")
+    rows = industry_rows(table, world_config().industries["finance"])
+    labelled = rows.with_columns(label=(pl.int_range(pl.len()) % 3 == 0).cast(pl.Int8))
+    baseline = fit_baseline(labelled, booster.feature_names)
+    scored, explanations = score_rows(baseline, rows)
+    assert scored["probability"].to_list() == pytest.approx(baseline.predict_proba(rows).tolist())
+    assert scored["margin"].to_list() == pytest.approx(baseline.margin(rows).tolist())
+    explained = set(explanations["uscc"])
+    assert explained == set(scored.filter(~pl.col("insufficient_data"))["uscc"])
 
 
 def test_scoring_an_industry_with_no_firms_gives_empty_frames(world):

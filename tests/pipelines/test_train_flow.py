@@ -9,31 +9,58 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
+from models import pipeline
 from pipelines import audit, io
+from pipelines.flows import train
 from pipelines.flows.train import promote_flow, promote_target_task, snapshot_hash, train_flow
 from pipelines.settings import Settings
 from pipelines.tracking import tracker_for
 from tests.pipelines.finance_workdir import FIRMS, distress_weeks, write_finance_workdir
 
+# More firms than the shared finance workdir: the gate needs enough test events to tell the
+# boosted model from its baseline with confidence.
+FIRMS_HERE = 4 * FIRMS
 pytestmark = pytest.mark.slow  # Prefect harness, MLflow store and two trainings
 
 
 def write_synthetic_workdir(root: Path, seed: int) -> None:
-    """Finance firms whose latent stress drives both a feature and a distress event."""
+    """Finance firms whose latent stress drives both a feature and a distress event.
+
+    Stress far from normal in either direction is the risk (a U shape), which trees learn and the
+    logistic baseline cannot: the boosted model is shown better than its baseline, as the
+    promotion gate demands of a champion.
+    """
     rng = np.random.default_rng(seed)
-    stress = rng.normal(size=FIRMS)
-    event_weeks = distress_weeks(rng, stress, slope=1.5, offset=7.0)
+    stress = rng.normal(size=FIRMS_HERE)
+    event_weeks = distress_weeks(rng, 2.0 * np.abs(stress) - 1.0, slope=1.5, offset=7.5)
 
     def columns(i: int, week: int) -> dict:
         return {
             "district": "园区",
-            "stress_signal": stress[i] + rng.normal(scale=0.3),
+            "stress_signal": stress[i] + rng.normal(scale=0.1),
             "unrelated_signal": rng.normal(),
         }
 
     write_finance_workdir(Settings(workdir=root), event_weeks, columns)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def held_to_roc_auc():
+    """The gate holds models to their baseline on ROC-AUC here: with a few dozen test events
+    PR-AUC's paired interval is too wide to show any model better (the parks' industries.yaml
+    uses PR-AUC, which the demo park's test periods can resolve)."""
+    specs = {
+        key: spec.model_copy(
+            update={"promotion": spec.promotion.model_copy(update={"baseline_metric": "roc_auc"})}
+        )
+        for key, spec in train.load_industries().items()
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train, "load_industries", lambda: dict(specs))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +154,32 @@ def test_promote_without_a_challenger_asks_for_a_version(first, workdir):
 def test_train_without_feature_history_says_what_to_run(prefect_harness, tmp_path):
     with pytest.raises(FileNotFoundError, match="ews features"):
         train_flow(workdir=str(tmp_path), industries=["finance"])
+
+
+def test_a_planted_losing_candidate_is_refused_and_the_baseline_serves(
+    prefect_harness, tmp_path, monkeypatch
+):
+    # The planted loser: the booster learns from shuffled training labels; its baseline does not.
+    write_synthetic_workdir(tmp_path, seed=11)
+    real_fit = pipeline.fit_risk_model
+
+    def fit_on_noise(train, *args, **kwargs):
+        return real_fit(train.with_columns(pl.col("label").shuffle(seed=0)), *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "fit_risk_model", fit_on_noise)
+    result = train_flow(workdir=str(tmp_path), industries=["finance"])
+    finance = result["models"]["finance"]
+    assert (finance["version"], finance["alias"]) == (1, "challenger")
+    assert finance["reason"].startswith("not promoted: candidate - baseline roc_auc")
+    served = finance["baseline"]
+    assert (served["version"], served["alias"]) == (2, "champion")
+    assert "no champion yet and the candidate lost" in served["reason"]
+    tracker = tracker_for(Settings(workdir=tmp_path))
+    model, info = tracker.load_model("finance")
+    assert model.kind == "logistic_baseline" and info.version == 2
+    assert info.reason == served["reason"]
+    metrics = io.read_json(Path(result["metrics"]))["finance"]
+    vs_baseline = metrics["comparisons"]["model/baseline"]["roc_auc"]["difference"]
+    assert vs_baseline["low"] <= 0  # not shown better: what refused it
+    audit_entry = audit.read_log(Settings(workdir=tmp_path))[-1]
+    assert {"ref": "models:/ews-finance/2"} in audit_entry["outputs"]
