@@ -2,12 +2,12 @@
 
 Three candidates: ``none`` (the booster's own sigmoid), ``platt`` (a logistic curve on the
 margin) and ``beta`` (beta calibration: a logistic curve on ln s and -ln(1 - s) of the booster's
-probability s, which can bend where Platt cannot). ``isotonic`` (a monotone
-step-interpolation) is available but not a default candidate: its steps merge firms. Which one to use is decided by the log
-loss of *cross-fitted* predictions on the held-out margins: each candidate is fitted on k-1 folds
-and scored on the remaining fold, so the choice never rewards a calibrator for memorising the
-rows it is judged on. Log loss rather than Brier because it punishes overconfidence near 0, where
-the risk tiers sit: an isotonic step that says "0 %" for a group that still has events loses.
+probability s, which can bend where Platt cannot). ``isotonic`` (a monotone step-interpolation)
+is available but not a default candidate: its steps merge firms. Which one to use is decided by
+the log loss of *cross-fitted* predictions on the held-out margins: each candidate is fitted on
+k-1 folds and scored on the remaining fold, so the choice never rewards a calibrator for
+memorising the rows it is judged on. Log loss rather than Brier because it punishes
+overconfidence near 0, where the risk tiers sit.
 """
 
 from __future__ import annotations

@@ -82,8 +82,53 @@ def render(record: Mapping[str, Any], industries: Sequence[str] | None = None) -
         except KeyError as error:
             raise FiguresError(f"metrics of {industry} lack {error}") from error
         lines.append("| " + " | ".join(cells) + " |")
+    lines.extend(ratio_table(metrics, order))
     lines.append(END)
     return "\n".join(lines)
+
+
+def ratio_table(metrics: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    """The paired ratios model/oracle and model/baseline and the serving model, when the run's
+    metrics carry them (none before the comparisons existed)."""
+    shown = [i for i in order if "model/oracle" in metrics[i].get("comparisons", {})]
+    if not shown:
+        return []
+    lines = [
+        "",
+        "On the same test rows, with paired 95% intervals (both sides scored on the same "
+        "bootstrap resamples of firms); the oracle is the simulator's latent stress in the as-of "
+        "month (simulator only, never a feature). The serving model is the promotion gate's "
+        "choice (a model serves only when shown better than its baseline on PR-AUC):",
+        "",
+        "| industry | serving | "
+        + " | ".join(f"model/oracle {header}" for header, _ in COMPARED)
+        + " | "
+        + " | ".join(f"model/baseline {header}" for header, _ in COMPARED)
+        + " |",
+        "|---|---|" + "---:|" * (2 * len(COMPARED)),
+    ]
+    for industry in shown:
+        pairs = metrics[industry]["comparisons"]
+        serving = metrics[industry].get("serving") or {}
+        cells = [
+            industry,
+            f"v{serving['version']} {serving['kind'].replace('_', ' ')}" if serving else "n/a",
+            *(
+                _interval(pairs[pair][metric]["ratio"])
+                for pair in ("model/oracle", "model/baseline")
+                for _, metric in COMPARED
+            ),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _interval(estimate: Mapping[str, float | None]) -> str:
+    if estimate.get("value") is None:
+        return "n/a"
+    low, high = estimate.get("low"), estimate.get("high")
+    bounds = "" if low is None or high is None else f" [{low:.2f}, {high:.2f}]"
+    return f"{estimate['value']:.2f}{bounds}"
 
 
 def replace_block(text: str, block: str) -> str:

@@ -442,15 +442,35 @@ def serve_baseline(
 
 
 @task(name="write-metrics", cache_policy=NO_CACHE)
-def metrics_task(workdir: str, folders: dict[str, str]) -> str:
-    """models/metrics.json: each trained industry's test metrics, bounds and baseline."""
+def metrics_task(
+    workdir: str, folders: dict[str, str], serving: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """models/metrics.json: each trained industry's test metrics, bounds, baseline and (on a
+    simulated park) oracle, and the model serving after the gate (version, kind, why)."""
     settings = Settings(workdir=Path(workdir))
     specs = load_industries()
     entries = {
         industry: metrics_summary(load_candidate(folder), specs[industry].capacity_k)
         for industry, folder in folders.items()
     }
+    for industry, entry in entries.items():
+        if serving and industry in serving:
+            entry["serving"] = serving[industry]
     return str(write_metrics(settings.models / METRICS_FILE, entries))
+
+
+@task(name="serving-models", cache_policy=NO_CACHE)
+def serving_task(workdir: str, industries: list[str]) -> dict[str, dict[str, Any]]:
+    """The champion of each industry after the gate: version, kind and the recorded reason."""
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    serving = {}
+    for industry in industries:
+        version = tracker.version_for(industry, CHAMPION)
+        if version is None:
+            continue
+        model, info = tracker.load_version(industry, version)
+        serving[industry] = {"version": version, "kind": model.kind, "reason": info.reason}
+    return serving
 
 
 @task(name="promotion-target", cache_policy=NO_CACHE)
@@ -503,7 +523,7 @@ def train_flow(
         if gated["baseline"] is not None:
             models[industry]["baseline"] = gated["baseline"]
         folders[industry] = folder
-    metrics = metrics_task(workdir, folders)
+    metrics = metrics_task(workdir, folders, serving_task(workdir, list(folders)))
     registered = [f"models:/{m['name']}/{m['version']}" for m in models.values()]
     registered += [
         f"models:/{m['baseline']['name']}/{m['baseline']['version']}"
