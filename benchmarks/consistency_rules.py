@@ -19,6 +19,12 @@ consistency run`` runs). Its anomalies are scored against the truth, rule by rul
   as-of date does not look at (``not_examined``).
 
 The scales are printed side by side, with the time each step took.
+
+    .venv/bin/python benchmarks/consistency_rules.py --workdir WORKDIR [--run AS_OF/SCOPE]
+
+scores a simulated workdir's own consistency run instead (``ews simulate`` plants, ``ews ingest``
+files the deliveries, ``ews consistency run`` examines the lake) against its
+``sim_truth/consistency.parquet``: the whole chain, files, validation and quarantine included.
 """
 
 from __future__ import annotations
@@ -35,105 +41,37 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts.simulate.consistency_score import KEYS, SCORE_SCHEMA, positives, score, totals
+
+__all__ = ["KEYS", "SCORE_SCHEMA", "positives", "score", "totals"]
 ROOT = Path(__file__).resolve().parents[1]
 END_DATE = "2026-11-20"
 SEED = 20261121  # the demo's seed
-KEYS = ["rule_id", "uscc", "period"]
-VIOLATION = "violation"  # data_contracts.simulate.consistency.VIOLATION (not imported: pure helper)
-SCORE_SCHEMA: dict[str, pl.DataType] = {
-    "rule_id": pl.String(),
-    "planted": pl.UInt32(),
-    "examined": pl.UInt32(),
-    "not_examined": pl.UInt32(),
-    "flagged": pl.UInt32(),
-    "true_positives": pl.UInt32(),
-    "false_positives": pl.UInt32(),
-    "innocent_flagged": pl.UInt32(),
-    "missed": pl.UInt32(),
-    "precision": pl.Float64(),
-    "recall": pl.Float64(),
-    "recall_all": pl.Float64(),
-}
 
 
-def positives(truth: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """The planted contradictions the data shows at ``as_of`` (KEYS): visible by then and not
-    corrected by then."""
-    corrected = pl.col("corrected_at").is_not_null() & (
-        pl.col("corrected_at").cast(pl.Date) <= as_of
-    )
-    return (
-        truth.filter((pl.col("kind") == VIOLATION) & (pl.col("visible_from") <= as_of) & ~corrected)
-        .select(KEYS)
-        .unique()
-    )
+def score_workdir(workdir: Path, run: str | None = None) -> dict:
+    """A consistency run of a simulated workdir (``ews simulate`` plants the contradictions,
+    ``ews ingest`` files them, ``ews consistency run`` examines the lake) scored against the
+    workdir's planted truth: the whole pipeline, files and validation included. ``run``: the
+    run's folder under ``consistency/`` (``<as_of>/<scope>``), the newest park run by default."""
+    from data_contracts.rules import load_rules
 
-
-def score(
-    truth: pl.DataFrame,
-    examined: pl.DataFrame,
-    rule_ids: list[str],
-    as_of: dt.date,
-) -> pl.DataFrame:
-    """Per rule (every id of ``rule_ids``, sorted): ``SCORE_SCHEMA``.
-
-    ``examined``: the engine's examined rows (KEYS and ``violated``) at ``as_of``; ``truth``: the
-    simulator's (``TRUTH_SCHEMA``). Precision is None without a flagged anomaly, recall None
-    without a positive examined."""
-    positive = positives(truth, as_of).with_columns(pl.lit(True).alias("_positive"))
-    looked = examined.select(*KEYS, "violated").unique(KEYS)
-    flagged = looked.filter(pl.col("violated")).select(KEYS)
-    innocent = truth.filter(pl.col("kind") != VIOLATION).select(KEYS)
-    innocent = pl.concat(
-        [innocent, truth.select(KEYS).join(positive.select(KEYS), on=KEYS, how="anti")]
-    ).unique()
-
-    def per_rule(frame: pl.DataFrame, name: str) -> pl.DataFrame:
-        return frame.group_by("rule_id").agg(pl.len().cast(pl.UInt32).alias(name))
-
-    seen = positive.select(KEYS).join(looked.select(KEYS), on=KEYS, how="semi")
-    hit = flagged.join(positive.select(KEYS), on=KEYS, how="semi")
-    parts = [
-        per_rule(positive, "planted"),
-        per_rule(seen, "examined"),
-        per_rule(flagged, "flagged"),
-        per_rule(hit, "true_positives"),
-        per_rule(flagged.join(innocent, on=KEYS, how="semi"), "innocent_flagged"),
-    ]
-    table = pl.DataFrame({"rule_id": sorted(rule_ids)}, schema={"rule_id": pl.String()})
-    for part in parts:
-        table = table.join(part, on="rule_id", how="left")
-    counts = [c for c in table.columns if c != "rule_id"]
-    table = table.with_columns(pl.col(counts).fill_null(0))
-    tp = pl.col("true_positives")
-    return table.with_columns(
-        (pl.col("planted") - pl.col("examined")).alias("not_examined"),
-        (pl.col("flagged") - tp).alias("false_positives"),
-        (pl.col("examined") - tp).alias("missed"),
-        _share(tp, pl.col("flagged")).alias("precision"),
-        _share(tp, pl.col("examined")).alias("recall"),
-        _share(tp, pl.col("planted")).alias("recall_all"),
-    ).select(SCORE_SCHEMA.keys())
-
-
-def _share(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
-    return pl.when(whole > 0).then(part.cast(pl.Float64) / whole)
-
-
-def totals(table: pl.DataFrame) -> dict:
-    """Micro-averaged figures over every rule."""
-    sums = {c: int(table[c].sum()) for c in SCORE_SCHEMA if SCORE_SCHEMA[c] == pl.UInt32()}
-
-    def share(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
+    runs = sorted((workdir / "consistency").glob("*/*/examined.parquet"))
+    if run is not None:
+        runs = [workdir / "consistency" / run / "examined.parquet"]
+    elif parks := [r for r in runs if r.parent.name == "park"]:
+        runs = parks
+    if not runs or not runs[-1].is_file():
+        raise SystemExit(f"no consistency run under {workdir / 'consistency'}")
+    examined = pl.read_parquet(runs[-1])
+    as_of = dt.date.fromisoformat(runs[-1].parent.parent.name)
+    truth = pl.read_parquet(workdir / "sim_truth" / "consistency.parquet")
+    table = score(truth, examined, sorted(load_rules()), as_of)
     return {
-        **sums,
-        "precision": share(sums["true_positives"], sums["flagged"]),
-        "recall": share(sums["true_positives"], sums["examined"]),
-        "recall_all": share(sums["true_positives"], sums["planted"]),
-        "rules_planted": int((table["planted"] > 0).sum()),
-        "rules_flagging": int((table["flagged"] > 0).sum()),
+        "run": runs[-1].parent.relative_to(workdir).as_posix(),
+        "as_of": str(as_of),
+        "totals": totals(table),
+        "rules": table.to_dicts(),
     }
 
 
@@ -253,6 +191,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--as-of", default=END_DATE, help="the park's end date and the run's")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="score this simulated workdir's consistency run (after ews simulate, ingest and "
+        "consistency run) against its sim_truth instead of simulating",
+    )
+    parser.add_argument("--run", help="with --workdir: the run folder <as_of>/<scope>")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -265,6 +210,13 @@ def main() -> None:
         result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
         result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+        return
+    if args.workdir is not None:
+        result = score_workdir(args.workdir, args.run)
+        print(json.dumps({k: v for k, v in result.items() if k != "rules"}, indent=2))
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), "utf-8")
         return
     if args.json is None:
         parser.error("--json PATH is required")

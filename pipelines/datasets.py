@@ -130,6 +130,10 @@ SIM_REPAIRS = _d(
     "sim_repairs", SIM_TRUTH, "repairs/{source}.parquet", "parquet",
     "pipelines.flows.simulate", "what each simulated credit repair refers to",
 )  # fmt: skip
+SIM_CONSISTENCY = _d(
+    "sim_consistency", SIM_TRUTH, "consistency.parquet", "parquet", "pipelines.flows.simulate",
+    "every cross-source contradiction and near miss planted for the consistency rules",
+)  # fmt: skip
 SIM_DEMO_REPAIR = _d(
     "sim_demo_repair", SIM_TRUTH, "repairs/demo.json", "json",
     "pipelines.flows.credit_centre", "the demo's credit repair of a listed firm",

@@ -819,6 +819,14 @@ class Planter:
         if last.is_empty():
             return
         firms = last[FIRM].to_numpy()
+        # Months the firm already has a row for (a near miss's grace month often does): a copy
+        # there would deliver the key twice.
+        held = (
+            frame.filter(pl.col(FIRM).is_in(firms.tolist()))
+            .group_by(FIRM)
+            .agg(pl.col(contract.event_time).cast(pl.Date).dt.month_start().unique().alias("_m"))
+        )
+        months_held = {int(f): np.array(m, dtype="datetime64[M]") for f, m in held.iter_rows()}
         draw = rng.random(len(firms))
         violate = draw < sim.rate
         near = ~violate & (draw < sim.rate + sim.near_miss_rate)
@@ -831,6 +839,7 @@ class Planter:
         for i in np.flatnonzero(pick):
             periods = first[i] + np.arange(count[i])
             periods = periods[periods <= end.astype("datetime64[M]") - 1]
+            periods = periods[~np.isin(periods, months_held.get(int(firms[i]), []))]
             if len(periods) < (rule.min_months if violate[i] else 1):
                 continue
             starts = periods.astype("datetime64[D]")

@@ -24,9 +24,18 @@ class SourceDeliveries:
     references: pl.DataFrame | None = None
 
 
-def source_deliveries(world: World, contract: SourceContract, plan: DefectPlan) -> SourceDeliveries:
-    """The files one source delivers up to the world's end date, with their defects."""
-    canonical = simulate_source(world, contract)
+def source_deliveries(
+    world: World,
+    contract: SourceContract,
+    plan: DefectPlan,
+    canonical: pl.DataFrame | None = None,
+) -> SourceDeliveries:
+    """The files one source delivers up to the world's end date, with their defects.
+
+    ``canonical``: the source's rows when already simulated (the consistency plants rewrite the
+    sources their rules compare); simulated here otherwise."""
+    if canonical is None:
+        canonical = simulate_source(world, contract)
     deliveries = split_deliveries(contract, canonical, world.calendar)
     weekly = [str(d) for d in world.calendar.weekly_dates]
     deliveries, defects = inject_defects(contract, deliveries, plan, world.seed, weekly)

@@ -24,6 +24,8 @@ import polars as pl
 from prefect import flow
 
 from data_contracts.feedback import load_feedback
+from data_contracts.rules import load_rules
+from data_contracts.simulate import consistency_score
 from models.accuracy import follow_up, wilson_interval
 from models.config import load_industries
 from pipelines import consistency_io, datasets
@@ -204,6 +206,23 @@ def compare_with_truth(settings: Settings, week: str, at: dt.date) -> dict[str, 
     return out
 
 
+def consistency_vs_truth(settings: Settings, folder: str, as_of: dt.date) -> dict[str, Any]:
+    """The consistency run in ``folder`` scored against the contradictions ``ews simulate``
+    planted (``sim_truth/consistency.parquet``) over the firms it examined: precision and recall
+    micro-averaged over the rules, with the counts behind them. Diagnostics only: reads sim_truth.
+    """
+    examined = pl.read_parquet(Path(folder) / "examined.parquet")
+    truth = pl.read_parquet(datasets.SIM_CONSISTENCY.at(settings.sim_truth)).join(
+        examined.select("uscc").unique(), on="uscc", how="semi"
+    )
+    table = consistency_score.score(truth, examined, sorted(load_rules()), as_of)
+    figures = consistency_score.totals(table)
+    return {
+        key: round(value, 4) if isinstance(value, float) else value
+        for key, value in figures.items()
+    }
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
@@ -321,6 +340,7 @@ def demo_flow(
             "by_topic": checked["by_topic"],
             "earlier_run": earlier["manifest"],
             "closed_as_corrected": checked["case_store"]["corrected"],
+            "vs_truth": consistency_vs_truth(settings, checked["folder"], as_of),
         }
     with watch.stage("model_cards"):
         artifacts["model_cards"] = model_cards_flow(workdir=str(root))

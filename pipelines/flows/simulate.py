@@ -8,6 +8,9 @@ sim_truth/distress_events.parquet                 every distress event (also tho
 sim_truth/defects.json                            every injected defect (source, delivery, kind,
                                                   column, rows)
 sim_truth/deliveries.json                         every file written, with its rows and bytes
+sim_truth/consistency.parquet                     every planted cross-source contradiction and
+                                                  innocent near miss (rule, firm, period, kind,
+                                                  visible from, corrected at, the two values)
 sim_truth/repairs/<source_id>.parquet             the records each repair source repaired, when
                                                   (as generated, before defects)
 
@@ -31,13 +34,18 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.catalog import load_all
+from data_contracts.rules import load_rules
+from data_contracts.schema import SourceContract
+from data_contracts.simulate.consistency import plant, planting_sources
 from data_contracts.simulate.defects import DEFECT_KINDS, DefectPlan, plan_defects
 from data_contracts.simulate.deliveries import render
 from data_contracts.simulate.park import source_deliveries
+from data_contracts.simulate.sources import simulate_source
 from data_contracts.simulate.world import World, build_world
 from pipelines import datasets, file_io
 from pipelines.settings import Settings
 from pipelines.timeline import parse_day
+from pipelines.workdir_lock import holds_workdir
 
 TRUTH_FRAMES = ("firms", "monthly_stress", "distress_events")
 # Landing tasks: few enough to keep orchestration overhead small, two running at a time (the
@@ -79,11 +87,54 @@ def build_world_task(
     return paths
 
 
+def _by_source(entry: dict[str, Any]) -> str:
+    return entry["source"]
+
+
 def load_world(truth: dict[str, str]) -> World:
     meta = json.loads(Path(truth["world"]).read_text(encoding="utf-8"))
     return World.from_truth(
         meta, pl.read_parquet(truth["firms"]), pl.read_parquet(truth["monthly_stress"])
     )
+
+
+def _write_source(
+    landing: str,
+    truth_folder: Path,
+    world: World,
+    contract: SourceContract,
+    plan: DefectPlan,
+    canonical: pl.DataFrame | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One source's delivery files written; their entries and the defects injected."""
+    source_id = contract.id
+    result = source_deliveries(world, contract, plan, canonical)
+    files: list[dict[str, Any]] = []
+    defects: list[dict[str, Any]] = []
+    for delivery in result.deliveries:
+        content = render(delivery)
+        path = Path(landing) / source_id / delivery.file_name
+        _write_bytes(path, content)
+        files.append(
+            {
+                "source": source_id,
+                "delivery": delivery.delivery_id,
+                "file": f"landing/{source_id}/{delivery.file_name}",
+                "rows": delivery.rows,
+                "bytes": len(content),
+            }
+        )
+    for record in result.defects:
+        entry = record.to_json()
+        if record.delivery is not None:
+            suffix = contract.delivery.format.value
+            entry["file"] = f"landing/{source_id}/{record.delivery}.{suffix}"
+        defects.append(entry)
+    if result.references is not None:
+        path = datasets.SIM_REPAIRS.at(truth_folder, source=source_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result.references.write_parquet(path, statistics=False)
+    return files, defects
 
 
 @task(name="write-landing", cache_policy=NO_CACHE)
@@ -94,34 +145,43 @@ def write_landing_task(
     world = load_world(truth)
     contracts = load_all()
     defect_plan = DefectPlan.from_json(plan)
+    folder = Path(truth["world"]).parent
     files: list[dict[str, Any]] = []
     defects: list[dict[str, Any]] = []
     for source_id in source_ids:
-        result = source_deliveries(world, contracts[source_id], defect_plan)
-        for delivery in result.deliveries:
-            content = render(delivery)
-            path = Path(landing) / source_id / delivery.file_name
-            _write_bytes(path, content)
-            files.append(
-                {
-                    "source": source_id,
-                    "delivery": delivery.delivery_id,
-                    "file": f"landing/{source_id}/{delivery.file_name}",
-                    "rows": delivery.rows,
-                    "bytes": len(content),
-                }
-            )
-        for record in result.defects:
-            entry = record.to_json()
-            if record.delivery is not None:
-                suffix = contracts[source_id].delivery.format.value
-                entry["file"] = f"landing/{source_id}/{record.delivery}.{suffix}"
-            defects.append(entry)
-        if result.references is not None:
-            path = datasets.SIM_REPAIRS.at(Path(truth["world"]).parent, source=source_id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            result.references.write_parquet(path, statistics=False)
+        written, injected = _write_source(landing, folder, world, contracts[source_id], defect_plan)
+        files += written
+        defects += injected
     return {"files": files, "defects": defects}
+
+
+@task(name="plant-consistency", cache_policy=NO_CACHE)
+def plant_consistency_task(
+    landing: str, truth: dict[str, str], source_ids: list[str], plan: dict[str, Any]
+) -> dict[str, Any]:
+    """The sources the consistency rules compare, simulated together, reconciled and planted
+    with contradictions and innocent near misses (``data_contracts/simulate/consistency.py``,
+    rates from each rule's ``simulation``); their delivery files written and the planted truth
+    in ``sim_truth/consistency.parquet``."""
+    world = load_world(truth)
+    contracts = load_all()
+    rules = load_rules()
+    defect_plan = DefectPlan.from_json(plan)
+    folder = Path(truth["world"]).parent
+    canonical = {s: simulate_source(world, contracts[s]) for s in source_ids}
+    frames, planted = plant(world, rules, canonical, contracts)
+    del canonical
+    files: list[dict[str, Any]] = []
+    defects: list[dict[str, Any]] = []
+    for source_id in source_ids:
+        written, injected = _write_source(
+            landing, folder, world, contracts[source_id], defect_plan, frames.pop(source_id)
+        )
+        files += written
+        defects += injected
+    path = datasets.SIM_CONSISTENCY.at(folder)
+    planted.write_parquet(path, statistics=False)
+    return {"files": files, "defects": defects, "truth": str(path)}
 
 
 @task(name="write-manifests", cache_policy=NO_CACHE)
@@ -136,6 +196,7 @@ def write_manifests_task(
 
 
 @flow(name="simulate", task_runner=ThreadPoolTaskRunner(max_workers=PARALLEL_TASKS))
+@holds_workdir("simulate")
 def simulate_flow(
     workdir: str,
     scale: str = "small",
@@ -155,14 +216,19 @@ def simulate_flow(
 
     clear_previous_run(str(settings.landing), str(settings.sim_truth), source_ids)
     truth = build_world_task(str(settings.sim_truth), scale, seed, end, plan)
-    batches = [source_ids[i::LANDING_TASKS] for i in range(LANDING_TASKS)]
+    planted_sources = planting_sources(load_rules())
+    others = [s for s in source_ids if s not in planted_sources]
+    batches = [others[i::LANDING_TASKS] for i in range(LANDING_TASKS)]
+    planted = plant_consistency_task.submit(str(settings.landing), truth, planted_sources, plan)
     futures = [
         write_landing_task.submit(str(settings.landing), truth, batch, plan) for batch in batches
     ]
-    written = [future.result() for future in futures]
-    files = [f for part in written for f in part["files"]]
-    defects = [d for part in written for d in part["defects"]]
+    written = [planted.result(), *(future.result() for future in futures)]
+    # Files and defects in source order (each source's in delivery order), however dealt.
+    files = sorted((f for part in written for f in part["files"]), key=_by_source)
+    defects = sorted((d for part in written for d in part["defects"]), key=_by_source)
     manifests = write_manifests_task(str(settings.sim_truth), files, defects)
+    truth = {**truth, "consistency": written[0]["truth"]}
     return _summary(
         settings,
         scale,
@@ -194,6 +260,7 @@ def _summary(
     by_kind = dict(sorted(firms.group_by("entity_kind").len().iter_rows()))
     events = firms.filter(pl.col("distress_date") <= end).height
     kinds = {kind: sum(d["kind"] == kind for d in defects) for kind in DEFECT_KINDS}
+    planted = pl.read_parquet(truth["consistency"], columns=["rule_id", "kind"])
     return {
         "workdir": str(settings.workdir),
         "landing": str(settings.landing),
@@ -212,5 +279,9 @@ def _summary(
         "rows": sum(f["rows"] for f in files),
         "defects": len(defects),
         "defects_by_kind": kinds,
+        "consistency_planted": {
+            "rules": planted["rule_id"].n_unique(),
+            **dict(sorted(planted.group_by("kind").len().iter_rows())),
+        },
         "seconds": round(seconds, 2),
     }
