@@ -3,10 +3,13 @@
 The daily ingest rewrites the lake and its ledger while the weekly publication reads them (and
 records their hashes in its manifest) and retraining reads the feature history: run at once,
 from a schedule, a worker and an analyst's terminal, they would see each other half-written.
-Each of those flows holds ``<workdir>/.ews.lock`` (an exclusive ``flock``) for its whole run;
-the next waits its turn. The operating system releases the lock when its process dies, so a
-killed run never leaves the workdir locked. A flow that calls another inside the same process
-(publish building the features) holds it once; another thread waits its turn.
+Each flow that writes into the workdir (simulate, ingest, features, train and promote,
+publish, model cards, the consistency runs and follow-up, feedback imports and reports, the
+inspection plan, the simulated departments) holds ``<workdir>/.ews.lock`` (an exclusive
+``flock``) for its whole run; the next waits its turn. The operating system releases the lock
+when its process dies, so a killed run never leaves the workdir locked. A flow that calls
+another inside the same process (publish building the features, the demo every step) holds it
+once; another thread waits its turn.
 
 Every hold is appended to ``<workdir>/locks/workdir.jsonl``: who, which process, how long it
 waited, when it got and gave back the lock.
@@ -137,6 +140,7 @@ def holds_workdir(holder: str) -> Callable[[F], F]:
             with exclusive(workdir, holder):
                 return function(*args, **kwargs)
 
+        locked.workdir_lock_holder = holder  # type: ignore[attr-defined]
         return locked  # type: ignore[return-value]
 
     return decorate

@@ -28,6 +28,7 @@ from pipelines.site_audit import render_auditor_pages
 from pipelines.tiers import FOLDER as TIERS_FOLDER
 from pipelines.tracking import log_artifacts, tracker_for
 from pipelines.verify import verify_publication, verify_tiers
+from pipelines.workdir_lock import holds_workdir
 
 AUDIT_LOG = "audit/audit_log.jsonl"
 WEEK_FOLDER = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -104,6 +105,7 @@ def pages_task(workdir: str) -> list[str]:
 
 
 @flow(name="model-cards")
+@holds_workdir("model-cards")
 def model_cards_flow(workdir: str) -> dict[str, str]:
     """A card for every registered version; returns each industry's champion card (JSON path;
     the latest version's when there is no champion)."""

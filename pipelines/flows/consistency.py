@@ -42,6 +42,7 @@ from pipelines.publish_io import atomic_directory, ledger_snapshot, write_parque
 from pipelines.settings import Settings
 from pipelines.site_consistency import render_consistency_pages
 from pipelines.timeline import parse_day
+from pipelines.workdir_lock import holds_workdir
 
 
 @task(name="consistency-run", cache_policy=NO_CACHE)
@@ -126,6 +127,7 @@ def run_task(
 
 
 @flow(name="consistency")
+@holds_workdir("consistency")
 def consistency_flow(
     workdir: str, as_of: str | dt.date | None = None, firms_file: str | None = None
 ) -> dict[str, Any]:
@@ -196,12 +198,14 @@ def _record_reports(
 
 
 @flow(name="consistency-follow-up")
+@holds_workdir("consistency-follow-up")
 def follow_up_flow(workdir: str, reports: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """Record departments' follow-ups (anomaly key, status, date, note) in the case store."""
     return _record_reports(Settings(workdir=Path(workdir)), reports, source)
 
 
 @flow(name="consistency-returns")
+@holds_workdir("consistency-returns")
 def returns_flow(workdir: str, workbook: str) -> dict[str, Any]:
     """Record the follow-ups filled in a department's returned anomalies.xlsx."""
     path = Path(workbook)

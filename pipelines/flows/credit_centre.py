@@ -37,6 +37,7 @@ from pipelines.io import lake_sources
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 from pipelines.settings import Settings
 from pipelines.timeline import resolve_week
+from pipelines.workdir_lock import holds_workdir
 
 REPAIR_SOURCE = "credit_repair"
 ARRIVES_AT = dt.time(10, 0)
@@ -192,6 +193,7 @@ def _write_delivery(landing: Path, delivery_id: str, rows: pl.DataFrame) -> Path
 
 
 @flow(name="simulated-credit-centre")
+@holds_workdir("simulated-credit-centre")
 def credit_centre_flow(workdir: str, week: str, repaired_on: str | dt.date) -> dict[str, Any]:
     """Repair the records behind the strongest repairable explanation of ``week``'s listed
     firms on ``repaired_on``; returns what was repaired (empty when no listed firm has any)."""

@@ -30,6 +30,7 @@ from pipelines.feedback.sources import sync_department_sources
 from pipelines.feedback.workbook import ReturnedList, WorkbookRejected, read_returned
 from pipelines.settings import Settings
 from pipelines.timeline import PARK_TZ
+from pipelines.workdir_lock import holds_workdir
 
 ACCURACY_FILE = datasets.FEEDBACK_ACCURACY.name
 CHANNEL = "workbook"
@@ -68,6 +69,7 @@ def workbook_reports(returned: ReturnedList, received_at: dt.datetime) -> list[R
 
 
 @flow(name="feedback-import")
+@holds_workdir("feedback-import")
 def import_workbook_flow(
     workdir: str,
     path: str,
@@ -154,6 +156,7 @@ def import_workbook_flow(
 
 
 @flow(name="feedback-sync")
+@holds_workdir("feedback-sync")
 def sync_sources_flow(workdir: str) -> dict[str, Any]:
     """Record the department inspection sources' new or changed rows."""
     settings = Settings(workdir=Path(workdir))
@@ -169,6 +172,7 @@ def sync_sources_flow(workdir: str) -> dict[str, Any]:
 
 
 @flow(name="feedback-report")
+@holds_workdir("feedback-report")
 def report_flow(workdir: str, at: str | None = None) -> dict[str, Any]:
     """The lists' accuracy from the store now (inspections dated up to ``at``, default today),
     written to ``feedback/accuracy.json``."""

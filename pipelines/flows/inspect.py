@@ -28,6 +28,7 @@ from pipelines.inspection.plan import (
 from pipelines.inspection.verify import verify_department
 from pipelines.settings import Settings
 from pipelines.site import build_site
+from pipelines.workdir_lock import holds_workdir
 
 
 @task(name="draw-and-publish-plan", cache_policy=NO_CACHE)
@@ -46,6 +47,7 @@ def verify_task(workdir: str, month: str, department: str) -> dict[str, Any]:
 
 
 @flow(name="inspection-plan")
+@holds_workdir("inspection-plan")
 def plan_flow(
     workdir: str,
     month: str,

@@ -29,6 +29,7 @@ from pipelines.io import read_json
 from pipelines.publish_io import RISK_LIST_XLSX, SCORES
 from pipelines.settings import Settings
 from pipelines.timeline import published_on
+from pipelines.workdir_lock import holds_workdir
 
 
 def fill_workbook(published: Path, target: Path, answers: pl.DataFrame) -> Path:
@@ -60,6 +61,7 @@ def fill_workbook(published: Path, target: Path, answers: pl.DataFrame) -> Path:
 
 
 @flow(name="simulated-regulators")
+@holds_workdir("simulated-regulators")
 def regulators_flow(workdir: str, week: str, returned_on: str | dt.date) -> dict[str, Any]:
     """Every published list of ``week`` answered by ``returned_on``; returns the files."""
     settings = Settings(workdir=Path(workdir))

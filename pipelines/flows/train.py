@@ -546,6 +546,7 @@ def train_flow(
 
 
 @flow(name="promote")
+@holds_workdir("promote")
 def promote_flow(workdir: str, industry: str, version: int | None = None) -> dict[str, Any]:
     """Apply the promotion gate to a registered version (the challenger by default)."""
     spec = select_industries([industry])[industry]

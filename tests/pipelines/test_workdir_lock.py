@@ -105,3 +105,28 @@ def test_another_thread_of_the_same_process_waits_its_turn(tmp_path):
         order.append("main")
     thread.join(10)
     assert order == ["main", "thread"]
+
+
+# Flows that only read the workdir (or compose locked flows) and take no lock of their own.
+READERS = {"verify", "verify-plan", "demo"}
+
+
+def test_every_flow_writing_into_the_workdir_holds_its_lock():
+    """A new flow taking a workdir must hold the lock or be declared a reader here."""
+    import importlib
+    import pkgutil
+
+    from prefect import Flow
+
+    import pipelines.flows
+
+    found = {}
+    for module in pkgutil.iter_modules(pipelines.flows.__path__):
+        loaded = importlib.import_module(f"pipelines.flows.{module.name}")
+        for value in vars(loaded).values():
+            mine = isinstance(value, Flow) and value.__module__ == loaded.__name__
+            if mine and "workdir" in value.parameters.properties:
+                found[value.name] = getattr(value.fn, "workdir_lock_holder", None)
+    assert {"ingest", "publish", "simulate", "consistency", "feedback-import"} <= set(found)
+    unlocked = {name for name, holder in found.items() if holder is None}
+    assert unlocked == READERS
