@@ -137,3 +137,22 @@ def test_readme_names_every_deployment():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in EXPECTED:
         assert f"`{name}`" in readme
+
+
+def test_the_zombie_automation_crashes_runs_whose_heartbeats_stop():
+    """prefect_automations.yaml is what `prefect automation create --from-file` accepts; it
+    waits longer than the heartbeat period the docs set on the worker, so a live run is never
+    crashed between two beats."""
+    from prefect.events.schemas.automations import AutomationCore, Posture
+
+    data = yaml.safe_load((ROOT / "prefect_automations.yaml").read_text(encoding="utf-8"))
+    (automation,) = [AutomationCore.model_validate(a) for a in data["automations"]]
+    trigger = automation.trigger
+    assert trigger.posture == Posture.Proactive
+    assert trigger.after == {"prefect.flow-run.heartbeat"}
+    assert {"prefect.flow-run.Completed", "prefect.flow-run.Crashed"} <= trigger.expect
+    (action,) = automation.actions
+    assert action.type == "change-flow-run-state" and action.state.value == "CRASHED"
+    docs = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert "PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30" in docs
+    assert trigger.within.total_seconds() >= 3 * 30

@@ -5,26 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from pipelines import tracking
 from pipelines.flows import publish as publish_module
 from pipelines.flows.publish import publish_flow
 from pipelines.timeline import previous_week
+from tests.browser import assert_shows_something, chromium
 from tests.pipelines.publish_world import WEEK, build_world, world_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +29,8 @@ def site(tmp_path_factory, prefect_harness) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("headless Chromium not installed at /usr/bin/chromium (Debian: chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -61,13 +44,6 @@ def page(browser):
     context.close()
 
 
-def _assert_screenshot_shows_something(path: Path) -> None:
-    assert path.stat().st_size > 10_000
-    with Image.open(path) as image:
-        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
-    assert colours is None or len(colours) > 50  # text, tables and badges, not a blank page
-
-
 def test_index_lists_each_regulator_for_the_week(site, page, tmp_path):
     page.goto((site / "index.html").as_uri())
     assert "EWS" in page.title()
@@ -76,7 +52,7 @@ def test_index_lists_each_regulator_for_the_week(site, page, tmp_path):
     assert "园区金融监管局" in links.first.inner_text()
     shot = tmp_path / "index.png"
     page.screenshot(path=str(shot), full_page=True)
-    _assert_screenshot_shows_something(shot)
+    assert_shows_something(shot)
     assert all(url.startswith("file://") for url in page.requested)
 
 
@@ -100,7 +76,7 @@ def test_clicking_a_header_sorts_the_list(site, page, tmp_path):
     assert [float(v) for v in _column(page, 4)] == sorted(ascending, reverse=True)
     shot = tmp_path / "list.png"
     page.screenshot(path=str(shot), full_page=True)
-    _assert_screenshot_shows_something(shot)
+    assert_shows_something(shot)
     assert all(url.startswith("file://") for url in page.requested)
 
 
@@ -116,7 +92,7 @@ def test_firm_page_shows_reasons_waterfall_and_history(site, page, tmp_path):
     assert "*" in page.locator("dl.facts-grid").inner_text()  # masked legal representative
     shot = tmp_path / "firm.png"
     page.screenshot(path=str(shot), full_page=True)
-    _assert_screenshot_shows_something(shot)
+    assert_shows_something(shot)
     assert all(url.startswith("file://") for url in page.requested)
 
 
@@ -138,7 +114,7 @@ def test_tier_lookup_finds_a_firm_by_code_and_by_name(site, page, tmp_path):
     assert firm["uscc"] in codes
     shot = tmp_path / "tiers.png"
     page.screenshot(path=str(shot), full_page=True)
-    _assert_screenshot_shows_something(shot)
+    assert_shows_something(shot)
     assert all(url.startswith("file://") for url in page.requested)
 
 

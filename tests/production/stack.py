@@ -94,9 +94,36 @@ class Service:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signum)
 
+    def descendants(self) -> list[Any]:
+        """Every process the service started, also those in sessions of their own (a process
+        worker starts each flow run with ``start_new_session``, out of the worker's group)."""
+        import psutil
+
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return psutil.Process(self.pid).children(recursive=True)
+        return []
+
+    def kill(self) -> None:
+        """SIGKILL the service and every process it started, as a dying machine would: no
+        handler runs, nothing reports to the server."""
+        import psutil
+
+        tree = [*self.descendants()]
+        self.signal(signal.SIGKILL)
+        for process in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(tree, timeout=STOP_GRACE_S)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_GRACE_S)
+
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         if self.process is None:
             return
+        import psutil
+
+        # A flow run in a session of its own outlives a signal to the group: ended here.
+        left_behind = self.descendants()
         self.signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace_s)
@@ -107,6 +134,9 @@ class Service:
         deadline = time.monotonic() + grace_s
         while _alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
+        for process in left_behind:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
 
     def tail(self, characters: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-characters:] if self.log.exists() else ""
@@ -128,6 +158,8 @@ class Stack:
     mlflow_port: int = field(default_factory=postgres.free_port)
     services: dict[str, Service] = field(default_factory=dict)
     workers: int = 0
+    # The server behind mlflow_db and cases_db when it is one the test may restart.
+    cluster: postgres.PrivateCluster | None = None
     shared_workdir: Path | None = None
 
     @property
@@ -196,6 +228,23 @@ class Stack:
     def create_pool_and_deploy(self) -> None:
         self.run_cli("prefect", "work-pool", "create", "ews-process", "--type", "process")
         self.run_cli("prefect", "--no-prompt", "deploy", "--all")
+        # Zombie detection: a run whose heartbeats stop is marked CRASHED.
+        self.run_cli("prefect", "automation", "create", "--from-file", "prefect_automations.yaml")
+
+    def drop_connections(self, url: str) -> int:
+        """Close every connection to ``url``'s database (its server sees its clients vanish as
+        in a restart; only this database, so the shared server's other users are untouched)."""
+        import psycopg
+
+        name = postgres.database_name(url)
+        admin = postgres.with_database(url, "postgres")
+        with psycopg.connect(admin, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
+        return len(rows)
 
     def start_worker(self, **env: str) -> Service:
         """A process worker on the pool (``env`` added to its environment: its flow runs')."""
@@ -281,16 +330,22 @@ class Stack:
 
 @contextlib.contextmanager
 def running_stack(root: Path, admin_url: str) -> Iterator[Stack]:
-    """A whole stack on fresh databases; stopped and its databases dropped however it ends."""
-    with (
-        postgres.database(admin_url, "prod_prefect") as prefect_db,
-        postgres.database(admin_url, "prod_mlflow") as mlflow_db,
-        postgres.database(admin_url, "prod_cases") as cases_db,
-    ):
-        stack = Stack(root, prefect_db, mlflow_db, cases_db)
-        try:
-            stack.start_servers()
-            stack.create_pool_and_deploy()
-            yield stack
-        finally:
-            stack.stop()
+    """A whole stack on fresh databases; stopped and its databases dropped however it ends.
+
+    The Prefect server's database is on the machine's server (``admin_url``). MLflow's and the
+    case store's are on a private cluster of their own, which the test may restart (the
+    machine's server is shared and never restarted)."""
+    cluster = postgres.PrivateCluster().start()
+    try:
+        with postgres.database(admin_url, "prod_prefect") as prefect_db:
+            mlflow_db = postgres.create_database(cluster.url, "prod_mlflow")
+            cases_db = postgres.create_database(cluster.url, "prod_cases")
+            stack = Stack(root, prefect_db, mlflow_db, cases_db, cluster=cluster)
+            try:
+                stack.start_servers()
+                stack.create_pool_and_deploy()
+                yield stack
+            finally:
+                stack.stop()
+    finally:
+        cluster.stop()

@@ -11,6 +11,7 @@ are checked. Everything the module starts is stopped when it ends, also on failu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 
 from data_contracts import catalog
+from pipelines import workdir_lock
 from tests.production.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.production, pytest.mark.slow]
@@ -29,6 +31,8 @@ END = "2026-11-20"  # the simulated park's last day; ingested as of its end
 WEEK = "2026-W47"  # published with the data as of Sunday 2026-11-15
 AS_OF = "2026-11-15"
 INDUSTRIES = ("finance", "manufacturing", "education")
+HEARTBEAT_S = "30"  # the shortest Prefect allows; prefect_automations.yaml crashes after 90 s
+ZOMBIE_TIMEOUT_S = 300
 
 
 class Park:
@@ -38,6 +42,11 @@ class Park:
         self.stack = stack
         self.ingest_run = None
         self.publish_run = None
+        self.published: dict[str, str] = {}  # the first publication's files and digests
+        self.killed_run = None  # the publish-weekly run whose worker was killed
+        self.killed_state = ""  # its state on the server just after the kill
+        self.dropped_connections = 0
+        self.after_restart: list = []  # ingest-daily and publish-weekly fired at once after
         self.seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -61,7 +70,7 @@ def park(postgres_server, tmp_path_factory):
     with running_stack(root, postgres_server) as stack:
         park = Park(stack)
         park.seconds["start_and_deploy"] = round(time.perf_counter() - started, 1)
-        stack.start_worker()
+        stack.start_worker(PREFECT_FLOWS_HEARTBEAT_FREQUENCY=HEARTBEAT_S)
         with park.timed("simulate"):
             park.ews("simulate", "--scale", "tiny", "--seed", str(SEED), "--end-date", END)
         with park.timed("ingest_daily"):
@@ -72,12 +81,53 @@ def park(postgres_server, tmp_path_factory):
             park.ews("train")
         with park.timed("publish_weekly"):
             park.publish_run = stack.wait(stack.trigger("publish/publish-weekly", week=WEEK))
+        park.published = _digests(park.workdir / "publish" / WEEK)
+        with park.timed("worker_killed_mid_publish"):
+            park.killed_run = stack.trigger("publish/publish-weekly", week=WEEK)
+            _wait_for_a_completed_task(stack, park.killed_run)
+            stack.services["worker-1"].kill()
+            park.killed_state = _state(stack.flow_run(park.killed_run))
+        with park.timed("postgres_restarted"):
+            # MLflow's and the case store's server restarted; the Prefect server's clients cut.
+            stack.cluster.restart()
+            park.dropped_connections = stack.drop_connections(stack.prefect_db)
+        stack.start_worker(PREFECT_FLOWS_HEARTBEAT_FREQUENCY=HEARTBEAT_S)
+        with park.timed("ingest_and_publish_at_once"):
+            at_once = [
+                stack.trigger("ingest/ingest-daily", as_of=END),
+                stack.trigger("publish/publish-weekly", week=WEEK),
+            ]
+            park.after_restart = [stack.wait(run) for run in at_once]
+        with park.timed("zombie_run_marked_crashed"):
+            park.killed_run = stack.wait(park.killed_run, timeout_s=ZOMBIE_TIMEOUT_S)
         yield park
         print(f"\nproduction stack seconds: {park.seconds}")
 
 
 def _state(run) -> str:
     return run.state.type.value
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _wait_for_a_completed_task(stack: Stack, run_id, timeout_s: float = 600) -> None:
+    """Until the flow run is RUNNING with one task run completed at least: mid-run."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = _state(stack.flow_run(run_id)) if stack.flow_run(run_id).state else ""
+        assert state in ("SCHEDULED", "PENDING", "RUNNING"), (state, stack.logs())
+        if state == "RUNNING":
+            done = [t for t in stack.task_runs(run_id) if t.state.type.value == "COMPLETED"]
+            if done:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"flow run {run_id} never got going:\n{stack.logs()}")
 
 
 def _rows(url: str, query: str) -> list[tuple]:
@@ -137,7 +187,8 @@ def test_schedules_are_in_shanghai_time_and_the_scheduler_creates_their_runs(par
 
 
 def test_ingest_filed_every_source_and_accounted_for_every_row(park):
-    (run_dir,) = (park.workdir / "ingest").iterdir()
+    # The first ingest-daily run (the one fired after the restart found nothing new).
+    run_dir = min((park.workdir / "ingest").iterdir(), key=lambda p: p.stat().st_mtime)
     summary = json.loads((run_dir / "ingest_summary.json").read_text(encoding="utf-8"))
     totals = summary["totals"]
     assert totals["sources"] == len(catalog.load_all())
@@ -182,3 +233,93 @@ def test_publish_scored_with_the_champion_from_the_server(park):
     # The lists reached the case store on PostgreSQL.
     listed = _rows(park.stack.cases_db, "SELECT count(*) FROM listings")
     assert listed[0][0] > 0
+
+
+def test_a_worker_killed_mid_run_leaves_a_run_the_server_reports_crashed(park):
+    """The machine running the flow dies: nothing reports the run, which stays RUNNING until
+    its heartbeats stop for 90 s and the zombie automation (prefect_automations.yaml) marks
+    it CRASHED; the killed process held the workdir lock, which its death released."""
+    assert park.killed_state == "RUNNING", "the run finished before its worker was killed"
+    assert _state(park.killed_run) == "CRASHED", park.killed_run.state
+    assert "No heartbeat" in (park.killed_run.state.message or "")
+    holders = [h["holder"] for h in workdir_lock.history(park.workdir)]
+    assert holders.count("publish") == 2, holders  # the killed run never recorded a release
+
+
+def test_the_re_run_after_the_kill_and_the_restart_publishes_the_same_files(park):
+    assert [_state(run) for run in park.after_restart] == ["COMPLETED", "COMPLETED"], (
+        [run.state.message for run in park.after_restart],
+        park.stack.logs(),
+    )
+    after = _digests(park.workdir / "publish" / WEEK)
+    visible = {path: digest for path, digest in after.items() if not path.startswith(".")}
+    assert visible == park.published
+    # What the killed run was writing stays hidden beside the list (publish_io.clear_leftovers
+    # removes such copies once an hour old), never in place of a published file.
+    assert all(".partial-" in path.split("/")[0] for path in after.keys() - visible.keys())
+
+
+def test_the_services_survive_postgresql_restarting_between_two_runs(park):
+    """The MLflow and case-store server was restarted and the Prefect server's connections
+    were cut between the runs: the next runs completed (the champions loaded over HTTP from
+    MLflow, the listings written to the case store) and the servers still answer."""
+    assert park.dropped_connections > 0  # the Prefect server had connections to lose
+    assert _state(park.after_restart[1]) == "COMPLETED"
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=park.stack.tracking_uri)
+    assert client.get_model_version_by_alias("ews-finance", "champion").version in ("1", "2")
+    listed = _rows(park.stack.cases_db, "SELECT count(DISTINCT week) FROM listings")
+    assert listed[0][0] == 1
+
+
+def test_ingest_and_publish_fired_at_once_take_turns_on_the_workdir(park):
+    """Both ran at once on the server (their runs overlap in time); their writes did not: the
+    workdir lock's history shows one holder after the other."""
+    ingest, publish = park.after_restart
+    assert ingest.start_time < publish.end_time and publish.start_time < ingest.end_time
+    holds = workdir_lock.history(park.workdir)[-2:]
+    assert {h["holder"] for h in holds} == {"ingest", "publish"}
+    first, second = sorted(holds, key=lambda h: h["acquired"])
+    assert first["released"] <= second["acquired"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+def _screenshot(browser, url: str, shows: str, path: Path) -> None:
+    """``url`` rendered at 1280x800 once ``shows`` is on the page, saved to ``path`` (and to
+    docs/img/ when EWS_DOC_SCREENSHOTS names that folder: how the docs' pictures are made)."""
+    import os
+    import shutil
+
+    from tests.browser import assert_shows_something
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_text(shows).first.wait_for(timeout=90_000)
+        # Both UIs poll their API for ever (no network idle): a moment for the page to settle.
+        page.wait_for_timeout(3_000)
+        page.screenshot(path=str(path))
+    finally:
+        context.close()
+    assert_shows_something(path)
+    if folder := os.environ.get("EWS_DOC_SCREENSHOTS"):
+        shutil.copyfile(path, Path(folder) / path.name)
+
+
+def test_the_prefect_ui_shows_the_runs_of_the_deployments(park, browser, tmp_path):
+    url = f"{park.stack.prefect_ui}/runs/flow-run/{park.publish_run.id}"
+    _screenshot(browser, url, park.publish_run.name, tmp_path / "prefect_ui_flow_run.png")
+
+
+def test_the_mlflow_ui_shows_the_registered_champions(park, browser, tmp_path):
+    url = f"{park.stack.tracking_uri}/#/models"
+    _screenshot(browser, url, "ews-manufacturing", tmp_path / "mlflow_ui_models.png")
