@@ -110,8 +110,16 @@ def load_candidate(folder: Path | str) -> Candidate:
         boundaries=result["boundaries"],
         test_predictions=pl.read_parquet(folder / PREDICTIONS_FILE),
         calibration=pl.read_parquet(folder / CALIBRATION_FILE),
-        comparisons=result.get("comparisons") or {},
+        comparisons=comparisons_from_json(result.get("comparisons") or {}),
     )
+
+
+def comparisons_from_json(comparisons: dict[str, Any]) -> dict[str, Any]:
+    """The comparisons as stored, with each scorer's undefined metrics (null) NaN again, like the
+    candidate's own: a tiny test period can leave the oracle's precision undefined."""
+    if not comparisons.get("scorers"):
+        return comparisons
+    return {**comparisons, "scorers": _nan_back(comparisons["scorers"])}
 
 
 def evaluation_table(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pl.DataFrame:

@@ -133,6 +133,11 @@ def holds_workdir(holder: str) -> Callable[[F], F]:
 
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
+        if "workdir" not in signature.parameters:
+            raise TypeError(
+                f"holds_workdir({holder!r}) decorates {function.__qualname__}, "
+                "which takes no workdir parameter"
+            )
 
         @functools.wraps(function)
         def locked(*args: Any, **kwargs: Any) -> Any:
@@ -141,6 +146,11 @@ def holds_workdir(holder: str) -> Callable[[F], F]:
                 return function(*args, **kwargs)
 
         locked.workdir_lock_holder = holder  # type: ignore[attr-defined]
+        # Prefect validates parameters against the signature, resolving string annotations in
+        # the globals of the function it was given: this module's, which lack the flow module's
+        # names (Sequence, Path, ...). Hand it the signature with the annotations evaluated.
+        with contextlib.suppress(NameError):
+            locked.__signature__ = inspect.signature(function, eval_str=True)  # type: ignore[attr-defined]
         return locked  # type: ignore[return-value]
 
     return decorate

@@ -57,7 +57,6 @@ from pipelines.table_inputs import (
 )
 from pipelines.table_render import render_data_report, render_table_card
 from pipelines.tables import ReadOptions
-from pipelines.workdir_lock import holds_workdir
 
 SEGMENT = "segment"
 CARD_HTML = "model_card.html"
@@ -207,7 +206,6 @@ def write_report(
 
 
 @flow(name="train-table")
-@holds_workdir("train-table")
 def train_table_flow(
     table: str,
     label: str,

@@ -127,7 +127,7 @@ def test_a_directory_made_unwritable_later_is_caught_by_the_same_handler(tmp_pat
     """An OSError deep inside a run (here: the flow itself cannot write) is one line too, also
     as root, where a read-only mode would not stop the write."""
 
-    def cannot_write(workdir, as_of=None):
+    def cannot_write(workdir, as_of=None, parallel=False):
         raise PermissionError(errno.EACCES, "Permission denied", f"{workdir}/lake/_ledger.jsonl")
 
     monkeypatch.setattr(ingest_module, "ingest_flow", cannot_write)
@@ -139,7 +139,7 @@ def test_a_directory_made_unwritable_later_is_caught_by_the_same_handler(tmp_pat
 
 
 def test_bad_input_raised_by_a_flow_is_one_line_and_exit_2(tmp_path, monkeypatch):
-    def refuse(workdir, as_of=None):
+    def refuse(workdir, as_of=None, parallel=False):
         raise ValueError(f"as_of {as_of!r} is neither YYYY-MM-DD nor an ISO date-time")
 
     monkeypatch.setattr(ingest_module, "ingest_flow", refuse)
@@ -151,7 +151,7 @@ def test_bad_input_raised_by_a_flow_is_one_line_and_exit_2(tmp_path, monkeypatch
 
 
 def test_an_unexpected_error_keeps_its_traceback_and_exit_1(tmp_path, monkeypatch):
-    def crash(workdir, as_of=None):
+    def crash(workdir, as_of=None, parallel=False):
         raise KeyError("a bug")
 
     monkeypatch.setattr(ingest_module, "ingest_flow", crash)
@@ -215,7 +215,10 @@ def test_a_long_list_is_cut_to_stay_one_line():
 def _fake_ingest(tmp_path: Path, summary: dict):
     path = tmp_path / "ingest_summary.json"
     path.write_text(json.dumps(summary), encoding="utf-8")
-    return lambda workdir, as_of=None: {"ingest_summary": str(path), "data_docs": "docs"}
+    return lambda workdir, as_of=None, parallel=False: {
+        "ingest_summary": str(path),
+        "data_docs": "docs",
+    }
 
 
 def test_ingest_exits_3_naming_what_did_not_get_in(tmp_path, monkeypatch):

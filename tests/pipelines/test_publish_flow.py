@@ -190,6 +190,7 @@ def test_xlsx_and_csv_carry_the_same_list_under_chinese_headers(published):
         "风险评分",
         "风险等级",
         "较上周变化",
+        "列入依据",  # model rank, a regulator's addition or a carried-over decision
         "主要原因1",
         "主要原因2",
         "主要原因3",

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -77,6 +78,30 @@ def test_a_flow_calling_another_in_the_same_process_holds_the_lock_once(tmp_path
     assert outer(str(tmp_path)) == "built"
     assert [h["holder"] for h in history(tmp_path)] == ["outer"]
     assert not workdir_lock._held
+
+
+def test_a_flow_without_a_workdir_cannot_be_marked_as_holding_one():
+    with pytest.raises(TypeError, match="takes no workdir parameter"):
+
+        @holds_workdir("table")
+        def train_on_a_table(table: str, out: str) -> None:
+            pass
+
+
+def test_a_locked_flow_with_annotations_from_its_own_module_validates_under_prefect(
+    prefect_harness, tmp_path
+):
+    """Prefect resolves string annotations in the wrapper's globals, which lack ``Sequence``
+    (imported by this module only): the lock hands it the evaluated signature."""
+    from prefect import flow
+
+    @flow(name="locked-with-sequence")
+    @holds_workdir("sequence")
+    def with_sequence(workdir: str, keep: Sequence[str] = ()) -> list[str]:
+        return list(keep)
+
+    assert with_sequence(workdir=str(tmp_path), keep=["a", "b"]) == ["a", "b"]
+    assert [h["holder"] for h in history(tmp_path)] == ["sequence"]
 
 
 def test_the_lock_is_released_when_the_run_fails(tmp_path):
