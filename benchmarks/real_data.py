@@ -11,7 +11,8 @@ rows, its SHAP values and plots are timed apart and not counted against it), as 
 CPU time of the process: on a machine other work shares, the CPU time is the cost to compare.
 
     .venv/bin/python benchmarks/real_data.py --json bench_out/real_data.json [--seeds 0 1 ...]
-        [--search full quick] [--nthread 1] [--merge EARLIER.json ...]
+        [--search full quick quick:c1 quick:60s] [--time-budget 60] [--nthread 1]
+        [--merge EARLIER.json ...]
     .venv/bin/python benchmarks/real_data.py --json out.json --table F --label COL
         [--segment COL] [--id COL] [--time COL] [--separator ;] [--decimal ,]
 
@@ -24,8 +25,16 @@ therefore ten seeds (ten fold splits and model seeds; about 50 minutes on 2 core
 Polish files with the full search), and the summary gives each entry's mean over seeds, the
 standard error of that mean, the seeds on which EWS was ahead, the folds it won and the time
 ratio; with two searches, also the share of the full search's gain the quick one kept and its
-share of the full search's time. ``--merge`` adds the per-seed results of earlier runs with the
-same settings (a run split over sittings); ``--seeds`` with no value only merges.
+share of the full search's time.
+
+A search may carry a budget, as ``ews train-table`` takes it: ``quick:c1`` is ``--search quick
+--candidates 1`` (the first configuration of the budget order only, deterministic), ``quick:60s``
+is ``--search quick --time-budget 60``; ``--time-budget S`` gives every search named without one
+that budget. Each seed's entry records which configurations the budget left
+(``candidates_searched``) and whether it cut the search.
+
+``--merge`` adds the per-seed results of earlier runs with the same settings (a run split over
+sittings); ``--seeds`` with no value only merges.
 """
 
 from __future__ import annotations
@@ -58,11 +67,38 @@ POLISH_LABEL = "class"
 DEFAULT_XGBOOST = REFERENCE_XGBOOST
 
 
+def parse_search(name: str) -> dict:
+    """A --search entry: a search of SEARCHES, optionally with a budget (``quick:c2`` keeps two
+    configurations, ``quick:60s`` has a 60-second time budget)."""
+    search, _, budget = name.partition(":")
+    if search not in SEARCHES:
+        raise ValueError(f"--search {name}: {search!r} is not one of {sorted(SEARCHES)}")
+    settings = {"search": search, "time_budget": None, "candidates": None}
+    if not budget:
+        return settings
+    try:
+        if budget.startswith("c"):
+            return settings | {"candidates": int(budget[1:])}
+        if budget.endswith("s"):
+            return settings | {"time_budget": float(budget[:-1])}
+    except ValueError:
+        pass
+    raise ValueError(f"--search {name}: a budget is cN (configurations) or Ss (seconds)")
+
+
+def with_budget(searches: list[str], seconds: float | None) -> list[str]:
+    """The searches, each without a budget of its own given ``seconds`` (--time-budget)."""
+    if seconds is None:
+        return searches
+    return [name if ":" in name else f"{name}:{seconds:g}s" for name in searches]
+
+
 def run_table(table: dict, seed: int, searches: list[str], work: Path) -> dict[str, dict]:
     """Every search on one table and seed: {entry name: per-seed result}."""
     runs = {}
     for search in searches:
-        out = work / f"{Path(table['path']).stem}-{search}"
+        plan = parse_search(search)
+        out = work / f"{Path(table['path']).stem}-{search.replace(':', '-')}"
         started = time.perf_counter()
         train_table_flow(
             table=str(table["path"]),
@@ -76,7 +112,9 @@ def run_table(table: dict, seed: int, searches: list[str], work: Path) -> dict[s
             folds=table["folds"],
             seed=seed,
             nthread=table["nthread"],
-            search=search,
+            search=plan["search"],
+            time_budget=plan["time_budget"],
+            candidates=plan["candidates"],
         )
         wall = time.perf_counter() - started
         runs[search] = (out, wall)
@@ -90,6 +128,7 @@ def run_table(table: dict, seed: int, searches: list[str], work: Path) -> dict[s
         for search, (out, wall) in runs.items():
             run_metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
             seconds = run_metrics["segments"][key]["seconds"]
+            searched = run_metrics["segments"][key]["search_record"]
             predictions = pl.read_parquet(out / run_metrics["segments"][key]["predictions"])
             y = predictions.get_column(table["label"]).to_numpy()
             fold = predictions.get_column("fold").to_numpy()
@@ -106,6 +145,9 @@ def run_table(table: dict, seed: int, searches: list[str], work: Path) -> dict[s
                 **_summary(ews_auc, seconds["ews_outer_folds"], seconds["ews_outer_folds_cpu"]),
                 "flow_wall_seconds": round(wall, 1),
                 "final_model_seconds": seconds["final_model"],
+                "candidates_searched": searched["candidates_searched"],
+                "cut_by_budget": searched["cut_by_budget"],
+                "first_fold_seconds": searched.get("first_fold_seconds"),
                 "auc_difference": {
                     "mean": float(differences.mean()),
                     "std": float(differences.std(ddof=1)) if len(differences) > 1 else None,
@@ -273,8 +315,13 @@ def main() -> None:
         "--search",
         nargs="+",
         default=["full"],
-        choices=sorted(SEARCHES),
-        help="train-table searches to run on the same folds (the first is the headline)",
+        help="train-table searches to run on the same folds (the first is the headline): "
+        f"{', '.join(sorted(SEARCHES))}, each optionally with a budget, e.g. quick:c1, quick:60s",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds of EWS's fits per table and seed, for every --search without a budget",
     )
     parser.add_argument(
         "--merge",
@@ -285,6 +332,12 @@ def main() -> None:
     )
     parser.add_argument("--nthread", type=int, default=2, help="xgboost threads, both sides")
     args = parser.parse_args()
+    args.search = with_budget(args.search, args.time_budget)
+    for name in args.search:
+        try:
+            parse_search(name)
+        except ValueError as error:
+            sys.exit(str(error))
     settings = settings_of(args)
     tables = tables_of(args)
     for table in tables:

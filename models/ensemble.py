@@ -10,6 +10,7 @@ Pure: arrays and frames in, a model out.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,8 @@ def fit_risk_model_cv(
     groups: np.ndarray | None = None,
     seed: int = 0,
     bag: int = 1,
+    search_order: Sequence[int] | None = None,
+    seconds: float | None = None,
 ) -> RiskModel:
     """Choose configurations by inner cross-validation, then refit them on all rows and average.
 
@@ -61,6 +64,14 @@ def fit_risk_model_cv(
     configurations of their members' mean margin, and whose contributions are the same mean of
     theirs. Every candidate starts from the training rows' event rate (``base_score``), so
     boosters of differently weighted configurations share a bias and can be averaged.
+
+    ``search_order`` (positions in ``candidates``; default all, in order) is which candidates are
+    cross-validated and in what order; the others are skipped. With ``seconds``, a candidate
+    after the first is started only while ``room_for_another`` says the fit stays within that
+    many seconds. Either way the choice, refit and calibration see the searched candidates in
+    their ``candidates`` order, so a fit that searched candidates {1, 0} is the same fit however
+    it came to search them. ``searched`` in the metadata lists them; ``chosen`` and
+    ``candidate_inner_auc`` (None for a skipped one) refer to positions in ``candidates``.
     """
     if bag < 1:
         raise ValueError(f"bag must be at least 1, got {bag}")
@@ -74,24 +85,41 @@ def fit_risk_model_cv(
     params = [
         {**booster_params(config, y, monotone), "base_score": base_score} for config in candidates
     ]
-    results = [
-        _cross_validate(x, y, names, config, candidate_params, splits)
-        for config, candidate_params in zip(candidates, params, strict=True)
-    ]
-    chosen, ensemble_auc = greedy_ensemble(y, [result["oof_margin"] for result in results])
+    order = list(range(len(candidates))) if search_order is None else list(search_order)
+    _check_order(order, len(candidates))
+    found: dict[int, dict[str, Any]] = {}
+    started = time.perf_counter()
+    # A bag refits each chosen configuration on all rows ``bag`` times, where an inner fold
+    # fits (k - 1)/k of them: about bag/(k - 1) inner cross-validations' worth of boosting.
+    refit_share = bag / max(1, len(splits) - 1)
+    for position in order:
+        spent = time.perf_counter() - started
+        if (
+            found
+            and seconds is not None
+            and not room_for_another(spent, len(found), seconds, refit_share)
+        ):
+            break
+        found[position] = _cross_validate(
+            x, y, names, candidates[position], params[position], splits
+        )
+    searched = sorted(found)
+    results = [found[position] for position in searched]
+    picked, ensemble_auc = greedy_ensemble(y, [result["oof_margin"] for result in results])
+    chosen = [searched[index] for index in picked]
     boosters, weights = [], []
     for index in chosen:
         config = candidates[index]
         members = bag if config.subsample < 1 or config.colsample_bytree < 1 else 1
         for k in range(members):
             member_params = {**params[index], "seed": config.seed + k}
-            rounds = results[index]["rounds"]
+            rounds = found[index]["rounds"]
             boosters.append(boost(member_params, x, y, config, names, rounds=rounds))
             weights.append(1.0 / (len(chosen) * members))
     best = candidates[chosen[0]]
     booster = average_boosters(boosters, weights)
     booster.set_param({"nthread": best.nthread})
-    oof_margin = np.mean([results[index]["oof_margin"] for index in chosen], axis=0)
+    oof_margin = np.mean([found[index]["oof_margin"] for index in chosen], axis=0)
     calibrator = choose_calibrator(oof_margin, y, folds=best.calibration_folds, seed=best.seed)
     return assemble_risk_model(
         booster,
@@ -106,11 +134,30 @@ def fit_risk_model_cv(
         # The chosen ones' averaged margin, pooled over the inner folds (what the greedy step
         # maximised); candidate_inner_auc is each candidate's mean held-out AUC over the folds.
         ensemble_oof_auc=ensemble_auc,
-        candidate_inner_auc=[result["inner_auc"] for result in results],
+        candidate_inner_auc=[
+            found[position]["inner_auc"] if position in found else None
+            for position in range(len(candidates))
+        ],
+        searched=searched,
         chosen=chosen,
-        inner_rounds=[results[index]["rounds"] for index in chosen],
+        inner_rounds=[found[index]["rounds"] for index in chosen],
         bag=len(boosters),
     )
+
+
+def room_for_another(spent: float, searched: int, seconds: float, refit_share: float) -> bool:
+    """Whether one more candidate fits in ``seconds``, judged from the ``spent`` seconds of the
+    ``searched`` candidates so far: each costs their mean, and the fit's remaining steps
+    (refits) ``refit_share`` times the searching."""
+    projected = spent / searched * (searched + 1) * (1 + refit_share)
+    return projected <= seconds
+
+
+def _check_order(order: Sequence[int], count: int) -> None:
+    if not order or len(set(order)) != len(order) or not set(order) <= set(range(count)):
+        raise ValueError(
+            f"search order must list distinct positions of the {count} candidates, got {order}"
+        )
 
 
 def greedy_ensemble(y: np.ndarray, margins: Sequence[np.ndarray]) -> tuple[list[int], float]:

@@ -39,8 +39,10 @@ def segment_section(
     against_reference: Mapping[str, Any],
     model_metadata: Mapping[str, Any],
     files: Mapping[str, str],
+    search_record: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One segment's card section from its fold table, OOF predictions and OOF SHAP values."""
+    """One segment's card section from its fold table, OOF predictions and OOF SHAP values;
+    ``search_record`` says what the search covered and whether a budget cut it."""
     y = predictions.get_column(label).to_numpy()
     p = predictions.get_column("p").to_numpy()
     features = [c for c in contributions.columns if c not in (ROW, "fold", BIAS_COLUMN)]
@@ -67,6 +69,7 @@ def segment_section(
             "bagged_boosters": model_metadata.get("bag", 1),
             "fitted_with": model_metadata.get("fitted_with"),
         },
+        "search": dict(search_record or {}),
         "calibration": {
             "methods_by_fold": folds.get_column("calibration").to_list(),
             "table": table.to_dicts(),
@@ -150,12 +153,31 @@ def build_table_card(
             "reference": dict(REFERENCE_XGBOOST),
         },
         "segments": list(segments),
-        "limitations": limitations(report, settings),
+        "limitations": limitations(report, settings, segments),
     }
 
 
-def limitations(report: Mapping[str, Any], settings: Mapping[str, Any]) -> list[str]:
+def limitations(
+    report: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    segments: Sequence[Mapping[str, Any]] = (),
+) -> list[str]:
     items = list(report["warnings"])
+    for section in segments:
+        record = section.get("search") or {}
+        if record.get("cut_by_budget"):
+            items.append(
+                f"Segment {section['segment']}: the budget cut the search to configurations "
+                f"{record['candidates_searched']} of the {record['search']} search (skipped "
+                f"{record['candidates_skipped']}); `{record['repeat_with']}` repeats it without "
+                "the clock."
+            )
+        if record.get("over_time_budget"):
+            items.append(
+                f"Segment {section['segment']}: the fits took {record['ews_fit_seconds']:.0f} s "
+                f"against a time budget of {record['time_budget_seconds']:.0f} s (one "
+                "configuration is the least a fit searches)."
+            )
     if settings["scheme"] != "expanding_window_out_of_time":
         items.append(
             "The estimate mixes periods (no --time column): performance on later periods is "

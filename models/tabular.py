@@ -23,7 +23,7 @@ import polars as pl
 import xgboost as xgb
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from models.ensemble import fit_risk_model_cv
+from models.ensemble import fit_risk_model_cv, room_for_another
 from models.evaluate import average_precision, brier_score, roc_auc
 from models.train import RiskModel, TrainConfig, feature_matrix, fit_risk_model
 
@@ -76,15 +76,44 @@ REFERENCE_XGBOOST = {"n_estimators": 300, "max_depth": 6, "learning_rate": 0.1}
 EXPLAIN_ROWS = 5000
 
 
+# The order in which a budget keeps the search's configurations (positions in SEARCH_SPACE):
+# first the depth-5 learner with column sampling and the rare class up-weighted, which inner
+# cross-validation preferred in 14 of 20 outer folds of the development seeds 10-11
+# (BENCHMARKS.md); then the default-like one, cheap (no sampling, so refitted once) and unlike
+# it; the depth-6 sampler last.
+BUDGET_PRIORITY = (1, 0, 2)
+
+
 @dataclass(frozen=True)
 class Search:
     """What ``fit_tuned`` searches: the candidate configurations, the inner folds that stop and
-    choose them, and how many bagged refits each sampling configuration gets."""
+    choose them, how many bagged refits each sampling configuration gets, and the order in
+    which a budget keeps the candidates (``priority``, positions in ``candidates``)."""
 
     name: str
     candidates: tuple[TrainConfig, ...]
     inner_folds: int = INNER_FOLDS
     bag: int = BAG
+    priority: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if sorted(self.search_order) != list(range(len(self.candidates))):
+            raise ValueError(
+                f"search {self.name}: priority {self.priority} must order all "
+                f"{len(self.candidates)} candidates"
+            )
+
+    @property
+    def search_order(self) -> tuple[int, ...]:
+        return self.priority or tuple(range(len(self.candidates)))
+
+    def first(self, count: int) -> tuple[int, ...]:
+        """The positions of the ``count`` candidates a budget keeps, in priority order."""
+        if not 1 <= count <= len(self.candidates):
+            raise ValueError(
+                f"search {self.name} has {len(self.candidates)} candidates; cannot keep {count}"
+            )
+        return self.search_order[:count]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -93,7 +122,28 @@ class Search:
             "inner_folds": self.inner_folds,
             "bag": self.bag,
             "learning_rates": [c.learning_rate for c in self.candidates],
+            "budget_priority": list(self.search_order),
         }
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of a search a segment's fits may use: ``candidates`` (the first so many of the
+    search's priority order, every fit alike: deterministic) or ``seconds`` for the segment's
+    EWS fits, which the first outer fold turns into that count (see ``train_segment``)."""
+
+    seconds: float | None = None
+    candidates: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.seconds is not None and self.candidates is not None:
+            raise ValueError("give a time budget or a number of candidates, not both")
+        if self.seconds is not None and not (np.isfinite(self.seconds) and self.seconds > 0):
+            raise ValueError(
+                f"time budget must be a positive number of seconds, got {self.seconds}"
+            )
+        if self.candidates is not None and self.candidates < 1:
+            raise ValueError(f"candidates must be at least 1, got {self.candidates}")
 
 
 def _faster(config: TrainConfig, rate: float) -> TrainConfig:
@@ -103,12 +153,14 @@ def _faster(config: TrainConfig, rate: float) -> TrainConfig:
     return config.model_copy(update={"learning_rate": faster, "early_stopping_rounds": patience})
 
 
-FULL_SEARCH = Search("full", SEARCH_SPACE)
+FULL_SEARCH = Search("full", SEARCH_SPACE, priority=BUDGET_PRIORITY)
 # The same search at learning rate 0.1: the slow learners (0.03) need about a third of the
 # trees, and their early-stopping patience is scaled to cover the same learning. Inner folds and
 # bagging stay: on the development seed, 3 inner folds or smaller bags lost half the gain or
 # more, while the rate alone kept nearly all of it (BENCHMARKS.md).
-QUICK_SEARCH = Search("quick", tuple(_faster(config, 0.1) for config in SEARCH_SPACE))
+QUICK_SEARCH = Search(
+    "quick", tuple(_faster(config, 0.1) for config in SEARCH_SPACE), priority=BUDGET_PRIORITY
+)
 SEARCHES = {search.name: search for search in (FULL_SEARCH, QUICK_SEARCH)}
 
 
@@ -151,6 +203,8 @@ class SegmentResult:
     # time, and CPU time of this process (all threads) under "<step>_cpu", which is what a
     # comparison should read on a machine other work shares.
     seconds: dict[str, float] = field(default_factory=dict)
+    # What every fit searched and whether a budget cut it (see train_segment).
+    search_record: dict[str, Any] = field(default_factory=dict)
 
     @property
     def auc_mean(self) -> float:
@@ -265,15 +319,25 @@ def fit_tuned(
     seed: int,
     search: Search = FULL_SEARCH,
     nthread: int | None = None,
+    *,
+    keep: int | None = None,
+    seconds: float | None = None,
 ) -> RiskModel:
     """EWS's whole fitting procedure on one training set, touching no other rows.
 
-    ``nthread`` (when given) replaces the candidates' xgboost thread count.
+    ``nthread`` (when given) replaces the candidates' xgboost thread count. ``keep`` searches
+    only the first so many candidates of the search's priority order; ``seconds`` starts a
+    candidate after the first only while the fit is expected to end within that many seconds
+    (``models.ensemble.room_for_another``). The metadata's ``searched`` lists the candidates
+    that were, ``chosen`` the averaged ones (positions in ``search.candidates``).
     """
     threads = {} if nthread is None else {"nthread": nthread}
     candidates = [
         config.model_copy(update={"seed": seed, **threads}) for config in search.candidates
     ]
+    order = search.search_order if keep is None else search.first(keep)
+    if keep is None and seconds is None:
+        order = tuple(range(len(candidates)))  # no budget: all, in the search space's order
     if layout.time_col is None:
         groups = train.get_column(layout.id_col).to_numpy() if layout.id_col else None
         return fit_risk_model_cv(
@@ -285,15 +349,25 @@ def fit_tuned(
             groups=groups,
             seed=seed,
             bag=search.bag,
+            search_order=order,
+            seconds=seconds,
         )
     inner_train, inner_valid = _latest_share(train, layout)
-    fitted = [
-        fit_risk_model(inner_train, inner_valid, features, layout.label, config=config)
-        for config in candidates
-    ]
-    scores = [np.nan_to_num(model.metadata["valid_auc"], nan=-1.0) for model in fitted]
-    best = int(np.argmax(scores))
-    return replace(fitted[best], metadata={**fitted[best].metadata, "chosen": [best]})
+    fitted: dict[int, RiskModel] = {}
+    started = time.perf_counter()
+    for position in order:
+        spent = time.perf_counter() - started
+        if fitted and seconds is not None and not room_for_another(spent, len(fitted), seconds, 0):
+            break
+        fitted[position] = fit_risk_model(
+            inner_train, inner_valid, features, layout.label, config=candidates[position]
+        )
+    searched = sorted(fitted)
+    scores = [np.nan_to_num(fitted[p].metadata["valid_auc"], nan=-1.0) for p in searched]
+    best = searched[int(np.argmax(scores))]
+    return replace(
+        fitted[best], metadata={**fitted[best].metadata, "chosen": [best], "searched": searched}
+    )
 
 
 def fit_reference(
@@ -322,16 +396,43 @@ def train_segment(
     search: Search = FULL_SEARCH,
     nthread: int | None = None,
     explain_limit: int = EXPLAIN_ROWS,
+    budget: Budget | None = None,
 ) -> SegmentResult:
     """Outer-fold estimate of the nested procedure against the reference XGBoost on the same
-    folds, out-of-fold SHAP values, then the procedure on all rows (the model to use)."""
+    folds, out-of-fold SHAP values, then the procedure on all rows (the model to use).
+
+    A ``budget`` limits the search the same way in every fit, so the estimate is of the very
+    procedure that fits the final model. ``Budget(candidates=n)`` keeps the first n candidates
+    of the search's priority order. ``Budget(seconds=s)`` (the segment's EWS fits, outer folds
+    and final model) gives the first outer fold its share of s, in proportion to its training
+    rows; that fold searches candidates in priority order while they fit in its share, and the
+    number it searched is kept for every other fit. Only that number depends on the machine's
+    speed; it is recorded (``search_record``) and ``Budget(candidates=n)`` repeats the run
+    exactly.
+    """
     fold_rows, predictions, contributions = [], [], []
     clock = _Clock()
     explained = explained_rows(rows, seed, explain_limit)
-    for number, (train_at, test_at) in enumerate(outer_folds(rows, layout, folds, seed), start=1):
+    splits = outer_folds(rows, layout, folds, seed)
+    budget = budget or Budget()
+    keep = None if budget.candidates is None else len(search.first(budget.candidates))
+    record = _budget_record(search, budget)
+    for number, (train_at, test_at) in enumerate(splits, start=1):
         train, test = rows[train_at], rows[test_at]
         with clock.timing("ews_outer_folds"):
-            model = fit_tuned(train, features, layout, seed, search, nthread)
+            if budget.seconds is not None and number == 1:
+                fitted_rows = sum(len(at) for at, _ in splits) + rows.height
+                share = budget.seconds * train.height / fitted_rows
+                started = time.perf_counter()
+                model = fit_tuned(train, features, layout, seed, search, nthread, seconds=share)
+                keep = len(model.metadata["searched"])
+                record |= {
+                    "first_fold_share_seconds": share,
+                    "first_fold_seconds": round(time.perf_counter() - started, 3),
+                }
+            else:
+                model = fit_tuned(train, features, layout, seed, search, nthread, keep=keep)
+        _check_searched(model, search, keep)
         with clock.timing("reference_outer_folds"):
             reference = fit_reference(train, features, layout, seed, nthread or 2)
         margin = model.margin(test)
@@ -370,7 +471,9 @@ def train_segment(
             if shown.height:
                 contributions.append(_contribution_frame(model, shown, features, number))
     with clock.timing("final_model"):
-        final = fit_tuned(rows, features, layout, seed, search, nthread)
+        final = fit_tuned(rows, features, layout, seed, search, nthread, keep=keep)
+    _check_searched(final, search, keep)
+    seconds = clock.seconds()
     return SegmentResult(
         segment=None if layout.segment is None else rows.get_column(layout.segment)[0],
         features=tuple(features),
@@ -378,8 +481,49 @@ def train_segment(
         predictions=pl.concat(predictions).sort(ROW),
         model=final,
         contributions=pl.concat(contributions).sort(ROW) if contributions else pl.DataFrame(),
-        seconds=clock.seconds(),
+        seconds=seconds,
+        search_record=_searched_record(record, search, keep, seconds),
     )
+
+
+def _budget_record(search: Search, budget: Budget) -> dict[str, Any]:
+    return {
+        "search": search.name,
+        "time_budget_seconds": budget.seconds,
+        "candidates_budget": budget.candidates,
+    }
+
+
+def _searched_record(
+    record: dict[str, Any], search: Search, keep: int | None, seconds: dict[str, float]
+) -> dict[str, Any]:
+    """What a segment's fits searched, whether a budget cut it, and how to repeat it."""
+    count = len(search.candidates)
+    kept = count if keep is None else keep
+    searched = sorted(search.search_order[:kept]) if keep is not None else list(range(count))
+    spent = seconds.get("ews_outer_folds", 0.0) + seconds.get("final_model", 0.0)
+    budgeted = record["time_budget_seconds"] is not None or record["candidates_budget"] is not None
+    return record | {
+        "candidates_searched": searched,
+        "candidates_skipped": [p for p in range(count) if p not in searched],
+        "cut_by_budget": kept < count,
+        "ews_fit_seconds": round(spent, 3),
+        "over_time_budget": (
+            spent > record["time_budget_seconds"]
+            if record["time_budget_seconds"] is not None
+            else None
+        ),
+        # The same search without the clock: every fit searches these candidates again.
+        "repeat_with": f"--search {search.name} --candidates {kept}" if budgeted else None,
+    }
+
+
+def _check_searched(model: RiskModel, search: Search, keep: int | None) -> None:
+    """Every fit of a segment searched the same candidates (the estimate is of the procedure
+    that fits the final model)."""
+    wanted = list(range(len(search.candidates))) if keep is None else sorted(search.first(keep))
+    if list(model.metadata["searched"]) != wanted:
+        raise RuntimeError(f"a fit searched {model.metadata['searched']}, not {wanted}")
 
 
 class _Clock:

@@ -239,6 +239,20 @@ def train_table(
     search: Annotated[
         str, typer.Option(help="full, or quick: a smaller search at a fraction of the time")
     ] = "full",
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            help="seconds for EWS's fits: the first outer fold turns it into a number of "
+            "configurations, used by every fit and recorded (metrics.json, model card)"
+        ),
+    ] = None,
+    candidates: Annotated[
+        int | None,
+        typer.Option(
+            help="search only the first N configurations of the search's budget order "
+            "(repeats a --time-budget run exactly)"
+        ),
+    ] = None,
     separator: Separator = None,
     decimal: Decimal = None,
     encoding: Encoding = None,
@@ -251,6 +265,7 @@ def train_table(
     """Train the EWS pipeline on any feature table you bring; prints its data report first."""
     from models.table_report import report_text
     from models.tabular import TableLayout
+    from pipelines.flows.train_table import check_budget
     from pipelines.table_inputs import check_out_folder, check_table_folds, load_table_inputs
     from pipelines.tables import ReadOptions
 
@@ -258,6 +273,7 @@ def train_table(
         name=str(table), label=label, segment=segment, id_col=id_col, time_col=time_col
     )
     try:
+        check_budget(search, time_budget, candidates)
         options = ReadOptions(separator=separator, decimal=decimal, encoding=encoding, sheet=sheet)
         check_out_folder(out)
         inputs = load_table_inputs(table, layout, options, keep or [], drop or [])
@@ -285,6 +301,8 @@ def train_table(
             sheet=sheet,
             keep=keep or [],
             drop=drop or [],
+            time_budget=time_budget,
+            candidates=candidates,
         )
     )
 

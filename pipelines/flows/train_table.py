@@ -16,13 +16,15 @@ Writes to ``out``:
                                 one column per input, _bias
     plots/beeswarm_<segment>.png    the out-of-fold SHAP summary
     models/<segment>.json       the segment's model fitted on all its rows (RiskModel.to_bytes)
-    metrics.json                settings, per segment AUC +- std, gain over the reference and
-                                the time of both
+    metrics.json                settings, per segment AUC +- std, gain over the reference, the
+                                time of both, and what the search covered (``search_record``:
+                                candidates searched, whether --time-budget cut it)
     model_card.md, .html, .json a short model card
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +39,7 @@ from models.tabular import (
     BIAS_COLUMN,
     ROW,
     SEARCHES,
+    Budget,
     TableLayout,
     segment_frame,
     segment_values,
@@ -101,6 +104,7 @@ def load_table(
         "features": inputs.plan.feature_names,
         "segments": segments,
         "names": names,
+        "sizes": [segment_frame(inputs.frame, layout, value).height for value in segments],
         "report": inputs.report,
     }
 
@@ -117,11 +121,19 @@ def train_one_segment(
     search: str,
     nthread: int,
     out: str,
+    budget: Budget,
 ) -> dict[str, Any]:
     """Outer-fold estimate, reference, OOF SHAP values and final model of one segment."""
     rows = segment_frame(pl.read_parquet(table_path), layout, segment)
     result = train_segment(
-        rows, features, layout, folds=folds, seed=seed, search=SEARCHES[search], nthread=nthread
+        rows,
+        features,
+        layout,
+        folds=folds,
+        seed=seed,
+        search=SEARCHES[search],
+        nthread=nthread,
+        budget=budget,
     )
     folder = Path(out)
     files = {
@@ -147,6 +159,7 @@ def train_one_segment(
         "pr_auc_mean": float(result.folds.get_column("pr_auc").mean()),
         "against_reference": against,
         "seconds": result.seconds,
+        "search_record": result.search_record,
         "files": files,
         "folds": result.folds.with_columns(pl.lit(key).alias(SEGMENT)).to_dicts(),
         "card": segment_section(
@@ -158,6 +171,7 @@ def train_one_segment(
             against,
             result.model.metadata,
             files,
+            result.search_record,
         ),
     }
 
@@ -192,6 +206,7 @@ def write_report(
                     "pr_auc_mean",
                     "against_reference",
                     "seconds",
+                    "search_record",
                 )
             }
             | {"model": s["files"]["model"], "predictions": s["files"]["predictions"]}
@@ -223,15 +238,19 @@ def train_table_flow(
     sheet: str | None = None,
     keep: Sequence[str] = (),
     drop: Sequence[str] = (),
+    time_budget: float | None = None,
+    candidates: int | None = None,
 ) -> dict[str, Any]:
     """Train and estimate EWS per segment on ``table``; returns paths and AUC mean +- std.
 
     ``nthread`` is xgboost's thread count for every fit; ``search`` a key of
     ``models.tabular.SEARCHES``; ``separator``/``decimal``/``encoding``/``sheet`` how to read the
     table (None: detect); ``keep``/``drop`` override the column rules of the data report.
+    ``time_budget`` (seconds of EWS's fits, shared among segments by rows) or ``candidates``
+    (the first so many of the search's priority order) limits the search: see
+    ``models.tabular.train_segment``.
     """
-    if search not in SEARCHES:
-        raise ValueError(f"--search must be one of {sorted(SEARCHES)}, got {search!r}")
+    check_budget(search, time_budget, candidates)
     layout = TableLayout(
         name=str(table), label=label, segment=segment, id_col=id_col, time_col=time_col
     )
@@ -247,6 +266,8 @@ def train_table_flow(
         "seed": seed,
         "nthread": nthread,
         "search": search,
+        "time_budget_seconds": time_budget,
+        "candidates": candidates,
         "keep": list(keep),
         "drop": list(drop),
         "scheme": layout.scheme,
@@ -254,6 +275,7 @@ def train_table_flow(
     loaded = load_table(layout, str(table), options, list(keep), list(drop), str(target), settings)
     partial = Path(loaded["partial"])
     try:
+        budgets = segment_budgets(loaded["sizes"], time_budget, candidates)
         segments = [
             train_one_segment(
                 layout,
@@ -266,8 +288,11 @@ def train_table_flow(
                 search,
                 nthread,
                 str(partial),
+                segment_budget,
             )
-            for value, name in zip(loaded["segments"], loaded["names"], strict=True)
+            for value, name, segment_budget in zip(
+                loaded["segments"], loaded["names"], budgets, strict=True
+            )
         ]
         write_report(layout, loaded, segments, settings, str(partial))
     except BaseException:
@@ -293,8 +318,39 @@ def train_table_flow(
             for s in segments
         },
         "seconds": {segment_key(s["segment"]): s["seconds"] for s in segments},
+        "searched": {segment_key(s["segment"]): s["search_record"] for s in segments},
         "warnings": loaded["report"]["warnings"],
     }
+
+
+def check_budget(search: str, time_budget: float | None, candidates: int | None) -> None:
+    """A clear error for an unknown search or a budget it cannot honour, before any work."""
+    if search not in SEARCHES:
+        raise ValueError(f"--search must be one of {sorted(SEARCHES)}, got {search!r}")
+    if time_budget is not None and candidates is not None:
+        raise ValueError(
+            "--time-budget and --candidates both limit the search; give one "
+            "(--candidates repeats what a --time-budget run recorded)"
+        )
+    if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
+        raise ValueError(f"--time-budget must be a positive number of seconds, got {time_budget}")
+    count = len(SEARCHES[search].candidates)
+    if candidates is not None and not 1 <= candidates <= count:
+        raise ValueError(
+            f"--candidates must be between 1 and {count} (the {search} search's "
+            f"configurations), got {candidates}"
+        )
+
+
+def segment_budgets(
+    sizes: Sequence[int], time_budget: float | None, candidates: int | None
+) -> list[Budget]:
+    """Each segment's budget: the time budget shared in proportion to rows (a fit's cost grows
+    about linearly with them), or the same number of candidates for every segment."""
+    if time_budget is None:
+        return [Budget(candidates=candidates) for _ in sizes]
+    total = sum(sizes)
+    return [Budget(seconds=time_budget * size / total) for size in sizes]
 
 
 def _draw_beeswarm(

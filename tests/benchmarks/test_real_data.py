@@ -1,5 +1,5 @@
-"""The real-data benchmark: summaries over seeds, the quick search against the full one, the
-merging of runs split over sittings, and one run on any table (segmented CSV)."""
+"""The real-data benchmark: summaries over seeds, the quick search against the full one, budgets
+on a search, the merging of runs split over sittings, and one run on any table (segmented CSV)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,22 @@ def test_merge_refuses_a_run_with_other_settings(real_data, kwargs, shown):
         real_data.merge_results({}, earlier, settings(real_data), "old.json")
 
 
+def test_a_search_may_carry_a_budget_as_train_table_takes_it(real_data):
+    assert real_data.parse_search("quick") == {
+        "search": "quick",
+        "time_budget": None,
+        "candidates": None,
+    }
+    assert real_data.parse_search("full:c2")["candidates"] == 2
+    assert real_data.parse_search("quick:90s")["time_budget"] == 90.0
+    assert real_data.with_budget(["full", "quick:c1"], 45.0) == ["full:45s", "quick:c1"]
+    assert real_data.with_budget(["full"], None) == ["full"]
+    with pytest.raises(ValueError, match="a budget is cN"):
+        real_data.parse_search("quick:fast")
+    with pytest.raises(ValueError, match="'slow' is not one of"):
+        real_data.parse_search("slow")
+
+
 @pytest.mark.slow
 def test_any_table_with_a_segment_and_an_id(real_data, prefect_harness, tmp_path):
     rng = np.random.default_rng(3)
@@ -155,11 +171,12 @@ def test_any_table_with_a_segment_and_an_id(real_data, prefect_harness, tmp_path
         "folds": 2,
         "nthread": 1,
     }
-    entries = real_data.run_table(table, 5, ["quick"], tmp_path / "work")
+    entries = real_data.run_table(table, 5, ["quick:c1"], tmp_path / "work")
     assert set(entries) == {"firms.csv [a]", "firms.csv [b]"}
     for entry in entries.values():
         assert entry["rows"] == n // 2 and entry["folds"] == 2
-        quick = entry["searches"]["quick"]
+        quick = entry["searches"]["quick:c1"]
+        assert quick["candidates_searched"] == [1] and quick["cut_by_budget"] is True
         assert len(quick["fold_auc"]) == len(entry["default_xgboost"]["fold_auc"]) == 2
         expected = np.mean(quick["fold_auc"]) - np.mean(entry["default_xgboost"]["fold_auc"])
         assert quick["auc_difference"]["mean"] == pytest.approx(expected)

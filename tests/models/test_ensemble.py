@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from models.ensemble import average_boosters, fit_risk_model_cv, greedy_ensemble
+from models.ensemble import (
+    average_boosters,
+    fit_risk_model_cv,
+    greedy_ensemble,
+    room_for_another,
+)
 from models.train import RiskModel
 from tests.models.risk_frames import FAST, FEATURES, frame
 
@@ -159,3 +164,48 @@ def test_a_configuration_without_sampling_is_not_bagged():
     fitted = fit_risk_model_cv(frame(25, n=900), FEATURES, candidates=[plain], folds=3, bag=4)
     assert fitted.metadata["bag"] == 1
     assert [fitted.booster.num_boosted_rounds()] == fitted.metadata["inner_rounds"]
+
+
+def test_the_search_order_changes_what_is_searched_not_the_fit():
+    train, test = frame(26, n=600), frame(27)
+    shallow = FAST.model_copy(update={"max_depth": 2})
+    candidates = [shallow, FAST]
+    natural = fit_risk_model_cv(train, FEATURES, candidates=candidates, folds=3, seed=26)
+    reversed_ = fit_risk_model_cv(
+        train, FEATURES, candidates=candidates, folds=3, seed=26, search_order=[1, 0]
+    )
+    np.testing.assert_array_equal(natural.margin(test), reversed_.margin(test))
+    assert natural.metadata["searched"] == reversed_.metadata["searched"] == [0, 1]
+    only_second = fit_risk_model_cv(
+        train, FEATURES, candidates=candidates, folds=3, seed=26, search_order=[1]
+    )
+    assert only_second.metadata["searched"] == only_second.metadata["chosen"] == [1]
+    assert only_second.metadata["candidate_inner_auc"][0] is None
+
+
+def test_a_spent_time_limit_starts_no_second_candidate():
+    train = frame(28, n=400)
+    shallow = FAST.model_copy(update={"max_depth": 2})
+    fitted = fit_risk_model_cv(
+        train,
+        FEATURES,
+        candidates=[shallow, FAST],
+        folds=3,
+        seed=28,
+        search_order=[1, 0],
+        seconds=1e-9,
+    )
+    assert fitted.metadata["searched"] == [1]
+
+
+def test_another_candidate_is_started_only_if_it_and_the_refits_fit_in_the_time():
+    # Two searched in 10 s: a third projects to 15 s, doubled by refits as costly as the search.
+    assert room_for_another(10.0, 2, 30.0, 1.0)
+    assert not room_for_another(10.0, 2, 29.9, 1.0)
+    assert room_for_another(10.0, 2, 15.0, 0.0)
+
+
+@pytest.mark.parametrize("order", [[], [0, 0], [2]])
+def test_a_search_order_must_name_distinct_candidates(order):
+    with pytest.raises(ValueError, match="search order must list distinct positions"):
+        fit_risk_model_cv(frame(29, n=200), FEATURES, candidates=[FAST, FAST], search_order=order)

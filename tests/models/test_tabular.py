@@ -10,6 +10,7 @@ from models.tabular import (
     BIAS_COLUMN,
     ROW,
     SEARCHES,
+    Budget,
     Search,
     TableLayout,
     fit_tuned,
@@ -29,6 +30,8 @@ SMALL_SEARCH = Search(
     inner_folds=3,
     bag=2,
 )
+# The same two candidates, the deeper one first when a budget keeps only one.
+PRIORITISED = Search("prioritised", SMALL_SEARCH.candidates, inner_folds=3, bag=2, priority=(1, 0))
 
 
 def table(seed: int, n: int = 300) -> pl.DataFrame:
@@ -237,3 +240,72 @@ def test_out_of_time_tuning_without_events_in_the_latest_period_says_so():
     )
     with pytest.raises(ValueError, match=r"the latest part .* >= 2020\) has a single class"):
         fit_tuned(frame, ["x", "noise"], spec, seed=8, search=SMALL_SEARCH, nthread=1)
+
+
+def test_a_candidate_budget_searches_the_same_first_candidates_in_every_fit():
+    spec = layout(id_col="firm")
+    frame = prepare_table(table(10, n=300), spec)
+    result = train_segment(
+        frame,
+        ["x", "noise"],
+        spec,
+        folds=3,
+        seed=10,
+        search=PRIORITISED,
+        nthread=1,
+        budget=Budget(candidates=1),
+    )
+    assert result.folds["configurations"].to_list() == ["1", "1", "1"]
+    assert result.model.metadata["searched"] == [1]
+    record = result.search_record
+    assert record["candidates_searched"] == [1] and record["candidates_skipped"] == [0]
+    assert record["cut_by_budget"] is True and record["over_time_budget"] is None
+    assert record["repeat_with"] == "--search prioritised --candidates 1"
+
+
+def test_a_tiny_time_budget_cuts_the_search_and_is_repeated_exactly_by_its_candidate_count():
+    spec = layout()
+    frame = prepare_table(table(11, n=300), spec)
+    common = dict(folds=3, seed=11, search=PRIORITISED, nthread=1)
+    timed = train_segment(frame, ["x", "noise"], spec, budget=Budget(seconds=1e-6), **common)
+    record = timed.search_record
+    assert record["time_budget_seconds"] == 1e-6 and record["cut_by_budget"] is True
+    assert record["candidates_searched"] == [1] and record["over_time_budget"] is True
+    assert 0 < record["first_fold_share_seconds"] < 1e-6 < record["first_fold_seconds"]
+    repeated = train_segment(frame, ["x", "noise"], spec, budget=Budget(candidates=1), **common)
+    assert timed.predictions.equals(repeated.predictions)
+    assert timed.model.to_bytes() == repeated.model.to_bytes()
+
+
+def test_a_generous_time_budget_searches_everything_like_no_budget():
+    spec = layout(time_col="year")
+    frame = prepare_table(table(12, n=600), spec)
+    common = dict(folds=2, seed=12, search=PRIORITISED, nthread=1)
+    timed = train_segment(frame, ["x", "noise"], spec, budget=Budget(seconds=1e6), **common)
+    plain = train_segment(frame, ["x", "noise"], spec, **common)
+    assert timed.search_record["candidates_searched"] == [0, 1]
+    assert timed.search_record["cut_by_budget"] is False
+    assert plain.search_record["repeat_with"] is None
+    assert timed.predictions.equals(plain.predictions)
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        ({"seconds": 0}, "time budget must be a positive number of seconds, got 0"),
+        ({"seconds": -5.0}, "positive number of seconds, got -5.0"),
+        ({"seconds": float("nan")}, "positive number of seconds, got nan"),
+        ({"candidates": 0}, "candidates must be at least 1, got 0"),
+        ({"seconds": 60.0, "candidates": 1}, "not both"),
+    ],
+)
+def test_a_budget_that_cannot_be_honoured_is_refused(budget, message):
+    with pytest.raises(ValueError, match=message):
+        Budget(**budget)
+
+
+def test_a_search_keeps_no_more_candidates_than_it_has():
+    with pytest.raises(ValueError, match="search prioritised has 2 candidates; cannot keep 3"):
+        PRIORITISED.first(3)
+    with pytest.raises(ValueError, match=r"priority \(0,\) must order all 2 candidates"):
+        Search("broken", SMALL_SEARCH.candidates, priority=(0,))

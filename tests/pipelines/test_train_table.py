@@ -334,6 +334,8 @@ def test_cli_prints_the_data_report_before_training(tmp_path, monkeypatch):
             "quick",
             "--drop",
             "cash_ratio",
+            "--time-budget",
+            "90",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -341,6 +343,7 @@ def test_cli_prints_the_data_report_before_training(tmp_path, monkeypatch):
     assert "cash_ratio: left out by --drop" in result.stderr
     (call,) = calls
     assert call["nthread"] == 1 and call["search"] == "quick" and call["drop"] == ["cash_ratio"]
+    assert call["time_budget"] == 90 and call["candidates"] is None
 
 
 @pytest.mark.slow
@@ -371,3 +374,58 @@ def test_train_table_out_of_time_on_a_dated_csv(prefect_harness, tmp_path):
     assert first_tested["period"].is_sorted()
     assert tested["period"].min() > table["period"].min()
     assert tested.height < table.height
+
+
+@pytest.mark.slow
+def test_a_tiny_time_budget_cuts_the_search_and_the_run_says_so(prefect_harness, tmp_path):
+    seed = int(np.random.default_rng().integers(1_000_000))
+    firms(seed, n=200).write_csv(tmp_path / "firms.csv")
+    result = train_table_flow(
+        table=str(tmp_path / "firms.csv"),
+        label="defaulted",
+        id_col="firm_id",
+        out=str(tmp_path / "run"),
+        folds=2,
+        seed=seed,
+        nthread=1,
+        search="quick",
+        time_budget=0.001,
+    )
+    metrics = json.loads(Path(result["metrics"]).read_text(encoding="utf-8"))
+    assert metrics["time_budget_seconds"] == 0.001
+    record = metrics["segments"]["all"]["search_record"]
+    assert record["cut_by_budget"] and record["over_time_budget"]
+    assert record["candidates_searched"] == [1] and record["candidates_skipped"] == [0, 2]
+    assert record["repeat_with"] == "--search quick --candidates 1"
+    assert result["searched"]["all"] == record
+    folds = pl.read_parquet(Path(result["out"]) / "folds.parquet")
+    assert set(folds["configurations"]) == {"1"}
+    card = (Path(result["out"]) / "model_card.md").read_text(encoding="utf-8")
+    assert "**cut by the budget** (skipped 0, 2)" in card
+    assert "repeat without the clock: `--search quick --candidates 1`" in card
+    assert "the budget cut the search to configurations \\[1\\]" in card  # a limitation
+    html = (Path(result["out"]) / "model_card.html").read_text(encoding="utf-8")
+    assert "<strong>cut by the budget</strong>" in html
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--time-budget", "0"], "--time-budget must be a positive number of seconds, got 0.0"),
+        (["--time-budget", "-30"], "--time-budget must be a positive number of seconds"),
+        (["--candidates", "4"], "--candidates must be between 1 and 3 (the full search's"),
+        (["--time-budget", "60", "--candidates", "1"], "give one"),
+    ],
+)
+def test_cli_refuses_a_budget_it_cannot_honour_before_reading_the_table(
+    tmp_path, monkeypatch, options, message
+):
+    firms(4, n=200).write_csv(tmp_path / "firms.csv")
+    monkeypatch.setattr(train_table_module, "train_table_flow", lambda **kwargs: pytest.fail())
+    out = tmp_path / "run"
+    arguments = ["train-table", "--table", str(tmp_path / "firms.csv"), "--label", "defaulted"]
+    result = CliRunner().invoke(app, [*arguments, "--out", str(out), *options])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not out.exists()
