@@ -292,9 +292,24 @@ def browser():
         yield launched
 
 
-def _screenshot(browser, url: str, shows: str, path: Path) -> None:
-    """``url`` rendered at 1280x800 once ``shows`` is on the page, saved to ``path`` (and to
-    docs/img/ when EWS_DOC_SCREENSHOTS names that folder: how the docs' pictures are made)."""
+# What MLflow 3.17's UI writes to the browser's localStorage once a user has closed its
+# first-visit greetings: the "new Model Registry UI" dialog (useLocalStorage's ``<key>_v<version>``,
+# a JSON value) and the assistant panel it opens over the page. A fresh browser, like the test's,
+# gets both over the registered models; set before the page loads, the page shows the list.
+MLFLOW_UI_GREETINGS_CLOSED = {
+    "_mlflow_model_registry_promo_modal_dismissed_v1": "true",
+    "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true",
+    "mlflow.assistant.panelOpen_v1": "false",
+}
+
+
+def _screenshot(
+    browser, url: str, shows: tuple[str, ...], path: Path, local_storage: dict | None = None
+) -> None:
+    """``url`` rendered at 1280x800 once every text of ``shows`` is visible and no dialog covers
+    the page (``local_storage`` set before it loads), saved to ``path`` (and to docs/img/ when
+    EWS_DOC_SCREENSHOTS names that folder: how the docs' pictures are made)."""
+    import json
     import os
     import shutil
 
@@ -302,11 +317,18 @@ def _screenshot(browser, url: str, shows: str, path: Path) -> None:
 
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     try:
+        context.add_init_script(
+            f"for (const [key, value] of Object.entries({json.dumps(local_storage or {})}))"
+            " window.localStorage.setItem(key, value);"
+        )
         page = context.new_page()
         page.goto(url)
-        page.get_by_text(shows).first.wait_for(timeout=90_000)
+        for text in shows:
+            page.get_by_text(text).first.wait_for(timeout=90_000)
         # Both UIs poll their API for ever (no network idle): a moment for the page to settle.
         page.wait_for_timeout(3_000)
+        dialogs = [d.inner_text()[:200] for d in page.get_by_role("dialog").all() if d.is_visible()]
+        assert not dialogs, f"a dialog covers the page at {url}: {dialogs}"
         page.screenshot(path=str(path))
     finally:
         context.close()
@@ -317,9 +339,13 @@ def _screenshot(browser, url: str, shows: str, path: Path) -> None:
 
 def test_the_prefect_ui_shows_the_runs_of_the_deployments(park, browser, tmp_path):
     url = f"{park.stack.prefect_ui}/runs/flow-run/{park.publish_run.id}"
-    _screenshot(browser, url, park.publish_run.name, tmp_path / "prefect_ui_flow_run.png")
+    _screenshot(browser, url, (park.publish_run.name,), tmp_path / "prefect_ui_flow_run.png")
 
 
 def test_the_mlflow_ui_shows_the_registered_champions(park, browser, tmp_path):
+    """The models page lists ews-<industry> with each one's aliased version (the alias of the
+    highest version first: the champion, which is the candidate or the baseline after it)."""
     url = f"{park.stack.tracking_uri}/#/models"
-    _screenshot(browser, url, "ews-manufacturing", tmp_path / "mlflow_ui_models.png")
+    shows = (*(f"ews-{industry}" for industry in INDUSTRIES), "champion")
+    path = tmp_path / "mlflow_ui_models.png"
+    _screenshot(browser, url, shows, path, local_storage=MLFLOW_UI_GREETINGS_CLOSED)
