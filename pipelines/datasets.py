@@ -162,7 +162,8 @@ LAKE_LEDGER = _d(
 )  # fmt: skip
 INGEST_RUN = _d(
     "ingest_run", f"{INGEST}/{{run_id}}", "run.json", "json", "pipelines.flows.ingest",
-    "an ingest run's as-of time, sources and what landing held outside them",
+    "an ingest run's as-of time, sources, what landing held outside them and the lake "
+    "staging of dead runs it removed",
 )  # fmt: skip
 INGEST_PLAN = _d(
     "ingest_plan", f"{INGEST}/{{run_id}}", "plan/{source}.json", "json",

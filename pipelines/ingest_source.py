@@ -33,7 +33,7 @@ from data_contracts.check_characters import check_character_failures
 from data_contracts.coerce import COLUMN, EXPECTATION, REASON, ROW, coerce
 from data_contracts.plausibility import implausible
 from data_contracts.schema import SourceContract
-from pipelines import gx_context, io, landing
+from pipelines import gx_context, io, landing, workdir_lock
 from pipelines.ingest_policy import (
     MISSING_COLUMN,
     DeliveryOutcome,
@@ -178,6 +178,25 @@ class _Readable:
     typed: pl.DataFrame  # canonical typed, plus _row and _delivery_id
     failures: pl.DataFrame  # coercion failures with _delivery_id
     warnings: list[str]
+
+
+def clear_dead_runs_staging(lake_dir: Path, run_id: str) -> list[str]:
+    """Remove what ingest runs that died mid-source left under ``lake/.staging/`` (a run that
+    ends, also by an error, removes its own); returns the names removed.
+
+    Only while this process holds the workdir's lock (``pipelines.workdir_lock``; the ingest
+    flow does for its whole run): every ingest run holds it, so no other is staging rows, and
+    every folder not of ``run_id`` is a dead run's. Without the lock nothing is touched."""
+    staging = Path(lake_dir) / STAGING
+    if not staging.is_dir() or not workdir_lock.held_over(staging):
+        return []
+    dead = sorted(p for p in staging.iterdir() if not p.name.startswith(f"{run_id}-"))
+    for folder in dead:
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.unlink(missing_ok=True)
+    return [p.name for p in dead]
 
 
 def ingest_source(contract: SourceContract, plan: SourcePlan) -> SourceReport:

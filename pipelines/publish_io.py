@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import psutil
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
@@ -31,7 +32,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from data_contracts.industries import declaration_path
 from features import registry
-from pipelines import datasets, spreadsheet_safety
+from pipelines import datasets, spreadsheet_safety, workdir_lock
 from pipelines.file_io import file_sha256
 
 # The files of one published list, publish/<week>/<industry>/ (the site reads them back).
@@ -327,10 +328,12 @@ def atomic_directory(target: Path) -> Iterator[Path]:
 
 
 def begin(target: Path) -> Path:
-    """A fresh hidden folder beside ``target`` to write a new version into."""
+    """A fresh hidden folder beside ``target`` to write a new version into, named after the
+    writing process (``.<name>.partial-<pid>-<uuid>``) so that the next run can tell a dead
+    writer's leftovers from a live one's work."""
     target.parent.mkdir(parents=True, exist_ok=True)
     clear_leftovers(target)
-    partial = target.parent / f".{target.name}{PARTIAL_MARK}{uuid.uuid4().hex}"
+    partial = target.parent / f".{target.name}{PARTIAL_MARK}{_writer_tag()}"
     partial.mkdir()
     return partial
 
@@ -348,14 +351,43 @@ def abandon(partial: Path) -> None:
 def clear_leftovers(target: Path, older_than_s: float = STALE_AFTER_S) -> None:
     """Remove partial or retired copies of ``target`` left by an interrupted publication.
 
-    Only copies untouched for ``older_than_s`` go, so a run still writing its own copy next to
-    this one is not pulled from under it; younger leftovers stay hidden (dot-named) until then.
+    A copy whose writer has died goes at once when this process holds the lock of the workdir
+    it is in (``pipelines.workdir_lock``): no other run is writing there, and the dead one will
+    not come back for it. Otherwise only copies untouched for ``older_than_s`` go, so a run
+    still writing its own copy next to this one is not pulled from under it (another host's or
+    container's process looks dead from here); younger leftovers stay hidden (dot-named).
     """
     cutoff = time.time() - older_than_s
+    locked = workdir_lock.held_over(target.parent)
     for mark in (PARTIAL_MARK, RETIRED_MARK):
         for leftover in target.parent.glob(f".{target.name}{mark}*"):
-            if leftover.stat().st_mtime <= cutoff:
+            writer = _writer_pid(leftover.name.removeprefix(f".{target.name}{mark}"))
+            dead = locked and writer is not None and not _alive(writer)
+            if dead or leftover.stat().st_mtime <= cutoff:
                 shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _writer_tag() -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def _writer_pid(tag: str) -> int | None:
+    """The pid in a ``<pid>-<uuid>`` tag; None for another shape (copies named before the pid
+    was, which wait out ``STALE_AFTER_S``)."""
+    pid, _, rest = tag.partition("-")
+    if pid.isdigit() and len(rest) == 32 and all(c in "0123456789abcdef" for c in rest):
+        return int(pid)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """A process that can still write: not gone, and not a zombie waiting to be reaped."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
 
 
 def _swap_into_place(ready: Path, target: Path) -> None:
@@ -366,7 +398,7 @@ def _swap_into_place(ready: Path, target: Path) -> None:
         shutil.rmtree(ready)  # now holds the previous publication
         return
     # No atomic exchange on this platform: two renames, the old copy kept until the new is in.
-    retired = target.parent / f".{target.name}{RETIRED_MARK}{uuid.uuid4().hex}"
+    retired = target.parent / f".{target.name}{RETIRED_MARK}{_writer_tag()}"
     os.rename(target, retired)
     os.rename(ready, target)
     shutil.rmtree(retired)

@@ -114,6 +114,16 @@ def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) 
         handle.close()
 
 
+def held_over(path: str | Path) -> bool:
+    """Whether this process holds the lock of a workdir that contains ``path`` (in any of its
+    threads: a flow holds it while its tasks run in worker threads). Then no other run writes
+    into that workdir, so what another, dead, writer left there is nobody's work in progress."""
+    resolved = Path(path).expanduser().resolve()
+    with _guard:
+        roots = [lock.parent for (lock, _thread), depth in _held.items() if depth]
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
 def _record(root: Path, holder: str, waited_s: float, acquired: str) -> None:
     history = root / HISTORY
     history.parent.mkdir(parents=True, exist_ok=True)

@@ -14,13 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts import catalog
 from pipelines import audit, datasets, gx_context, io, landing
 from pipelines.ingest_policy import SourcePlan, failed_report
-from pipelines.ingest_source import ingest_source, plan_source
+from pipelines.ingest_source import clear_dead_runs_staging, ingest_source, plan_source
 from pipelines.progress import track
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
@@ -52,6 +52,9 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
     settings = Settings(workdir=Path(workdir))
     moment = dt.datetime.fromisoformat(as_of)
     run_dir = datasets.INGEST_RUN.directory(settings.workdir, run_id=run_id)
+    # A run killed mid-source (its worker died) left that source's accepted rows staged.
+    if removed := clear_dead_runs_staging(settings.lake, run_id):
+        get_run_logger().info("removed the lake staging of ingest runs that died: %s", removed)
     ledger = io.latest_deliveries(settings.lake)
     contracts = catalog.load_all()
     survey = landing.survey_landing(settings.landing, set(contracts))
@@ -81,6 +84,7 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
                 {e.path.split("/", 1)[0] for e in survey.outside_sources if "/" in e.path}
             ),
             "outside_sources": [e.to_dict() for e in survey.outside_sources],
+            "removed_dead_runs_staging": removed,
         },
     )
     return paths

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from data_contracts import catalog
-from pipelines import io
+from pipelines import io, workdir_lock
 from pipelines.flows.ingest import check_run_id, ingest_flow
+from pipelines.ingest_source import STAGING, clear_dead_runs_staging
 from pipelines.timeline import parse_ingest_time
 from tests.pipelines.ingest_landing import land, valid_rows
 
@@ -130,3 +132,44 @@ def test_run_id_that_is_not_a_plain_name_is_refused():
     for bad in ("../x", "a/b", "", " x"):
         with pytest.raises(ValueError, match="may only hold letters"):
             check_run_id(bad)
+
+
+def _killed_runs_staging(workdir: Path) -> Path:
+    """What an ingest run killed mid-source leaves: the source's accepted rows, staged."""
+    staged = workdir / "lake" / STAGING / f"20261102T235959-dead01-{PENSION.id}"
+    (staged / PENSION.id).mkdir(parents=True)
+    valid_rows(PENSION, 3, day=DAY).write_parquet(staged / PENSION.id / "2026-11-01.parquet")
+    return staged
+
+
+def test_the_next_run_removes_a_killed_runs_staging_and_ingests_as_if_it_were_not_there(
+    landed, tmp_path_factory, prefect_harness
+):
+    clean = tmp_path_factory.mktemp("clean")
+    shutil.copytree(landed / "landing", clean / "landing")
+    staged = _killed_runs_staging(landed)
+
+    summary = _ingest(landed, "after-the-kill")
+    assert not (landed / "lake" / STAGING).exists() or not any(
+        (landed / "lake" / STAGING).iterdir()
+    )
+    run = json.loads((landed / "ingest" / "after-the-kill" / "run.json").read_text("utf-8"))
+    assert run["removed_dead_runs_staging"] == [staged.name]
+    # The same lake and accounting as a workdir that never saw the killed run.
+    assert summary["totals"] == _ingest(clean, "after-the-kill")["totals"]
+    for source in (PENSION.id, MASTER.id):
+        assert _lake_height(landed, source) == _lake_height(clean, source)
+
+
+def test_staging_is_left_alone_without_the_workdir_lock(tmp_path):
+    # Without the lock another run may be staging its rows there right now.
+    staged = _killed_runs_staging(tmp_path)
+    assert clear_dead_runs_staging(tmp_path / "lake", "now") == []
+    assert staged.is_dir()
+    with workdir_lock.exclusive(tmp_path, "ingest"):
+        assert clear_dead_runs_staging(tmp_path / "lake", "now") == [staged.name]
+        # ... and a folder of the run itself is its own.
+        own = tmp_path / "lake" / STAGING / f"now-{PENSION.id}"
+        own.mkdir()
+        assert clear_dead_runs_staging(tmp_path / "lake", "now") == []
+    assert own.is_dir() and not staged.exists()

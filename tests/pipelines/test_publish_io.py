@@ -1,13 +1,16 @@
 import os
+import subprocess
+import sys
 import time
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import file_io, publish_io
+from pipelines import file_io, publish_io, workdir_lock
 from pipelines.publish_io import (
     Sheet,
     atomic_directory,
@@ -131,6 +134,70 @@ def test_a_concurrent_runs_fresh_partial_folder_is_left_alone(tmp_path):
         (folder / "risk_list.csv").write_text("whole")
     assert other.is_dir()
     assert (target / "risk_list.csv").read_text() == "whole"
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped (as a killed run's is, soon after)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _left_by(workdir: Path, pid: int, mark: str = publish_io.PARTIAL_MARK) -> Path:
+    """A hand-made copy of publish/2026-W47/finance that the writer ``pid`` left half-written
+    a minute ago: far younger than STALE_AFTER_S."""
+    leftover = workdir / "publish" / "2026-W47" / f".finance{mark}{pid}-{'a' * 32}"
+    leftover.mkdir(parents=True)
+    (leftover / "risk_list.csv").write_text("half")
+    return leftover
+
+
+def test_a_dead_writers_fresh_leftover_goes_when_the_next_run_holds_the_workdir(tmp_path):
+    partial = _left_by(tmp_path, _dead_pid())
+    retired = _left_by(tmp_path, _dead_pid(), publish_io.RETIRED_MARK)
+    target = tmp_path / "publish" / "2026-W47" / "finance"
+    with workdir_lock.exclusive(tmp_path, "publish"), atomic_directory(target) as folder:
+        (folder / "risk_list.csv").write_text("whole")
+    assert not partial.exists() and not retired.exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["finance"]
+
+
+def test_without_the_workdir_lock_a_dead_writers_fresh_leftover_waits_its_hour(tmp_path):
+    # Without the lock a writer elsewhere (another host or container sharing the workdir,
+    # whose process looks dead from here) may still be at work in it.
+    partial = _left_by(tmp_path, _dead_pid())
+    with atomic_directory(tmp_path / "publish" / "2026-W47" / "finance") as folder:
+        (folder / "risk_list.csv").write_text("whole")
+    assert (partial / "risk_list.csv").read_text() == "half"
+
+
+def test_a_live_writers_copy_stays_while_the_lock_is_held(tmp_path):
+    # Another thread of this process (a task of the same flow), or a process that writes
+    # without taking the lock: alive, so its copy is work in progress.
+    partial = _left_by(tmp_path, os.getpid())
+    target = tmp_path / "publish" / "2026-W47" / "finance"
+    with workdir_lock.exclusive(tmp_path, "publish"), atomic_directory(target) as folder:
+        (folder / "risk_list.csv").write_text("whole")
+    assert partial.is_dir()
+
+
+def test_only_copies_of_the_same_target_named_by_a_writer_go(tmp_path):
+    dead = _dead_pid()
+    week = tmp_path / "publish" / "2026-W47"
+    other_industry = week / f".education{publish_io.PARTIAL_MARK}{dead}-{'b' * 32}"
+    unnamed = week / f".finance{publish_io.PARTIAL_MARK}{'c' * 32}"  # before pids were in names
+    lookalike = week / f".finance.draft-{dead}-{'d' * 32}"
+    for folder in (other_industry, unnamed, lookalike):
+        folder.mkdir(parents=True)
+    with workdir_lock.exclusive(tmp_path, "publish"):
+        publish_io.abandon(publish_io.begin(week / "finance"))
+    assert all(p.is_dir() for p in (other_industry, unnamed, lookalike))
+
+
+def test_a_partial_folder_is_named_after_its_writer(tmp_path):
+    partial = publish_io.begin(tmp_path / "finance")
+    pid, _, rest = partial.name.removeprefix(f".finance{publish_io.PARTIAL_MARK}").partition("-")
+    assert int(pid) == os.getpid() and len(rest) == 32
 
 
 def test_without_atomic_exchange_the_two_rename_path_still_replaces(tmp_path, monkeypatch):

@@ -155,3 +155,19 @@ def test_every_flow_writing_into_the_workdir_holds_its_lock():
     assert {"ingest", "publish", "simulate", "consistency", "feedback-import"} <= set(found)
     unlocked = {name for name, holder in found.items() if holder is None}
     assert unlocked == READERS
+
+
+def test_held_over_a_path_while_any_thread_of_this_process_holds_its_workdir(tmp_path):
+    workdir, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    inside = workdir / "publish" / "2026-W47"
+    assert not workdir_lock.held_over(inside)
+    with exclusive(workdir, "publish"):
+        seen_from_a_task_thread: list[bool] = []
+        task = threading.Thread(
+            target=lambda: seen_from_a_task_thread.append(workdir_lock.held_over(inside))
+        )
+        task.start()
+        task.join()
+        assert seen_from_a_task_thread == [True]
+        assert workdir_lock.held_over(workdir) and not workdir_lock.held_over(elsewhere)
+    assert not workdir_lock.held_over(inside)
