@@ -4,6 +4,9 @@ part of the same declaration)."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from models.evaluate import COMPARED
 from models.train import TrainConfig
 
 TIER_ORDER = ("A", "B", "C", "D")
+GENERAL = "general"  # the declaration's block (and model key) of the general model
 
 
 class Promotion(BaseModel):
@@ -38,6 +42,34 @@ class Promotion(BaseModel):
         return self
 
 
+class HistorySample(BaseModel):
+    """Which snapshots of a large population the training history keeps (the general model's):
+    every ``every_weeks``-th weekly as-of date, counted back from the last, and at most
+    ``max_firms`` firms, those with the smallest SHA-256 of ``salt`` + credit code."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    every_weeks: int = Field(default=1, ge=1)
+    max_firms: int | None = Field(default=None, gt=0)
+    salt: str = ""
+
+    def dates(self, weekly: Sequence[date]) -> list[date]:
+        """The kept as-of dates of ``weekly`` (ascending): the last, and every ``every_weeks``-th
+        before it."""
+        return sorted(weekly)[::-1][:: self.every_weeks][::-1]
+
+    def firms(self, uscc: Sequence[str]) -> list[str]:
+        """The kept firms of ``uscc`` (sorted): all, or the ``max_firms`` with the smallest
+        SHA-256 of salt + code, so a firm's membership never depends on the run or the order."""
+        unique = sorted(set(uscc))
+        if self.max_firms is None or len(unique) <= self.max_firms:
+            return unique
+
+        def digest(code: str) -> str:
+            return hashlib.sha256(f"{self.salt}{code}".encode()).hexdigest()
+
+        return sorted(sorted(unique, key=digest)[: self.max_firms])
+
+
 class IndustrySpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,6 +84,11 @@ class IndustrySpec(BaseModel):
     promotion: Promotion = Promotion()
     # Booster settings: the file's ``training`` block, then the industry's own ``training`` keys.
     training: TrainConfig = TrainConfig()
+    # The label's events from lake sources (source -> {column: values kept}) instead of the
+    # label source outcome_distress_event; the general model's generic distress event.
+    label: dict[str, dict[str, list[str]]] | None = None
+    # The training history's sample (the general model's); None: every firm, every week.
+    history: HistorySample | None = None
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> IndustrySpec:
@@ -71,22 +108,44 @@ class IndustrySpec(BaseModel):
 
 class IndustryConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # The supervised industries: a model, a regulator's weekly list, a credit class each.
     industries: dict[str, IndustrySpec]
     inspection_frequency: dict[str, Bilingual]
+    # The general model of every other enterprise (sector ``other``): trained, gated and
+    # registered like an industry's, it scores for the credit classes only (no list).
+    general: IndustrySpec | None = None
+
+    @model_validator(mode="after")
+    def _general_apart(self) -> IndustryConfig:
+        if self.general is not None and self.general.key in self.industries:
+            raise ValueError(f"{self.general.key!r} is the general model, not an industry")
+        return self
+
+    def models(self) -> dict[str, IndustrySpec]:
+        """Every trained model: the industries', then the general one."""
+        general = {self.general.key: self.general} if self.general is not None else {}
+        return {**self.industries, **general}
 
 
 def parse_industries(data: dict) -> IndustryConfig:
     shared = data.get("training") or {}
-    # ``simulation`` is the simulator's part of the declaration (data_contracts.industries).
-    entries = {
-        k: {
-            **{f: value for f, value in v.items() if f != "simulation"},
-            "key": k,
-            "training": {**shared, **(v.get("training") or {})},
+
+    def entry(key: str, fields: dict) -> dict:
+        # ``simulation`` is the simulator's part of the declaration (data_contracts.industries).
+        return {
+            **{f: value for f, value in fields.items() if f != "simulation"},
+            "key": key,
+            "training": {**shared, **(fields.get("training") or {})},
         }
-        for k, v in data["industries"].items()
-    }
-    return IndustryConfig(industries=entries, inspection_frequency=data["inspection_frequency"])
+
+    entries = {k: entry(k, v) for k, v in data["industries"].items()}
+    general = None
+    if data.get(GENERAL):
+        # Its firms are every firm of no declared industry: the sector the contracts give them.
+        general = {**entry(GENERAL, data[GENERAL]), "sector_value": industries.OTHER_SECTOR}
+    return IndustryConfig(
+        industries=entries, inspection_frequency=data["inspection_frequency"], general=general
+    )
 
 
 def load_config() -> IndustryConfig:
@@ -100,3 +159,8 @@ def _load_config(declaration: Path) -> IndustryConfig:
 
 def load_industries() -> dict[str, IndustrySpec]:
     return dict(load_config().industries)
+
+
+def load_models() -> dict[str, IndustrySpec]:
+    """Every model to train: the industries', then the general model (when declared)."""
+    return load_config().models()

@@ -5,10 +5,16 @@ falls in ``(as_of, as_of + horizon]``. Only what was known by ``known_until`` co
 arrived later are ignored, and snapshots whose window is not yet over are dropped (censored)
 rather than labelled 0. Firms that already had the event on or before ``as_of`` are dropped: they
 are no longer candidates for an early warning.
+
+The industries' events come from the label source (``outcome_distress_event``). A model whose
+spec declares ``label`` (the general model) takes its events from the lake sources named there
+instead: ``source_events`` turns their rows into the same outcome frame, every row one event of
+the spec's ``event_type`` on the source's event date, known from its arrival.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import polars as pl
@@ -53,6 +59,39 @@ def label_snapshots(
         )
         .drop("_first_event")
     )
+
+
+def source_events(
+    frames: Mapping[str, pl.DataFrame],
+    times: Mapping[str, tuple[str, str]],
+    spec: IndustrySpec,
+) -> pl.DataFrame:
+    """The spec's ``label`` events from its sources' rows: uscc, event_date, event_type,
+    arrived_at, sorted. ``frames``: each labelling source's rows (canonical columns);
+    ``times``: each source's (event time, arrival time) columns, from its contract. A source's
+    ``{column: values}`` in the spec keeps only rows whose column holds one of the values."""
+    if not spec.label:
+        raise ValueError(f"{spec.key}: no label sources declared; its events are outcomes")
+    parts = []
+    for source, kept in spec.label.items():
+        if source not in frames:
+            raise ValueError(f"{spec.key}: label source {source} has no rows frame")
+        if source not in times:
+            raise ValueError(f"{spec.key}: label source {source} has no event and arrival time")
+        frame = frames[source]
+        event_time, arrival_time = times[source]
+        _require(frame, ("uscc", event_time, arrival_time, *kept), source)
+        for column, values in kept.items():
+            frame = frame.filter(pl.col(column).is_in(values))
+        parts.append(
+            frame.select(
+                pl.col("uscc").cast(pl.String),
+                pl.col(event_time).cast(pl.Date).alias("event_date"),
+                pl.lit(spec.event_type, dtype=pl.String).alias("event_type"),
+                pl.col(arrival_time).cast(pl.Datetime("us")).alias("arrived_at"),
+            )
+        )
+    return pl.concat(parts).sort("uscc", "event_date", "arrived_at")
 
 
 def _require(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:

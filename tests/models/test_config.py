@@ -67,3 +67,21 @@ def test_training_block_is_shared_and_an_industry_overrides_single_keys():
 def test_unknown_training_key_is_rejected():
     with pytest.raises(ValidationError, match="max_depht"):
         parse_industries(_config(training={"max_depht": 2}))
+
+
+def test_the_general_models_history_sample_keeps_every_nth_week_and_a_stable_firm_subset():
+    from datetime import date, timedelta
+
+    from models.config import HistorySample
+
+    sample = HistorySample(every_weeks=4, max_firms=3, salt="s")
+    weeks = [date(2026, 1, 4) + timedelta(weeks=k) for k in range(10)]
+    assert sample.dates(weeks) == [weeks[1], weeks[5], weeks[9]]  # counted back from the last
+    firms = [f"F{i}" for i in range(10)]
+    kept = sample.firms(firms)
+    assert len(kept) == 3 and kept == sorted(kept)
+    # A firm's membership depends on its code and the salt only, not on the others given.
+    assert sample.firms([*reversed(firms), "F0"]) == kept
+    assert set(sample.firms([*firms, "F10", "F11"])) - set(kept) <= {"F10", "F11"}
+    assert HistorySample(every_weeks=4, max_firms=3, salt="t").firms(firms) != kept
+    assert HistorySample(max_firms=20).firms(firms) == firms
