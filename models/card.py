@@ -149,6 +149,19 @@ def model_details(version: VersionFacts, spec: IndustrySpec, training: TrainingF
 
 
 def intended_use(spec: IndustrySpec) -> dict:
+    if spec.label:  # the general model: no list, the model step of the credit classes
+        purpose = (
+            "The model step of the weekly credit risk class (A-D) of every enterprise outside "
+            f"the supervised industries: the calibrated probability of a generic distress event "
+            f"({spec.event_type}) within {spec.horizon_days} days, read through the class bounds "
+            "below, then held within one class of the public credit evaluation and bounded by "
+            "the credit lists (models/tiering.yaml). No list is drawn from it."
+        )
+        return {**_use(spec), "purpose": purpose}
+    return _use(spec)
+
+
+def _use(spec: IndustrySpec) -> dict:
     return {
         "purpose": (
             f"Triage for inspection: rank active {spec.name.en.lower()} firms by the calibrated "
@@ -171,6 +184,23 @@ def intended_use(spec: IndustrySpec) -> dict:
 
 
 def label_definition(spec: IndustrySpec) -> dict:
+    if spec.label:
+        kept = "; ".join(
+            source + (" where " + ", ".join(f"{c} in {v}" for c, v in only.items()) if only else "")
+            for source, only in spec.label.items()
+        )
+        return {
+            "event_type": spec.event_type,
+            "horizon_days": spec.horizon_days,
+            "definition": (
+                f"1 when the firm's first generic distress event ({kept}) falls within "
+                f"{spec.horizon_days} days after the as-of date, else 0. Only rows that had "
+                "arrived by the training date count; snapshots whose window had not yet closed "
+                "are left out, not labelled 0; firms that already had an event are no longer "
+                "candidates."
+            ),
+            "source": f"{', '.join(spec.label)} (their rows before the as-of date are features)",
+        }
     return {
         "event_type": spec.event_type,
         "horizon_days": spec.horizon_days,
@@ -188,11 +218,20 @@ def training_data(training: TrainingFacts, spec: IndustrySpec) -> dict:
     sources = sorted(
         {source for name in training.feature_names for source in _feature_sources(name)}
     )
+    population = (
+        f"active {spec.name.en.lower()} firms (sector {spec.sector_value}) on each weekly "
+        "as-of date: registration status 存续 and no confirmed event yet"
+    )
+    if spec.history is not None:
+        sample = spec.history
+        population = (
+            f"active enterprises outside the supervised industries (sector {spec.sector_value}, "
+            f"individual businesses excluded) every {sample.every_weeks} weeks, at most "
+            f"{sample.max_firms} firms chosen by SHA-256 of '{sample.salt}' + credit code; no "
+            "event yet"
+        )
     return {
-        "population": (
-            f"active {spec.name.en.lower()} firms (sector {spec.sector_value}) on each weekly "
-            "as-of date: registration status 存续 and no confirmed event yet"
-        ),
+        "population": population,
         "as_of_rules": (
             "each snapshot uses only rows with event_time <= as_of and arrived_at <= as_of "
             "(what the platform actually held on that date)"
@@ -322,8 +361,11 @@ def tiers(predictions: pl.DataFrame, spec: IndustrySpec) -> dict:
         "thresholds": dict(spec.tiers),
         "capacity_k": spec.capacity_k,
         "capacity_note": (
-            f"K = {spec.capacity_k}: the firms the {spec.regulator.en} can inspect in a week; "
-            "the weekly list is the K highest calibrated probabilities, whatever their tier"
+            f"K = {spec.capacity_k}: precision at K of the out-of-time evaluation only; the "
+            "general model draws no list, its class feeds the credit risk class"
+            if spec.label
+            else f"K = {spec.capacity_k}: the firms the {spec.regulator.en} can inspect in a "
+            "week; the weekly list is the K highest calibrated probabilities, whatever their tier"
         ),
         "bands": bands,
     }

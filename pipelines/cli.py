@@ -173,10 +173,11 @@ def features(
 def train(
     workdir: Workdir = Path("ews_work"),
     industry: Annotated[
-        list[str] | None, typer.Option("--industry", "-i", help="industry key (repeatable)")
+        list[str] | None,
+        typer.Option("--industry", "-i", help="industry key, or general (repeatable)"),
     ] = None,
 ) -> None:
-    """Train, evaluate out of time, register and gate each industry's model."""
+    """Train, evaluate out of time, register and gate each industry's model and the general one."""
     from pipelines.flows.train import train_flow
 
     _echo(train_flow(workdir=str(workdir), industries=industry))

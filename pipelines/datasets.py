@@ -187,6 +187,11 @@ FEATURE_HISTORY = _d(
     "feature_history", FEATURES, "history.parquet", "parquet", "pipelines.flows.features",
     "weekly as-of snapshots of every firm of the industries: the training history",
 )  # fmt: skip
+FEATURE_HISTORY_GENERAL = _d(
+    "feature_history_general", FEATURES, "history_general.parquet", "parquet",
+    "pipelines.flows.features",
+    "the general model's training history: sampled firms outside the industries, every few weeks",
+)  # fmt: skip
 SCORING_TABLE = _d(
     "scoring_table", FEATURES, "as_of={as_of}.parquet", "parquet", "pipelines.flows.features",
     "every active firm at one as-of date, for scoring",

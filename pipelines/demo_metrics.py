@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from models.config import load_industries
+from models.config import load_models
 from pipelines import datasets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def figures(summary: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict[str,
 def render(record: Mapping[str, Any], industries: Sequence[str] | None = None) -> str:
     """The README block (markers included) for ``figures(...)``: industries in config order."""
     run, metrics = record["run"], record["metrics"]
-    order = [i for i in (industries or load_industries()) if i in metrics]
+    order = [i for i in (industries or load_models()) if i in metrics]
     unknown = sorted(set(metrics) - set(order))
     if unknown:
         raise FiguresError(f"metrics for industries not in the config: {unknown}")

@@ -21,7 +21,7 @@ import polars as pl
 from data_contracts.feedback import load_feedback
 from features.build import build_feature_table
 from models import card
-from models.config import IndustrySpec, load_industries
+from models.config import IndustrySpec, load_models
 from models.evaluate import METRICS
 from models.objections import oversight_counts
 from models.outcomes import evaluation_sample, rates
@@ -147,7 +147,7 @@ def build_version_card(
     settings: Settings, tracker: Tracker, industry: str, version: int, history: Path
 ) -> WrittenCard:
     """Build and write the card of one registered version; returns the files written."""
-    spec = load_industries()[industry]
+    spec = load_models()[industry]
     # info() per version: the registry's version search does not fill in aliases.
     infos = [tracker.info(industry, found.version) for found in tracker.versions(industry)]
     by_version = {info.version: info for info in infos}

@@ -79,7 +79,7 @@ def page_environment() -> Environment:
 def _copy_cards(settings: Settings, out: Path) -> list[dict[str, Any]]:
     """Every card's files into ``cards/<industry>/``; its HTML re-rendered with a way back."""
     industries = []
-    for key, spec in load_config().industries.items():
+    for key, spec in load_config().models().items():  # the general model's cards too
         source = settings.model_cards / key
         found = sorted(
             (int(m.group(1)), p)

@@ -2,9 +2,11 @@
 
 Run by the publish flow after the week's lists: every firm of the scoring table that the tier
 policy classes (``models/tiering.yaml``) gets its class from the policy (``models.tiering``),
-with the probability and model class its own model gave it in this week's published list (the
-lists' ``scores.parquet``, never re-scored), and the credit evaluation and credit lists read from
-the lake as of the week's as-of date (``models.tier_inputs``).
+with the probability and model class its own model gave it this week (an industry's firm: its
+published list's ``scores.parquet``; every other enterprise: the general model's scores,
+``publish/<week>/general/scores.parquet``, ``pipelines.general_scores``; never re-scored),
+and the credit evaluation and credit lists read from the lake as of the week's as-of date
+(``models.tier_inputs``).
 
 Files: ``tiers.parquet`` (one row per firm, by uscc: every component, the class, what set it and
 that sentence in Chinese and English) and ``manifest.json`` (the inputs' hashes, the models used,
@@ -103,8 +105,8 @@ def tier_snapshot(
     )
     classed = tier_firms(tier_components(scores, sources, as_of, policy), policy, overrides)
     names = master_at(sources, firms["uscc"].to_list(), as_of).select("uscc", "name")
-    zh = {k: s.name.zh for k, s in config.industries.items()}
-    en = {k: s.name.en for k, s in config.industries.items()}
+    zh = {k: s.name.zh for k, s in config.models().items()}
+    en = {k: s.name.en for k, s in config.models().items()}
     rows = classed.to_dicts()
     # The sentences are made row by row from ``classed``, so they join to it before anything
     # else can change its order.
@@ -167,10 +169,11 @@ def write_tier_snapshot(
 
 
 def week_lists(publish_root: Path, week: str, config: IndustryConfig) -> dict[str, Path]:
-    """The manifest of every configured industry's list published for ``week``: this run's and
-    earlier runs' alike (a list that failed this time keeps its last publication)."""
+    """The manifest of every configured industry's list published for ``week``, and of the
+    general model's scores: this run's and earlier runs' alike (a list that failed this time
+    keeps its last publication)."""
     found = {}
-    for industry in config.industries:
+    for industry in config.models():
         manifest = publish_root / week / industry / publish_io.MANIFEST
         if manifest.is_file():
             found[industry] = manifest
@@ -226,7 +229,7 @@ def publish_tiers(
             "sha256": file_io.file_sha256(table_path),
         },
         "lists": used,
-        "lists_missing": sorted(set(config.industries) - set(manifests)),
+        "lists_missing": sorted(set(config.models()) - set(manifests)),
         "lake_snapshot": publish_io.ledger_snapshot(datasets.LAKE_LEDGER.path(settings.workdir)),
         "decisions": cites,
     }

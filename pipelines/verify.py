@@ -32,6 +32,7 @@ from pipelines import audit, file_io, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import write_publication_feedback
+from pipelines.general_scores import write_general_scores
 from pipelines.io import LEDGER_NAME, PART_NAME, lake_sources, partition_dir, read_json, read_ledger
 from pipelines.settings import Settings
 from pipelines.tiers import publish_tiers
@@ -373,6 +374,45 @@ TIER_MANIFEST_KEYS = ("week", "as_of", "lists", "lake_snapshot", "scoring_table"
 TIER_LINEAGE_KEYS = ("lists", "lists_missing", "sources_missing", "decisions", "counts")
 
 
+def _general_scores(settings: Settings, manifest_path: Path, out: Path) -> list[str]:
+    """The general model's scores of the week scored again from the recorded scoring table with
+    the recorded model version, and compared file by file with the manifest."""
+    folder = manifest_path.parent
+    shown = folder.relative_to(settings.workdir).as_posix()
+    manifest = read_json(manifest_path)
+    spec = load_config().general
+    table_path = settings.workdir / manifest["scoring_table"]["path"]
+    if not table_path.is_file():
+        return [f"{shown}: the scoring table {manifest['scoring_table']['path']} is gone"]
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        model, _ = tracking.tracker_for(settings).load_version(
+            spec.key, manifest["model"]["version"]
+        )
+        again = read_json(
+            write_general_scores(
+                out,
+                spec=spec,
+                model=model,
+                model_record=manifest["model"],
+                table_path=table_path,
+                workdir=settings.workdir,
+                week=manifest["week"],
+                as_of=dt.date.fromisoformat(manifest["as_of"]),
+                policy=load_tier_policy(),
+            )
+        )["files"]
+    except Exception as error:  # the report must still say what was checked and what failed
+        return [f"{shown}: could not score again: {type(error).__name__}: {error}"]
+    published = {
+        name: digest
+        for name, digest in publish_io.file_hashes(folder).items()
+        if name != publish_io.MANIFEST
+    }
+    checks = compare_files(manifest["files"], published, again)
+    return [p for c in checks if (p := c.problem(shown))]
+
+
 def verify_tiers(settings: Settings, folder: Path, scratch: Path) -> dict[str, Any]:
     """Re-derive ``publish/<week>/tiers/`` (every enterprise's credit risk class) and compare.
 
@@ -411,6 +451,10 @@ def verify_tiers(settings: Settings, folder: Path, scratch: Path) -> dict[str, A
                 f"classes were made from {used['scores']}"
             )
         lists[industry] = list_manifest
+
+    general = load_config().general
+    if general is not None and general.key in lists and lists[general.key].is_file():
+        problems.extend(_general_scores(settings, lists[general.key], scratch / general.key))
 
     rederived = None
     if table_hash is not None and all(m.is_file() for m in lists.values()):

@@ -17,7 +17,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from models.config import load_industries
+from models.config import load_industries, load_models
 from models.promotion import CHAMPION
 from pipelines import audit
 from pipelines.flows.train import history_path
@@ -67,7 +67,8 @@ def card_task(workdir: str, industry: str, version: int) -> dict[str, Any]:
     """Build one version's card, write its files and attach them to the version's run."""
     settings = Settings(workdir=Path(workdir))
     tracker = tracker_for(settings)
-    written = build_version_card(settings, tracker, industry, version, history_path(settings))
+    spec = load_models()[industry]
+    written = build_version_card(settings, tracker, industry, version, history_path(settings, spec))
     run_id = tracker.info(industry, version).run_id
     log_artifacts(tracker, run_id, written.files, CARD_ARTIFACT)
     return {
@@ -113,7 +114,7 @@ def model_cards_flow(workdir: str) -> dict[str, str]:
     history = history_path(settings)
     cards: dict[str, str] = {}
     written: dict[str, dict[int, dict[str, Any]]] = {}
-    for industry in load_industries():
+    for industry in load_models():  # the industries' and the general model's
         registered = versions_task(workdir, industry)
         if not registered["versions"]:
             continue

@@ -345,6 +345,8 @@ def demo_flow(
     with watch.stage("model_cards"):
         artifacts["model_cards"] = model_cards_flow(workdir=str(root))
     artifacts["tiers"] = published["tiers"]
+    # The general model's scores of every enterprise outside the industries (no list).
+    artifacts["general_scores"] = published["general"]
     # The next month's double-random plan, from the credit classes just published.
     month = PlanMonth.following(published_on(published["week"]))
     with watch.stage("inspection_plan"):

@@ -3,7 +3,10 @@
 Two tasks, each reading the lake itself and writing one Parquet file (paths in, paths out):
 ``features/as_of=<T>.parquet`` (every active firm at T, for scoring) and
 ``features/history.parquet`` (weekly as-of dates from six months after the data start up to T,
-firms of the modelled industries only, for training). The history is built in blocks of weeks
+firms of the modelled industries only, for training) and, when the general model is declared,
+``features/history_general.parquet`` (its firms, every other enterprise the tier policy classes,
+sampled by its ``history`` block: every few weeks and at most so many firms, chosen by a hash of
+the credit code; models.config.HistorySample). The history is built in blocks of weeks
 of about a million firm-weeks each, so memory stays bounded however many firms are modelled.
 Repairs naming a record the lake does not hold are listed in ``features/unresolved_repairs.csv``
 (docs/credit_repair.md).
@@ -25,7 +28,8 @@ from data_contracts import catalog
 from data_contracts.schema import Grain
 from features.build import active_firm_count, build_feature_table
 from features.credit_repair import unresolved_repairs
-from models.config import load_industries
+from models.config import IndustrySpec, load_config
+from models.tiering import load_tier_policy
 from pipelines import datasets, io
 from pipelines.fact_corrections import read_corrections, write_fact_corrections
 from pipelines.flows.shards import sharded_feature_table
@@ -91,6 +95,21 @@ def feature_table_task(
     return str(path)
 
 
+def general_firms(sources: dict[str, pl.LazyFrame], spec: IndustrySpec) -> list[str]:
+    """The general model's training firms: every firm the registration master ever delivered in
+    its sector that the tier policy classes, sampled by the spec's ``history`` block."""
+    master = sources["reg_enterprise_master"]
+    codes = (
+        master.filter(pl.col("sector") == spec.sector_value)
+        .filter(~load_tier_policy().excluded(pl.col("uscc")))
+        .select(pl.col("uscc").unique())
+        .collect()
+        .get_column("uscc")
+        .to_list()
+    )
+    return spec.history.firms(codes) if spec.history is not None else sorted(codes)
+
+
 @task(name="feature-history", cache_policy=NO_CACHE)
 def feature_history_task(
     lake_dir: str,
@@ -98,22 +117,31 @@ def feature_history_task(
     sectors: Sequence[str],
     target: str,
     corrections: str | None = None,
+    sample: IndustrySpec | None = None,
 ) -> str:
     """Weekly snapshots of the modelled industries' firms, one block of weeks per query (block
-    size from the firm count at the last date)."""
+    size from the firm count at the last date). ``sample``: the general model's spec, whose
+    ``history`` block keeps only some dates and firms of its sector."""
     sources = io.lake_sources(Path(lake_dir))
     withdrawn = read_corrections(corrections)
     path = Path(target)
     parts_dir = path.parent / f".{path.stem}.parts"
     shutil.rmtree(parts_dir, ignore_errors=True)
     parts_dir.mkdir(parents=True)
+    kept = None
+    if sample is not None:
+        if sample.history is not None:
+            dates = sample.history.dates(dates)
+        kept = pl.DataFrame({"uscc": general_firms(sources, sample)}, schema={"uscc": pl.String})
     try:
         parts = []
         firms = active_firm_count(sources, dates[-1], sectors=sectors)
+        if kept is not None:
+            firms = min(firms, kept.height)
         for number, block in enumerate(history_blocks(dates, firms)):
             part = parts_dir / f"part-{number:04d}.parquet"
             build_feature_table(
-                sources, block, sectors=sectors, corrections=withdrawn
+                sources, block, sectors=sectors, corrections=withdrawn, firms=kept
             ).collect().write_parquet(part)
             parts.append(part)
         pl.scan_parquet(parts).sink_parquet(path, compression="zstd", statistics=True)
@@ -170,7 +198,8 @@ def build_features_flow(
             f"no registration master in the lake at {lake}: run `ews ingest` first"
         )
     dates = history_dates(day, data_start(io.lake_sources(lake)), history_weeks)
-    sectors = [spec.sector_value for spec in load_industries().values()]
+    config = load_config()
+    sectors = [spec.sector_value for spec in config.industries.values()]
     target = datasets.SCORING_TABLE.path(settings.workdir, as_of=day)
     placed: dict[str, Any] = {}
     corrections = fact_corrections_task(str(settings.workdir))
@@ -180,6 +209,7 @@ def build_features_flow(
     else:
         table = feature_table_task(str(lake), day, str(target), corrections)
     history_file = datasets.FEATURE_HISTORY.path(settings.workdir)
+    general_history = None
     if with_history or not history_file.is_file():
         if shards:
             built = sharded_feature_table(lake, dates, sectors, shards, history_file, corrections)
@@ -194,6 +224,17 @@ def build_features_flow(
             pl.col("as_of").min().alias("first"), pl.col("as_of").max().alias("last")
         )
         dates = list(span.collect().row(0))
+    general_file = datasets.FEATURE_HISTORY_GENERAL.path(settings.workdir)
+    if config.general is not None and (with_history or not general_file.is_file()):
+        # Not sharded: a sample of firms every few weeks, about the industries' weekly size.
+        general_history = feature_history_task(
+            str(lake),
+            history_dates(day, data_start(io.lake_sources(lake)), history_weeks),
+            [config.general.sector_value],
+            str(general_file),
+            corrections,
+            sample=config.general,
+        )
     unresolved = unresolved_repairs_task(
         str(lake), str(datasets.UNRESOLVED_REPAIRS.path(settings.workdir))
     )
@@ -204,6 +245,17 @@ def build_features_flow(
         "history_dates": [dates[0].isoformat(), dates[-1].isoformat()],
         "rows": pl.scan_parquet(table).select(pl.len()).collect().item(),
         "history_rows": pl.scan_parquet(history).select(pl.len()).collect().item(),
+        **(
+            {
+                "feature_history_general": general_history,
+                "history_general_rows": pl.scan_parquet(general_history)
+                .select(pl.len())
+                .collect()
+                .item(),
+            }
+            if general_history
+            else {}
+        ),
         "unresolved_repairs": unresolved,
         "fact_corrections": corrections,
         **({"shards": placed} if shards else {}),

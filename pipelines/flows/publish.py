@@ -32,6 +32,7 @@ from pipelines.cases.objections import publication_decisions
 from pipelines.feedback.report import publication_view, write_publication_feedback
 from pipelines.flows.features import build_features_flow
 from pipelines.flows.shards import current_task_runner, sharded_scores
+from pipelines.general_scores import publish_general_scores
 from pipelines.io import lake_sources
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
@@ -182,6 +183,39 @@ def listings_task(workdir: str, manifests: list[str]) -> list[dict[str, Any]]:
         store.dispose()
 
 
+@task(name="general-scores", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def general_task(workdir: str, week: str, as_of: str, table: str) -> str:
+    """Every enterprise outside the industries scored by the general model's champion:
+    ``publish/<week>/general/`` (no list; the scores feed the credit classes)."""
+    settings = Settings(workdir=Path(workdir))
+    spec = load_config().general
+    if spec is None:
+        raise ValueError("no general model is declared in models/industries.yaml")
+    model, info = tracking.tracker_for(settings).load_model(spec.key)
+    record = {
+        "name": info.name,
+        "version": info.version,
+        "alias": info.alias,
+        "run_id": info.run_id,
+        "training_snapshot_hash": info.snapshot_hash,
+        "feature_count": len(model.feature_names),
+        "kind": model.kind,
+        "promotion_reason": info.reason,
+    }
+    manifest = publish_general_scores(
+        settings.publish / week / spec.key,
+        spec=spec,
+        model=model,
+        model_record=record,
+        table_path=Path(table),
+        workdir=settings.workdir,
+        week=week,
+        as_of=dt.date.fromisoformat(as_of),
+        policy=load_tier_policy(),
+    )
+    return str(manifest)
+
+
 @task(name="credit-tiers", cache_policy=NO_CACHE)
 def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[str, str]) -> str:
     """Every enterprise's credit risk class for the week, from the lists just published, with
@@ -249,8 +283,10 @@ def publish_flow(
     publish --runner dask``), the ranking and everything after on the gathered shards: the
     same files byte for byte as without (docs/scaling.md).
 
-    Returns ``week``, ``as_of``, ``lists`` ({industry: manifest path}), ``tiers`` (the manifest of
-    every enterprise's credit risk class, ``publish/<week>/tiers/``, made from every list of the
+    Returns ``week``, ``as_of``, ``lists`` ({industry: manifest path}), ``general`` (the manifest
+    of the general model's scores of every other enterprise, ``publish/<week>/general/``; None
+    when no general model is declared), ``tiers`` (the manifest of every enterprise's credit
+    risk class, ``publish/<week>/tiers/``, made from every list and the general scores of the
     week; None when no list was published), ``site`` (the index) and ``stages`` (wall and CPU
     seconds of each step, summed over the industries).
     An industry that fails (e.g. no champion yet) keeps its previous publication; the others
@@ -300,6 +336,13 @@ def publish_flow(
     except Exception as error:  # the lists are out; say that the store did not get them
         recorded = []
         failures["case_store"] = f"listings not recorded: {type(error).__name__}: {error}"
+    general = None
+    if config.general is not None:
+        try:
+            with clock.stage("general_scores"):
+                general = general_task(workdir, label, as_of.isoformat(), str(table))
+        except Exception as error:  # the lists are out; the general model's firms wait
+            failures[config.general.key] = f"{type(error).__name__}: {error}"
     tiers = None
     if lists:  # the classes follow the lists: with no new list, the week's classes stand
         published = {k: str(v) for k, v in week_lists(settings.publish, label, config).items()}
@@ -313,7 +356,7 @@ def publish_flow(
     audit_task(
         workdir,
         inputs=[str(table), str(datasets.LAKE_LEDGER.path(settings.workdir))],
-        manifests=list(lists.values()),
+        manifests=[*lists.values(), *([general] if general else [])],
         details={
             "week": label,
             "as_of": as_of.isoformat(),
@@ -331,6 +374,7 @@ def publish_flow(
         "week": label,
         "as_of": as_of.isoformat(),
         "lists": lists,
+        "general": general,
         "tiers": tiers,
         "site": site,
         "stages": clock.stages,

@@ -23,11 +23,13 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts import catalog
 from data_contracts.feedback import load_feedback
 from features import registry
 from models.baseline import scorer_from_bytes
-from models.config import IndustrySpec, load_industries
+from models.config import IndustrySpec, load_models
 from models.evaluate import calibration_table
+from models.labels import source_events
 from models.oracle import STRESS_COLUMNS
 from models.outcomes import inspection_events
 from models.pipeline import CALIBRATION_BINS, Scorer, compare_on_test, evaluate_on, train_industry
@@ -84,8 +86,9 @@ SAMPLE_ROWS = 20  # rows of model input kept with the logged model (its signatur
 
 
 def select_industries(keys: list[str] | None) -> dict[str, IndustrySpec]:
-    """The configured industries to train (all when ``keys`` is empty), in the given order."""
-    specs = load_industries()
+    """The configured models to train (every industry's and the general model when ``keys`` is
+    empty), in the given order."""
+    specs = load_models()
     if not keys:
         return specs
     unknown = [key for key in keys if key not in specs]
@@ -94,19 +97,32 @@ def select_industries(keys: list[str] | None) -> dict[str, IndustrySpec]:
     return {key: specs[key] for key in keys}
 
 
-def history_path(settings: Settings) -> Path:
-    path = datasets.FEATURE_HISTORY.path(settings.workdir)
+def history_path(settings: Settings, spec: IndustrySpec | None = None) -> Path:
+    """The training history of ``spec``'s model: the general model's own sampled history, the
+    industries' weekly one (also without a spec)."""
+    general = spec is not None and spec.history is not None
+    dataset = datasets.FEATURE_HISTORY_GENERAL if general else datasets.FEATURE_HISTORY
+    path = dataset.path(settings.workdir)
     if not path.is_file():
         raise FileNotFoundError(f"no feature history at {path}; run `ews features` first")
     return path
 
 
-def snapshot_hash(history: Path, ledger: Path, case_store_version: int = 0) -> str:
-    """One SHA-256 naming the training inputs: the feature history, the lake's ledger and, once
-    inspections have come back, the case store's version (its records up to a version never
-    change, so the version names them)."""
+def histories(settings: Settings, specs: Mapping[str, IndustrySpec]) -> dict[str, str]:
+    """Each model's training history (path), by model key."""
+    return {key: str(history_path(settings, spec)) for key, spec in specs.items()}
+
+
+def snapshot_hash(
+    history: Path, ledger: Path, case_store_version: int = 0, general: Path | None = None
+) -> str:
+    """One SHA-256 naming the training inputs: the feature history (and the general model's,
+    when it is trained), the lake's ledger and, once inspections have come back, the case
+    store's version (its records up to a version never change, so the version names them)."""
     ledger_hash = io.file_sha256(ledger) if ledger.is_file() else "absent"
     text = f"history {io.file_sha256(history)}\nledger {ledger_hash}\n"
+    if general is not None:
+        text += f"general_history {io.file_sha256(general)}\n"
     if case_store_version:
         text += f"case_store {case_store_version}\n"
     return hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -169,11 +185,29 @@ def read_outcomes(lake: Path) -> pl.DataFrame:
     return io.scan_source(lake, OUTCOMES_SOURCE).select(OUTCOME_COLUMNS).collect()
 
 
+def read_label_sources(lake: Path, spec: IndustrySpec) -> pl.DataFrame:
+    """The events of a model whose label comes from lake sources (models.labels.source_events),
+    each source's event date and arrival named by its contract."""
+    contracts = {source: catalog.get(source) for source in spec.label or {}}
+    frames = {
+        source: io.scan_source(lake, source)
+        .select("uscc", c.event_time, c.arrival_time, *(spec.label or {})[source])
+        .collect()
+        for source, c in contracts.items()
+    }
+    times = {source: (c.event_time, c.arrival_time) for source, c in contracts.items()}
+    return source_events(frames, times, spec)
+
+
 def training_outcomes(
     settings: Settings, spec: IndustrySpec, known_until: dt.date, version: int
 ) -> pl.DataFrame:
-    """The label source's events and the inspections that confirmed a risk, together."""
-    lake = read_outcomes(settings.lake).cast(OUTCOME_SCHEMA)
+    """The label source's events (or the spec's own label sources') and the inspections that
+    confirmed a risk, together."""
+    if spec.label:
+        lake = read_label_sources(settings.lake, spec).cast(OUTCOME_SCHEMA)
+    else:
+        lake = read_outcomes(settings.lake).cast(OUTCOME_SCHEMA)
     return pl.concat([lake, inspection_outcomes(settings, spec, known_until, version)])
 
 
@@ -265,10 +299,17 @@ def baseline_folder(source: Path, target: Path) -> Path:
 
 
 @task(name="training-inputs", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def inputs_task(workdir: str, as_of: str | None) -> dict[str, str]:
-    """The feature history and lake ledger, the label cut-off and the hash naming the inputs."""
+def inputs_task(workdir: str, as_of: str | None, industries: list[str] | None = None) -> dict:
+    """The feature histories of the models to train (``industries``: their keys, default all;
+    ``histories``: key -> path), the lake ledger, the label cut-off and the hash naming the
+    inputs. ``history`` is the industries' weekly history (the general model's own when only it
+    is trained), whose last as-of date is the default cut-off."""
     settings = Settings(workdir=Path(workdir))
-    history = history_path(settings)
+    specs = select_industries(industries)
+    paths = histories(settings, specs)
+    general = [key for key, spec in specs.items() if spec.history is not None]
+    weekly = [key for key in specs if key not in general]
+    history = Path(paths[weekly[0]] if weekly else paths[general[0]])
     if as_of is None:
         latest = pl.scan_parquet(history).select(pl.col("as_of").max()).collect().item()
         if latest is None:
@@ -278,12 +319,14 @@ def inputs_task(workdir: str, as_of: str | None) -> dict[str, str]:
         known_until = dt.date.fromisoformat(as_of)
     ledger = io.ledger_path(settings.lake)
     version = case_store_version(settings, known_until)
+    general_history = Path(paths[general[0]]) if general and weekly else None
     return {
         "history": str(history),
+        "histories": paths,
         "ledger": str(ledger),
         "known_until": known_until.isoformat(),
         "case_store_version": version,
-        "snapshot_hash": snapshot_hash(history, ledger, version),
+        "snapshot_hash": snapshot_hash(history, ledger, version, general_history),
     }
 
 
@@ -293,7 +336,7 @@ def train_task(
 ) -> str:
     """Label, split, fit and evaluate one industry; returns its candidate folder."""
     settings = Settings(workdir=Path(workdir))
-    spec = load_industries()[industry]
+    spec = load_models()[industry]
     until = dt.date.fromisoformat(known_until)
     rows = read_history(Path(history), spec)
     result = train_industry(
@@ -313,7 +356,7 @@ def train_task(
 def log_task(workdir: str, industry: str, folder: str, history: str, snapshot: str) -> LoggedRun:
     """One MLflow run: params, metrics with bounds, features, plots, tables and the model."""
     settings = Settings(workdir=Path(workdir))
-    spec = load_industries()[industry]
+    spec = load_models()[industry]
     candidate = load_candidate(folder)
     sample = test_rows(Path(history), candidate.test_predictions.head(SAMPLE_ROWS), spec)
     record = RunRecord(
@@ -362,7 +405,7 @@ def gate_task(
     (``ews promote``) the version and the champion are both re-scored on the version's test rows.
     """
     settings = Settings(workdir=Path(workdir))
-    spec = load_industries()[industry]
+    spec = load_models()[industry]
     tracker = tracker_for(settings)
     champion_before = tracker.version_for(industry, CHAMPION)
     if champion_before == version:  # gating it again would only overwrite its recorded reason
@@ -448,7 +491,7 @@ def metrics_task(
     """models/metrics.json: each trained industry's test metrics, bounds, baseline and (on a
     simulated park) oracle, and the model serving after the gate (version, kind, why)."""
     settings = Settings(workdir=Path(workdir))
-    specs = load_industries()
+    specs = load_models()
     entries = {
         industry: metrics_summary(load_candidate(folder), specs[industry].capacity_k)
         for industry, folder in folders.items()
@@ -483,7 +526,8 @@ def promote_target_task(workdir: str, industry: str, version: int | None) -> dic
             raise LookupError(
                 f"{model_name(industry)} has no challenger to promote; name a --version"
             )
-    return {"version": version, "history": str(history_path(settings))}
+    spec = select_industries([industry])[industry]
+    return {"version": version, "history": str(history_path(settings, spec))}
 
 
 @task(name="audit-record", cache_policy=NO_CACHE)
@@ -501,24 +545,20 @@ def audit_task(
 def train_flow(
     workdir: str, industries: list[str] | None = None, as_of: str | None = None
 ) -> dict[str, Any]:
-    """Train every configured industry (or the given ones) and gate each new version."""
+    """Train every configured industry and the general model (or the given ones) and gate each
+    new version."""
     specs = select_industries(industries)
-    inputs = inputs_task(workdir, as_of)
+    inputs = inputs_task(workdir, as_of, list(specs))
     models: dict[str, dict[str, Any]] = {}
     folders: dict[str, str] = {}
     for industry in specs:
+        history = inputs["histories"][industry]
         folder = train_task(
-            workdir,
-            industry,
-            inputs["history"],
-            inputs["known_until"],
-            inputs["case_store_version"],
+            workdir, industry, history, inputs["known_until"], inputs["case_store_version"]
         )
-        logged = log_task(workdir, industry, folder, inputs["history"], inputs["snapshot_hash"])
+        logged = log_task(workdir, industry, folder, history, inputs["snapshot_hash"])
         version = register_task(workdir, logged)
-        gated = gate_task(
-            workdir, industry, version, inputs["history"], folder, inputs["snapshot_hash"]
-        )
+        gated = gate_task(workdir, industry, version, history, folder, inputs["snapshot_hash"])
         models[industry] = {key: gated[key] for key in ("name", "version", "alias", "reason")}
         if gated["baseline"] is not None:
             models[industry]["baseline"] = gated["baseline"]
@@ -533,7 +573,7 @@ def train_flow(
     audit_task(
         workdir,
         "train",
-        inputs=[inputs["history"], inputs["ledger"]],
+        inputs=[*sorted(set(inputs["histories"].values())), inputs["ledger"]],
         outputs=[metrics, *folders.values(), *registered],
         details={
             "snapshot_hash": inputs["snapshot_hash"],

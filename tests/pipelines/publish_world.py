@@ -1,7 +1,8 @@
 """A tiny workdir to publish from: a lake (registration master with PII, 12345 complaints with
 callers' phones, legal-representative changes, pension contributions), a ledger and an ingest
 summary, weekly scoring tables with every registry column (this week's and three before, also
-stacked as the feature history), and a small champion per industry in an in-memory registry.
+stacked as the feature history), and a small champion per industry and for the general model in
+an in-memory registry.
 Finance has more firms than its capacity K, so its list has a cut, entrants and leavers.
 
 Firms' names never contain a person's name, so any raw PII value found in an output is a leak.
@@ -23,7 +24,7 @@ from data_contracts import catalog
 from data_contracts.checksums import id_number_check
 from features import registry
 from models.calibrate import Calibrator
-from models.config import IndustryConfig, load_config, load_industries
+from models.config import IndustryConfig, load_config, load_models
 from models.promotion import Decision
 from models.train import RiskModel
 from pipelines import io
@@ -261,14 +262,15 @@ def _feature_table(
 
 
 def _champions(names: list[str], seed: int) -> NullTracker:
-    """One tiny champion per industry: risk rises with arrears months and complaints."""
+    """One tiny champion per industry and the general model: risk rises with arrears months and
+    complaints."""
     tracker = NullTracker()
     rng = np.random.default_rng(seed + 1)
     x = rng.poisson(1.0, size=(600, len(names))).astype(np.float64)
     drivers = [names.index("si_arrears_months_6m"), names.index("complaint_count_365d")]
     logit = x[:, drivers].sum(axis=1) * 0.9 - 3.0
     y = (rng.random(600) < 1 / (1 + np.exp(-logit))).astype(np.float64)
-    for k, industry in enumerate(load_industries()):
+    for k, industry in enumerate(load_models()):
         params = {"objective": "binary:logistic", "max_depth": 3, "nthread": 1, "seed": k}
         booster = xgb.train(params, xgb.DMatrix(x, label=y, feature_names=names), 25)
         model = RiskModel(booster, Calibrator("none"), tuple(names))

@@ -274,3 +274,24 @@ def test_a_tiers_manifest_citing_other_decisions_is_caught(workdir, tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     report = _verify_tiers(workdir, tmp_path)
     assert not report["ok"] and any("decisions re-derives as" in p for p in report["problems"])
+
+
+def test_general_scores_forged_with_their_manifest_are_caught_by_scoring_again(workdir, tmp_path):
+    import polars as pl
+
+    folder = workdir.workdir / f"publish/{WEEK}/general"
+    scores = pl.read_parquet(folder / "scores.parquet")
+    assert scores.height > 0  # every enterprise outside the industries, scored
+    forged = scores.with_columns(probability=pl.col("probability") * 0.5)
+    forged.write_parquet(folder / "scores.parquet")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["scores.parquet"] = file_io.file_sha256(folder / "scores.parquet")
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    report = _verify_tiers(workdir, tmp_path)
+
+    assert not report["ok"]
+    assert any(
+        f"publish/{WEEK}/general/scores.parquet" in p and "re-derive" in p.lower()
+        for p in report["problems"]
+    ), report["problems"]

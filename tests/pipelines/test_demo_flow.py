@@ -64,7 +64,7 @@ def test_every_industry_has_a_champion_metrics_and_a_list(summary):
     workdir, result = summary
     artifacts = result["artifacts"]
     industries = {"finance", "manufacturing", "education"}
-    assert set(artifacts["models"]) == industries
+    assert set(artifacts["models"]) == {*industries, "general"}
     assert set(artifacts["lists"]) == industries
     metrics = json.loads((workdir / artifacts["metrics"]).read_text(encoding="utf-8"))
     for industry in industries:
@@ -80,12 +80,22 @@ def test_every_enterprise_of_the_park_has_a_credit_class(summary):
     assert enterprises.len() > 100
     assert sorted(tiers["uscc"].to_list()) == sorted(enterprises.to_list())
     assert tiers["tier"].is_in(["A", "B", "C", "D"]).all()
-    # The simulated park delivers credit evaluations: firms no model scores take their grade.
-    unscored = tiers.filter(pl.col("model").is_null())
-    assert unscored.height > 0
+    # Every enterprise outside the industries has the general model's probability as its model
+    # step, and its page says so where the model set the class.
+    others = tiers.filter(pl.col("industry") == "other")
+    assert others.height > 0 and (others["model"] == "general").all()
+    general = pl.read_parquet(
+        workdir / Path(result["artifacts"]["general_scores"]).parent / "scores.parquet"
+    )
+    assert others["uscc"].to_list() == general["uscc"].to_list()
+    set_by_model = others.filter(pl.col("basis") == "model")
+    assert set_by_model.height > 0 and set_by_model["basis_zh"].str.contains("通用模型").all()
+    # The simulated park delivers credit evaluations: firms without a probability (insufficient
+    # data) take their grade, and the evaluation holds the model within one class.
+    unscored = tiers.filter(pl.col("probability").is_null())
     assert (unscored["basis"] != "model").all()
     assert unscored["basis"].is_in(["credit_evaluation", "default", "floor", "cap"]).all()
-    assert (tiers["basis"] == "credit_evaluation").sum() > 0
+    assert tiers["basis"].is_in(["credit_limit", "credit_evaluation"]).sum() > 0
 
 
 def test_the_demo_draws_next_months_plan_and_it_verifies(summary):

@@ -109,6 +109,15 @@ def test_history_is_weekly_from_the_warm_up_after_the_first_month_for_modelled_s
     assert result["history_rows"] == history.height == 2 * len(dates)
 
 
+def test_the_general_models_history_holds_the_other_firms_every_fourth_week(built):
+    _, result = built
+    general = pl.read_parquet(result["feature_history_general"])
+    weekly = sorted(set(pl.read_parquet(result["feature_history"])["as_of"]))
+    assert set(general["uscc"]) == {"F3"}  # sector 其他: outside every declared industry
+    assert sorted(set(general["as_of"])) == weekly[::-1][::4][::-1]  # back from the as-of date
+    assert result["history_general_rows"] == general.height
+
+
 def test_history_rows_equal_the_as_of_table_on_its_date(built):
     _, result = built
     history = pl.read_parquet(result["feature_history"]).filter(pl.col("as_of") == AS_OF)

@@ -113,10 +113,11 @@ def test_audit_log_records_the_publication_with_its_inputs_and_models(published)
     record = records[-1]
     assert {o["path"] for o in record["outputs"]} == {
         *(f"publish/{WEEK}/{i}" for i in INDUSTRIES),
+        f"publish/{WEEK}/general",
         f"publish/{WEEK}/tiers",
     }
     refs = {i.get("ref") for i in record["inputs"]}
-    assert {f"models:/ews-{i}/1" for i in INDUSTRIES} <= refs
+    assert {f"models:/ews-{i}/1" for i in [*INDUSTRIES, "general"]} <= refs
     assert f"features/as_of={AS_OF.isoformat()}.parquet" in {
         i.get("path") for i in record["inputs"]
     }
@@ -142,13 +143,21 @@ def test_every_firm_of_the_scoring_table_gets_a_credit_class_from_its_lists_mode
         assert mine.filter(pl.col("insufficient_data"))["model_tier"].null_count() == (
             mine["insufficient_data"].sum()
         )
-    # No credit sources in this lake: the model decides where it scored, the default elsewhere.
+    # No credit sources in this lake: the model decides every class; every other enterprise's
+    # model is the general one, and its page says so.
+    general = pl.read_parquet(_folder(published, "general") / "scores.parquet")
     others = tiers.filter(pl.col("industry") == "other")
-    assert others.height > 0 and (others["basis"] == "default").all()
+    assert others.height > 0 and others["uscc"].to_list() == general["uscc"].to_list()
+    assert (others["model"] == "general").all() and (others["basis"] == "model").all()
+    assert (others["probability"] == general["probability"]).all()
+    assert (others["model_tier"] == general["tier"]).all()
+    assert others["basis_zh"].str.contains("通用模型").all()
+    assert others["basis_en"].str.contains("General model").all()
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert "credit_public_evaluation" in manifest["sources_missing"]
     assert manifest["counts"]["firms"] == tiers.height
-    assert set(manifest["lists"]) == set(INDUSTRIES)
+    assert set(manifest["lists"]) == {*INDUSTRIES, "general"}
+    assert manifest["lists_missing"] == []
     assert manifest["files"] == {"tiers.parquet": _tree_hashes(folder)["tiers.parquet"]}
 
 
@@ -366,7 +375,9 @@ def test_failure_mid_write_keeps_the_previous_publication(published, monkeypatch
     monkeypatch.setattr(publish_io, "write_parquet", crash_on_the_fourth_file)
     with pytest.raises(RuntimeError, match=r"no new list for education, finance, manufacturing"):
         publish_flow(workdir=str(world.settings.workdir), week=WEEK)
-    assert len(calls) == 3 * 4  # every industry got three files in before its write failed
+    # Every industry got three files in before its write failed; the general model's scores (one
+    # file, the same bytes as before) went in whole, and no class was made without new lists.
+    assert len(calls) == 3 * 4 + 1
     assert _tree_hashes(world.settings.publish / WEEK) == before
     hidden = [p for p in (world.settings.publish / WEEK).iterdir() if p.name.startswith(".")]
     assert hidden == []

@@ -56,10 +56,10 @@ def held_to_roc_auc():
         key: spec.model_copy(
             update={"promotion": spec.promotion.model_copy(update={"baseline_metric": "roc_auc"})}
         )
-        for key, spec in train.load_industries().items()
+        for key, spec in train.load_models().items()
     }
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(train, "load_industries", lambda: dict(specs))
+        patch.setattr(train, "load_models", lambda: dict(specs))
         yield
 
 
