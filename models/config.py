@@ -10,6 +10,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from data_contracts import industries
@@ -104,6 +105,15 @@ class IndustrySpec(BaseModel):
             if probability >= self.tiers[name]:
                 return name
         return "A"
+
+    def tier_expression(self, probability: pl.Expr) -> pl.Expr:
+        """``tier`` of a column of probabilities at once; a null probability has no tier."""
+        expression = pl.lit("A")
+        for name in ("B", "C", "D"):
+            expression = (
+                pl.when(probability >= self.tiers[name]).then(pl.lit(name)).otherwise(expression)
+            )
+        return pl.when(probability.is_not_null()).then(expression)
 
 
 class IndustryConfig(BaseModel):

@@ -49,7 +49,7 @@ def rank_firms(scored: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
         .sort(keys, descending=[True] * (len(keys) - 1) + [False])
         .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32))
         .with_columns(
-            tier=pl.col("probability").map_elements(spec.tier, return_dtype=pl.String),
+            tier=spec.tier_expression(pl.col("probability")),
             listed=pl.col("rank") <= spec.capacity_k,
         )
     )

@@ -43,22 +43,6 @@ def general_rows(table: pl.DataFrame, spec: IndustrySpec, policy: TierPolicy) ->
     ).sort("uscc")
 
 
-def tier_expression(spec: IndustrySpec, probability: pl.Expr) -> pl.Expr:
-    """``spec.tier`` of every probability at once (A below B's bound; null stays null)."""
-    bounds = spec.tiers
-    return (
-        pl.when(probability.is_null())
-        .then(pl.lit(None, dtype=pl.String))
-        .when(probability >= bounds["D"])
-        .then(pl.lit("D"))
-        .when(probability >= bounds["C"])
-        .then(pl.lit("C"))
-        .when(probability >= bounds["B"])
-        .then(pl.lit("B"))
-        .otherwise(pl.lit("A"))
-    )
-
-
 def score_general(model: Scorer, rows: pl.DataFrame, spec: IndustrySpec) -> pl.DataFrame:
     """The calibrated probability and the model's class of every row, by uscc. A firm with
     insufficient data keeps its row, with neither (as on a list)."""
@@ -75,7 +59,7 @@ def score_general(model: Scorer, rows: pl.DataFrame, spec: IndustrySpec) -> pl.D
             pl.col("n_sources_known").cast(pl.Int64),
         )
         .with_columns(probability=pl.when(~insufficient).then(pl.col("probability")))
-        .with_columns(tier=tier_expression(spec, pl.col("probability")))
+        .with_columns(tier=spec.tier_expression(pl.col("probability")))
         .select(list(SCORE_SCHEMA))
         .cast(SCORE_SCHEMA)
         .sort("uscc")

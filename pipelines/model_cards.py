@@ -219,14 +219,6 @@ def build_version_card(
     return written
 
 
-def tier_of(spec: IndustrySpec) -> pl.Expr:
-    """The tier of the ``probability`` column (IndustrySpec.tier, as an expression)."""
-    expr = pl.lit("A")
-    for name in ("B", "C", "D"):
-        expr = pl.when(pl.col("probability") >= spec.tiers[name]).then(pl.lit(name)).otherwise(expr)
-    return expr
-
-
 def published_snapshots(settings: Settings, spec: IndustrySpec, version: int) -> pl.DataFrame:
     """Every firm's probability in the weeks this version published (publish/*/scores)."""
     frames = []
@@ -269,7 +261,9 @@ def feedback_facts(
             published_snapshots(settings, spec, version),
         ]
     ).unique(["uscc", "as_of"], keep="last", maintain_order=True)
-    snapshots = snapshots.with_columns(tier=tier_of(spec))
+    snapshots = snapshots.with_columns(
+        tier=spec.tier_expression(pl.col("probability")).fill_null("A")
+    )
     days = snapshots["as_of"].unique().sort().to_list()
     week_of = {day: week_label(day + dt.timedelta(days=1)) for day in days}
     sample = evaluation_sample(

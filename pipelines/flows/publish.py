@@ -95,16 +95,7 @@ def score_task(
         scores=sharded["scores"] if sharded is not None else None,
     )
     written["case_store"] = view.as_dict()
-    written["model"] = {
-        "name": info.name,
-        "version": info.version,
-        "alias": info.alias,
-        "run_id": info.run_id,
-        "training_snapshot_hash": info.snapshot_hash,
-        "feature_count": len(model.feature_names),
-        "kind": model.kind,
-        "promotion_reason": info.reason,
-    }
+    written["model"] = model_record(info, model)
     written["feature_names"] = list(model.feature_names)
     return written
 
@@ -183,16 +174,10 @@ def listings_task(workdir: str, manifests: list[str]) -> list[dict[str, Any]]:
         store.dispose()
 
 
-@task(name="general-scores", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def general_task(workdir: str, week: str, as_of: str, table: str) -> str:
-    """Every enterprise outside the industries scored by the general model's champion:
-    ``publish/<week>/general/`` (no list; the scores feed the credit classes)."""
-    settings = Settings(workdir=Path(workdir))
-    spec = load_config().general
-    if spec is None:
-        raise ValueError("no general model is declared in models/industries.yaml")
-    model, info = tracking.tracker_for(settings).load_model(spec.key)
-    record = {
+def model_record(info: tracking.ModelInfo, model: tracking.Scorer) -> dict[str, Any]:
+    """The manifest's ``model`` block: which registered version scored the week, and why it
+    serves."""
+    return {
         "name": info.name,
         "version": info.version,
         "alias": info.alias,
@@ -202,11 +187,22 @@ def general_task(workdir: str, week: str, as_of: str, table: str) -> str:
         "kind": model.kind,
         "promotion_reason": info.reason,
     }
+
+
+@task(name="general-scores", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def general_task(workdir: str, week: str, as_of: str, table: str) -> str:
+    """Every enterprise outside the industries scored by the general model's champion:
+    ``publish/<week>/general/`` (no list; the scores feed the credit classes)."""
+    settings = Settings(workdir=Path(workdir))
+    spec = load_config().general
+    if spec is None:
+        raise ValueError("no general model is declared in models/industries.yaml")
+    model, info = tracking.tracker_for(settings).load_model(spec.key)
     manifest = publish_general_scores(
         settings.publish / week / spec.key,
         spec=spec,
         model=model,
-        model_record=record,
+        model_record=model_record(info, model),
         table_path=Path(table),
         workdir=settings.workdir,
         week=week,
