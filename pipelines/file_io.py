@@ -28,10 +28,17 @@ def file_sha256(path: Path, *, follow_links: bool = True) -> str:
     return digest.hexdigest()
 
 
+def temporary_beside(path: Path) -> Path:
+    """The dot-named temporary a file is written to before it is renamed into place. A run
+    killed in between leaves it; the next holder of the workdir's lock sweeps it by this shape
+    (``pipelines.workdir_lock.TEMPORARY``)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+
+
 def write_json(path: Path, payload: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temporary_beside(path)
     tmp.write_text(
         json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
         encoding="utf-8",

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -39,6 +38,7 @@ from pipelines import datasets
 # One SHA-256 and one JSON writer for every writer (pipelines/file_io.py), used here by name.
 from pipelines.file_io import file_sha256 as file_sha256
 from pipelines.file_io import read_json as read_json
+from pipelines.file_io import temporary_beside
 from pipelines.file_io import write_json as write_json
 
 DELIVERY_ID = "_delivery_id"
@@ -452,6 +452,6 @@ def quarantine_whole_file(
 
 def _write_parquet_atomic(frame: pl.DataFrame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temporary_beside(target)
     frame.write_parquet(tmp)
     os.replace(tmp, target)

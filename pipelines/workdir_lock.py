@@ -12,7 +12,12 @@ another inside the same process (publish building the features, the demo every s
 once; another thread waits its turn.
 
 Every hold is appended to ``<workdir>/locks/workdir.jsonl``: who, which process, how long it
-waited, when it got and gave back the lock.
+waited, when it got and gave back the lock, and how many temporaries of dead writers it swept.
+
+Files are written to a dot-named temporary beside the target and renamed
+(``pipelines.file_io``); a run killed between the two leaves the temporary. Whoever takes the
+lock next removes them: every writer holds the lock, so at that moment none is anyone's work in
+progress.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +41,8 @@ HISTORY = Path("locks") / "workdir.jsonl"
 TIMEOUT_VARIABLE = "EWS_LOCK_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 3 * 3600.0  # a full park's ingest or retrain takes well under that
 POLL_S = 0.5
+# The temporaries of ``file_io.temporary_beside``: ``.<target name>.<32 hex>.tmp``.
+TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp$")
 
 # (lock file, thread) -> depth. Another thread of the same process opens the file anew, and
 # flock treats each open file as its own holder: it waits like another process would.
@@ -98,6 +106,7 @@ def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) 
         handle.truncate()
         handle.write(f"{holder} pid {os.getpid()} since {acquired}\n")
         handle.flush()
+        swept = sweep_temporaries(root)
         with _guard:
             _held[key] = 1
         try:
@@ -105,7 +114,7 @@ def exclusive(workdir: str | Path, holder: str, timeout_s: float | None = None) 
         finally:
             with _guard:
                 _held.pop(key, None)
-            _record(root, holder, waited, acquired)
+            _record(root, holder, waited, acquired, swept)
             handle.seek(0)
             handle.truncate()
             handle.flush()
@@ -124,7 +133,18 @@ def held_over(path: str | Path) -> bool:
     return any(resolved.is_relative_to(root) for root in roots)
 
 
-def _record(root: Path, holder: str, waited_s: float, acquired: str) -> None:
+def sweep_temporaries(root: Path) -> int:
+    """Remove the write temporaries under ``root`` (call it holding ``root``'s lock: then each
+    is a dead writer's); returns how many went."""
+    swept = 0
+    for path in root.rglob(".*.tmp"):
+        if TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            swept += 1
+    return swept
+
+
+def _record(root: Path, holder: str, waited_s: float, acquired: str, swept: int) -> None:
     history = root / HISTORY
     history.parent.mkdir(parents=True, exist_ok=True)
     entry = {
@@ -133,6 +153,7 @@ def _record(root: Path, holder: str, waited_s: float, acquired: str) -> None:
         "waited_s": waited_s,
         "acquired": acquired,
         "released": _now(),
+        "temporaries_swept": swept,
     }
     with history.open("a", encoding="utf-8") as out:
         out.write(json.dumps(entry) + "\n")

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,47 @@ def test_held_over_a_path_while_any_thread_of_this_process_holds_its_workdir(tmp
         assert seen_from_a_task_thread == [True]
         assert workdir_lock.held_over(workdir) and not workdir_lock.held_over(elsewhere)
     assert not workdir_lock.held_over(inside)
+
+
+def _die_mid_write(workdir: str, target: str) -> None:
+    from pipelines.file_io import temporary_beside
+
+    with exclusive(workdir, "killed writer"):
+        temporary_beside(Path(target)).write_text("half a file", encoding="utf-8")
+        os.kill(os.getpid(), signal.SIGKILL)  # between the write and the rename
+
+
+def test_the_next_holder_sweeps_what_a_killed_writer_left_half_written(tmp_path):
+    nested = tmp_path / "lake" / "source=x"
+    nested.mkdir(parents=True)
+    context = multiprocessing.get_context("spawn")
+    writer = context.Process(
+        target=_die_mid_write, args=(str(tmp_path), str(nested / "part.parquet"))
+    )
+    writer.start()
+    writer.join(60)
+    assert writer.exitcode == -signal.SIGKILL
+    [left] = list(nested.glob(".part.parquet.*.tmp"))
+    # Files of other shapes are nobody's temporaries: a person's hidden notes, a data file.
+    kept = [tmp_path / ".notes.tmp", nested / "delivery.tmp", tmp_path / ".a.b.tmp"]
+    for path in kept:
+        path.write_text("keep", encoding="utf-8")
+
+    with exclusive(tmp_path, "next run"):
+        assert not left.exists()
+        assert all(path.exists() for path in kept)
+        # Re-entering the lock in the same run does not sweep its own work in progress.
+        from pipelines.file_io import temporary_beside
+
+        mine = temporary_beside(nested / "mine.json")
+        mine.write_text("{}", encoding="utf-8")
+        with exclusive(tmp_path, "same run, inner flow"):
+            assert mine.exists()
+    assert history(tmp_path)[-1]["temporaries_swept"] == 1
+
+
+def test_write_json_leaves_no_temporary_behind(tmp_path):
+    from pipelines.file_io import write_json
+
+    write_json(tmp_path / "out" / "a.json", {"b": 1})
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.json"]
