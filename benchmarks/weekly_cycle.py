@@ -130,10 +130,41 @@ def stage_main(stage: str, workdir: str, params: dict[str, Any]) -> dict[str, An
 
         flow, shards = on_runner(publish_flow, workdir, params)
         result = flow(workdir=workdir, shards=shards, **params)
-        detail = {"week": result["week"], "steps": result["stages"]}
+        detail = {
+            "week": result["week"],
+            "steps": result["stages"],
+            "tiers": tier_coverage(Path(workdir), result["week"]),
+        }
     else:
         raise SystemExit(f"unknown stage {stage}")
     return {"in_flow_s": round(time.perf_counter() - started, 1), **detail}
+
+
+def tier_coverage(workdir: Path, week: str) -> dict[str, Any]:
+    """Whether every firm the tier policy classes (every enterprise of the week's scoring table)
+    got a class, and what set them: the issue's "every enterprise in the park has a tier"."""
+    import polars as pl
+
+    from models.config import load_config
+    from models.tiering import load_tier_policy
+    from pipelines import datasets, tiers
+
+    manifest = json.loads(
+        (datasets.TIERS.path(workdir, week=week).parent / "manifest.json").read_text("utf-8")
+    )
+    as_of = dt.date.fromisoformat(manifest["as_of"])
+    table = pl.read_parquet(datasets.SCORING_TABLE.path(workdir, as_of=as_of))
+    expected = tiers.classed_firms(table, load_tier_policy(), load_config())["uscc"]
+    classed = pl.read_parquet(datasets.TIERS.path(workdir, week=week))
+    if not expected.equals(classed["uscc"]):
+        raise SystemExit(
+            f"{week}: {expected.len()} firms to class, {classed.height} classed, not the same set"
+        )
+    by = {
+        key: dict(classed.group_by(key).len().sort(key).iter_rows())
+        for key in ("tier", "basis", "model")
+    }
+    return {"firms_in_scoring_table": table.height, "classed": classed.height, **by}
 
 
 def rewind(workdir: Path, end: dt.date) -> int:
