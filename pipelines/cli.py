@@ -113,7 +113,7 @@ def _on_runner(command: str, flow: Any, settings: Any) -> Any:
 @app.command()
 def simulate(
     workdir: Workdir = Path("ews_work"),
-    scale: Annotated[str, typer.Option(help="small or sip")] = "small",
+    scale: Annotated[str, typer.Option(help="tiny, small, sip or province")] = "small",
     seed: Annotated[int, typer.Option(help="random seed")] = 20261121,
     end_date: Annotated[str | None, typer.Option(help="last simulated day (default today)")] = None,
     defect_rate: Annotated[float, typer.Option(help="share of deliveries with a defect")] = 0.02,

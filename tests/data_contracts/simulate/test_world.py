@@ -31,6 +31,14 @@ def test_sip_has_about_190_thousand_entities_and_over_100_thousand_enterprises()
     assert sip.history_months >= 36
 
 
+def test_province_has_a_million_entities_and_the_year_the_longest_window_needs():
+    province = world_params().scale("province")
+    assert province.entities >= 1_000_000
+    assert {k: province.populations[k] for k in PARK_INDUSTRIES} == PARK_INDUSTRIES
+    # 365-day windows (complaints, penalties, capital) are full only on a year of history
+    assert province.history_months >= 12
+
+
 def test_small_world_has_exactly_the_configured_population(small_world):
     world = small_world
     counts = dict(world.firms.group_by("industry").len().iter_rows())
