@@ -38,13 +38,45 @@ def parse_day(value: str | dt.date | None, what: str = "as_of") -> dt.date:
         raise ValueError(f"{what} {value!r} is a date-time; give a date YYYY-MM-DD")
     if isinstance(value, dt.date):
         return value
+    if not isinstance(value, str):
+        raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError as error:
         raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD") from error
 
 
-def parse_ingest_time(value: str | dt.datetime | None) -> dt.datetime:
+def stored_day(value: str | dt.date | None, what: str) -> dt.date:
+    """A day read back from a file or a store (a manifest's ``as_of``): ``YYYY-MM-DD`` or a
+    date; missing is an error here, never today."""
+    if value is None:
+        raise ValueError(f"{what} is missing")
+    return parse_day(value, what)
+
+
+def parse_moment(value: str | dt.datetime, what: str) -> dt.datetime:
+    """An instant given as an ISO date-time or a datetime, as written (naive stays naive, an
+    offset is kept): for times read back from files and stores, named in the error."""
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{what} {value!r} is not an ISO date-time")
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ValueError(f"{what} {value!r} is not an ISO date-time") from error
+
+
+def parse_park_moment(value: str | dt.datetime | None, what: str) -> dt.datetime:
+    """When something reached the platform, as a person gives it (a workbook's return, an
+    objection's step): aware; now by default; a time without a zone is the park's."""
+    if value is None:
+        return utc_now()
+    moment = parse_moment(value, what)
+    return moment if moment.tzinfo else moment.replace(tzinfo=PARK_TZ)
+
+
+def parse_ingest_time(value: str | dt.datetime | None, what: str = "as_of") -> dt.datetime:
     """The ingest time, naive UTC to the second (as the lake's ``_ingested_at`` holds it): now,
     a date (its last second: the whole day has arrived) or an ISO date-time (one with an offset
     is converted to UTC)."""
@@ -52,6 +84,10 @@ def parse_ingest_time(value: str | dt.datetime | None) -> dt.datetime:
         return utc_now().replace(tzinfo=None, microsecond=0)
     if isinstance(value, dt.datetime):
         moment = value
+    elif isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(23, 59, 59))
+    elif not isinstance(value, str):
+        raise ValueError(f"{what} {value!r} is neither YYYY-MM-DD nor an ISO date-time")
     else:
         text = value.strip()
         try:
@@ -60,7 +96,7 @@ def parse_ingest_time(value: str | dt.datetime | None) -> dt.datetime:
             moment = dt.datetime.fromisoformat(text)
         except ValueError as error:
             raise ValueError(
-                f"as_of {value!r} is neither YYYY-MM-DD nor an ISO date-time"
+                f"{what} {value!r} is neither YYYY-MM-DD nor an ISO date-time"
             ) from error
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
@@ -87,11 +123,14 @@ class Week:
             raise ValueError(f"week {label} does not exist: {error}") from error
 
     @classmethod
-    def parse(cls, label: str) -> Week:
+    def parse(cls, label: str, what: str = "week") -> Week:
         match = _WEEK.match(label.strip())
         if not match:
-            raise ValueError(f"week {label!r} is not an ISO week like 2026-W47")
-        return cls(int(match.group(1)), int(match.group(2)))
+            raise ValueError(f"{what} {label!r} is not an ISO week like 2026-W47")
+        try:
+            return cls(int(match.group(1)), int(match.group(2)))
+        except ValueError as error:
+            raise ValueError(f"{what} {label!r}: {error}") from error
 
     @classmethod
     def containing(cls, day: dt.date) -> Week:
@@ -129,8 +168,20 @@ class Week:
         return Week.containing(self.as_of)
 
 
-# The week functions the pipeline calls with labels (the label is what crosses task boundaries
-# and names folders); each parses through Week.
+def parse_week(value: str | Week | None, what: str = "week", today: dt.date | None = None) -> Week:
+    """An ISO week given as ``YYYY-Www`` or a ``Week``; ``None`` is the week containing
+    ``today`` (the park's today unless given)."""
+    if value is None:
+        return Week.containing(today or park_today())
+    if isinstance(value, Week):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{what} {value!r} is not an ISO week like 2026-W47")
+    return Week.parse(value, what)
+
+
+# The week functions for code that holds a week's label (it names folders, manifests and case
+# store rows); each parses through Week. Flows and tasks pass ``Week`` values.
 
 
 def week_label(day: dt.date) -> str:
@@ -140,7 +191,7 @@ def week_label(day: dt.date) -> str:
 def resolve_week(week: str | None, today: dt.date | None = None) -> tuple[str, dt.date]:
     """The ISO week (default: the one containing ``today``, the park's today unless given) and
     its as-of date."""
-    parsed = Week.containing(today or park_today()) if week is None else Week.parse(week)
+    parsed = parse_week(week, today=today)
     return parsed.label, parsed.as_of
 
 

@@ -12,6 +12,8 @@ from pipelines.timeline import (
     park_today,
     parse_day,
     parse_ingest_time,
+    parse_moment,
+    parse_week,
     previous_week,
     published_on,
     resolve_week,
@@ -68,3 +70,34 @@ def test_ingest_times_are_naive_utc():
     assert abs(now - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=1)
     with pytest.raises(ValueError, match="next tuesday"):
         parse_ingest_time("next tuesday")
+
+
+def test_weeks_parse_once_from_a_label_or_a_week_and_name_the_parameter():
+    assert parse_week("2026-W49") == parse_week(Week(2026, 49)) == Week(2026, 49)
+    assert parse_week(None, today=dt.date(2026, 11, 29)) == Week(2026, 48)
+    with pytest.raises(ValueError, match="first_week '2026-W54'"):
+        parse_week("2026-W54", "first_week")
+    with pytest.raises(ValueError, match="week '2026/49' is not an ISO week"):
+        parse_week("2026/49")
+    with pytest.raises(ValueError, match="week 49 is not an ISO week"):
+        parse_week(49)
+
+
+def test_a_value_that_is_not_text_is_refused_by_name_not_by_a_crash():
+    with pytest.raises(ValueError, match="manifest as_of 20261129"):
+        parse_day(20261129, "manifest as_of")
+    with pytest.raises(ValueError, match=r"as_of 1\.5 is neither"):
+        parse_ingest_time(1.5)
+
+
+def test_an_ingest_day_given_as_a_date_is_its_last_second_as_its_text_is():
+    day = parse_ingest_time(dt.date(2026, 11, 29))
+    assert day == parse_ingest_time("2026-11-29") == dt.datetime(2026, 11, 29, 23, 59, 59)
+
+
+def test_moments_read_back_keep_their_offset_and_name_what_was_read():
+    assert parse_moment("2026-11-29T08:00:00", "trained_at") == dt.datetime(2026, 11, 29, 8)
+    aware = parse_moment("2026-11-29T08:00:00+08:00", "received_at")
+    assert aware.utcoffset() == dt.timedelta(hours=8)
+    with pytest.raises(ValueError, match="trained_at 'yesterday' is not an ISO date-time"):
+        parse_moment("yesterday", "trained_at")
