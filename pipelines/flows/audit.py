@@ -26,6 +26,7 @@ from pipelines.publish_io import MANIFEST
 from pipelines.settings import Settings
 from pipelines.site_audit import render_auditor_pages
 from pipelines.tiers import FOLDER as TIERS_FOLDER
+from pipelines.timeline import Week, parse_week
 from pipelines.tracking import log_artifacts, tracker_for
 from pipelines.verify import verify_publication, verify_tiers
 from pipelines.workdir_lock import holds_workdir
@@ -138,9 +139,9 @@ def model_cards_flow(workdir: str) -> dict[str, str]:
 
 
 @flow(name="verify")
-def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
-    """Verify the audit log's hash chain and every list published in ``week`` (default: the
-    latest published week).
+def verify_flow(workdir: str, week: Week | str | None = None) -> dict[str, Any]:
+    """Verify the audit log's hash chain and every list published in ``week`` (a ``Week`` or
+    its label; default: the latest published week).
 
     ``ok`` is true only when the chain holds and every list re-derives to the recorded hashes
     with its lineage intact; ``problems`` names the first broken line of the log, and each file
@@ -150,7 +151,10 @@ def verify_flow(workdir: str, week: str | None = None) -> dict[str, Any]:
     settings = Settings(workdir=Path(workdir))
     chain = audit.check_chain(settings)
     weeks = published_weeks(settings.publish)
-    week = week or (weeks[-1] if weeks else None)
+    if week is not None:
+        week = parse_week(week).label
+    elif weeks:
+        week = weeks[-1]
     industries = published_industries(settings.publish, week) if week else []
     reports = {industry: verify_task(workdir, week, industry) for industry in industries}
     problems = [problem for report in reports.values() for problem in report["problems"]]

@@ -176,12 +176,13 @@ def fact_corrections_task(workdir: str) -> str | None:
 @holds_workdir("features")
 def build_features_flow(
     workdir: str,
-    as_of: str | None = None,
+    as_of: dt.date | str | None = None,
     history_weeks: int | None = None,
     with_history: bool = True,
     shards: int | None = None,
 ) -> dict[str, Any]:
-    """Write the scoring table of ``as_of`` (default today) and the weekly history up to it
+    """Write the scoring table of ``as_of`` (a date or ``YYYY-MM-DD``; default the park's
+    today) and the weekly history up to it
     (``with_history=False``: the scoring table only, the history left as it is).
 
     ``shards``: build both shard by shard on the flow's task runner (a Dask cluster with

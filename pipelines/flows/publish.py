@@ -39,7 +39,7 @@ from pipelines.settings import Settings
 from pipelines.site import build_site
 from pipelines.stage_clock import StageClock
 from pipelines.tiers import publish_tiers, week_lists
-from pipelines.timeline import resolve_week
+from pipelines.timeline import Week, parse_week
 from pipelines.workdir_lock import holds_workdir
 
 
@@ -60,8 +60,7 @@ def champion_task(workdir: str, industry: str) -> tuple[bytes, tracking.ModelInf
 def score_task(
     workdir: str,
     spec: IndustrySpec,
-    week: str,
-    as_of: str,
+    week: Week,
     table: str,
     folder: str,
     sharded: dict[str, Any] | None = None,
@@ -78,15 +77,15 @@ def score_task(
         model, info = RiskModel.from_bytes(sharded["model"]), sharded["info"]
     store = open_store(settings)
     try:
-        view = publication_view(store, week)
+        view = publication_view(store, week.label)
         decisions = publication_decisions(store, view)
     finally:
         store.dispose()
     written = publish_list.write_tables(
         Path(folder),
         spec=spec,
-        week=week,
-        as_of=dt.date.fromisoformat(as_of),
+        week=week.label,
+        as_of=week.as_of,
         table=pl.read_parquet(table),
         model=model,
         sources=lake_sources(settings.lake),
@@ -110,26 +109,25 @@ def finalize_task(
     workdir: str,
     config: IndustryConfig,
     industry: str,
-    week: str,
-    as_of: str,
+    week: Week,
     folder: str,
     written: dict[str, Any],
 ) -> str:
     """risk_list.xlsx/.csv/.parquet, manifest.json, then the folder replaces the last version."""
     settings = Settings(workdir=Path(workdir))
     spec = config.industries[industry]
-    day = dt.date.fromisoformat(as_of)
+    day = week.as_of
     staged = Path(folder)
     publish_list.write_list_files(
-        staged, spec, config.inspection_frequency, week, day, written["previous"]["kind"]
+        staged, spec, config.inspection_frequency, week.label, day, written["previous"]["kind"]
     )
     # The regulator's earlier lists as inspections found them, from the case store as it stood
     # at this week's cut-off (recorded, so the week can be re-derived whatever comes back later).
     view = AsOf.from_dict(written["case_store"])
-    write_publication_feedback(staged, settings, industry, week, day, view)
+    write_publication_feedback(staged, settings, industry, week.label, day, view)
     lineage = {
-        "week": week,
-        "as_of": as_of,
+        "week": week.label,
+        "as_of": day.isoformat(),
         "industry": industry,
         "regulator": spec.regulator.zh,
         "model": written["model"],
@@ -150,7 +148,7 @@ def finalize_task(
         "repairs": written["repairs"],
     }
     publish_list.write_manifest(staged, lineage)
-    target = settings.publish / week / industry
+    target = settings.publish / week.label / industry
     publish_io.commit(staged, target)
     return str(target / publish_io.MANIFEST)
 
@@ -190,7 +188,7 @@ def model_record(info: tracking.ModelInfo, model: tracking.Scorer) -> dict[str, 
 
 
 @task(name="general-scores", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def general_task(workdir: str, week: str, as_of: str, table: str) -> str:
+def general_task(workdir: str, week: Week, table: str) -> str:
     """Every enterprise outside the industries scored by the general model's champion:
     ``publish/<week>/general/`` (no list; the scores feed the credit classes)."""
     settings = Settings(workdir=Path(workdir))
@@ -199,35 +197,35 @@ def general_task(workdir: str, week: str, as_of: str, table: str) -> str:
         raise ValueError("no general model is declared in models/industries.yaml")
     model, info = tracking.tracker_for(settings).load_model(spec.key)
     manifest = publish_general_scores(
-        settings.publish / week / spec.key,
+        settings.publish / week.label / spec.key,
         spec=spec,
         model=model,
         model_record=model_record(info, model),
         table_path=Path(table),
         workdir=settings.workdir,
-        week=week,
-        as_of=dt.date.fromisoformat(as_of),
+        week=week.label,
+        as_of=week.as_of,
         policy=load_tier_policy(),
     )
     return str(manifest)
 
 
 @task(name="credit-tiers", cache_policy=NO_CACHE)
-def tiers_task(workdir: str, week: str, as_of: str, table: str, manifests: dict[str, str]) -> str:
+def tiers_task(workdir: str, week: Week, table: str, manifests: dict[str, str]) -> str:
     """Every enterprise's credit risk class for the week, from the lists just published, with
     the classes people set (overrides, upheld objections) as the case store stood at the week's
     cut-off."""
     settings = Settings(workdir=Path(workdir))
     store = open_store(settings)
     try:
-        view = publication_view(store, week)
+        view = publication_view(store, week.label)
         decisions = publication_decisions(store, view)
     finally:
         store.dispose()
     manifest = publish_tiers(
         settings,
-        week,
-        dt.date.fromisoformat(as_of),
+        week.label,
+        week.as_of,
         Path(table),
         {industry: Path(path) for industry, path in manifests.items()},
         lake_sources(settings.lake),
@@ -270,9 +268,10 @@ class PublishIncomplete(RuntimeError):
 @flow(name="publish")
 @holds_workdir("publish")
 def publish_flow(
-    workdir: str, week: str | None = None, shards: int | None = None
+    workdir: str, week: Week | str | None = None, shards: int | None = None
 ) -> dict[str, Any]:
-    """Publish ``week`` (default: the current ISO week) for every configured industry.
+    """Publish ``week`` (a ``Week`` or its label ``2026-W49``; default: the park's current ISO
+    week) for every configured industry.
 
     ``shards``: the scoring table (when missing), the scores and the SHAP contributions are
     computed shard by shard of firms on the flow's task runner (a Dask cluster with ``ews
@@ -290,7 +289,8 @@ def publish_flow(
     """
     settings = Settings(workdir=Path(workdir))
     config = load_config()
-    label, as_of = resolve_week(week)
+    parsed = parse_week(week)
+    label, as_of = parsed.label, parsed.as_of
     table = scoring_table_path(settings, as_of)
     clock = StageClock()
     placed: dict[str, Any] = {}
@@ -298,11 +298,11 @@ def publish_flow(
         with clock.stage("features"):
             if shards:
                 built = build_features_flow.with_options(task_runner=current_task_runner())(
-                    workdir=str(settings.workdir), as_of=as_of.isoformat(), shards=shards
+                    workdir=str(settings.workdir), as_of=as_of, shards=shards
                 )
                 placed["features"] = built["shards"]
             else:
-                build_features_flow(workdir=str(settings.workdir), as_of=as_of.isoformat())
+                build_features_flow(workdir=str(settings.workdir), as_of=as_of)
     lists: dict[str, str] = {}
     failures: dict[str, str] = {}
     for industry, spec in config.industries.items():
@@ -314,14 +314,12 @@ def publish_flow(
                     model, info = champion_task(workdir, industry)
                     scored, explained, placed[industry] = sharded_scores(table, spec, model, shards)
                     sharded = {"model": model, "info": info, "scores": (scored, explained)}
-                written = score_task(
-                    workdir, spec, label, as_of.isoformat(), str(table), str(folder), sharded
-                )
+                written = score_task(workdir, spec, parsed, str(table), str(folder), sharded)
             with clock.stage("shap_charts"):
                 plots_task(str(folder), str(table), written["feature_names"])
             with clock.stage("list_files_manifest"):
                 lists[industry] = finalize_task(
-                    workdir, config, industry, label, as_of.isoformat(), str(folder), written
+                    workdir, config, industry, parsed, str(folder), written
                 )
         except Exception as error:  # one regulator's failure must not withhold the others' lists
             publish_io.abandon(folder)
@@ -336,7 +334,7 @@ def publish_flow(
     if config.general is not None:
         try:
             with clock.stage("general_scores"):
-                general = general_task(workdir, label, as_of.isoformat(), str(table))
+                general = general_task(workdir, parsed, str(table))
         except Exception as error:  # the lists are out; the general model's firms wait
             failures[config.general.key] = f"{type(error).__name__}: {error}"
     tiers = None
@@ -344,7 +342,7 @@ def publish_flow(
         published = {k: str(v) for k, v in week_lists(settings.publish, label, config).items()}
         try:
             with clock.stage("credit_tiers"):
-                tiers = tiers_task(workdir, label, as_of.isoformat(), str(table), published)
+                tiers = tiers_task(workdir, parsed, str(table), published)
         except Exception as error:  # the lists are out; the week's classes stay as they were
             failures["tiers"] = f"{type(error).__name__}: {error}"
     with clock.stage("site"):

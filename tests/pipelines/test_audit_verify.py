@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pipelines.cli import app
 from pipelines.flows.audit import verify_flow
 from pipelines.flows.publish import publish_flow
 from pipelines.settings import Settings
+from pipelines.timeline import Week
 from pipelines.verify import verify_publication, verify_tiers
 from tests.pipelines.publish_world import WEEK, build_world
 
@@ -183,8 +185,9 @@ def test_manifest_without_its_lineage_is_reported_not_crashed_on(workdir, tmp_pa
     }
 
 
-def test_week_without_publication_fails(workdir):
-    report = verify_flow(workdir=str(workdir.workdir), week="2026-W01")
+@pytest.mark.parametrize("week", ["2026-W01", Week(2026, 1)], ids=["label", "Week"])
+def test_week_without_publication_fails(workdir, week):
+    report = verify_flow(workdir=str(workdir.workdir), week=week)
     assert report == {
         "ok": False,
         "week": "2026-W01",
@@ -193,6 +196,13 @@ def test_week_without_publication_fails(workdir):
         "tiers": None,
         "problems": ["publish/2026-W01: no published list for this week"],
     }
+
+
+@pytest.mark.parametrize("week", ["../2026-W01", "2026-W60", "latest"])
+def test_a_week_that_is_not_an_iso_week_is_refused_by_name(prefect_harness, tmp_path, week):
+    """The week names a folder: it is parsed before any path is built from it."""
+    with pytest.raises(ValueError, match=f"week {re.escape(repr(week))}"):
+        verify_flow(workdir=str(tmp_path), week=week)
 
 
 def test_an_edited_audit_log_line_fails_verify_naming_the_line(prefect_harness, tmp_path):

@@ -4,7 +4,9 @@ them."""
 from __future__ import annotations
 
 import itertools
+import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -146,6 +148,24 @@ def test_history_blocks_hold_about_a_million_firm_weeks_and_keep_every_date(firm
     blocks = history_blocks(dates, firms)
     assert [d for block in blocks for d in block] == dates
     assert max(len(block) for block in blocks) == weeks_per_block
+
+
+def test_the_as_of_date_or_its_text_build_the_same_files(built, tmp_path):
+    """The flow's edge parses ``as_of`` once: a date and its ISO text give the same bytes."""
+    root, result = built
+    copy = tmp_path / "again"
+    shutil.copytree(Settings(workdir=root).lake, Settings(workdir=copy).lake)
+    again = build_features_flow(workdir=str(copy), as_of=AS_OF)
+    assert again["as_of"] == result["as_of"] == AS_OF.isoformat()
+    assert again["history_dates"] == result["history_dates"]
+    for key in ("feature_table", "feature_history"):
+        assert Path(again[key]).read_bytes() == Path(result[key]).read_bytes()
+
+
+@pytest.mark.parametrize("as_of", ["20/12/2024", "2024-12-32", "yesterday"])
+def test_a_bad_as_of_is_refused_by_name(prefect_harness, tmp_path, as_of):
+    with pytest.raises(ValueError, match=f"as_of '{as_of}' is not a date YYYY-MM-DD"):
+        build_features_flow(workdir=str(tmp_path), as_of=as_of)
 
 
 def test_without_a_master_in_the_lake_says_what_to_run(prefect_harness, tmp_path):

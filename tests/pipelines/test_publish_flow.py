@@ -23,6 +23,7 @@ from pipelines import audit, publish_io, tracking
 from pipelines.flows import publish as publish_module
 from pipelines.flows.publish import publish_flow
 from pipelines.masking import PHONE, find_id_numbers
+from pipelines.timeline import Week
 from tests.pipelines.publish_world import AS_OF, WEEK, build_world, world_config
 
 pytestmark = pytest.mark.slow  # Prefect harness and three publications with SHAP charts
@@ -50,7 +51,8 @@ def published(tmp_path_factory, prefect_harness):
         first = publish_flow(workdir=workdir, week=FIRST_WEEK)
         second = publish_flow(workdir=workdir, week=WEEK)
         hashes = _tree_hashes(world.settings.publish / WEEK)
-        again = publish_flow(workdir=workdir, week=WEEK)
+        # The week given as a Week this time: the flow's edge takes the type or its label alike.
+        again = publish_flow(workdir=workdir, week=Week.parse(WEEK))
         yield {
             "world": world,
             "first": first,
@@ -77,6 +79,15 @@ def test_republishing_the_same_week_reproduces_every_file_byte_for_byte(publishe
     after = _tree_hashes(published["world"].settings.publish / WEEK)
     assert after == published["hashes_before_rerun"]
     assert len(after) > 3 * 8
+    assert published["again"]["week"] == published["second"]["week"] == WEEK
+    assert published["again"]["as_of"] == published["second"]["as_of"]
+
+
+@pytest.mark.parametrize("week", ["2026-W54", "2026-49", "next week"])
+def test_a_bad_week_is_refused_by_name_before_anything_is_written(prefect_harness, tmp_path, week):
+    with pytest.raises(ValueError, match=f"week '{week}'"):
+        publish_flow(workdir=str(tmp_path), week=week)
+    assert not (tmp_path / "publish").exists()
 
 
 def test_manifest_records_lineage_and_the_hash_of_every_published_file(published):
