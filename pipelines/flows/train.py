@@ -63,7 +63,7 @@ from pipelines.model_exports import (
 )
 from pipelines.retries import TRANSIENT_RETRIES
 from pipelines.settings import Settings
-from pipelines.timeline import PARK_TZ
+from pipelines.timeline import PARK_TZ, parse_day
 from pipelines.tracking import LoggedRun, RunRecord, Tracker, model_name, tracker_for
 from pipelines.training_rows import read_history, test_rows
 from pipelines.workdir_lock import holds_workdir
@@ -299,11 +299,11 @@ def baseline_folder(source: Path, target: Path) -> Path:
 
 
 @task(name="training-inputs", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def inputs_task(workdir: str, as_of: str | None, industries: list[str] | None = None) -> dict:
+def inputs_task(workdir: str, as_of: dt.date | None, industries: list[str] | None = None) -> dict:
     """The feature histories of the models to train (``industries``: their keys, default all;
-    ``histories``: key -> path), the lake ledger, the label cut-off and the hash naming the
-    inputs. ``history`` is the industries' weekly history (the general model's own when only it
-    is trained), whose last as-of date is the default cut-off."""
+    ``histories``: key -> path), the lake ledger, the label cut-off (``known_until``, a date)
+    and the hash naming the inputs. ``history`` is the industries' weekly history (the general
+    model's own when only it is trained), whose last as-of date is the default cut-off."""
     settings = Settings(workdir=Path(workdir))
     specs = select_industries(industries)
     paths = histories(settings, specs)
@@ -316,7 +316,7 @@ def inputs_task(workdir: str, as_of: str | None, industries: list[str] | None = 
             raise ValueError(f"the feature history {history} has no rows")
         known_until = latest
     else:
-        known_until = dt.date.fromisoformat(as_of)
+        known_until = as_of
     ledger = io.ledger_path(settings.lake)
     version = case_store_version(settings, known_until)
     general_history = Path(paths[general[0]]) if general and weekly else None
@@ -324,7 +324,7 @@ def inputs_task(workdir: str, as_of: str | None, industries: list[str] | None = 
         "history": str(history),
         "histories": paths,
         "ledger": str(ledger),
-        "known_until": known_until.isoformat(),
+        "known_until": known_until,
         "case_store_version": version,
         "snapshot_hash": snapshot_hash(history, ledger, version, general_history),
     }
@@ -332,18 +332,17 @@ def inputs_task(workdir: str, as_of: str | None, industries: list[str] | None = 
 
 @task(name="train-industry", task_run_name="train-{industry}", cache_policy=NO_CACHE)
 def train_task(
-    workdir: str, industry: str, history: str, known_until: str, case_store_version: int = 0
+    workdir: str, industry: str, history: str, known_until: dt.date, case_store_version: int = 0
 ) -> str:
     """Label, split, fit and evaluate one industry; returns its candidate folder."""
     settings = Settings(workdir=Path(workdir))
     spec = load_models()[industry]
-    until = dt.date.fromisoformat(known_until)
     rows = read_history(Path(history), spec)
     result = train_industry(
         rows,
-        training_outcomes(settings, spec, until, case_store_version),
+        training_outcomes(settings, spec, known_until, case_store_version),
         spec,
-        known_until=until,
+        known_until=known_until,
         directions=risk_directions(),
         descriptors=registry.descriptor_names(),
         seed=settings.seed,
@@ -543,12 +542,14 @@ def audit_task(
 @flow(name="train")
 @holds_workdir("train")
 def train_flow(
-    workdir: str, industries: list[str] | None = None, as_of: str | None = None
+    workdir: str, industries: list[str] | None = None, as_of: dt.date | str | None = None
 ) -> dict[str, Any]:
     """Train every configured industry and the general model (or the given ones) and gate each
-    new version."""
+    new version. ``as_of`` (a date or ``YYYY-MM-DD``): the label cut-off; default the last
+    as-of date of the feature history."""
     specs = select_industries(industries)
-    inputs = inputs_task(workdir, as_of, list(specs))
+    known_until = None if as_of is None else parse_day(as_of)
+    inputs = inputs_task(workdir, known_until, list(specs))
     models: dict[str, dict[str, Any]] = {}
     folders: dict[str, str] = {}
     for industry in specs:
@@ -577,7 +578,7 @@ def train_flow(
         outputs=[metrics, *folders.values(), *registered],
         details={
             "snapshot_hash": inputs["snapshot_hash"],
-            "known_until": inputs["known_until"],
+            "known_until": inputs["known_until"].isoformat(),
             "case_store_version": inputs["case_store_version"],
             "models": models,
         },

@@ -151,6 +151,22 @@ def test_promote_without_a_challenger_asks_for_a_version(first, workdir):
         promote_target_task.fn(workdir, "education", None)
 
 
+def test_the_label_cut_off_given_as_a_date_or_its_text_is_the_same_inputs(workdir):
+    """The flow parses ``as_of`` once; its tasks receive the date."""
+    cut = date(2025, 6, 1)
+    by_date = train.inputs_task.fn(workdir, cut, ["finance"])
+    assert by_date["known_until"] == cut
+    assert by_date == train.inputs_task.fn(workdir, train.parse_day("2025-06-01"), ["finance"])
+    latest = train.inputs_task.fn(workdir, None, ["finance"])["known_until"]
+    assert isinstance(latest, date) and latest > cut
+
+
+@pytest.mark.parametrize("as_of", ["2025-06-31", "June 2025"])
+def test_a_bad_label_cut_off_is_refused_by_name(prefect_harness, workdir, as_of):
+    with pytest.raises(ValueError, match=f"as_of '{as_of}' is not a date YYYY-MM-DD"):
+        train_flow(workdir=workdir, industries=["finance"], as_of=as_of)
+
+
 def test_train_without_feature_history_says_what_to_run(prefect_harness, tmp_path):
     with pytest.raises(FileNotFoundError, match="ews features"):
         train_flow(workdir=str(tmp_path), industries=["finance"])
