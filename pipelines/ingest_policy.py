@@ -22,6 +22,7 @@ from data_contracts.coerce import COLUMN, EXPECTATION, REASON, ROW
 from data_contracts.schema import SourceContract
 from pipelines import gx_context, landing
 from pipelines.io import DELIVERY_ID, LandedFile, is_weekly_delivery
+from pipelines.timeline import parse_day, parse_moment
 
 MISSING_COLUMN = "expect_column_to_exist"
 
@@ -56,7 +57,7 @@ class SourcePlan:
 
     source: str
     run_id: str
-    as_of: str  # ISO date-time; the ingest time
+    as_of: dt.datetime  # the ingest time, naive UTC (timeline.parse_ingest_time)
     lake_dir: str
     quarantine_dir: str
     gx_root: str
@@ -71,17 +72,37 @@ class SourcePlan:
     # deliveries not read this run (already ingested unchanged, not due yet), as landing entries
     # (path, source, status, rows, reason): the summary lists every landing file every run
     unread: list[dict[str, Any]] = field(default_factory=list)
-    newest_delivery: str | None = None  # newest delivery date due by the ingest time
+    newest_delivery: dt.date | None = None  # newest delivery date due by the ingest time
     # rows delivered by the weekly deliveries already in the ledger: how busy a week usually is
     weekly_rows: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As the plan file holds it (JSON: times as ISO text)."""
+        return {
+            **asdict(self),
+            "as_of": self.as_of.isoformat(),
+            "newest_delivery": _iso(self.newest_delivery),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourcePlan:
+        """A plan read back from its file: the times parsed once, here."""
         planned = [PlannedDelivery(**d) for d in data.get("to_process", [])]
-        return cls(**{**data, "to_process": planned})
+        newest = data.get("newest_delivery")
+        return cls(
+            **{
+                **data,
+                "to_process": planned,
+                "as_of": parse_moment(data["as_of"], "ingest plan as_of"),
+                "newest_delivery": None
+                if newest is None
+                else parse_day(newest, "ingest plan newest_delivery"),
+            }
+        )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def unread_entry(item: LandedFile, status: str, reason: str, rows: int | None) -> dict[str, Any]:
@@ -176,7 +197,7 @@ def failed_report(plan: SourcePlan, error: BaseException) -> SourceReport:
         f"nothing from this run was written and its deliveries will be retried",
         deliveries_skipped=len(plan.skipped),
         deliveries_not_due=len(plan.not_due),
-        newest_delivery=plan.newest_delivery,
+        newest_delivery=_iso(plan.newest_delivery),
         set_aside=plan.set_aside,
         unread=plan.unread,
     )
@@ -359,7 +380,7 @@ def ledger_entry(plan: SourcePlan, outcome: DeliveryOutcome) -> dict[str, Any]:
         "reason": outcome.reason,
         "redelivery": outcome.redelivery,
         "replaced_sha256": previous.get(outcome.delivery_id),
-        "ingested_at": plan.as_of,
+        "ingested_at": plan.as_of.isoformat(),
         "run_id": plan.run_id,
         "validation_result_id": outcome.validation_result_id,
     }
@@ -371,7 +392,7 @@ def source_report(
     outcomes: list[DeliveryOutcome],
     result_ids: list[str],
 ) -> SourceReport:
-    as_of = dt.datetime.fromisoformat(plan.as_of)
+    as_of = plan.as_of
     by_kind: Counter[str] = Counter()
     by_check: Counter[str] = Counter()
     for outcome in outcomes:
@@ -391,7 +412,7 @@ def source_report(
         deliveries_processed=len(outcomes),
         deliveries_skipped=len(plan.skipped),
         deliveries_not_due=len(plan.not_due),
-        newest_delivery=plan.newest_delivery,
+        newest_delivery=_iso(plan.newest_delivery),
         late=late,
         validation_result_ids=list(result_ids),
         quarantined_by_expectation=dict(sorted(by_kind.items())),
@@ -420,11 +441,7 @@ def source_status(
         due = f" due by {as_of.date()}" if plan.not_due else ""
         return "missing", [f"{contract.id}: no delivery{due} in landing/{contract.id}/"], False
     freshness = contract.delivery.freshness_days
-    age = (
-        (as_of.date() - dt.date.fromisoformat(plan.newest_delivery)).days
-        if (plan.newest_delivery)
-        else None
-    )
+    age = (as_of.date() - plan.newest_delivery).days if plan.newest_delivery is not None else None
     late = age is not None and age > freshness
     rejected = [o for o in outcomes if o.status == "rejected"]
     partial = [o for o in outcomes if o.status == "partial"]

@@ -132,7 +132,7 @@ def plan_source(
     return SourcePlan(
         source=source_id,
         run_id=run_id,
-        as_of=as_of.isoformat(),
+        as_of=as_of,
         lake_dir=str(lake_dir),
         quarantine_dir=str(quarantine_dir),
         gx_root=str(gx_root),
@@ -143,7 +143,7 @@ def plan_source(
         ignored=ignored,
         set_aside=[e.to_dict() for e in sorted([*set_aside, *second_files], key=lambda e: e.path)],
         unread=unread,
-        newest_delivery=max(due_dates).isoformat() if due_dates else None,
+        newest_delivery=max(due_dates) if due_dates else None,
         weekly_rows={
             delivery_id: int(entry["rows_in"])
             for (entry_source, delivery_id), entry in ledger.items()
@@ -217,7 +217,7 @@ def ingest_source(contract: SourceContract, plan: SourcePlan) -> SourceReport:
 
 
 def _ingest_staged(contract: SourceContract, plan: SourcePlan, staging: Path) -> SourceReport:
-    as_of = dt.datetime.fromisoformat(plan.as_of)
+    as_of = plan.as_of
     lake_dir, quarantine_dir = Path(plan.lake_dir), Path(plan.quarantine_dir)
     outcomes: list[DeliveryOutcome] = []
     result_ids: list[str] = []

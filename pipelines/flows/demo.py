@@ -267,7 +267,7 @@ def demo_flow(
     with watch.stage("simulate"):
         simulate_flow(workdir=str(root), scale=scale, seed=seed, end_date=end)
     with watch.stage("ingest"):
-        ingested = ingest_flow(workdir=str(root), as_of=end.isoformat())
+        ingested = ingest_flow(workdir=str(root), as_of=end)
         artifacts["ingest_summary"] = ingested["ingest_summary"]
         artifacts["data_docs"] = ingested["data_docs"]
     week = demo_week(end)
@@ -275,7 +275,7 @@ def demo_flow(
     # Features as of the first week's publication date, so publish scores this very table.
     _, first_as_of = resolve_week(first_week)
     with watch.stage("features"):
-        built = build_features_flow(workdir=str(root), as_of=first_as_of.isoformat())
+        built = build_features_flow(workdir=str(root), as_of=first_as_of)
         artifacts["feature_table"] = built["feature_table"]
         artifacts["feature_history"] = built["feature_history"]
     with watch.stage("train"):
@@ -295,7 +295,7 @@ def demo_flow(
             week=first_week,
             repaired_on=resolve_week(week)[1] - dt.timedelta(days=3),
         )
-        ingest_flow(workdir=str(root), as_of=end.isoformat())
+        ingest_flow(workdir=str(root), as_of=end)
     with watch.stage("objections"):
         # Listed firms object on the first week's Tuesday; decided by its Thursday, before the
         # second week's cut-off, so an upheld one takes its firm off the second week's list.
@@ -308,7 +308,7 @@ def demo_flow(
         )
     with watch.stage("publish_second_week"):
         _, as_of = resolve_week(week)
-        build_features_flow(workdir=str(root), as_of=as_of.isoformat(), with_history=False)
+        build_features_flow(workdir=str(root), as_of=as_of, with_history=False)
         published = publish_flow(workdir=str(root), week=week)
         artifacts["lists"] = published["lists"]
         artifacts["site"] = published["site"]

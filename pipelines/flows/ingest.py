@@ -43,14 +43,14 @@ def check_run_id(run_id: str) -> str:
 
 
 @task(name="discover-deliveries", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]:
-    """Plan every contracted source against landing and the ledger.
+def discover_task(workdir: str, as_of: dt.datetime, run_id: str) -> dict[str, list[str]]:
+    """Plan every contracted source against landing and the ledger at the ingest time
+    ``as_of`` (naive UTC).
 
     Returns the plan paths split into ``busy`` (deliveries to ingest) and ``idle`` (nothing new:
     only a status to report), so a quiet week costs one task rather than one per source.
     """
     settings = Settings(workdir=Path(workdir))
-    moment = dt.datetime.fromisoformat(as_of)
     run_dir = datasets.INGEST_RUN.directory(settings.workdir, run_id=run_id)
     # A run killed mid-source (its worker died) left that source's accepted rows staged.
     if removed := clear_dead_runs_staging(settings.lake, run_id):
@@ -65,7 +65,7 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
             survey.deliveries.get(source_id, []),
             ledger,
             run_id=run_id,
-            as_of=moment,
+            as_of=as_of,
             lake_dir=settings.lake,
             quarantine_dir=settings.quarantine,
             gx_root=settings.workdir,
@@ -77,7 +77,7 @@ def discover_task(workdir: str, as_of: str, run_id: str) -> dict[str, list[str]]
         datasets.INGEST_RUN.at(run_dir),
         {
             "run_id": run_id,
-            "as_of": as_of,
+            "as_of": as_of.isoformat(),
             "workdir": str(settings.workdir),
             "sources": len(contracts),
             "unknown_landing_folders": sorted(
@@ -197,9 +197,16 @@ def data_docs_task(workdir: str, summary_path: str) -> str:
 @flow(name="ingest")
 @holds_workdir("ingest")
 def ingest_flow(
-    workdir: str, as_of: str | None = None, run_id: str | None = None, parallel: bool = False
+    workdir: str,
+    as_of: dt.datetime | dt.date | str | None = None,
+    run_id: str | None = None,
+    parallel: bool = False,
 ) -> dict[str, Any]:
     """Ingest every contracted source; returns the paths of the summary and the Data Docs.
+
+    ``as_of``, the ingest time (``timeline.parse_ingest_time``): a date-time (one with an offset
+    is converted to UTC, a naive one is UTC), a date (its last second) or their ISO text; default
+    now.
 
     ``parallel``: the sources with new deliveries are submitted to the flow's task runner at
     once (with ``ews ingest --runner dask``, tasks on a Dask cluster: each worker process opens
@@ -208,7 +215,7 @@ def ingest_flow(
     moment = parse_ingest_time(as_of)
     run = check_run_id(run_id) if run_id else new_run_id(moment)
     run_dir = datasets.INGEST_RUN.directory(Path(workdir), run_id=run)
-    plans = discover_task(workdir, moment.isoformat(), run)
+    plans = discover_task(workdir, moment, run)
     busy = plans["busy"]
     if parallel:
         futures = [ingest_source_task.submit(Path(plan).stem, plan) for plan in busy]

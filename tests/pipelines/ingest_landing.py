@@ -131,7 +131,7 @@ def ingest_steps(workdir: Path, as_of: str, run_id: str = "r") -> dict:
     without Prefect, the Data Docs or the audit log; returns the summary."""
     from pipelines.flows import ingest as flow
 
-    moment = parse_ingest_time(as_of).isoformat()
+    moment = parse_ingest_time(as_of)
     plans = flow.discover_task.fn(str(workdir), moment, run_id)
     reports = [flow._ingest_planned(p) for p in plans["busy"] + plans["idle"]]
     summary = flow.summarize_task.fn(str(workdir / "ingest" / run_id), reports)

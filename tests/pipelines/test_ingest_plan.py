@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from data_contracts import catalog
 from pipelines import io
 from pipelines.ingest_policy import SourcePlan
@@ -23,7 +25,7 @@ def test_new_files_are_planned_oldest_first_and_newest_due_date_is_kept(tmp_path
         land(tmp_path / "landing", HOTLINE, delivery, valid_rows(HOTLINE, 2, day=DAY))
     plan = _plan(tmp_path)
     assert [p.delivery_id for p in plan.to_process] == ["backfill-2026-10-01", "2026-11-01"]
-    assert plan.newest_delivery == "2026-11-01"
+    assert plan.newest_delivery == dt.date(2026, 11, 1)
     assert all(p.previous_sha256 is None for p in plan.to_process)
 
 
@@ -65,6 +67,16 @@ def test_plan_survives_its_json_round_trip(tmp_path):
     plan = _plan(tmp_path)
     path = io.write_json(tmp_path / "plan.json", plan.to_dict())
     assert SourcePlan.from_dict(io.read_json(path)) == plan
+    written = io.read_json(path)
+    assert (written["as_of"], written["newest_delivery"]) == ("2026-11-02T12:00:00", "2026-11-01")
+
+
+def test_a_plan_file_with_an_unreadable_time_names_the_field(tmp_path):
+    plan = _plan(tmp_path).to_dict()
+    with pytest.raises(ValueError, match="ingest plan as_of 'noon' is not an ISO date-time"):
+        SourcePlan.from_dict({**plan, "as_of": "noon"})
+    with pytest.raises(ValueError, match="ingest plan newest_delivery '1/11/2026'"):
+        SourcePlan.from_dict({**plan, "newest_delivery": "1/11/2026"})
 
 
 def test_weekly_rows_come_from_this_sources_weekly_ledger_entries_only(tmp_path):

@@ -173,3 +173,31 @@ def test_staging_is_left_alone_without_the_workdir_lock(tmp_path):
         own.mkdir()
         assert clear_dead_runs_staging(tmp_path / "lake", "now") == []
     assert own.is_dir() and not staged.exists()
+
+
+def test_the_ingest_time_as_a_date_or_its_text_ingests_the_same(prefect_harness, tmp_path):
+    """The flow's edge parses ``as_of`` once (after Prefect's parameter validation): a date and
+    its ISO text are the same ingest time, in the summary and in the ledger."""
+    runs = {}
+    for name, as_of in (("text", "2026-11-02"), ("date", dt.date(2026, 11, 2))):
+        root = tmp_path / name
+        land(root / "landing", PENSION, "2026-11-01", valid_rows(PENSION, 4, day=DAY))
+        result = ingest_flow(workdir=str(root), as_of=as_of, run_id="same")
+        ledger = [json.loads(line) for line in (root / "lake" / "_ledger.jsonl").open()]
+        summary = json.loads(Path(result["ingest_summary"]).read_text(encoding="utf-8"))
+        # everything but the GX result ids, which carry the wall-clock time of validation
+        sources = {k: {**v, "validation_result_ids": []} for k, v in summary["sources"].items()}
+        runs[name] = (
+            {"as_of": summary["as_of"], "totals": summary["totals"], "sources": sources},
+            [entry["ingested_at"] for entry in ledger],
+        )
+    assert runs["text"] == runs["date"]
+    assert runs["date"][0]["as_of"] == "2026-11-02T23:59:59"
+    assert runs["date"][1] == ["2026-11-02T23:59:59"]
+
+
+@pytest.mark.parametrize("as_of", ["2026-11-31", "2 Nov 2026"])
+def test_a_bad_ingest_time_is_refused_by_name(prefect_harness, tmp_path, as_of):
+    with pytest.raises(ValueError, match=f"as_of '{as_of}' is neither YYYY-MM-DD"):
+        ingest_flow(workdir=str(tmp_path), as_of=as_of)
+    assert not (tmp_path / "lake").exists()
