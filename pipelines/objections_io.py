@@ -18,35 +18,35 @@ import polars as pl
 from models.config import load_industries
 from models.objections import FACT, LIST_OFF, LIST_ON, LISTING, TIER, ObjectionError, in_force
 from models.objections import load_objection_policy as policy
-from pipelines import audit, publish_io
+from pipelines import audit, publish_io, timeline
 from pipelines.cases import case_store_exists, open_store
 from pipelines.cases import objections as store_ops
 from pipelines.cases.store import CaseStore
 from pipelines.settings import Settings
 from pipelines.tiers import FOLDER as TIERS_FOLDER
 from pipelines.tiers import TIERS_FILE
-from pipelines.timeline import PARK_TZ, resolve_week
+from pipelines.timeline import resolve_week
+
+# The timeline's parsers, their errors raised as ObjectionError (what the objection and override
+# commands report as bad input).
 
 
 def parse_moment(value: str | dt.datetime | None) -> dt.datetime:
     """When a step reached the platform: now by default; a time without a zone is the park's."""
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError as error:
-            raise ObjectionError(f"time {value!r} is not a date or time (ISO 8601)") from error
-    return value if value.tzinfo else value.replace(tzinfo=PARK_TZ)
+    try:
+        return timeline.parse_park_moment(value, "time")
+    except ValueError as error:
+        raise ObjectionError(str(error)) from error
 
 
 def parse_day(value: str | dt.date | None, what: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
+    """A day given (None stays None: the caller knows what its default is)."""
+    if value is None:
+        return None
     try:
-        return dt.date.fromisoformat(value.strip())
+        return timeline.parse_day(value, what)
     except ValueError as error:
-        raise ObjectionError(f"{what} {value!r} is not a date (YYYY-MM-DD)") from error
+        raise ObjectionError(str(error)) from error
 
 
 def _published_weeks(settings: Settings) -> list[str]:
@@ -314,7 +314,7 @@ def revoke_override(
 
 def list_overrides(settings: Settings, at: str | None = None) -> list[dict[str, Any]]:
     """Every override with ``in_force`` as of the day ``at`` (default today)."""
-    day = parse_day(at, "day") or dt.datetime.now(PARK_TZ).date()
+    day = parse_day(at, "day") or timeline.park_today()
     if not case_store_exists(settings):
         return []
     frame = _with_store(settings, lambda store: {"f": store_ops.overrides(store)})["f"]

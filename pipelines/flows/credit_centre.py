@@ -36,7 +36,7 @@ from pipelines import datasets
 from pipelines.io import lake_sources
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 from pipelines.settings import Settings
-from pipelines.timeline import resolve_week
+from pipelines.timeline import Week, parse_day, parse_week, resolve_week
 from pipelines.workdir_lock import holds_workdir
 
 REPAIR_SOURCE = "credit_repair"
@@ -150,8 +150,9 @@ def records_behind(sources: SourceSet, uscc: str, feature: str, as_of: dt.date) 
 
 def repair_delivery(
     chosen: dict[str, Any], records: pl.DataFrame, repaired_on: dt.date
-) -> tuple[str, pl.DataFrame]:
-    """The delivery id and the canonical rows of the repairs (one per record)."""
+) -> tuple[dt.date, pl.DataFrame]:
+    """The day the repairs arrive (their delivery's date) and their canonical rows (one per
+    record)."""
     contract = load_all()[REPAIR_SOURCE]
     arrived = dt.datetime.combine(repaired_on + dt.timedelta(days=1), ARRIVES_AT)
     contracts = load_all()
@@ -167,16 +168,16 @@ def repair_delivery(
         pl.col("record").alias("original_record_no"),
         pl.lit(arrived).cast(pl.Datetime("us")).alias("arrived_at"),
     )
-    return arrived.date().isoformat(), rows.select(contract.column_names)
+    return arrived.date(), rows.select(contract.column_names)
 
 
-def _write_delivery(landing: Path, delivery_id: str, rows: pl.DataFrame) -> Path:
+def _write_delivery(landing: Path, arrives_on: dt.date, rows: pl.DataFrame) -> Path:
     """The repairs as the centre's file under its raw headers, a delivery of its own: dated the
-    first day from ``delivery_id`` on that no delivery of the source holds yet (re-delivering
+    first day from ``arrives_on`` on that no delivery of the source holds yet (re-delivering
     one would replace rows an earlier published week saw)."""
     contract = load_all()[REPAIR_SOURCE]
     suffix = contract.delivery.format.value
-    day = dt.date.fromisoformat(delivery_id)
+    day = arrives_on
     while (landing / REPAIR_SOURCE / f"{day.isoformat()}.{suffix}").exists():
         day += dt.timedelta(days=1)
     delivery = Delivery(
@@ -194,12 +195,16 @@ def _write_delivery(landing: Path, delivery_id: str, rows: pl.DataFrame) -> Path
 
 @flow(name="simulated-credit-centre")
 @holds_workdir("simulated-credit-centre")
-def credit_centre_flow(workdir: str, week: str, repaired_on: str | dt.date) -> dict[str, Any]:
+def credit_centre_flow(
+    workdir: str, week: Week | str, repaired_on: dt.date | str
+) -> dict[str, Any]:
     """Repair the records behind the strongest repairable explanation of ``week``'s listed
-    firms on ``repaired_on``; returns what was repaired (empty when no listed firm has any)."""
+    firms on ``repaired_on`` (a date or ``YYYY-MM-DD``); returns what was repaired (empty when
+    no listed firm has any)."""
     settings = Settings(workdir=Path(workdir))
-    day = repaired_on if isinstance(repaired_on, dt.date) else dt.date.fromisoformat(repaired_on)
-    _, as_of = resolve_week(week)
+    day = parse_day(repaired_on, "repaired_on")
+    parsed = parse_week(week)
+    week, as_of = parsed.label, parsed.as_of
     table = datasets.SCORING_TABLE.path(settings.workdir, as_of=as_of)
     ranked = candidates(settings.publish / week, table)
     sources = SourceSet(lake_sources(settings.lake))
@@ -210,8 +215,8 @@ def credit_centre_flow(workdir: str, week: str, repaired_on: str | dt.date) -> d
         names = pl.read_parquet(settings.publish / week / row["industry"] / SCORES)
         name = names.filter(pl.col("uscc") == row["uscc"])["name"].to_list()
         chosen = {**row, "name": name[0] if name else None, "week": week}
-        delivery_id, rows = repair_delivery(chosen, records, day)
-        path = _write_delivery(settings.landing, delivery_id, rows)
+        arrives_on, rows = repair_delivery(chosen, records, day)
+        path = _write_delivery(settings.landing, arrives_on, rows)
         repaired = {
             **{k: v for k, v in chosen.items() if k != "name"},
             "repaired_on": day.isoformat(),

@@ -29,24 +29,11 @@ from pipelines.feedback.report import store_accuracy
 from pipelines.feedback.sources import sync_department_sources
 from pipelines.feedback.workbook import ReturnedList, WorkbookRejected, read_returned
 from pipelines.settings import Settings
-from pipelines.timeline import PARK_TZ
+from pipelines.timeline import Week, park_today, parse_day, parse_park_moment, parse_week
 from pipelines.workdir_lock import holds_workdir
 
 ACCURACY_FILE = datasets.FEEDBACK_ACCURACY.name
 CHANNEL = "workbook"
-
-
-def parse_received(value: str | dt.datetime | None) -> dt.datetime:
-    """When a workbook reached the platform: now by default; a time without a zone is the
-    park's."""
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError as error:
-            raise ValueError(f"received_at {value!r} is not a date or time (ISO 8601)") from error
-    return value if value.tzinfo else value.replace(tzinfo=PARK_TZ)
 
 
 def workbook_reports(returned: ReturnedList, received_at: dt.datetime) -> list[Report]:
@@ -73,14 +60,17 @@ def workbook_reports(returned: ReturnedList, received_at: dt.datetime) -> list[R
 def import_workbook_flow(
     workdir: str,
     path: str,
-    week: str | None = None,
+    week: Week | str | None = None,
     industry: str | None = None,
-    received_at: str | dt.datetime | None = None,
+    received_at: dt.datetime | str | None = None,
 ) -> dict[str, Any]:
-    """Record a returned weekly workbook; raises ``WorkbookRejected`` (nothing recorded)."""
+    """Record a returned weekly workbook; raises ``WorkbookRejected`` (nothing recorded).
+    ``week``: refuse the file unless it is this week's; ``received_at``: when it reached the
+    platform (default now; a time without a zone is the park's)."""
     settings = Settings(workdir=Path(workdir))
     file = Path(path).expanduser().resolve()
-    received = parse_received(received_at)
+    expected_week = None if week is None else parse_week(week).label
+    received = parse_park_moment(received_at, "received_at")
     contract = load_feedback()
     sha256 = file_io.file_sha256(file) if file.is_file() else None
     try:
@@ -91,8 +81,8 @@ def import_workbook_flow(
             contract=contract,
             specs=load_industries(),
             publish_root=settings.publish,
-            today=received.astimezone(PARK_TZ).date(),
-            expected_week=week,
+            today=park_today(received),
+            expected_week=expected_week,
             expected_industry=industry,
         )
     except (WorkbookRejected, FileNotFoundError) as error:
@@ -173,11 +163,11 @@ def sync_sources_flow(workdir: str) -> dict[str, Any]:
 
 @flow(name="feedback-report")
 @holds_workdir("feedback-report")
-def report_flow(workdir: str, at: str | None = None) -> dict[str, Any]:
-    """The lists' accuracy from the store now (inspections dated up to ``at``, default today),
-    written to ``feedback/accuracy.json``."""
+def report_flow(workdir: str, at: dt.date | str | None = None) -> dict[str, Any]:
+    """The lists' accuracy from the store now (inspections dated up to ``at``, a date or
+    ``YYYY-MM-DD``; default the park's today), written to ``feedback/accuracy.json``."""
     settings = Settings(workdir=Path(workdir))
-    day = dt.date.fromisoformat(at) if at else dt.datetime.now(PARK_TZ).date()
+    day = parse_day(at, "at")
     store = open_store(settings)
     try:
         report = store_accuracy(

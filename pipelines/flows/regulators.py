@@ -28,7 +28,7 @@ from pipelines import datasets
 from pipelines.io import read_json
 from pipelines.publish_io import RISK_LIST_XLSX, SCORES
 from pipelines.settings import Settings
-from pipelines.timeline import published_on
+from pipelines.timeline import Week, parse_day, parse_week
 from pipelines.workdir_lock import holds_workdir
 
 
@@ -62,10 +62,13 @@ def fill_workbook(published: Path, target: Path, answers: pl.DataFrame) -> Path:
 
 @flow(name="simulated-regulators")
 @holds_workdir("simulated-regulators")
-def regulators_flow(workdir: str, week: str, returned_on: str | dt.date) -> dict[str, Any]:
-    """Every published list of ``week`` answered by ``returned_on``; returns the files."""
+def regulators_flow(workdir: str, week: Week | str, returned_on: dt.date | str) -> dict[str, Any]:
+    """Every published list of ``week`` answered by ``returned_on`` (a date or ``YYYY-MM-DD``);
+    returns the files."""
     settings = Settings(workdir=Path(workdir))
-    day = returned_on if isinstance(returned_on, dt.date) else dt.date.fromisoformat(returned_on)
+    day = parse_day(returned_on, "returned_on")
+    parsed = parse_week(week)
+    week = parsed.label
     truth = pl.read_parquet(datasets.SIM_FIRMS.path(settings.workdir)).select(
         "uscc", "distress_date", "silent"
     )
@@ -80,7 +83,7 @@ def regulators_flow(workdir: str, week: str, returned_on: str | dt.date) -> dict
             pl.read_parquet(folder / SCORES)
             .filter(pl.col("listed"))
             .sort("rank")
-            .select("uscc", published_on=pl.lit(published_on(week)))
+            .select("uscc", published_on=pl.lit(parsed.monday))
         )
         answers = regulator_returns(
             stream(seed, "regulators", week, industry), params, listed, truth, day

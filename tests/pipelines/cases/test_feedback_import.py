@@ -15,6 +15,7 @@ from pipelines.cases.listings import listings
 from pipelines.feedback.workbook import WorkbookRejected
 from pipelines.flows.feedback import import_workbook_flow
 from pipelines.settings import Settings
+from pipelines.timeline import Week, parse_park_moment
 from tests.pipelines.feedback.published import Published, fill, publish_one
 
 RECEIVED = "2026-11-20T16:30:00"  # the park's time
@@ -106,6 +107,31 @@ def test_the_operator_can_insist_on_the_week_and_industry(workdir, published, tm
         run(workdir, path, industry="education")
     with pytest.raises(WorkbookRejected, match="not 2026-W48"):
         run(workdir, path, week="2026-W48")
+    with pytest.raises(WorkbookRejected, match="not 2026-W48"):
+        run(workdir, path, week=Week(2026, 48))  # the flow's edge takes the type or its label
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("week", "2026-48", "week '2026-48' is not an ISO week"),
+        ("received_at", "20.11.2026", "received_at '20.11.2026' is not an ISO date-time"),
+    ],
+)
+def test_a_bad_week_or_time_is_refused_by_name_before_the_file_is_read(
+    workdir, published, tmp_path, option, value, named
+):
+    path = filled(published, tmp_path / "back.xlsx")
+    with pytest.raises(ValueError, match=named):
+        import_workbook_flow.fn(workdir=str(workdir.workdir), path=str(path), **{option: value})
+    assert audit.read_log(workdir) == []
+
+
+def test_the_time_a_file_came_back_is_the_parks_unless_it_says_otherwise():
+    park = parse_park_moment(RECEIVED, "received_at")
+    assert park.utcoffset() == dt.timedelta(hours=8)
+    assert park == parse_park_moment(dt.datetime.fromisoformat(RECEIVED), "received_at")
+    assert parse_park_moment("2026-11-20T08:30:00+00:00", "received_at") == park
 
 
 def test_the_command_refuses_with_exit_code_2_and_names_the_cell(
