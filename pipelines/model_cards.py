@@ -41,7 +41,7 @@ from pipelines.model_exports import CALIBRATION_FILE, PREDICTIONS_FILE, RESULT_F
 from pipelines.publish_io import MANIFEST, SCORES
 from pipelines.settings import Settings
 from pipelines.shap_plots import draw_beeswarm
-from pipelines.timeline import week_label
+from pipelines.timeline import parse_moment, stored_day, week_label
 from pipelines.tracking import ModelInfo, Tracker
 from pipelines.training_rows import test_rows
 
@@ -108,7 +108,7 @@ def trainers(settings: Settings, industry: str) -> dict[int, str]:
 
 
 def version_facts(info: ModelInfo, owner: str) -> card.VersionFacts:
-    created = datetime.fromisoformat(info.trained_at) if info.trained_at else datetime.min
+    created = parse_moment(info.trained_at, "trained_at") if info.trained_at else datetime.min
     return card.VersionFacts(
         name=info.name,
         version=info.version,
@@ -229,7 +229,7 @@ def published_snapshots(settings: Settings, spec: IndustrySpec, version: int) ->
         scores = pl.read_parquet(manifest_path.parent / SCORES, columns=["uscc", "probability"])
         frames.append(
             scores.filter(pl.col("probability").is_not_null()).with_columns(
-                as_of=pl.lit(dt.date.fromisoformat(manifest["as_of"]))
+                as_of=pl.lit(stored_day(manifest["as_of"], f"{manifest_path} as_of"))
             )
         )
     schema = {"uscc": pl.String, "probability": pl.Float64, "as_of": pl.Date}

@@ -17,7 +17,6 @@ Every problem names the file and gives the expected and the actual hash.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 from dataclasses import asdict, dataclass
@@ -36,6 +35,7 @@ from pipelines.general_scores import write_general_scores
 from pipelines.io import LEDGER_NAME, PART_NAME, lake_sources, partition_dir, read_json, read_ledger
 from pipelines.settings import Settings
 from pipelines.tiers import publish_tiers
+from pipelines.timeline import stored_day
 
 # What a manifest must record for its list to be re-derived.
 MANIFEST_KEYS = ("week", "as_of", "industry", "model", "lake_snapshot", "scoring_table", "files")
@@ -159,7 +159,7 @@ def rederive(
     industry = manifest["industry"]
     config = load_config()
     spec = config.industries[industry]
-    as_of = dt.date.fromisoformat(manifest["as_of"])
+    as_of = stored_day(manifest["as_of"], "manifest as_of")
     model, _ = tracking.tracker_for(settings).load_version(industry, manifest["model"]["version"])
     # People's decisions as the store stood at the week's recorded view: a later decision does
     # not change a week already published.
@@ -398,7 +398,7 @@ def _general_scores(settings: Settings, manifest_path: Path, out: Path) -> list[
                 table_path=table_path,
                 workdir=settings.workdir,
                 week=manifest["week"],
-                as_of=dt.date.fromisoformat(manifest["as_of"]),
+                as_of=stored_day(manifest["as_of"], "manifest as_of"),
                 policy=load_tier_policy(),
             )
         )["files"]
@@ -478,7 +478,7 @@ def verify_tiers(settings: Settings, folder: Path, scratch: Path) -> dict[str, A
                 publish_tiers(
                     settings,
                     week,
-                    dt.date.fromisoformat(manifest["as_of"]),
+                    stored_day(manifest["as_of"], "manifest as_of"),
                     table_path,
                     lists,
                     lake_sources(lake),

@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from pipelines.cases.tables import Recorded
+from pipelines.timeline import parse_moment
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AsOf:
         before = value.get("before")
         return cls(
             version=value.get("version"),
-            before=None if before is None else dt.datetime.fromisoformat(before),
+            before=None if before is None else parse_moment(before, "case store view before"),
         )
 
 

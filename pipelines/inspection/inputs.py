@@ -44,7 +44,7 @@ from pipelines.cases.store import CaseStore
 from pipelines.masking import mask_name
 from pipelines.tiers import FOLDER as TIERS_FOLDER
 from pipelines.tiers import TIERS_FILE
-from pipelines.timeline import PARK_TZ, is_week_label
+from pipelines.timeline import PARK_TZ, is_week_label, stored_day
 
 ROSTER = "inspection_inspector_roster"
 CAPACITY = "inspection_monthly_capacity"
@@ -131,7 +131,7 @@ def find_tier_snapshot(publish_root: Path, month: PlanMonth, max_age_days: int) 
         for week_dir in publish_root.iterdir():
             manifest = week_dir / TIERS_FOLDER / publish_io.MANIFEST
             if is_week_label(week_dir.name) and manifest.is_file():
-                as_of = dt.date.fromisoformat(io.read_json(manifest)["as_of"])
+                as_of = stored_day(io.read_json(manifest)["as_of"], f"{manifest} as_of")
                 found.append((as_of, week_dir.name))
     usable = sorted(f for f in found if f[0] <= month.as_of)
     if not usable:

@@ -21,6 +21,7 @@ from models.inspection_plan import BY_SCORE, CENSUS, MANDATORY, DepartmentDraw
 from pipelines import publish_io
 from pipelines.site_tiers import BASIS_NAMES
 from pipelines.tiers import industry_names
+from pipelines.timeline import stored_day
 
 SELECTION = {MANDATORY: "必查", "random": "随机抽取"}
 DESIGN = {CENSUS: "全部必查", "random_sample": "简单随机抽样", BY_SCORE: "能力不足，按评分排序"}
@@ -129,5 +130,5 @@ def write_plan_workbook(
         ),
         publish_io.Sheet("说明", notes_sheet(summary)),
     ]
-    first = dt.date.fromisoformat(summary["as_of"]) + dt.timedelta(days=1)
+    first = stored_day(summary["as_of"], "plan summary as_of") + dt.timedelta(days=1)
     return publish_io.write_xlsx(sheets, path, stamp=dt.datetime.combine(first, dt.time()))
