@@ -4,8 +4,10 @@ table, so a model that does not use a repairable feature still leaves a firm to 
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
-from pipelines.flows.credit_centre import candidates
+from pipelines.flows.credit_centre import candidates, credit_centre_flow
+from pipelines.flows.regulators import regulators_flow
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 
 
@@ -64,3 +66,15 @@ def test_no_listed_firm_with_records_gives_no_candidate(tmp_path):
         pl.lit(0).alias("penalty_count_365d"), pl.lit(0).alias("black_list_count")
     ).write_parquet(table)
     assert candidates(week, table).height == 0
+
+
+@pytest.mark.parametrize(
+    ("flow", "day_parameter"),
+    [(credit_centre_flow, "repaired_on"), (regulators_flow, "returned_on")],
+)
+def test_the_simulated_parties_refuse_a_bad_day_or_week_by_name(tmp_path, flow, day_parameter):
+    """Both flows parse their week and day once, at the edge, before reading anything."""
+    with pytest.raises(ValueError, match=f"{day_parameter} '2026-11-31' is not a date"):
+        flow.fn(workdir=str(tmp_path), week="2026-W47", **{day_parameter: "2026-11-31"})
+    with pytest.raises(ValueError, match="week '2026-47' is not an ISO week"):
+        flow.fn(workdir=str(tmp_path), week="2026-47", **{day_parameter: "2026-11-13"})

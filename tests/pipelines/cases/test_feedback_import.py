@@ -13,7 +13,7 @@ from pipelines.cases import CaseStore, Inspection
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
 from pipelines.feedback.workbook import WorkbookRejected
-from pipelines.flows.feedback import import_workbook_flow
+from pipelines.flows.feedback import import_workbook_flow, report_flow
 from pipelines.settings import Settings
 from pipelines.timeline import Week, parse_park_moment
 from tests.pipelines.feedback.published import Published, fill, publish_one
@@ -162,3 +162,9 @@ def test_the_command_refuses_with_exit_code_2_and_names_the_cell(
     )
     assert accepted.exit_code == 0, accepted.output
     assert '"status": "recorded"' in accepted.output
+
+
+def test_the_accuracy_report_refuses_a_bad_day_by_name(tmp_path):
+    with pytest.raises(ValueError, match="at '30/11/2026' is not a date YYYY-MM-DD"):
+        report_flow.fn(workdir=str(tmp_path), at="30/11/2026")
+    assert not (tmp_path / "feedback").exists()
