@@ -9,7 +9,10 @@ and the paired ratios model/oracle and model/baseline with their 95% intervals.
 
 Variants: ``current`` (industries.yaml), ``class_none`` and ``class_full`` (the positive-class
 weight), ``pooled`` (one model over the three industries with an industry indicator, each
-industry's test rows scored by it; finance has few events of its own).
+industry's test rows scored by it; finance has few events of its own), and ablations
+``without_<group>`` that train as ``current`` without one group of features (the sources that fed
+none before issue 22: ``inspections``, ``credit_records``, ``related_firms``) or without all of
+them (``without_new_sources``), so each group's effect is measured on the same history.
 
     .venv/bin/python benchmarks/signal_variants.py --workdir ews_demo --json bench_out/signal.json
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features import registry
+from features import credit_records, inspections, linked_firms, registry
 from models.baseline import fit_baseline
 from models.config import load_industries
 from models.evaluate import compare
@@ -38,7 +41,18 @@ from pipelines.flows.train import risk_directions, simulator_stress, training_ou
 from pipelines.settings import Settings
 from pipelines.training_rows import read_history
 
-VARIANTS = ("current", "class_none", "class_full", "pooled")
+# Feature groups added for the sources that fed no feature (issue 22), by ablation name.
+SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
+    "inspections": tuple(s.name for s in inspections.SPECS),
+    "credit_records": tuple(s.name for s in credit_records.SPECS),
+    "related_firms": tuple(s.name for s in linked_firms.RELATED_SPECS),
+}
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    **{f"without_{group}": names for group, names in SOURCE_GROUPS.items()},
+    "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
+}
+POOLED = {"pooled": (), "pooled_without_new_sources": ABLATIONS["without_new_sources"]}
+VARIANTS = ("current", "class_none", "class_full", *POOLED, *ABLATIONS)
 
 
 def summary(y, scores: dict, spec, as_of, uscc, seed: int) -> dict:
@@ -76,6 +90,7 @@ def per_industry(settings: Settings, variant: str, seed: int) -> dict:
     results = {}
     for key, spec in load_industries().items():
         rows = read_history(settings.features / "history.parquet", spec)
+        rows = rows.drop(ABLATIONS.get(variant, ()), strict=False)
         until = rows.get_column("as_of").max()
         config = spec.training
         if variant in ("class_none", "class_full"):
@@ -104,11 +119,11 @@ def per_industry(settings: Settings, variant: str, seed: int) -> dict:
     return results
 
 
-def pooled(settings: Settings, seed: int) -> dict:
+def pooled(settings: Settings, seed: int, drop: tuple[str, ...] = ()) -> dict:
     specs = load_industries()
     parts, stress_parts = [], []
     for key, spec in specs.items():
-        rows = read_history(settings.features / "history.parquet", spec)
+        rows = read_history(settings.features / "history.parquet", spec).drop(drop, strict=False)
         until = rows.get_column("as_of").max()
         labelled = label_snapshots(rows, training_outcomes(settings, spec, until, 0), spec, until)
         parts.append(labelled.with_columns(pl.lit(key).alias("_industry")))
@@ -161,8 +176,8 @@ def main() -> None:
     for variant in args.variants:
         started = time.perf_counter()
         report[variant] = (
-            pooled(settings, args.seed)
-            if variant == "pooled"
+            pooled(settings, args.seed, POOLED[variant])
+            if variant in POOLED
             else per_industry(settings, variant, args.seed)
         )
         seconds[variant] = round(time.perf_counter() - started, 1)
