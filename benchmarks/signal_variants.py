@@ -11,8 +11,9 @@ Variants: ``current`` (industries.yaml), ``class_none`` and ``class_full`` (the 
 weight), ``pooled`` (one model over the three industries with an industry indicator, each
 industry's test rows scored by it; finance has few events of its own), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
-none before issue 22: ``inspections``, ``credit_records``, ``related_firms``) or without all of
-them (``without_new_sources``), so each group's effect is measured on the same history.
+none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
+``judgments_arbitration``, ``prepaid_refunds``) or without all of them
+(``without_new_sources``), so each group's effect is measured on the same history.
 
     .venv/bin/python benchmarks/signal_variants.py --workdir ews_demo --json bench_out/signal.json
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features import credit_records, inspections, linked_firms, registry
+from features import courts, credit_records, inspections, linked_firms, prepaid, registry
 from models.baseline import fit_baseline
 from models.config import load_industries
 from models.evaluate import compare
@@ -46,6 +47,12 @@ SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
     "inspections": tuple(s.name for s in inspections.SPECS),
     "credit_records": tuple(s.name for s in credit_records.SPECS),
     "related_firms": tuple(s.name for s in linked_firms.RELATED_SPECS),
+    "judgments_arbitration": (
+        courts.LOST_COUNT.name,
+        courts.LOST_AMOUNT.name,
+        courts.RESPONDENT_COUNT.name,
+    ),
+    "prepaid_refunds": tuple(s.name for s in prepaid.EVENT_SPECS),
 }
 ABLATIONS: dict[str, tuple[str, ...]] = {
     **{f"without_{group}": names for group, names in SOURCE_GROUPS.items()},

@@ -1,5 +1,6 @@
-"""Courts and credit registers: civil cases as defendant, enforcement, dishonest-debtor,
-abnormal-operation and black-list listings."""
+"""Courts and credit registers: civil cases as defendant, judgments lost as defendant,
+arbitrations as respondent, enforcement, dishonest-debtor, abnormal-operation and black-list
+listings."""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ ENFORCEMENT = one("court_enforcement")
 DISHONEST_DEBTORS = one("court_dishonest_debtor")
 ABNORMAL_OPERATION = one("credit_abnormal_operation")
 BLACK_LIST = one("credit_black_list")
+JUDGMENTS = one("court_judgment_document")
+ARBITRATIONS = one("court_commercial_arbitration")
 DEFENDANT = "被告"
+LOST = "败诉"
+RESPONDENT = "被申请人"
 YEAR = days(365)
 
 AS_DEFENDANT = Evidence(
@@ -35,6 +40,17 @@ AS_DEFENDANT = Evidence(
 ENFORCED = Evidence(ENFORCEMENT, ("enforced_amount", "status"))
 DISHONEST = Evidence(DISHONEST_DEBTORS, ("obligation_amount", "performance"))
 ABNORMAL = Evidence(ABNORMAL_OPERATION, ("reason",))
+
+LOST_AS_DEFENDANT = Evidence(
+    JUDGMENTS,
+    ("document_type", "party_role", "result", "judgment_amount"),
+    (pl.col("party_role") == DEFENDANT) & (pl.col("result") == LOST),
+)
+AS_RESPONDENT = Evidence(
+    ARBITRATIONS,
+    ("party_role", "dispute_type", "claim_amount"),
+    pl.col("party_role") == RESPONDENT,
+)
 
 DEFENDANT_COUNT = windowed(
     "court_defendant_count",
@@ -146,6 +162,56 @@ BLACK_LIST_COUNT = feature(
 )
 
 
+LOST_COUNT = feature(
+    f"court_judgment_lost_count_{YEAR}",
+    FAMILY_NAME,
+    [JUDGMENTS],
+    Unit.count,
+    UP,
+    ("近365天作为被告败诉的裁判文书数", "Judgments lost as defendant in the last 365 days"),
+    (
+        "近365天作为被告败诉 {value} 次",
+        "{value} [judgment|judgments] lost as defendant in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[LOST_AS_DEFENDANT],
+)
+LOST_AMOUNT = feature(
+    f"court_judgment_lost_amount_{YEAR}",
+    FAMILY_NAME,
+    [JUDGMENTS],
+    Unit.cny,
+    UP,
+    (
+        "近365天作为被告败诉的判决金额",
+        "Amounts of the judgments lost as defendant in the last 365 days",
+    ),
+    (
+        "近365天作为被告败诉涉及金额 {value}",
+        "{value} in judgments lost as defendant in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[LOST_AS_DEFENDANT],
+)
+RESPONDENT_COUNT = feature(
+    f"arbitration_respondent_count_{YEAR}",
+    FAMILY_NAME,
+    [ARBITRATIONS],
+    Unit.count,
+    UP,
+    (
+        "近365天作为被申请人的商事仲裁案件数",
+        "Commercial arbitrations against the firm (as respondent) in the last 365 days",
+    ),
+    (
+        "近365天作为被申请人被提起商事仲裁 {value} 次",
+        "{value} commercial [arbitration|arbitrations] against the firm in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[AS_RESPONDENT],
+)
+
+
 def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     parts = [
         Measures(
@@ -162,6 +228,18 @@ def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         Measures(DISHONEST_DEBTORS, {"dishonest": pl.lit(1)}),
         Measures(ABNORMAL_OPERATION, {"abnormal": pl.lit(1)}),
         Measures(BLACK_LIST, {"black_list": pl.lit(1)}),
+        Measures(
+            JUDGMENTS,
+            {"lost": pl.lit(1), "lost_amount": pl.col("judgment_amount")},
+            columns=("party_role", "result", "judgment_amount"),
+            where=(pl.col("party_role") == DEFENDANT) & (pl.col("result") == LOST),
+        ),
+        Measures(
+            ARBITRATIONS,
+            {"respondent": pl.lit(1)},
+            columns=("party_role",),
+            where=pl.col("party_role") == RESPONDENT,
+        ),
     ]
     return event_window_sums(
         grid,
@@ -175,6 +253,9 @@ def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             **event_columns([DISHONEST_COUNT, DISHONEST_COUNT_YEAR], "dishonest"),
             **event_columns([ABNORMAL_COUNT, ABNORMAL_COUNT_YEAR], "abnormal"),
             **event_columns([BLACK_LIST_COUNT], "black_list"),
+            **event_columns([LOST_COUNT], "lost"),
+            **event_columns([LOST_AMOUNT], "lost_amount"),
+            **event_columns([RESPONDENT_COUNT], "respondent"),
         },
     )
 
@@ -189,5 +270,8 @@ SPECS = (
     ABNORMAL_COUNT,
     ABNORMAL_COUNT_YEAR,
     BLACK_LIST_COUNT,
+    LOST_COUNT,
+    LOST_AMOUNT,
+    RESPONDENT_COUNT,
 )
 FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(courts, names(SPECS)),))

@@ -1,16 +1,39 @@
-"""Prepaid-fee supervision (training schools and the like): escrow shortfall and coverage,
-and how fast prepaid money comes in."""
+"""Prepaid-fee supervision (training schools and the like): escrow shortfall and coverage, how
+fast prepaid money comes in, the refunds the firm paid and changes to its escrow account."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from features.family import DOWN, NONE, UP, Evidence, Family, Step, Unit, feature, months, names
+from features.events import Measures, event_window_sums
+from features.family import (
+    DOWN,
+    NONE,
+    UP,
+    Evidence,
+    Family,
+    Step,
+    Unit,
+    days,
+    event_columns,
+    feature,
+    months,
+    names,
+    windowed,
+)
 from features.panel import LATEST, at, change, lag_sum, monthly_panel, ratio, summarise
 from features.source_set import SourceSet, one
 
 FAMILY_NAME = "prepaid_fees"
 PREPAID_SUPERVISION = one("prepaid_fee_supervision")
+REFUNDS = one("prepaid_fee_refunds")
+ESCROW_ACCOUNT = one("prepaid_fee_escrow_account")
+YEAR = days(365)
+# Refunds the firm could not choose: its classes stopped, or a complaint forced them.
+FORCED_REFUND_REASONS = ("机构停课", "投诉后退费")
+FROM_ESCROW = "监管账户"
+ACCOUNT_MOVED = ("变更监管银行", "销户")
+REFUND_SHOWN = ("refund_amount", "students_refunded", "refund_reason", "refund_source")
 WINDOW = months(3)
 RECENT = range(WINDOW.length)
 BEFORE = range(WINDOW.length, 2 * WINDOW.length)
@@ -60,6 +83,124 @@ RECEIVED_TREND = feature(
 )
 
 
+REFUND_COUNT = windowed(
+    "prepaid_refunds_paid_count",
+    (days(90), YEAR),
+    FAMILY_NAME,
+    [REFUNDS],
+    Unit.count,
+    UP,
+    ("近{w}天预收费退费笔数", "Prepaid-fee refunds paid in the last {w} days"),
+    (
+        "近{w}天预收费退费 {value} 笔",
+        "{value} prepaid-fee [refund|refunds] paid in the last {w} days",
+    ),
+    evidence=[Evidence(REFUNDS, REFUND_SHOWN)],
+)
+REFUND_AMOUNT = feature(
+    f"prepaid_refunds_paid_amount_{YEAR}",
+    FAMILY_NAME,
+    [REFUNDS],
+    Unit.cny,
+    UP,
+    ("近365天预收费退费金额", "Prepaid fees refunded in the last 365 days"),
+    ("近365天预收费退费 {value}", "{value} of prepaid fees refunded in the last 365 days"),
+    window=YEAR,
+    evidence=[Evidence(REFUNDS, REFUND_SHOWN)],
+)
+FORCED_REFUNDS = feature(
+    f"prepaid_refunds_forced_count_{YEAR}",
+    FAMILY_NAME,
+    [REFUNDS],
+    Unit.count,
+    UP,
+    (
+        "近365天因停课或投诉发生的预收费退费笔数",
+        "Prepaid-fee refunds for stopped classes or after a complaint in the last 365 days",
+    ),
+    (
+        "近365天因停课或投诉退费 {value} 笔",
+        "{value} [refund|refunds] for stopped classes or after a complaint in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[
+        Evidence(REFUNDS, REFUND_SHOWN, pl.col("refund_reason").is_in(list(FORCED_REFUND_REASONS)))
+    ],
+)
+ESCROW_REFUNDS = feature(
+    f"prepaid_refunds_from_escrow_count_{YEAR}",
+    FAMILY_NAME,
+    [REFUNDS],
+    Unit.count,
+    UP,
+    (
+        "近365天从监管账户支付的预收费退费笔数",
+        "Prepaid-fee refunds paid from the escrow account in the last 365 days",
+    ),
+    (
+        "近365天从监管账户退费 {value} 笔",
+        "{value} [refund|refunds] paid from the escrow account in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[Evidence(REFUNDS, REFUND_SHOWN, pl.col("refund_source") == FROM_ESCROW)],
+)
+ACCOUNT_CHANGES = feature(
+    f"prepaid_escrow_account_moved_count_{YEAR}",
+    FAMILY_NAME,
+    [ESCROW_ACCOUNT],
+    Unit.count,
+    UP,
+    (
+        "近365天预收费监管账户变更银行或销户次数",
+        "Prepaid-fee escrow accounts moved to another bank or closed in the last 365 days",
+    ),
+    (
+        "近365天预收费监管账户变更或销户 {value} 次",
+        "escrow account moved or closed {value} [time|times] in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[
+        Evidence(
+            ESCROW_ACCOUNT,
+            ("account_event", "custodian_bank"),
+            pl.col("account_event").is_in(list(ACCOUNT_MOVED)),
+        )
+    ],
+)
+
+
+def prepaid_events(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    parts = [
+        Measures(
+            REFUNDS,
+            {
+                "refund": pl.lit(1),
+                "refund_amount": pl.col("refund_amount"),
+                "forced": pl.col("refund_reason").is_in(list(FORCED_REFUND_REASONS)),
+                "from_escrow": pl.col("refund_source") == FROM_ESCROW,
+            },
+            columns=("refund_amount", "refund_reason", "refund_source"),
+        ),
+        Measures(
+            ESCROW_ACCOUNT,
+            {"account_moved": pl.col("account_event").is_in(list(ACCOUNT_MOVED))},
+            columns=("account_event",),
+        ),
+    ]
+    return event_window_sums(
+        grid,
+        sources,
+        parts,
+        {
+            **event_columns(REFUND_COUNT, "refund"),
+            **event_columns([REFUND_AMOUNT], "refund_amount"),
+            **event_columns([FORCED_REFUNDS], "forced"),
+            **event_columns([ESCROW_REFUNDS], "from_escrow"),
+            **event_columns([ACCOUNT_CHANGES], "account_moved"),
+        },
+    )
+
+
 def prepaid(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     members = sources.family(PREPAID_SUPERVISION)
     if not members:
@@ -77,5 +218,11 @@ def prepaid(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     ).drop(LATEST)
 
 
-SPECS = (SHORTFALL, COVERAGE, RECEIVED_TREND)
-FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(prepaid, names(SPECS)),))
+SUPERVISION_SPECS = (SHORTFALL, COVERAGE, RECEIVED_TREND)
+EVENT_SPECS = (*REFUND_COUNT, REFUND_AMOUNT, FORCED_REFUNDS, ESCROW_REFUNDS, ACCOUNT_CHANGES)
+SPECS = (*SUPERVISION_SPECS, *EVENT_SPECS)
+FAMILY = Family(
+    FAMILY_NAME,
+    SPECS,
+    steps=(Step(prepaid, names(SUPERVISION_SPECS)), Step(prepaid_events, names(EVENT_SPECS))),
+)

@@ -240,3 +240,70 @@ def test_related_firms_none_known_gives_zero_count_and_null_share():
     table = build(records, [T])
     assert value(table, "related_firms_count", T, uscc="F2") == 0
     assert value(table, "related_firms_closed_share", T, uscc="F2") is None
+
+
+def judgment(day: date, role: str, result: str, amount: float) -> object:
+    return rec(
+        "court_judgment_document",
+        judgment_date=day,
+        party_role=role,
+        result=result,
+        judgment_amount=amount,
+        document_type="判决书",
+    )
+
+
+def test_judgments_count_only_those_lost_as_defendant():
+    records = [
+        master(),
+        judgment(date(2024, 5, 1), "被告", "败诉", 30_000.0),
+        judgment(date(2024, 4, 1), "原告", "败诉", 50_000.0),  # lost as plaintiff
+        judgment(date(2024, 3, 1), "被告", "胜诉", 70_000.0),  # won as defendant
+        rec(
+            "court_commercial_arbitration",
+            filing_date=date(2024, 2, 1),
+            party_role="被申请人",
+            claim_amount=1.0,
+        ),
+        rec(
+            "court_commercial_arbitration",
+            filing_date=date(2024, 2, 2),
+            party_role="申请人",
+            claim_amount=1.0,
+        ),
+    ]
+    table = build(records, [T])
+    assert value(table, "court_judgment_lost_count_365d", T) == 1
+    assert value(table, "court_judgment_lost_amount_365d", T) == 30_000.0
+    assert value(table, "arbitration_respondent_count_365d", T) == 1
+
+
+def refund(day: date, amount: float, reason: str, source: str = "机构自有资金") -> object:
+    return rec(
+        "prepaid_fee_refunds",
+        refund_date=day,
+        refund_amount=amount,
+        students_refunded=1,
+        refund_reason=reason,
+        refund_source=source,
+    )
+
+
+def test_prepaid_refunds_by_window_reason_and_source():
+    records = [
+        master(sector="教育培训"),
+        refund(date(2024, 6, 10), 2_000.0, "机构停课", "监管账户"),
+        refund(date(2024, 5, 1), 1_000.0, "学员个人原因"),
+        refund(date(2024, 1, 10), 3_000.0, "投诉后退费"),
+        rec("prepaid_fee_escrow_account", event_date=date(2024, 3, 1), account_event="销户"),
+        rec("prepaid_fee_escrow_account", event_date=date(2023, 3, 1), account_event="开户"),
+    ]
+    table = build(records, [T])
+    assert value(table, "prepaid_refunds_paid_count_90d", T) == 2
+    assert value(table, "prepaid_refunds_paid_count_365d", T) == 3
+    assert value(table, "prepaid_refunds_paid_amount_365d", T) == 6_000.0
+    assert value(table, "prepaid_refunds_forced_count_365d", T) == 2
+    assert value(table, "prepaid_refunds_from_escrow_count_365d", T) == 1
+    assert value(table, "prepaid_escrow_account_moved_count_365d", T) == 1
+    # no supervision panel in this lake: its features stay unknown
+    assert value(table, "prepaid_escrow_shortfall", T) is None
