@@ -24,11 +24,27 @@ Monday ingest are removed first (``rewind``), so week N+1's deliveries are new a
 ``--runner dask --shards N --workers W``: the Monday job's features and publish run sharded on a
 LocalCluster of W worker processes; the script starts a Prefect server of its own for them (SQLite
 in a temporary home) unless PREFECT_API_URL is set.
+
+Per process (``processes`` of each stage): the stage process samples every process it started
+(the Dask workers) every 0.2 s for its resident memory, CPU time and the bytes it read and
+wrote through system calls (``/proc/<pid>/io`` rchar/wchar: files, the lake included, from disk
+or the page cache, start-up imports included), so each worker's peak and reads are its own; the
+flow's own peak and CPU time are its ``RUSAGE_SELF``. ``shuffle`` counts what crosses between the
+flow's process and the workers: the feature shards' Parquet parts (written by the workers, read
+by the flow's gather), the scoring shards' returned scores and SHAP contributions (their frames'
+size in memory), and the scoring table each scoring shard reads (its file size, once per shard
+and industry).
+
+``--scale province`` (a million entities over 12 months, data_contracts/simulate/README.md) is
+too short a history to train on: run it ``--without-models`` (the set-up stops after the
+features, the Monday job publishes nothing). ``--max-rss-mb`` stops a stage whose process tree
+goes over the limit (the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -54,7 +70,9 @@ def week_of(as_of: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def run_stage(stage: str, workdir: Path, params: dict[str, Any]) -> dict[str, Any]:
+def run_stage(
+    stage: str, workdir: Path, params: dict[str, Any], max_rss_mb: int | None = None
+) -> dict[str, Any]:
     """One stage in a process of its own: the flow's own result plus wall, CPU and peak RSS."""
     out = workdir / ".bench" / f"{stage}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -71,8 +89,8 @@ def run_stage(stage: str, workdir: Path, params: dict[str, Any]) -> dict[str, An
         str(out),
     ]
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    status, usage = wait_within(process, stage, max_rss_mb)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"stage {stage} failed (exit {os.waitstatus_to_exitcode(status)})")
@@ -89,6 +107,143 @@ def run_stage(stage: str, workdir: Path, params: dict[str, Any]) -> dict[str, An
         f"peak {figures['peak_rss_mb']:6,d} MB  (in the flow {figures['in_flow_s']:.1f} s)",
         flush=True,
     )
+    for child in figures["processes"]:
+        print(
+            f"{'':<22} pid {child['pid']}: peak {child['peak_rss_mb']:,} MB, "
+            f"cpu {child['cpu_s']} s, read "
+            f"{child['read_mb']:,} MB, written {child['written_mb']:,} MB",
+            flush=True,
+        )
+    if "shuffle" in figures:
+        print(f"{'':<22} shuffle {figures['shuffle']}", flush=True)
+    return figures
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants, MB."""
+    import psutil
+
+    try:
+        top = psutil.Process(root)
+        processes = [top, *top.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total / 2**20
+
+
+def wait_within(
+    process: subprocess.Popen, stage: str, max_rss_mb: int | None
+) -> tuple[int, os.struct_rusage]:
+    """``os.wait4`` on the stage; with ``max_rss_mb``, its process group is stopped (and the
+    benchmark fails naming the stage) when its tree's resident memory goes over the limit."""
+    if max_rss_mb is None:
+        _, status, usage = os.wait4(process.pid, 0)
+        return status, usage
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            return status, usage
+        rss = tree_rss_mb(process.pid)
+        if rss > max_rss_mb:
+            os.killpg(process.pid, 9)
+            os.wait4(process.pid, 0)
+            raise SystemExit(f"stage {stage} stopped: {rss:,.0f} MB over --max-rss-mb {max_rss_mb}")
+        time.sleep(0.5)
+
+
+class ChildSampler:
+    """Samples the processes this one started (Dask workers) for their peak resident memory and
+    the bytes they read and wrote through system calls, until ``stop``."""
+
+    def __init__(self, every_s: float = 0.2) -> None:
+        import threading
+
+        self.every_s = every_s
+        self.seen: dict[int, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            for child in me.children(recursive=True):
+                try:
+                    with child.oneshot():
+                        rss, io = child.memory_info().rss, child.io_counters()
+                        cpu = child.cpu_times()
+                        entry = self.seen.setdefault(
+                            child.pid, {"command": " ".join(child.cmdline())[:160], "peak": 0}
+                        )
+                    entry["peak"] = max(entry["peak"], rss)
+                    entry["read"], entry["written"] = io.read_chars, io.write_chars
+                    entry["cpu"] = cpu.user + cpu.system
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> list[dict[str, Any]]:
+        self._stop.set()
+        self._thread.join()
+        return [
+            {
+                "pid": pid,
+                "command": entry["command"],
+                "peak_rss_mb": round(entry["peak"] / 2**20),
+                "cpu_s": round(entry.get("cpu", 0.0), 1),
+                "read_mb": round(entry.get("read", 0) / 2**20, 1),
+                "written_mb": round(entry.get("written", 0) / 2**20, 1),
+            }
+            for pid, entry in sorted(self.seen.items())
+        ]
+
+
+def own_figures() -> dict[str, Any]:
+    """This process's own peak RSS, CPU time and bytes read/written (its children not
+    included)."""
+    import resource
+
+    import psutil
+
+    io = psutil.Process().io_counters()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "flow_cpu_s": round(own.ru_utime + own.ru_stime, 1),
+        "flow_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "flow_read_mb": round(io.read_chars / 2**20, 1),
+        "flow_written_mb": round(io.write_chars / 2**20, 1),
+    }
+
+
+def shuffle(workdir: str, stage: str, result: dict[str, Any]) -> dict[str, Any]:
+    """What crossed between the flow and the shard tasks (see the module's docstring)."""
+    placed = result.get("shards") or {}
+    tables = placed.get("features", placed) if stage.startswith("publish") else placed
+    parts = [s for key in ("feature_table", "feature_history") for s in tables.get(key, [])]
+    scored = [s for key, shards in placed.items() if key != "features" for s in shards]
+    figures: dict[str, Any] = {
+        "feature_parts_mb": round(sum(s["bytes"] for s in parts) / 2**20, 1),
+        "feature_shards": len(parts),
+    }
+    if stage.startswith("publish"):
+        from pipelines.flows.publish import scoring_table_path
+        from pipelines.settings import Settings
+
+        table = scoring_table_path(
+            Settings(workdir=Path(workdir)), dt.date.fromisoformat(result["as_of"])
+        )
+        figures |= {
+            "scores_returned_mb": round(sum(s["bytes"] for s in scored) / 2**20, 1),
+            "score_shards": len(scored),
+            "scoring_table_mb": round(table.stat().st_size / 2**20, 1),
+            "scoring_table_reads_mb": round(len(scored) * table.stat().st_size / 2**20, 1),
+        }
     return figures
 
 
@@ -97,10 +252,17 @@ def stage_main(stage: str, workdir: str, params: dict[str, Any]) -> dict[str, An
     from pipelines import runtime
 
     runtime.configure()
+    sampler = ChildSampler()
     started = time.perf_counter()
     if stage == "simulate":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
         from pipelines.flows.simulate import simulate_flow
 
+        tasks = params.pop("tasks", None)  # the landing tasks at once (memory grows with them)
+        if tasks is not None:
+            runner = ThreadPoolTaskRunner(max_workers=tasks)
+            simulate_flow = simulate_flow.with_options(task_runner=runner)
         result = simulate_flow(workdir=workdir, **params)
         detail = {k: result[k] for k in ("entities", "deliveries", "rows")}
     elif stage.startswith("ingest"):
@@ -120,6 +282,8 @@ def stage_main(stage: str, workdir: str, params: dict[str, Any]) -> dict[str, An
         flow, shards = on_runner(build_features_flow, workdir, params)
         result = flow(workdir=workdir, shards=shards, **params)
         detail = {"rows": result["rows"], "history_rows": result["history_rows"]}
+        if "shards" in result:
+            detail |= {"shards": result["shards"], "shuffle": shuffle(workdir, stage, result)}
     elif stage == "train":
         from pipelines.flows.train import train_flow
 
@@ -135,9 +299,12 @@ def stage_main(stage: str, workdir: str, params: dict[str, Any]) -> dict[str, An
             "steps": result["stages"],
             "tiers": tier_coverage(Path(workdir), result["week"]),
         }
+        if "shards" in result:
+            detail |= {"shards": result["shards"], "shuffle": shuffle(workdir, stage, result)}
     else:
         raise SystemExit(f"unknown stage {stage}")
-    return {"in_flow_s": round(time.perf_counter() - started, 1), **detail}
+    seconds = round(time.perf_counter() - started, 1)
+    return {"in_flow_s": seconds, **own_figures(), "processes": sampler.stop(), **detail}
 
 
 def tier_coverage(workdir: Path, week: str) -> dict[str, Any]:
@@ -255,32 +422,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else {}
     )
     load_before = os.getloadavg()
+
+    def stage(name: str, workdir: Path, params: dict[str, Any]) -> dict[str, Any]:
+        return run_stage(name, workdir, params, args.max_rss_mb)
+
     stages: dict[str, Any] = {}
-    prepared = (workdir / "publish" / week_of(end)).is_dir()
+    models = not args.without_models
+    ready = workdir / "publish" / week_of(end) if models else workdir / "lake" / "_ledger.jsonl"
+    prepared = ready.exists()
     if args.fresh and workdir.exists():
         shutil.rmtree(workdir)
         prepared = False
     if not prepared:
         if not (workdir / "sim_truth" / "world.json").is_file():
-            stages["simulate"] = run_stage(
+            stages["simulate"] = stage(
                 "simulate",
                 workdir,
-                {"scale": args.scale, "seed": args.seed, "end_date": following.isoformat()},
+                {
+                    "scale": args.scale,
+                    "seed": args.seed,
+                    "end_date": following.isoformat(),
+                    **({"tasks": args.simulate_tasks} if args.simulate_tasks else {}),
+                },
             )
-        stages["ingest_backfill"] = run_stage("ingest_backfill", workdir, {"as_of": str(end)})
-        stages["features_with_history"] = run_stage(
+        stages["ingest_backfill"] = stage("ingest_backfill", workdir, {"as_of": str(end)})
+        # the history too (the Monday job's features then write the scoring table only)
+        stages["features_with_history"] = stage(
             "features_with_history", workdir, {"as_of": str(end)}
         )
-        stages["train"] = run_stage("train", workdir, {})
-        stages["publish_week_n"] = run_stage("publish_week_n", workdir, {"week": week_of(end)})
+        if models:
+            stages["train"] = stage("train", workdir, {})
+            stages["publish_week_n"] = stage("publish_week_n", workdir, {"week": week_of(end)})
     rewound = rewind(workdir, end) if prepared else 0
     monday = {
-        "ingest_week": run_stage("ingest_week", workdir, {"as_of": str(following), **runner}),
-        "features_week": run_stage(
+        "ingest_week": stage("ingest_week", workdir, {"as_of": str(following), **runner}),
+        "features_week": stage(
             "features_week", workdir, {"as_of": str(following), "with_history": False, **runner}
         ),
-        "publish_week": run_stage("publish_week", workdir, {"week": week_of(following), **runner}),
     }
+    if models:
+        week = {"week": week_of(following), **runner}
+        monday["publish_week"] = stage("publish_week", workdir, week)
     total = {
         key: round(sum(s[key] for s in monday.values()), 1)
         for key in ("wall_s", "cpu_s", "in_flow_s")
@@ -293,6 +475,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "week_n": week_of(end),
         "week_n_plus_1": week_of(following),
         "workdir": str(workdir),
+        "runner": runner or {"runner": "local"},
+        "without_models": not models,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -308,7 +492,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=("tiny", "small", "sip"), default="small")
+    parser.add_argument("--scale", choices=("tiny", "small", "sip", "province"), default="small")
     parser.add_argument("--seed", type=int, help=f"default {SEED} ({SEEDS} for tiny)")
     parser.add_argument("--end-date", default=END_DATE.isoformat())
     parser.add_argument("--workdir", type=Path)
@@ -316,6 +500,19 @@ def main() -> None:
     parser.add_argument("--runner", choices=("local", "dask"), default="local")
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers (dask)")
+    parser.add_argument(
+        "--max-rss-mb", type=int, help="stop a stage whose process tree goes over this"
+    )
+    parser.add_argument(
+        "--simulate-tasks",
+        type=int,
+        help="the simulation's landing tasks at once (default the flow's 2; 1 bounds memory)",
+    )
+    parser.add_argument(
+        "--without-models",
+        action="store_true",
+        help="no training or publishing (a history too short to train on: province)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)

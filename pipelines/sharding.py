@@ -59,7 +59,13 @@ def feature_shard(
     ).collect()
     target.parent.mkdir(parents=True, exist_ok=True)
     table.write_parquet(target, compression="zstd", statistics=True)
-    return {"shard": shard, "path": str(target), "rows": table.height, "worker": worker_name()}
+    return {
+        "shard": shard,
+        "path": str(target),
+        "rows": table.height,
+        "bytes": target.stat().st_size,
+        "worker": worker_name(),
+    }
 
 
 def gather_feature_shards(parts: Sequence[str], target: Path) -> Path:

@@ -59,8 +59,8 @@ def sharded_feature_table(
     corrections: str | None = None,
 ) -> dict[str, Any]:
     """The feature table built shard by shard on the flow's task runner and gathered into
-    ``target``; returns the shards' rows and workers. Call from within a flow. ``corrections``:
-    the run's ``fact_corrections.parquet``."""
+    ``target``; returns the shards' rows, part bytes and workers. Call from within a flow.
+    ``corrections``: the run's ``fact_corrections.parquet``."""
     parts_dir = target.parent / f".{target.stem}.shards"
     shutil.rmtree(parts_dir, ignore_errors=True)
     try:
@@ -82,7 +82,7 @@ def sharded_feature_table(
         shutil.rmtree(parts_dir, ignore_errors=True)
     return {
         "path": str(target),
-        "shards": [{k: p[k] for k in ("shard", "rows", "worker")} for p in parts],
+        "shards": [{k: p[k] for k in ("shard", "rows", "bytes", "worker")} for p in parts],
     }
 
 
@@ -90,14 +90,21 @@ def sharded_scores(
     table: Path, spec: IndustrySpec, model: bytes, shards: int
 ) -> tuple[Any, Any, list[dict[str, Any]]]:
     """Scores and explanations of the industry, shard by shard on the flow's task runner; with
-    the shards' rows and workers. Call from within a flow."""
+    the shards' rows, workers and the bytes each returned (its two frames in memory, about what
+    crosses from the worker). Call from within a flow."""
     futures = [
         score_shard_task.submit(str(table), spec, model, shard, shards) for shard in range(shards)
     ]
     results = [future.result() for future in futures]
     scored, explanations = sharding.gather_scores(results)
     placed = [
-        {"shard": r["shard"], "rows": r["scored"].height, "worker": r["worker"]} for r in results
+        {
+            "shard": r["shard"],
+            "rows": r["scored"].height,
+            "bytes": r["scored"].estimated_size() + r["explanations"].estimated_size(),
+            "worker": r["worker"],
+        }
+        for r in results
     ]
     return scored, explanations, placed
 

@@ -133,6 +133,8 @@ def test_every_shard_ran_as_a_task_on_a_dask_worker(runs):
     assert workers <= runs["workers"] and len(runs["workers"]) == 2, workers
     firms = pl.read_parquet(runs["single"][0] / "features" / f"as_of={END.isoformat()}.parquet")
     assert sum(s["rows"] for s in tables["feature_table"]) == firms.height
+    # what crosses from the workers, counted for the scaling benchmark: every part and result
+    assert all(s["bytes"] > 0 for s in [*tables["feature_table"], *scoring])
 
 
 def test_shards_deal_every_firm_once_and_by_its_code_alone():
