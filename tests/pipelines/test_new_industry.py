@@ -37,7 +37,7 @@ CONSTRUCTION = {
     # The simulated park has no construction profile: it borrows manufacturing's.
     "simulation": {
         "profile": "manufacturing",
-        "populations": {"tiny": 200, "small": 900, "sip": 900},
+        "populations": {"tiny": 200, "small": 900, "sip": 900, "province": 900},
     },
 }
 
