@@ -277,17 +277,26 @@ def ledger_snapshot(ledger: Path) -> dict[str, Any]:
     return {"lines": complete.count(b"\n"), "sha256": hashlib.sha256(complete).hexdigest()}
 
 
-def latest_ingest(ingest_runs: Path) -> dict[str, Any]:
-    """The newest ingest run's id and its Great Expectations validation result ids.
+def snapshot_ingest(ledger: Path, ingest_runs: Path) -> dict[str, Any]:
+    """The ingest run that wrote the last line of the lake snapshot the list saw
+    (``ledger_snapshot``), with its Great Expectations validation result ids.
 
-    Run ids start with the run's timestamp, so the largest name is the newest run.
+    Tied to the data, not to the newest run: an ingest that found nothing new (a re-run, a quiet
+    day, one that ran between a publication and its re-run) appends nothing to the ledger and so
+    changes neither the lake nor the manifest, and the week re-derives byte for byte.
     """
-    summaries = sorted(ingest_runs.glob("*/ingest_summary.json")) if ingest_runs.is_dir() else []
-    if not summaries:
+    data = ledger.read_bytes() if ledger.is_file() else b""
+    complete = data[: data.rfind(b"\n") + 1]
+    if not complete:
         return {"run_id": None, "validation_result_ids": []}
-    summary = json.loads(summaries[-1].read_text(encoding="utf-8"))
+    last = json.loads(complete.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+    run_id = last.get("run_id")
+    summary_path = ingest_runs / run_id / "ingest_summary.json" if run_id else None
+    if summary_path is None or not summary_path.is_file():
+        return {"run_id": run_id, "validation_result_ids": []}
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
     return {
-        "run_id": summary.get("run_id", summaries[-1].parent.name),
+        "run_id": run_id,
         "validation_result_ids": sorted(summary.get("validation_result_ids", [])),
     }
 

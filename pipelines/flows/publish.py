@@ -136,7 +136,9 @@ def finalize_task(
             "ledger": datasets.LAKE_LEDGER.pattern,
             **publish_io.ledger_snapshot(datasets.LAKE_LEDGER.path(settings.workdir)),
         },
-        "ingest": publish_io.latest_ingest(settings.ingest_runs),
+        "ingest": publish_io.snapshot_ingest(
+            datasets.LAKE_LEDGER.path(settings.workdir), settings.ingest_runs
+        ),
         "scoring_table": scoring_table_path(settings, day).relative_to(settings.workdir).as_posix(),
         "code_version": audit.code_version(),
         "config_sha256": publish_io.config_hash(),

@@ -32,6 +32,7 @@ from pipelines.settings import Settings
 from pipelines.tracking import NullTracker, RunRecord
 
 WEEK = "2026-W47"
+INGEST_RUN = "20261111T020000-bbbbbb"  # the ingest run that wrote the ledger's lines
 AS_OF = date(2026, 11, 15)  # the Sunday before 2026-W47's Monday
 FIRMS_PER_INDUSTRY = {"finance": 12, "manufacturing": 7, "education": 5, "other": 3}
 FINANCE_CAPACITY = 5  # fewer than the finance firms, so the list has a cut
@@ -221,6 +222,7 @@ def _write_lake(settings: Settings, firms: pl.DataFrame, rng: np.random.Generato
                 "delivery_id": delivery,
                 "sha256": f"{len(rows):064d}",
                 "rows": len(rows),
+                "run_id": INGEST_RUN,
             }
         )
     io.append_ledger(settings.lake, ledger)
@@ -229,7 +231,7 @@ def _write_lake(settings: Settings, firms: pl.DataFrame, rng: np.random.Generato
 def _write_ingest_summary(settings: Settings) -> None:
     for run, ids in (
         ("20261110T020000-aaaaaa", ["gx-old-1"]),
-        ("20261111T020000-bbbbbb", ["gx-result-2", "gx-result-1"]),
+        (INGEST_RUN, ["gx-result-2", "gx-result-1"]),
     ):
         folder = settings.ingest_runs / run
         folder.mkdir(parents=True, exist_ok=True)

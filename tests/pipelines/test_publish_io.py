@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -208,3 +209,29 @@ def test_without_atomic_exchange_the_two_rename_path_still_replaces(tmp_path, mo
             (folder / "risk_list.csv").write_text(text)
     assert (target / "risk_list.csv").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["finance"]
+
+
+def _ingest_run(runs: Path, run_id: str, ids: list[str]) -> None:
+    (runs / run_id).mkdir(parents=True)
+    summary = {"run_id": run_id, "validation_result_ids": ids}
+    (runs / run_id / "ingest_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def test_the_manifests_ingest_is_the_run_that_wrote_the_snapshot_not_a_later_idle_one(tmp_path):
+    ledger, runs = tmp_path / "_ledger.jsonl", tmp_path / "runs"
+    assert publish_io.snapshot_ingest(ledger, runs) == {"run_id": None, "validation_result_ids": []}
+    _ingest_run(runs, "20261120T235959-aaaaaa", ["gx-a"])
+    _ingest_run(runs, "20261120T235959-ffffff", ["gx-f2", "gx-f1"])
+    lines = [{"source": "s", "delivery_id": "d1", "run_id": "20261120T235959-ffffff"}]
+    ledger.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    wrote = {"run_id": "20261120T235959-ffffff", "validation_result_ids": ["gx-f1", "gx-f2"]}
+    assert publish_io.snapshot_ingest(ledger, runs) == wrote
+    # A re-run of the same ingest time found nothing new: it has a summary (and, by its random
+    # suffix, may sort either side of the first) but appended no line; the lineage stays.
+    _ingest_run(runs, "20261120T235959-000000", [])
+    _ingest_run(runs, "20261127T235959-111111", [])
+    assert publish_io.snapshot_ingest(ledger, runs) == wrote
+    # A line still being appended is not part of the snapshot.
+    with ledger.open("a", encoding="utf-8") as out:
+        out.write('{"source": "s", "delivery_id": "d2", "run_id": "20261127T2')
+    assert publish_io.snapshot_ingest(ledger, runs) == wrote
