@@ -291,7 +291,7 @@ def snapshot_ingest(ledger: Path, ingest_runs: Path) -> dict[str, Any]:
         return {"run_id": None, "validation_result_ids": []}
     last = json.loads(complete.rstrip(b"\n").rsplit(b"\n", 1)[-1])
     run_id = last.get("run_id")
-    summary_path = ingest_runs / run_id / "ingest_summary.json" if run_id else None
+    summary_path = datasets.INGEST_SUMMARY.at(ingest_runs / run_id) if run_id else None
     if summary_path is None or not summary_path.is_file():
         return {"run_id": run_id, "validation_result_ids": []}
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
