@@ -291,7 +291,11 @@ def snapshot_ingest(ledger: Path, ingest_runs: Path) -> dict[str, Any]:
         return {"run_id": None, "validation_result_ids": []}
     last = json.loads(complete.rstrip(b"\n").rsplit(b"\n", 1)[-1])
     run_id = last.get("run_id")
-    summary_path = datasets.INGEST_SUMMARY.at(ingest_runs / run_id) if run_id else None
+    # The ledger names the run; it names no path (a plain folder name or nothing is looked up).
+    plain = (
+        isinstance(run_id, str) and run_id not in {"", ".", ".."} and Path(run_id).name == run_id
+    )
+    summary_path = datasets.INGEST_SUMMARY.at(ingest_runs / run_id) if plain else None
     if summary_path is None or not summary_path.is_file():
         return {"run_id": run_id, "validation_result_ids": []}
     summary = json.loads(summary_path.read_text(encoding="utf-8"))

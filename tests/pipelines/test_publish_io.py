@@ -235,3 +235,16 @@ def test_the_manifests_ingest_is_the_run_that_wrote_the_snapshot_not_a_later_idl
     with ledger.open("a", encoding="utf-8") as out:
         out.write('{"source": "s", "delivery_id": "d2", "run_id": "20261127T2')
     assert publish_io.snapshot_ingest(ledger, runs) == wrote
+
+
+@pytest.mark.parametrize("run_id", ["../outside", "runs/../x", ".."])
+def test_a_ledger_naming_a_path_for_its_run_reads_nothing_outside_the_ingest_runs(tmp_path, run_id):
+    ledger, runs = tmp_path / "lake" / "_ledger.jsonl", tmp_path / "ingest"
+    ledger.parent.mkdir()
+    runs.mkdir()
+    _ingest_run(tmp_path, "outside", ["gx-not-ours"])
+    ledger.write_text(json.dumps({"source": "s", "run_id": run_id}) + "\n", encoding="utf-8")
+    assert publish_io.snapshot_ingest(ledger, runs) == {
+        "run_id": run_id,
+        "validation_result_ids": [],
+    }
