@@ -314,12 +314,10 @@ def tier_coverage(workdir: Path, week: str) -> dict[str, Any]:
 
     from models.config import load_config
     from models.tiering import load_tier_policy
-    from pipelines import datasets, tiers
+    from pipelines import datasets, file_io, tiers, timeline
 
-    manifest = json.loads(
-        (datasets.TIERS.path(workdir, week=week).parent / "manifest.json").read_text("utf-8")
-    )
-    as_of = dt.date.fromisoformat(manifest["as_of"])
+    manifest = file_io.read_json(datasets.TIERS.path(workdir, week=week).parent / datasets.MANIFEST)
+    as_of = timeline.stored_day(manifest.get("as_of"), f"{week} tiers manifest as_of")
     table = pl.read_parquet(datasets.SCORING_TABLE.path(workdir, as_of=as_of))
     expected = tiers.classed_firms(table, load_tier_policy(), load_config())["uscc"]
     classed = pl.read_parquet(datasets.TIERS.path(workdir, week=week))
