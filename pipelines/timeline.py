@@ -19,6 +19,10 @@ from zoneinfo import ZoneInfo
 
 PARK_TZ = ZoneInfo("Asia/Shanghai")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# Only the extended calendar form: Python also reads ``2024-W51`` (a Monday) and ``20241216``
+# as dates, and a week typed where a day is expected must be refused, not silently turned into
+# a different as-of date.
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def utc_now() -> dt.datetime:
@@ -40,10 +44,14 @@ def parse_day(value: str | dt.date | None, what: str = "as_of") -> dt.date:
         return value
     if not isinstance(value, str):
         raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError as error:
-        raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD") from error
+    text = value.strip()
+    if _DAY.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError as error:
+            raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD") from error
+    hint = "; it is a week, give its day" if _WEEK.fullmatch(text) else ""
+    raise ValueError(f"{what} {value!r} is not a date YYYY-MM-DD{hint}")
 
 
 def stored_day(value: str | dt.date | None, what: str) -> dt.date:

@@ -62,6 +62,23 @@ def test_days_parse_once_and_name_the_parameter():
         parse_day(dt.datetime(2026, 11, 29, 8), "as_of")
 
 
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("2024-W51", "it is a week"),  # Python's fromisoformat reads it as that week's Monday
+        ("2024-W51-1", ""),
+        ("20241216", ""),  # the basic form, also read by fromisoformat
+        ("2024-12-32", ""),
+        ("2024-1-16", ""),
+    ],
+)
+def test_a_day_is_only_the_extended_calendar_form(text, hint):
+    with pytest.raises(ValueError, match=f"as_of '{text}' is not a date YYYY-MM-DD") as error:
+        parse_day(text)
+    assert hint in str(error.value)
+    assert parse_day(" 2024-12-16 ") == dt.date(2024, 12, 16)
+
+
 def test_ingest_times_are_naive_utc():
     assert parse_ingest_time("2026-11-29") == dt.datetime(2026, 11, 29, 23, 59, 59)
     assert parse_ingest_time("2026-11-30T08:30:00+08:00") == dt.datetime(2026, 11, 30, 0, 30)
