@@ -9,7 +9,6 @@ Pure: arrays and frames in, a model out.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +18,7 @@ import polars as pl
 import xgboost as xgb
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from models.averaging import average_boosters
 from models.calibrate import choose_calibrator
 from models.evaluate import roc_auc
 from models.train import (
@@ -77,6 +77,12 @@ def fit_risk_model_cv(
         raise ValueError(f"bag must be at least 1, got {bag}")
     if not candidates:
         raise ValueError("fit_risk_model_cv needs at least one candidate configuration")
+    seeded = [index for index, config in enumerate(candidates) if config.seeds != 1]
+    if seeded:
+        raise ValueError(
+            f"candidates {seeded} set seeds > 1; fit_risk_model_cv averages over seeds with "
+            f"its own bag (bag={bag})"
+        )
     names = tuple(feature_names)
     x, y = features_and_labels(frame, names, label_col, "training fold")
     monotone = monotone_constraints(names, directions)
@@ -184,53 +190,6 @@ def greedy_ensemble(y: np.ndarray, margins: Sequence[np.ndarray]) -> tuple[list[
         chosen.append(index)
         best = trials[index]
     return chosen, float(best)
-
-
-def average_boosters(
-    boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = None
-) -> xgb.Booster:
-    """One booster whose margin is the (weighted) mean of ``boosters``' margins.
-
-    Their trees, each leaf scaled by its booster's weight (default 1/k), are put in one model.
-    Weights must be positive and sum to 1. The boosters must share their base score (they do
-    when trained on the same rows with the same objective and class weight, or with the same
-    explicit ``base_score``), so the bias is shared too. Per-feature contributions of the result
-    are the same mean of the boosters' own.
-    """
-    if not boosters:
-        raise ValueError("average_boosters needs at least one booster")
-    if weights is None:
-        weights = [1.0 / len(boosters)] * len(boosters)
-    if len(weights) != len(boosters):
-        raise ValueError(f"{len(boosters)} boosters to average but {len(weights)} weights")
-    if min(weights) <= 0 or not np.isclose(sum(weights), 1.0):
-        raise ValueError(f"averaging weights must be positive and sum to 1, got {list(weights)}")
-    if len(boosters) == 1:
-        return boosters[0]
-    documents = [json.loads(bytes(booster.save_raw("json"))) for booster in boosters]
-    base_scores = {doc["learner"]["learner_model_param"]["base_score"] for doc in documents}
-    if len(base_scores) != 1:
-        raise ValueError(f"boosters to average have different base scores: {base_scores}")
-    trees = []
-    for document, scale in zip(documents, weights, strict=True):
-        for tree in document["learner"]["gradient_booster"]["model"]["trees"]:
-            leaves = {i for i, left in enumerate(tree["left_children"]) if left == -1}
-            tree["split_conditions"] = [
-                value * scale if i in leaves else value
-                for i, value in enumerate(tree["split_conditions"])
-            ]
-            tree["base_weights"] = [value * scale for value in tree["base_weights"]]
-            tree["id"] = len(trees)
-            trees.append(tree)
-    merged = documents[0]
-    model = merged["learner"]["gradient_booster"]["model"]
-    model["trees"] = trees
-    model["tree_info"] = [0] * len(trees)
-    model["iteration_indptr"] = list(range(len(trees) + 1))
-    model["gbtree_model_param"]["num_trees"] = str(len(trees))
-    booster = xgb.Booster()
-    booster.load_model(bytearray(json.dumps(merged).encode("utf-8")))
-    return booster
 
 
 class _KeepFoldBoosters(xgb.callback.TrainingCallback):

@@ -21,6 +21,7 @@ import polars as pl
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.averaging import average_boosters
 from models.calibrate import Calibrator, choose_calibrator
 from models.evaluate import roc_auc
 
@@ -57,6 +58,14 @@ class TrainConfig(BaseModel):
     calibration_folds: int = Field(default=5, ge=2)
     nthread: int = Field(default=2, ge=1)
     seed: int = 0
+    # Boosters averaged over the consecutive seeds seed, seed + 1, ...: each trained on the same
+    # rows and early-stopped on the same rows, merged into one booster whose margin is their mean,
+    # so the list depends less on one seed's row and column samples.
+    seeds: int = Field(default=1, ge=1, strict=True)
+
+    def seed_sequence(self) -> list[int]:
+        """The training seed of each averaged booster."""
+        return list(range(self.seed, self.seed + self.seeds))
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +213,12 @@ def fit_risk_model(
     calibration: pl.DataFrame | None = None,
 ) -> RiskModel:
     """Train on ``train``; stop early on ``valid``; choose the calibration on ``calibration``
-    (default: ``valid``), a later period too, whose event rate the probabilities should match."""
+    (default: ``valid``), a later period too, whose event rate the probabilities should match.
+
+    With ``config.seeds`` > 1, one booster per seed of ``config.seed_sequence()`` is trained and
+    early-stopped this way and they are averaged into one booster (``models.averaging``); the
+    validation AUC and the calibrator are those of the averaged margin. The metadata records
+    each booster's seed (``seeds``) and rounds (``seed_rounds``)."""
     config = config or TrainConfig()
     names = tuple(feature_names)
     x_train, y_train = features_and_labels(train, names, label_col, "train")
@@ -215,7 +229,13 @@ def fit_risk_model(
         x_calib, y_calib = features_and_labels(calibration, names, label_col, "calibration")
     monotone = monotone_constraints(names, directions)
     params = booster_params(config, y_train, monotone)
-    booster = boost(params, x_train, y_train, config, names, valid=(x_valid, y_valid))
+    members = [
+        boost({**params, "seed": seed}, x_train, y_train, config, names, valid=(x_valid, y_valid))
+        for seed in config.seed_sequence()
+    ]
+    # One seed: that booster itself (``average_boosters`` returns a lone booster unchanged).
+    booster = average_boosters(members)
+    booster.set_param({"nthread": config.nthread})
     valid_margin = booster_margin(booster, x_valid, names)
     calibration_margin = (
         valid_margin if calibration is None else booster_margin(booster, x_calib, names)
@@ -232,6 +252,8 @@ def fit_risk_model(
         params,
         y_train,
         fitted_with="holdout",
+        seeds=config.seed_sequence(),
+        seed_rounds=[member.num_boosted_rounds() for member in members],
         valid_rows=len(y_valid),
         valid_positives=int(y_valid.sum()),
         valid_auc=roc_auc(y_valid, valid_margin),
