@@ -8,8 +8,10 @@ month, never a feature). It prints, per variant and industry, ROC-AUC, PR-AUC an
 and the paired ratios model/oracle and model/baseline with their 95% intervals.
 
 Variants: ``current`` (industries.yaml), ``class_none`` and ``class_full`` (the positive-class
-weight), ``pooled`` (one model over the three industries with an industry indicator, each
-industry's test rows scored by it; finance has few events of its own), and ablations
+weight), ``single_seed``, ``bagged_3`` and ``bagged_5`` (one booster, or boosters averaged over
+3 or 5 consecutive training seeds: ``TrainConfig.seeds``), ``pooled`` (one model over the three
+industries with an industry indicator, each industry's test rows scored by it; finance has few
+events of its own), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
 ``judgments_arbitration``, ``prepaid_refunds``) or without all of them
@@ -59,7 +61,9 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
 }
 POOLED = {"pooled": (), "pooled_without_new_sources": ABLATIONS["without_new_sources"]}
-VARIANTS = ("current", "class_none", "class_full", *POOLED, *ABLATIONS)
+# Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.
+SEED_COUNTS = {"single_seed": 1, "bagged_3": 3, "bagged_5": 5}
+VARIANTS = ("current", "class_none", "class_full", *SEED_COUNTS, *POOLED, *ABLATIONS)
 
 
 def summary(y, scores: dict, spec, as_of, uscc, seed: int) -> dict:
@@ -102,6 +106,8 @@ def per_industry(settings: Settings, variant: str, seed: int) -> dict:
         config = spec.training
         if variant in ("class_none", "class_full"):
             config = config.model_copy(update={"class_balance": variant.removeprefix("class_")})
+        if variant in SEED_COUNTS:
+            config = config.model_copy(update={"seeds": SEED_COUNTS[variant]})
         result = train_industry(
             rows,
             training_outcomes(settings, spec, until, 0),
