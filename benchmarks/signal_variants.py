@@ -14,8 +14,11 @@ industries with an industry indicator, each industry's test rows scored by it; f
 events of its own), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
-``judgments_arbitration``, ``prepaid_refunds``) or without all of them
-(``without_new_sources``), so each group's effect is measured on the same history.
+``judgments_arbitration``, ``prepaid_refunds``; then ``registration_more``, ``criminal_cases``,
+``prepaid_consumption``, ``annual_report_more``, ``tax_filings``, ``customs``,
+``public_support``) or without all of them (``without_new_sources``: the 140 inputs before issue
+22) or without the second set (``without_more_sources``: the 175 before it), so each group's
+effect is measured on the same history.
 
     .venv/bin/python benchmarks/signal_variants.py --workdir ews_demo --json bench_out/signal.json
 """
@@ -31,7 +34,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features import courts, credit_records, inspections, linked_firms, prepaid, registry
+from features import (
+    annual_report,
+    courts,
+    credit_records,
+    inspections,
+    linked_firms,
+    prepaid,
+    registration,
+    registry,
+    tax,
+)
+from features.family import names as spec_names
 from models.baseline import fit_baseline
 from models.config import load_industries
 from models.evaluate import compare
@@ -56,9 +70,21 @@ SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "prepaid_refunds": tuple(s.name for s in prepaid.EVENT_SPECS),
 }
+# The second set of sources that carried stress and fed nothing (issue 22), by ablation name.
+MORE_SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
+    "registration_more": spec_names(registration.MORE_SPECS),
+    "criminal_cases": spec_names((courts.CRIMINAL_COUNT, courts.CRIMINAL_AMOUNT)),
+    "prepaid_consumption": spec_names(prepaid.CONSUMPTION_SPECS),
+    "annual_report_more": spec_names(annual_report.MORE_SPECS),
+    "tax_filings": spec_names(tax.FILING_SPECS),
+    "customs": spec_names(tax.CUSTOMS_SPECS),
+    "public_support": spec_names(tax.SUPPORT_SPECS),
+}
+SOURCE_GROUPS.update(MORE_SOURCE_GROUPS)
 ABLATIONS: dict[str, tuple[str, ...]] = {
     **{f"without_{group}": names for group, names in SOURCE_GROUPS.items()},
     "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
+    "without_more_sources": tuple(n for names in MORE_SOURCE_GROUPS.values() for n in names),
 }
 POOLED = {"pooled": (), "pooled_without_new_sources": ABLATIONS["without_new_sources"]}
 # Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.

@@ -1,6 +1,6 @@
 """Courts and credit registers: civil cases as defendant, judgments lost as defendant,
-arbitrations as respondent, enforcement, dishonest-debtor, abnormal-operation and black-list
-listings."""
+arbitrations as respondent, economic-crime cases, enforcement, dishonest-debtor,
+abnormal-operation and black-list listings."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ ABNORMAL_OPERATION = one("credit_abnormal_operation")
 BLACK_LIST = one("credit_black_list")
 JUDGMENTS = one("court_judgment_document")
 ARBITRATIONS = one("court_commercial_arbitration")
+CRIMINAL_CASES = one("court_criminal_case")
 DEFENDANT = "被告"
 LOST = "败诉"
 RESPONDENT = "被申请人"
@@ -211,6 +212,42 @@ RESPONDENT_COUNT = feature(
     evidence=[AS_RESPONDENT],
 )
 
+CRIMINAL = Evidence(CRIMINAL_CASES, ("offence", "amount_involved", "victims"))
+CRIMINAL_COUNT = feature(
+    "criminal_case_count_365d",
+    FAMILY_NAME,
+    [CRIMINAL_CASES],
+    Unit.count,
+    UP,
+    (
+        "近365天涉企经济犯罪立案数",
+        "Economic-crime cases filed involving the firm in the last 365 days",
+    ),
+    (
+        "近365天涉嫌经济犯罪立案 {value} 起",
+        "{value} economic-crime [case|cases] filed in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[CRIMINAL],
+)
+CRIMINAL_AMOUNT = feature(
+    "criminal_case_amount_365d",
+    FAMILY_NAME,
+    [CRIMINAL_CASES],
+    Unit.cny,
+    UP,
+    (
+        "近365天涉企经济犯罪立案涉案金额",
+        "Amounts involved in economic-crime cases in the last 365 days",
+    ),
+    (
+        "近365天经济犯罪立案涉案金额 {value}",
+        "{value} involved in economic-crime cases filed in the last 365 days",
+    ),
+    window=YEAR,
+    evidence=[CRIMINAL],
+)
+
 
 def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     parts = [
@@ -240,6 +277,11 @@ def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             columns=("party_role",),
             where=pl.col("party_role") == RESPONDENT,
         ),
+        Measures(
+            CRIMINAL_CASES,
+            {"criminal": pl.lit(1), "criminal_amount": pl.col("amount_involved")},
+            columns=("amount_involved",),
+        ),
     ]
     return event_window_sums(
         grid,
@@ -256,6 +298,8 @@ def courts(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
             **event_columns([LOST_COUNT], "lost"),
             **event_columns([LOST_AMOUNT], "lost_amount"),
             **event_columns([RESPONDENT_COUNT], "respondent"),
+            **event_columns([CRIMINAL_COUNT], "criminal"),
+            **event_columns([CRIMINAL_AMOUNT], "criminal_amount"),
         },
     )
 
@@ -273,5 +317,7 @@ SPECS = (
     LOST_COUNT,
     LOST_AMOUNT,
     RESPONDENT_COUNT,
+    CRIMINAL_COUNT,
+    CRIMINAL_AMOUNT,
 )
 FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(courts, names(SPECS)),))

@@ -1,5 +1,6 @@
 """Prepaid-fee supervision (training schools and the like): escrow shortfall and coverage, how
-fast prepaid money comes in, the refunds the firm paid and changes to its escrow account."""
+fast prepaid money comes in, the lessons it delivers against it, the refunds the firm paid and
+changes to its escrow account."""
 
 from __future__ import annotations
 
@@ -21,13 +22,23 @@ from features.family import (
     names,
     windowed,
 )
-from features.panel import LATEST, at, change, lag_sum, monthly_panel, ratio, summarise
+from features.panel import (
+    LATEST,
+    at,
+    change,
+    lag_mean,
+    lag_sum,
+    monthly_panel,
+    ratio,
+    summarise,
+)
 from features.source_set import SourceSet, one
 
 FAMILY_NAME = "prepaid_fees"
 PREPAID_SUPERVISION = one("prepaid_fee_supervision")
 REFUNDS = one("prepaid_fee_refunds")
 ESCROW_ACCOUNT = one("prepaid_fee_escrow_account")
+CONSUMPTION = one("prepaid_fee_consumption")
 YEAR = days(365)
 # Refunds the firm could not choose: its classes stopped, or a complaint forced them.
 FORCED_REFUND_REASONS = ("机构停课", "投诉后退费")
@@ -39,6 +50,8 @@ RECENT = range(WINDOW.length)
 BEFORE = range(WINDOW.length, 2 * WINDOW.length)
 REPORTED = ("prepaid_received", "escrow_required", "escrow_deposited", "escrow_shortfall")
 RECENT_MONTHS = Evidence(PREPAID_SUPERVISION, REPORTED, mode="panel", lags=(*RECENT, *BEFORE))
+DELIVERED = ("lessons_delivered", "consumed_amount", "active_students")
+RECENT_DELIVERY = Evidence(CONSUMPTION, DELIVERED, mode="panel", lags=(*RECENT, *BEFORE))
 
 SHORTFALL = feature(
     "prepaid_escrow_shortfall",
@@ -80,6 +93,43 @@ RECEIVED_TREND = feature(
     ),
     window=WINDOW,
     evidence=[RECENT_MONTHS],
+)
+
+# Means over the months reported, as for declared sales (features/tax.py): a month missing from
+# one window reads as neither a drop nor a rise.
+CONSUMED_TREND = feature(
+    "prepaid_consumed_trend_3m",
+    FAMILY_NAME,
+    [CONSUMPTION],
+    Unit.signed_ratio,
+    DOWN,
+    (
+        "最近3个月月均消课金额较此前3个月的变化",
+        "Average monthly value of lessons delivered over the last 3 months vs the 3 before",
+    ),
+    (
+        "近3个月消课金额较前3个月变化 {value}",
+        "lessons delivered (by value) {value} vs the previous 3 months",
+    ),
+    window=WINDOW,
+    evidence=[RECENT_DELIVERY],
+)
+STUDENTS_TREND = feature(
+    "prepaid_students_trend_3m",
+    FAMILY_NAME,
+    [CONSUMPTION],
+    Unit.signed_ratio,
+    DOWN,
+    (
+        "最近3个月月均上课学员数较此前3个月的变化",
+        "Average monthly students attending over the last 3 months vs the 3 before",
+    ),
+    (
+        "近3个月上课学员数较前3个月变化 {value}",
+        "students attending {value} vs the previous 3 months",
+    ),
+    window=WINDOW,
+    evidence=[RECENT_DELIVERY],
 )
 
 
@@ -218,11 +268,34 @@ def prepaid(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     ).drop(LATEST)
 
 
+def prepaid_consumption(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    members = sources.family(CONSUMPTION)
+    if not members:
+        return None
+    long = monthly_panel(
+        sources, members, grid, ["consumed_amount", "active_students"], (*RECENT, *BEFORE)
+    )
+    return summarise(
+        long,
+        change(lag_mean("consumed_amount", RECENT), lag_mean("consumed_amount", BEFORE)).alias(
+            CONSUMED_TREND.name
+        ),
+        change(lag_mean("active_students", RECENT), lag_mean("active_students", BEFORE)).alias(
+            STUDENTS_TREND.name
+        ),
+    ).drop(LATEST)
+
+
 SUPERVISION_SPECS = (SHORTFALL, COVERAGE, RECEIVED_TREND)
 EVENT_SPECS = (*REFUND_COUNT, REFUND_AMOUNT, FORCED_REFUNDS, ESCROW_REFUNDS, ACCOUNT_CHANGES)
-SPECS = (*SUPERVISION_SPECS, *EVENT_SPECS)
+CONSUMPTION_SPECS = (CONSUMED_TREND, STUDENTS_TREND)
+SPECS = (*SUPERVISION_SPECS, *CONSUMPTION_SPECS, *EVENT_SPECS)
 FAMILY = Family(
     FAMILY_NAME,
     SPECS,
-    steps=(Step(prepaid, names(SUPERVISION_SPECS)), Step(prepaid_events, names(EVENT_SPECS))),
+    steps=(
+        Step(prepaid, names(SUPERVISION_SPECS)),
+        Step(prepaid_consumption, names(CONSUMPTION_SPECS)),
+        Step(prepaid_events, names(EVENT_SPECS)),
+    ),
 )
