@@ -9,8 +9,9 @@ and the paired ratios model/oracle and model/baseline with their 95% intervals.
 
 Variants: ``current`` (industries.yaml), ``class_none`` and ``class_full`` (the positive-class
 weight), ``single_seed``, ``bagged_3`` and ``bagged_5`` (one booster, or boosters averaged over
-3 or 5 consecutive training seeds: ``TrainConfig.seeds``), ``pooled`` (one model over the three
-industries with an industry indicator, each industry's test rows scored by it; finance has few
+3 or 5 consecutive training seeds: ``TrainConfig.seeds``), ``pooled`` (the three industries
+pooled by the production path, models.pooled: one booster with industry indicators, each
+industry's model calibrated on its own rows and scored on its own test rows; finance has few
 events of its own), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
@@ -46,14 +47,12 @@ from features import (
     tax,
 )
 from features.family import names as spec_names
-from models.baseline import fit_baseline
 from models.config import load_industries
 from models.evaluate import compare
-from models.labels import LABEL, label_snapshots
+from models.labels import LABEL
 from models.oracle import oracle_scores
-from models.pipeline import feature_columns, train_industry
-from models.split import out_of_time_split, purge_seen_positives
-from models.train import fit_risk_model
+from models.pipeline import train_industry
+from models.pooled import Member, train_pooled
 from pipelines.flows.train import risk_directions, simulator_stress, training_outcomes
 from pipelines.settings import Settings
 from pipelines.training_rows import read_history
@@ -145,62 +144,45 @@ def per_industry(settings: Settings, variant: str, seed: int) -> dict:
             config=config,
             stress=simulator_stress(settings, rows),
         )
-        test = result.test_predictions
-        stress = simulator_stress(settings, rows)
-        scores = {
-            "model": test["p_model"].to_numpy(),
-            "baseline": test["p_baseline"].to_numpy(),
-            "oracle": oracle_scores(test, stress).to_numpy(),
-        }
-        results[key] = summary(
-            test[LABEL].to_numpy(), scores, spec, test["as_of"], test["uscc"], seed
-        )
+        results[key] = summarised(result, spec, simulator_stress(settings, rows), seed)
     return results
+
+
+def summarised(result, spec, stress: pl.DataFrame, seed: int) -> dict:
+    test = result.test_predictions
+    scores = {
+        "model": test["p_model"].to_numpy(),
+        "baseline": test["p_baseline"].to_numpy(),
+        "oracle": oracle_scores(test, stress).to_numpy(),
+    }
+    return summary(test[LABEL].to_numpy(), scores, spec, test["as_of"], test["uscc"], seed)
 
 
 def pooled(settings: Settings, seed: int, drop: tuple[str, ...] = ()) -> dict:
+    """The three industries pooled as the production pool trains them (models.pooled), each
+    member's model calibrated on its own rows and scored on its own test rows."""
     specs = load_industries()
-    parts, stress_parts = [], []
+    members = {}
     for key, spec in specs.items():
         rows = read_history(settings.features / "history.parquet", spec).drop(drop, strict=False)
         until = rows.get_column("as_of").max()
-        labelled = label_snapshots(rows, training_outcomes(settings, spec, until, 0), spec, until)
-        parts.append(labelled.with_columns(pl.lit(key).alias("_industry")))
-        stress_parts.append(simulator_stress(settings, rows))
-    every = pl.concat(parts, how="diagonal_relaxed")
-    indicators = [f"industry_is_{key}" for key in specs]
-    every = every.with_columns(
-        (pl.col("_industry") == key).cast(pl.Int8).alias(f"industry_is_{key}") for key in specs
-    )
-    spec0 = next(iter(specs.values()))
-    split = out_of_time_split(every, spec0.horizon_days)
-    names = tuple(n for n in feature_columns(every) if n not in set(registry.descriptor_names()))
-    stopping = purge_seen_positives(split.train, split.valid, label_col=LABEL)
-    model = fit_risk_model(
-        split.train,
-        stopping,
-        names,
-        directions=risk_directions(),
-        config=spec0.training.model_copy(update={"seed": seed}),
-        calibration=split.valid,
-    )
-    stress = pl.concat(stress_parts)
-    results = {}
-    for key, spec in specs.items():
-        own = [n for n in names if n not in indicators]
-        train = split.train.filter(pl.col("_industry") == key)
-        valid = split.valid.filter(pl.col("_industry") == key)
-        test = split.test.filter(pl.col("_industry") == key)
-        baseline = fit_baseline(train, own, valid=valid)
-        scores = {
-            "model": model.predict_proba(test),
-            "baseline": baseline.predict_proba(test),
-            "oracle": oracle_scores(test, stress).to_numpy(),
-        }
-        results[key] = summary(
-            test[LABEL].to_numpy(), scores, spec, test["as_of"], test["uscc"], seed
+        members[key] = Member(
+            history=rows,
+            outcomes=training_outcomes(settings, spec, until, 0),
+            spec=spec,
+            stress=simulator_stress(settings, rows),
         )
-    return results
+    results = train_pooled(
+        members,
+        known_until=until,
+        directions=risk_directions(),
+        descriptors=registry.descriptor_names(),
+        seed=seed,
+    )
+    return {
+        key: summarised(result, specs[key], members[key].stress, seed)
+        for key, result in results.items()
+    }
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from data_contracts import catalog
 from features import registry
 from models.config import TIER_ORDER, IndustrySpec, load_config
 from models.evaluate import METRICS, roc_auc
+from models.pooled import INDICATOR_PREFIX, POOL, is_indicator
 from models.promotion import LOWER_IS_BETTER
 
 CARD_FORMAT = "ews-model-card/1"
@@ -143,9 +144,31 @@ def model_details(version: VersionFacts, spec: IndustrySpec, training: TrainingF
             f"{training.calibration_method} calibration on a later held-out period"
         ),
         "why_it_serves": version.promotion_reason,
+        "training_mode": training_mode(spec, training),
         "calibration_method": training.calibration_method,
         "n_features": len(training.feature_names),
     }
+
+
+def training_mode(spec: IndustrySpec, training: TrainingFacts) -> str:
+    """Alone, or pooled: which industries' rows trained the booster, how many of each."""
+    pool = training.params.get(POOL) if training.kind != "logistic_baseline" else None
+    if not pool:
+        return f"alone, on {spec.key}'s own rows"
+    rows = pool.get("rows") or {}
+    parts = [
+        f"{key} ({int(rows[key]['train_rows']):,} train rows, {int(rows[key]['train_events']):,} "
+        f"events; {int(rows[key]['stopping_rows']):,} early-stopping rows, "
+        f"{int(rows[key]['stopping_events']):,} events)"
+        if key in rows
+        else key
+        for key in pool.get("members", [])
+    ]
+    return (
+        f"pooled: one booster trained on the rows of {', '.join(parts)}, each row marked by "
+        f"industry indicators, which this model fixes to {spec.key}; calibrated, held to its "
+        f"baseline and evaluated on {spec.key}'s own rows only"
+    )
 
 
 def intended_use(spec: IndustrySpec) -> dict:
@@ -714,6 +737,13 @@ def _feature_sources(name: str) -> tuple[str, ...]:
 
 
 def _feature_text(name: str) -> dict[str, Any]:
+    if is_indicator(name):
+        key = name.removeprefix(INDICATOR_PREFIX)
+        text = {
+            "zh": f"行业标识（{key}）：合并训练中标明所属行业，不是风险理由",
+            "en": f"industry indicator ({key}): marks the industry in pooled training, no reason",
+        }
+        return {"description": text, "card_line": text, "direction": "none"}
     spec = _registered(name)
     if spec is None:
         return {"description": None, "card_line": None, "direction": None}

@@ -5,7 +5,7 @@ part of the same declaration)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -116,6 +116,26 @@ class IndustrySpec(BaseModel):
         return pl.when(probability.is_not_null()).then(expression)
 
 
+class Pool(BaseModel):
+    """Industries whose labelled rows train one booster together (models.pooled), each row
+    marked by industry indicators; every member keeps its own split, baseline, calibration,
+    evaluation and registered model. Empty: every industry trains alone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    members: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Pool:
+        repeated = sorted({key for key in self.members if self.members.count(key) > 1})
+        if repeated:
+            raise ValueError(f"pool.members names {repeated} more than once")
+        if len(self.members) == 1:
+            raise ValueError(
+                f"pool.members has only {self.members[0]!r}: a pool needs two industries or none"
+            )
+        return self
+
+
 class IndustryConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     # The supervised industries: a model, a regulator's weekly list, a credit class each.
@@ -124,12 +144,31 @@ class IndustryConfig(BaseModel):
     # The general model of every other enterprise (sector ``other``): trained, gated and
     # registered like an industry's, it scores for the credit classes only (no list).
     general: IndustrySpec | None = None
+    pool: Pool = Pool()
 
     @model_validator(mode="after")
     def _general_apart(self) -> IndustryConfig:
         if self.general is not None and self.general.key in self.industries:
             raise ValueError(f"{self.general.key!r} is the general model, not an industry")
         return self
+
+    @model_validator(mode="after")
+    def _pool_of_industries(self) -> IndustryConfig:
+        for key in self.pool.members:
+            if key == GENERAL or (self.general is not None and key == self.general.key):
+                raise ValueError(
+                    f"pool.members: {key!r} is the general model; only industries can be pooled"
+                )
+            if key not in self.industries:
+                raise ValueError(
+                    f"pool.members: {key!r} is not a declared industry "
+                    f"(models/industries.yaml has {sorted(self.industries)})"
+                )
+        return self
+
+    def pooled(self, keys: Collection[str]) -> tuple[str, ...]:
+        """The pool's members among ``keys`` (the models being trained), in the pool's order."""
+        return tuple(key for key in self.pool.members if key in set(keys))
 
     def models(self) -> dict[str, IndustrySpec]:
         """Every trained model: the industries', then the general one."""
@@ -139,6 +178,16 @@ class IndustryConfig(BaseModel):
 
 def parse_industries(data: dict) -> IndustryConfig:
     shared = data.get("training") or {}
+    pool = data.get("pool") or {}
+    for key in pool.get("members") or ():
+        own = ((data.get("industries") or {}).get(key) or {}).get("training")
+        if own:
+            # One booster has one set of settings: a member's own keys would be silently
+            # ignored for it (or imposed on the others).
+            raise ValueError(
+                f"pool.members: {key!r} has its own training settings {sorted(own)}; pooled "
+                "industries train one booster with the file's shared `training:` block only"
+            )
 
     def entry(key: str, fields: dict) -> dict:
         # ``simulation`` is the simulator's part of the declaration (data_contracts.industries).
@@ -154,7 +203,10 @@ def parse_industries(data: dict) -> IndustryConfig:
         # Its firms are every firm of no declared industry: the sector the contracts give them.
         general = {**entry(GENERAL, data[GENERAL]), "sector_value": industries.OTHER_SECTOR}
     return IndustryConfig(
-        industries=entries, inspection_frequency=data["inspection_frequency"], general=general
+        industries=entries,
+        inspection_frequency=data["inspection_frequency"],
+        general=general,
+        pool=pool,
     )
 
 

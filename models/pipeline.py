@@ -26,7 +26,14 @@ from models.split import (
     out_of_time_split,
     purge_seen_positives,
 )
-from models.train import Matrix, RiskModel, TrainConfig, fit_risk_model, numeric_columns
+from models.train import (
+    Matrix,
+    RiskModel,
+    TrainConfig,
+    fit_risk_model,
+    frame_inputs,
+    numeric_columns,
+)
 
 # Identify a snapshot or describe it; never model inputs.
 KEY_COLUMNS = ("uscc", "as_of", LABEL)
@@ -68,6 +75,48 @@ def feature_columns(frame: pl.DataFrame) -> tuple[str, ...]:
     return tuple(numeric_columns(frame, KEY_COLUMNS)[0])
 
 
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """One model's labelled rows, split out of time, and its inputs: what a booster is fitted
+    on, alone (``train_industry``) or with other industries' rows (models.pooled)."""
+
+    spec: IndustrySpec
+    split: OutOfTimeSplit
+    names: tuple[str, ...]
+    # The valid rows boosting stops on: unseen events only (models.split), or the whole valid
+    # period when none is left (``purged`` False).
+    stopping: pl.DataFrame
+    purged: bool
+
+
+def prepare(
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    spec: IndustrySpec,
+    *,
+    known_until: date,
+    descriptors: Collection[str] = (),
+) -> Prepared:
+    """Label the snapshots known by ``known_until``, split them out of time, name the inputs."""
+    labelled = label_snapshots(history, outcomes, spec, known_until)
+    if labelled.is_empty():
+        raise ValueError(
+            f"{spec.key}: no labelled snapshots (sector {spec.sector_value!r}, as-of dates at "
+            f"least {spec.horizon_days} days before {known_until})"
+        )
+    split = out_of_time_split(labelled, spec.horizon_days)
+    # Descriptors such as the insufficient-data flag label a row for the lists; they are not
+    # evidence of risk, so they never become model inputs.
+    names = tuple(name for name in feature_columns(labelled) if name not in set(descriptors))
+    # Boosting stops on events it has not seen (see models.split); calibration matches the whole
+    # valid period's event rate.
+    stopping = purge_seen_positives(split.train, split.valid, label_col=LABEL)
+    purged = stopping.get_column(LABEL).n_unique() == 2
+    if not purged:  # no unseen event left to stop on (a tiny park): the whole valid period
+        stopping = split.valid
+    return Prepared(spec, split, names, stopping, purged)
+
+
 def train_industry(
     history: pl.DataFrame,
     outcomes: pl.DataFrame,
@@ -85,33 +134,31 @@ def train_industry(
     ``stress`` (simulated parks only: the simulator's monthly latent stress) scores the test rows
     as the oracle; it is joined to the test rows after training and never reaches the model.
     """
-    labelled = label_snapshots(history, outcomes, spec, known_until)
-    if labelled.is_empty():
-        raise ValueError(
-            f"{spec.key}: no labelled snapshots (sector {spec.sector_value!r}, as-of dates at "
-            f"least {spec.horizon_days} days before {known_until})"
-        )
-    split = out_of_time_split(labelled, spec.horizon_days)
-    # Descriptors such as the insufficient-data flag label a row for the lists; they are not
-    # evidence of risk, so they never become model inputs.
-    names = tuple(name for name in feature_columns(labelled) if name not in set(descriptors))
+    prepared = prepare(history, outcomes, spec, known_until=known_until, descriptors=descriptors)
     config = (config or spec.training).model_copy(update={"seed": seed})
-    # Boosting stops on events it has not seen (see models.split); calibration matches the whole
-    # valid period's event rate.
-    stopping = purge_seen_positives(split.train, split.valid, label_col=LABEL)
-    purged = stopping.get_column(LABEL).n_unique() == 2
-    if not purged:  # no unseen event left to stop on (a tiny park): the whole valid period
-        stopping = split.valid
     model = fit_risk_model(
-        split.train,
-        stopping,
-        names,
+        prepared.split.train,
+        prepared.stopping,
+        prepared.names,
         directions=directions,
         config=config,
-        calibration=split.valid,
+        calibration=prepared.split.valid,
     )
-    baseline = fit_baseline(split.train, names, valid=split.valid)
+    return evaluate_industry(prepared, model, known_until=known_until, seed=seed, stress=stress)
 
+
+def evaluate_industry(
+    prepared: Prepared,
+    model: RiskModel,
+    *,
+    known_until: date,
+    seed: int,
+    stress: pl.DataFrame | None = None,
+) -> IndustryResult:
+    """The industry's result for a fitted ``model``: the logistic baseline on its own rows, both
+    scored on its out-of-time test rows (with the oracle when ``stress`` is given)."""
+    spec, split = prepared.spec, prepared.split
+    baseline = fit_baseline(split.train, prepared.names, valid=split.valid)
     test = split.test
     p_model = model.predict_proba(test)
     p_baseline = baseline.predict_proba(test)
@@ -134,14 +181,14 @@ def train_industry(
             **dict(model.metadata),
             "baseline": dict(baseline.metadata),
             "split": split.boundaries.to_dict(),
-            "stopping_rows": stopping.height,
-            "stopping_positives": int(stopping.get_column(LABEL).sum()),
-            "stopping_purged": purged,
+            "stopping_rows": prepared.stopping.height,
+            "stopping_positives": int(prepared.stopping.get_column(LABEL).sum()),
+            "stopping_purged": prepared.purged,
             "known_until": known_until.isoformat(),
             "seed": seed,
         },
         class_balance=class_balance(split),
-        feature_names=names,
+        feature_names=model.feature_names,
         comparisons=comparisons,
     )
 
@@ -179,7 +226,7 @@ def evaluate_on(
     model_like: Scorer, test_frame: pl.DataFrame, spec: IndustrySpec, seed: int, n_boot: int = 200
 ) -> dict[str, dict[str, float]]:
     """Metrics of any scorer on labelled test snapshots: weekly top-K, firm-clustered CIs."""
-    missing = [name for name in model_like.feature_names if name not in test_frame.columns]
+    missing = [name for name in frame_inputs(model_like) if name not in test_frame.columns]
     if missing:
         raise ValueError(f"{spec.key}: the test rows lack the model's features {missing[:10]}")
     return evaluate(

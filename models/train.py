@@ -31,6 +31,9 @@ KIND = "gradient_boosting"
 DIRECTIONS = {"up": 1, "down": -1, "none": 0}
 # Contributions are float32; a sum over ~100 of them carries about this much rounding.
 ADDITIVITY_TOLERANCE = 1e-4
+# metadata key: inputs whose value the model fixes for every row it scores ({name: value}),
+# e.g. a pooled model's industry indicators (models.pooled); a frame need not carry them.
+FIXED_INPUTS = "fixed_inputs"
 
 Matrix = pl.DataFrame | pd.DataFrame | np.ndarray
 
@@ -136,17 +139,46 @@ class RiskModel:
 
     def _dmatrix(self, X: Matrix) -> xgb.DMatrix:
         return xgb.DMatrix(
-            feature_matrix(X, self.feature_names), feature_names=list(self.feature_names)
+            feature_matrix(X, self.feature_names, fixed_inputs(self)),
+            feature_names=list(self.feature_names),
         )
 
 
-def feature_matrix(X: Matrix, feature_names: Sequence[str]) -> np.ndarray:
-    """X as a float64 array with columns in ``feature_names`` order; null becomes NaN."""
+def fixed_inputs(model_like: Any) -> dict[str, float]:
+    """The inputs ``model_like`` fixes for every row it scores (metadata ``fixed_inputs``)."""
+    metadata = getattr(model_like, "metadata", None) or {}
+    return {name: float(value) for name, value in (metadata.get(FIXED_INPUTS) or {}).items()}
+
+
+def frame_inputs(model_like: Any) -> tuple[str, ...]:
+    """The features a scored frame must carry: ``feature_names`` less the fixed inputs. These
+    are the firm's evidence (reasons, plots); a fixed input says only which model scores it."""
+    fixed = fixed_inputs(model_like)
+    return tuple(name for name in model_like.feature_names if name not in fixed)
+
+
+def feature_matrix(
+    X: Matrix, feature_names: Sequence[str], fixed: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """X as a float64 array with columns in ``feature_names`` order; null becomes NaN.
+
+    ``fixed`` inputs absent from a frame take their fixed value; a frame that carries one must
+    hold exactly that value on every row (a finance model never scores a firm marked otherwise).
+    """
     names = list(feature_names)
+    fixed = dict(fixed or {})
     if isinstance(X, pl.DataFrame):
-        _require_columns(X.columns, names)
-        return X.select(pl.col(name).cast(pl.Float64) for name in names).to_numpy()
+        _check_fixed(X, fixed)
+        _require_columns([*X.columns, *fixed], names)
+        return X.select(
+            (pl.col(name) if name in X.columns else pl.lit(fixed[name]))
+            .cast(pl.Float64)
+            .alias(name)
+            for name in names
+        ).to_numpy()
     if isinstance(X, pd.DataFrame):
+        if fixed:
+            return feature_matrix(pl.from_pandas(X), names, fixed)
         _require_columns(list(X.columns), names)
         return X[names].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     array = np.asarray(X, dtype=np.float64)
@@ -346,6 +378,20 @@ def features_and_labels(
             f"({positives} positives in {len(y)} rows); a classifier needs both"
         )
     return feature_matrix(frame, names), y
+
+
+def _check_fixed(frame: pl.DataFrame, fixed: Mapping[str, float]) -> None:
+    for name, value in fixed.items():
+        if name not in frame.columns:
+            continue
+        column = frame.get_column(name).cast(pl.Float64)
+        wrong = (column != value).fill_null(True)
+        if wrong.any():
+            row = int(wrong.arg_true()[0])
+            raise ValueError(
+                f"column {name!r} is {column[row]} at row {row}, but this model fixes it at "
+                f"{value:g} (it scores only rows of that value; leave the column out)"
+            )
 
 
 def _require_columns(present: Sequence[str], needed: Sequence[str]) -> None:

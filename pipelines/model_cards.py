@@ -27,7 +27,7 @@ from models.objections import oversight_counts
 from models.outcomes import evaluation_sample, rates
 from models.pipeline import evaluate_on
 from models.promotion import CHAMPION
-from models.train import feature_matrix
+from models.train import RiskModel, feature_matrix, frame_inputs
 from pipelines import audit, file_io
 from pipelines.calibration_plot import calibration_figure
 from pipelines.card_render import render_card
@@ -175,7 +175,7 @@ def build_version_card(
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"v{version}"
     calibration_png = _calibration_plot(calibration, folder / f"{stem}_calibration.png", info)
-    shap_png = _beeswarm(explained, contributions, model.feature_names, folder / f"{stem}_shap.png")
+    shap_png = _beeswarm(explained, contributions, model, folder / f"{stem}_shap.png")
 
     owners = trainers(settings, industry)
     built = card.build_card(
@@ -334,7 +334,7 @@ def _rescore(
     if version is None:
         return None
     model, _ = tracker.load_version(spec.key, version)
-    if set(model.feature_names) - set(test.columns):
+    if set(frame_inputs(model)) - set(test.columns):
         return None
     return evaluate_on(model, test, spec, seed)
 
@@ -346,10 +346,12 @@ def _calibration_plot(calibration: pl.DataFrame, path: Path, info: ModelInfo) ->
 
 
 def _beeswarm(
-    explained: pl.DataFrame, contributions: np.ndarray, names: Sequence[str], path: Path
+    explained: pl.DataFrame, contributions: np.ndarray, model: RiskModel, path: Path
 ) -> Path:
+    """The firms' evidence only: a fixed input (a pooled model's industry indicator) is the
+    same for every firm the model scores and explains none of them apart."""
     rows = min(len(contributions), MAX_PLOTTED_ROWS)
+    names = list(frame_inputs(model))
+    shown = [model.feature_names.index(name) for name in names]
     values = feature_matrix(explained.head(rows), names)
-    return draw_beeswarm(
-        contributions[:rows, :-1], contributions[:rows, -1], values, list(names), path
-    )
+    return draw_beeswarm(contributions[:rows, shown], contributions[:rows, -1], values, names, path)

@@ -18,6 +18,7 @@ import polars as pl
 from models.baseline import LogisticBaseline, scorer_from_bytes
 from models.oracle import ORACLE
 from models.pipeline import IndustryResult
+from models.pooled import POOL
 from models.train import RiskModel
 from pipelines import datasets
 from pipelines.io import read_json, write_json
@@ -157,6 +158,9 @@ def metrics_summary(candidate: Candidate, capacity_k: int) -> dict[str, Any]:
         "n_test": test.height,
         "positives": int(test.get_column("label").sum()),
     }
+    pool = candidate.params.get(POOL)
+    if pool:  # trained with other industries' rows (models.pooled)
+        summary["trained"] = {"mode": "pooled", **pool}
     scorers = candidate.comparisons.get("scorers", {})
     if ORACLE in scorers:
         summary[ORACLE] = {

@@ -31,7 +31,7 @@ from models.objections import (
     withdrawn_facts,
 )
 from models.rank import compare_with_previous, leavers, rank_firms
-from models.train import RiskModel
+from models.train import RiskModel, frame_inputs
 from pipelines import file_io, timeline, weekly_list
 from pipelines import publish_io as files
 from pipelines.cases.objections import cited
@@ -107,7 +107,7 @@ def write_tables(
         )
     )
     reasons = weekly_list.reasons_with_facts(
-        explanations, rows, model.feature_names, listed, sources, as_of, scrub
+        explanations, rows, frame_inputs(model), listed, sources, as_of, scrub
     )
     reasons = withdraw_facts(reasons, withdrawn)
     people = _decisions_file(decisions, week, spec.key, applied, reasons)

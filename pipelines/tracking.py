@@ -36,7 +36,7 @@ from mlflow.tracking import MlflowClient
 
 from models.baseline import LogisticBaseline, scorer_from_bytes
 from models.promotion import CHALLENGER, CHAMPION, Decision
-from models.train import RiskModel
+from models.train import RiskModel, frame_inputs
 from pipelines.audit import code_version
 from pipelines.model_exports import evaluation_table
 from pipelines.settings import Settings
@@ -254,7 +254,8 @@ class MlflowTracker:
             "trained_at": record.trained_at.isoformat(),
             "model_kind": record.model.kind,
         }
-        sample = model_input_frame(record.sample_input, record.model.feature_names)
+        # A pooled model fixes its industry indicators: its callers never pass them.
+        sample = model_input_frame(record.sample_input, frame_inputs(record.model))
         signature = infer_signature(sample, record.model.predict_proba(sample))
         with (
             self._fluent(),

@@ -27,6 +27,7 @@ import polars as pl
 
 from models.config import load_config
 from models.tiering import load_tier_policy
+from models.train import frame_inputs
 from pipelines import audit, file_io, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.objections import publication_decisions
@@ -186,7 +187,7 @@ def rederive(
             f"the credit repairs in force at {as_of} are now {written['repairs']['count']}, "
             f"the manifest cites {manifest['repairs']['count']} (or other ones)"
         )
-    publish_list.write_plots(out, table, list(model.feature_names))
+    publish_list.write_plots(out, table, list(frame_inputs(model)))
     publish_list.write_list_files(
         out, spec, config.inspection_frequency, manifest["week"], as_of, written["previous"]["kind"]
     )

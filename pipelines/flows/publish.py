@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from models.config import IndustryConfig, IndustrySpec, load_config
 from models.rank import RANK_ORDER
 from models.tiering import load_tier_policy
-from models.train import RiskModel
+from models.train import RiskModel, frame_inputs
 from pipelines import audit, datasets, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.listings import record_publication
@@ -95,7 +95,7 @@ def score_task(
     )
     written["case_store"] = view.as_dict()
     written["model"] = model_record(info, model)
-    written["feature_names"] = list(model.feature_names)
+    written["feature_names"] = list(frame_inputs(model))
     return written
 
 

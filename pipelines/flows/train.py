@@ -27,12 +27,13 @@ from data_contracts import catalog
 from data_contracts.feedback import load_feedback
 from features import registry
 from models.baseline import scorer_from_bytes
-from models.config import IndustrySpec, load_models
+from models.config import IndustrySpec, load_config, load_models
 from models.evaluate import calibration_table
 from models.labels import source_events
 from models.oracle import STRESS_COLUMNS
 from models.outcomes import inspection_events
 from models.pipeline import CALIBRATION_BINS, Scorer, compare_on_test, evaluate_on, train_industry
+from models.pooled import Member, train_pooled
 from models.promotion import (
     BASELINE_KIND,
     CHALLENGER,
@@ -44,6 +45,7 @@ from models.promotion import (
     beats_baseline,
 )
 from models.promotion import gate as gate_outcome
+from models.train import frame_inputs
 from pipelines import audit, datasets, io
 from pipelines.calibration_plot import calibration_figure
 from pipelines.cases import AsOf, case_store_exists, open_store
@@ -255,7 +257,7 @@ def champion_evidence(
     score today's firms either)."""
     kind = getattr(champion, "kind", "gradient_boosting")
     metric, held_to = spec.promotion.metric, spec.promotion.baseline_metric
-    if set(champion.feature_names) - set(test_frame.columns):
+    if set(frame_inputs(champion)) - set(test_frame.columns):
         missing = BaselineVerdict(False, f"champion v{version} lacks features of the test rows")
         return Incumbent(version, kind, {metric: math.nan}, missing)
     rescored = predictions.with_columns(p_model=pl.Series(champion.predict_proba(test_frame)))
@@ -349,6 +351,39 @@ def train_task(
         stress=simulator_stress(settings, rows),
     )
     return str(save_candidate(result, settings.models / industry))
+
+
+@task(name="train-pool", cache_policy=NO_CACHE)
+def train_pool_task(
+    workdir: str,
+    industries: list[str],
+    history: str,
+    known_until: dt.date,
+    case_store_version: int = 0,
+) -> dict[str, str]:
+    """One booster over every pooled industry's rows (models.pooled); the candidate folders of
+    ``industries`` (pool members), by industry. The whole pool trains even when only some
+    members are asked for: their models are the same booster."""
+    settings = Settings(workdir=Path(workdir))
+    specs = load_models()
+    members = {}
+    for key in load_config().pool.members:
+        spec = specs[key]
+        rows = read_history(Path(history), spec)
+        members[key] = Member(
+            history=rows,
+            outcomes=training_outcomes(settings, spec, known_until, case_store_version),
+            spec=spec,
+            stress=simulator_stress(settings, rows),
+        )
+    results = train_pooled(
+        members,
+        known_until=known_until,
+        directions=risk_directions(),
+        descriptors=registry.descriptor_names(),
+        seed=settings.seed,
+    )
+    return {key: str(save_candidate(results[key], settings.models / key)) for key in industries}
 
 
 @task(name="log-run", task_run_name="log-{industry}", cache_policy=NO_CACHE)
@@ -545,16 +580,28 @@ def train_flow(
     workdir: str, industries: list[str] | None = None, as_of: dt.date | str | None = None
 ) -> dict[str, Any]:
     """Train every configured industry and the general model (or the given ones) and gate each
-    new version. ``as_of`` (a date or ``YYYY-MM-DD``): the label cut-off; default the last
-    as-of date of the feature history."""
+    new version. The industries of the declared pool train one booster together (one run for
+    the whole pool), then each is logged, registered and gated as its own model. ``as_of`` (a
+    date or ``YYYY-MM-DD``): the label cut-off; default the last as-of date of the feature
+    history."""
     specs = select_industries(industries)
     known_until = None if as_of is None else parse_day(as_of)
     inputs = inputs_task(workdir, known_until, list(specs))
     models: dict[str, dict[str, Any]] = {}
     folders: dict[str, str] = {}
+    pooled = list(load_config().pooled(specs))
+    trained = {}
+    if pooled:
+        trained = train_pool_task(
+            workdir,
+            pooled,
+            inputs["histories"][pooled[0]],
+            inputs["known_until"],
+            inputs["case_store_version"],
+        )
     for industry in specs:
         history = inputs["histories"][industry]
-        folder = train_task(
+        folder = trained.get(industry) or train_task(
             workdir, industry, history, inputs["known_until"], inputs["case_store_version"]
         )
         logged = log_task(workdir, industry, folder, history, inputs["snapshot_hash"])

@@ -85,3 +85,56 @@ def test_the_general_models_history_sample_keeps_every_nth_week_and_a_stable_fir
     assert set(sample.firms([*firms, "F10", "F11"])) - set(kept) <= {"F10", "F11"}
     assert HistorySample(every_weeks=4, max_firms=3, salt="t").firms(firms) != kept
     assert HistorySample(max_firms=20).firms(firms) == firms
+
+
+def _pooled_config(members, **finance_overrides):
+    data = _config(**finance_overrides)
+    data["industries"]["education"] = _entry(sector_value="教育培训", event_type="停业跑路")
+    data["general"] = _entry(sector_value="其他", event_type="通用风险事件")
+    data["pool"] = {"members": members}
+    return data
+
+
+def test_a_pool_names_its_members_in_order_and_picks_the_trained_ones():
+    parsed = parse_industries(_pooled_config(["education", "finance"]))
+    assert parsed.pool.members == ("education", "finance")
+    assert parsed.pooled(["finance", "general"]) == ("finance",)
+    assert parsed.pooled(["general"]) == ()
+
+
+def test_no_pool_block_is_no_pool():
+    parsed = parse_industries(_config())
+    assert parsed.pool.members == ()
+    assert parsed.pooled(["finance"]) == ()
+
+
+def test_a_pool_member_that_is_not_a_declared_industry_is_refused_by_name():
+    with pytest.raises(ValidationError, match=r"'logistics' is not a declared industry"):
+        parse_industries(_pooled_config(["finance", "logistics"]))
+
+
+def test_the_general_model_cannot_be_pooled():
+    with pytest.raises(ValidationError, match=r"'general' is the general model"):
+        parse_industries(_pooled_config(["finance", "general"]))
+
+
+def test_a_pool_member_with_its_own_training_settings_is_refused():
+    with pytest.raises(
+        ValueError, match=r"'finance' has its own training settings \['max_depth'\]"
+    ):
+        parse_industries(_pooled_config(["finance", "education"], training={"max_depth": 2}))
+
+
+def test_an_industry_outside_the_pool_may_keep_its_own_training_settings():
+    data = _pooled_config(["education", "finance"])
+    data["industries"]["logistics"] = _entry(sector_value="物流", training={"max_depth": 2})
+    assert parse_industries(data).industries["logistics"].training.max_depth == 2
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [(["finance"], "needs two industries or none"), (["finance", "finance"], "more than once")],
+)
+def test_a_pool_of_one_or_with_a_repeated_member_is_refused(members, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_industries(_pooled_config(members))

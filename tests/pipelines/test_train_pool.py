@@ -1,0 +1,154 @@
+"""The train flow with a declared pool: finance and education train one booster, and each is
+logged, registered, gated and summarised as its own model (a copy of models/industries.yaml with
+a ``pool:`` block; a small synthetic workdir of both industries)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from data_contracts import catalog, industries
+from models.train import FIXED_INPUTS
+from pipelines import io
+from pipelines.flows.train import train_flow
+from pipelines.settings import Settings
+from pipelines.tracking import tracker_for
+from tests.pipelines.finance_workdir import FIRMS, FIRST_WEEK, WEEKS, distress_weeks, firm_code
+
+pytestmark = pytest.mark.slow  # Prefect harness, MLflow store and two trainings
+
+POOLED = ("finance", "education")
+
+
+@pytest.fixture(scope="module")
+def declaration(tmp_path_factory):
+    declared = yaml.safe_load(industries.SHIPPED.read_text(encoding="utf-8"))
+    declared["pool"] = {"members": list(POOLED)}
+    path = tmp_path_factory.mktemp("declaration") / "industries.yaml"
+    path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(industries.ENV, str(path))
+        yield path
+
+
+def write_two_industries(settings: Settings, seed: int) -> None:
+    """Firms of both industries whose latent stress drives a feature and their event."""
+    from models.config import load_industries
+
+    rng = np.random.default_rng(seed)
+    rows, events = [], []
+    for offset, key in enumerate(POOLED):
+        spec = load_industries()[key]
+        stress = rng.normal(size=FIRMS)
+        event_weeks = distress_weeks(rng, stress, slope=1.5, offset=6.5)
+        for i, event_week in enumerate(event_weeks):
+            code = firm_code(offset * FIRMS + i)
+            for week in range(WEEKS if event_week is None else event_week):
+                rows.append(
+                    {
+                        "uscc": code,
+                        "as_of": FIRST_WEEK + timedelta(weeks=week),
+                        "sector": spec.sector_value,
+                        "stress_signal": stress[i] + rng.normal(scale=0.3),
+                        "unrelated_signal": rng.normal(),
+                    }
+                )
+            if event_week is not None:
+                happened = FIRST_WEEK + timedelta(weeks=event_week, days=3)
+                events.append(
+                    {
+                        "event_id": f"E{offset}{i:05d}",
+                        "uscc": code,
+                        "event_date": happened,
+                        "event_type": spec.event_type,
+                        "industry": key,
+                        "confirmed_by": "联合核查组现场核实",
+                        "arrived_at": datetime.combine(
+                            happened + timedelta(days=14), datetime.min.time()
+                        ),
+                    }
+                )
+    settings.features.mkdir(parents=True)
+    pl.DataFrame(rows).write_parquet(settings.features / "history.parquet")
+    schema = io.lake_schema(catalog.get("outcome_distress_event"))
+    outcomes = pl.DataFrame(events).cast({name: schema[name] for name in events[0]})
+    io.write_partition(settings.lake, "outcome_distress_event", "2026-01-05", outcomes)
+    io.append_ledger(
+        settings.lake,
+        [{"source": "outcome_distress_event", "delivery_id": "2026-01-05", "rows": len(events)}],
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(declaration, tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("ews_pool")
+    write_two_industries(Settings(workdir=root), seed=3)
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def first(prefect_harness, workdir) -> dict:
+    return train_flow(workdir=workdir, industries=list(POOLED))
+
+
+def test_the_pool_registers_one_model_per_member(first, workdir):
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    boosters = []
+    for key in POOLED:
+        assert first["models"][key]["name"] == f"ews-{key}"
+        assert first["models"][key]["version"] == 1
+        model, info = tracker.load_version(key, 1)
+        assert model.feature_names == (
+            "stress_signal",
+            "unrelated_signal",
+            "industry_is_finance",
+            "industry_is_education",
+        )
+        assert model.metadata[FIXED_INPUTS] == {f"industry_is_{k}": int(k == key) for k in POOLED}
+        assert info.reason  # gated like any candidate
+        boosters.append(bytes(model.booster.save_raw("ubj")))
+    assert boosters[0] == boosters[1]  # one booster, trained once
+
+
+def test_metrics_say_each_member_was_trained_pooled_on_its_own_test_rows(first):
+    metrics = io.read_json(Path(first["metrics"]))
+    for key in POOLED:
+        trained = metrics[key]["trained"]
+        assert trained["mode"] == "pooled" and trained["members"] == list(POOLED)
+        assert set(trained["rows"]) == set(POOLED)
+        assert trained["rows"][key]["train_events"] > 0
+        assert metrics[key]["roc_auc"] > 0.6
+    assert metrics["finance"]["n_test"] != metrics["education"]["n_test"] or (
+        metrics["finance"]["positives"] != metrics["education"]["positives"]
+    )
+
+
+def test_a_member_asked_for_alone_trains_the_pool_and_registers_only_itself(first, workdir):
+    tracker = tracker_for(Settings(workdir=Path(workdir)))
+    finance_before = [v.version for v in tracker.versions("finance")]
+    education_before = max(v.version for v in tracker.versions("education"))
+    again = train_flow(workdir=workdir, industries=["education"])
+    assert list(again["models"]) == ["education"]
+    version = again["models"]["education"]["version"]
+    assert version == education_before + 1
+    assert [v.version for v in tracker.versions("finance")] == finance_before
+    model, _ = tracker.load_version("education", version)
+    assert model.metadata["pool"]["members"] == list(POOLED)
+
+
+def test_a_pool_member_without_rows_of_its_own_is_refused_by_name(
+    prefect_harness, declaration, tmp_path
+):
+    settings = Settings(workdir=tmp_path)
+    write_two_industries(settings, seed=5)
+    history = pl.read_parquet(settings.features / "history.parquet")
+    history.filter(pl.col("sector") != "教育培训").write_parquet(
+        settings.features / "history.parquet"
+    )
+    with pytest.raises(ValueError, match="education: no labelled snapshots"):
+        train_flow(workdir=str(tmp_path), industries=["finance"])
