@@ -326,3 +326,47 @@ def test_markdown_and_html_show_the_numbers_and_escape_text() -> None:
     assert "## Results by subgroup" in markdown
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
     assert 'href="../x.html"' in html
+
+
+def _pooled_training() -> card.TrainingFacts:
+    rows = {
+        "finance": {
+            "train_rows": 12000,
+            "train_events": 40,
+            "stopping_rows": 3000,
+            "stopping_events": 9,
+        },
+        "education": {
+            "train_rows": 30000,
+            "train_events": 210,
+            "stopping_rows": 7000,
+            "stopping_events": 50,
+        },
+    }
+    facts = _training()
+    return card.TrainingFacts(
+        split=facts.split,
+        class_balance=facts.class_balance,
+        feature_names=(*FEATURES, "industry_is_finance", "industry_is_education"),
+        calibration_method="platt",
+        params={"pool": {"members": ["finance", "education"], "rows": rows}},
+    )
+
+
+def test_a_pooled_models_card_names_the_pool_and_each_members_rows_and_events() -> None:
+    contributions = np.tile([0.1, -0.5, 0.2, 0.05, 0.0, -3.0], (_predictions().height, 1))
+    built = _card(training=_pooled_training(), contributions=contributions)
+    mode = built["model_details"]["training_mode"]
+    assert mode.startswith("pooled: one booster trained on the rows of finance (12,000 train")
+    assert "education (30,000 train rows, 210 events; 7,000 early-stopping rows, 50 events)" in mode
+    assert "fixes to finance" in mode
+    markdown = card.render(built, (TEMPLATES / "model_card.md.j2").read_text(), html=False)
+    assert "| Training | pooled: one booster" in markdown
+    # The indicator, in the card's feature lists, says what it is and that it is no reason.
+    top = {f["feature"]: f for f in built["explanation"]["top_features"]}
+    assert "no reason" in top["industry_is_finance"]["description"]["en"]
+    assert "行业标识" in top["industry_is_finance"]["card_line"]["zh"]
+
+
+def test_a_model_trained_alone_says_so() -> None:
+    assert _card()["model_details"]["training_mode"] == "alone, on finance's own rows"

@@ -7,14 +7,18 @@ rate), so both train on workdirs written the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pytest
+import yaml
 
-from data_contracts import catalog
+from data_contracts import catalog, industries
 from pipelines import io
 from pipelines.settings import Settings
 
@@ -83,3 +87,16 @@ def write_finance_workdir(
         settings.lake,
         [{"source": "outcome_distress_event", "delivery_id": "2026-01-05", "rows": len(events)}],
     )
+
+
+@contextmanager
+def declared_without_pool(folder: Path) -> Iterator[Path]:
+    """The shipped models/industries.yaml without its ``pool:`` block, in force while open: a
+    workdir of finance firms only trains finance alone (a pool needs its members' rows)."""
+    declared = yaml.safe_load(industries.SHIPPED.read_text(encoding="utf-8"))
+    declared.pop("pool", None)
+    path = folder / "industries.yaml"
+    path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(industries.ENV, str(path))
+        yield path

@@ -21,9 +21,17 @@ from pipelines.model_cards import CARD_ARTIFACT
 from pipelines.settings import Settings
 from pipelines.tracking import tracker_for
 from tests.pipelines.audit_workdir import write_audit_workdir
+from tests.pipelines.finance_workdir import declared_without_pool
 
 pytestmark = pytest.mark.slow
 TRAINER = "analyst-wang"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def finance_alone(tmp_path_factory):
+    """These workdirs hold finance firms only: finance trains alone, pool or not."""
+    with declared_without_pool(tmp_path_factory.mktemp("declaration")) as path:
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -207,3 +207,32 @@ def test_importing_the_mlflow_wrapper_draws_nothing_and_sets_no_environment():
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines() == ["[]", "[]"]
+
+
+def test_a_model_with_fixed_inputs_is_logged_and_served_without_them(store):
+    """A pooled member's model (models.pooled): its signature and input example leave the fixed
+    industry indicator out, and the pyfunc supplies it when a caller's frame lacks it."""
+    import mlflow
+
+    rng = np.random.default_rng(3)
+    names = (*FEATURES, "industry_is_finance")
+
+    def marked(rows: int) -> pl.DataFrame:
+        frame = synthetic_frame(rng, rows)
+        return frame.with_columns(pl.Series("industry_is_finance", rng.integers(0, 2, rows)))
+
+    config = TrainConfig(max_rounds=20, early_stopping_rounds=5, nthread=1, seed=3)
+    pooled = fit_risk_model(marked(600), marked(300), names, config=config)
+    model = dataclasses.replace(
+        pooled, metadata={**pooled.metadata, "fixed_inputs": {"industry_is_finance": 1}}
+    )
+    record = dataclasses.replace(run_record("education", 3), model=model)
+    tracker = MlflowTracker(f"sqlite:///{(store / 'mlflow.db').as_posix()}", store / "artifacts")
+    logged = tracker.log_run(record)
+    with tracker._fluent():
+        served = mlflow.pyfunc.load_model(logged.model_uri)
+    schema = [column.name for column in served.metadata.get_input_schema().inputs]
+    assert schema == list(FEATURES)
+    frame = record.sample_input.select(FEATURES)
+    expected = model.predict_proba(frame.with_columns(pl.lit(1).alias("industry_is_finance")))
+    np.testing.assert_allclose(served.predict(frame.to_pandas()), expected)

@@ -18,7 +18,12 @@ from pipelines.flows import train
 from pipelines.flows.train import promote_flow, promote_target_task, snapshot_hash, train_flow
 from pipelines.settings import Settings
 from pipelines.tracking import tracker_for
-from tests.pipelines.finance_workdir import FIRMS, distress_weeks, write_finance_workdir
+from tests.pipelines.finance_workdir import (
+    FIRMS,
+    declared_without_pool,
+    distress_weeks,
+    write_finance_workdir,
+)
 
 # More firms than the shared finance workdir: the gate needs enough test events to tell the
 # boosted model from its baseline with confidence.
@@ -48,7 +53,14 @@ def write_synthetic_workdir(root: Path, seed: int) -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def held_to_roc_auc():
+def finance_alone(tmp_path_factory):
+    """These workdirs hold finance firms only: finance trains alone, pool or not."""
+    with declared_without_pool(tmp_path_factory.mktemp("declaration")) as path:
+        yield path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def held_to_roc_auc(finance_alone):
     """The gate holds models to their baseline on ROC-AUC here: with a few dozen test events
     PR-AUC's paired interval is too wide to show any model better (the parks' industries.yaml
     uses PR-AUC, which the demo park's test periods can resolve)."""
