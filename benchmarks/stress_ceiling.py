@@ -41,7 +41,7 @@ from features import registry
 from models.config import load_industries
 from models.evaluate import compare
 from models.labels import LABEL, label_snapshots
-from models.oracle import ORACLE, oracle_scores
+from models.oracle import ORACLE, late_oracle_scores, oracle_scores
 from models.pipeline import feature_columns, train_industry
 from models.split import out_of_time_split
 from models.train import feature_matrix
@@ -54,9 +54,11 @@ RECOVERED = "recovered_stress"
 
 
 def lagged(rows: pl.DataFrame, stress: pl.DataFrame, months: int) -> np.ndarray:
-    """Each row's stress ``months`` before its as-of month (models.oracle on shifted dates)."""
-    shifted = rows.select("uscc", as_of=pl.col("as_of").dt.offset_by(f"-{months}mo"))
-    return oracle_scores(shifted, stress).to_numpy()
+    """Each row's stress ``months`` before its as-of month (models.oracle's late oracle)."""
+    late = late_oracle_scores(rows, stress, months)
+    if late is None:
+        raise SystemExit(f"the simulator's months do not reach {months} months before the test")
+    return late.to_numpy()
 
 
 def recovered_stress(split, names: tuple[str, ...], stress: pl.DataFrame, seed: int) -> dict:

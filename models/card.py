@@ -311,7 +311,9 @@ def performance(perf: Performance, training: TrainingFacts, spec: IndustrySpec) 
         "ratios": ratio_rows(perf.comparisons),
         "ratios_note": (
             "paired: both scorers on the same bootstrap resamples of firms; the oracle is the "
-            "simulator's latent stress in the as-of month (simulated parks only, never a feature)"
+            "simulator's latent stress in the as-of month (simulated parks only, never a feature); "
+            "oracle_1m_late and oracle_3m_late are that stress 1 and 3 months before, the ceiling "
+            "of sources that report that late"
         ),
     }
 

@@ -19,7 +19,7 @@ from models.baseline import LogisticBaseline, fit_baseline
 from models.config import IndustrySpec
 from models.evaluate import calibration_table, compare, evaluate
 from models.labels import LABEL, label_snapshots
-from models.oracle import ORACLE, oracle_scores
+from models.oracle import LATE_MONTHS, ORACLE, late_oracle_scores, oracle_scores
 from models.split import (
     OutOfTimeSplit,
     SplitBoundaries,
@@ -201,7 +201,9 @@ def compare_on_test(
     n_boot: int = 200,
 ) -> dict[str, Any]:
     """Model, baseline and (with ``stress``) oracle on the same test rows, paired
-    (``models.evaluate.compare``, the resamples ``evaluate_on`` draws with this seed)."""
+    (``models.evaluate.compare``, the resamples ``evaluate_on`` draws with this seed); with
+    ``stress`` also the model against the oracle seen ``LATE_MONTHS`` late (where the simulator's
+    months reach back that far)."""
     scores = {
         "model": predictions.get_column("p_model").to_numpy(),
         "baseline": predictions.get_column("p_baseline").to_numpy(),
@@ -210,6 +212,11 @@ def compare_on_test(
     if stress is not None:
         scores[ORACLE] = oracle_scores(predictions, stress).to_numpy()
         pairs += [("model", ORACLE), ("baseline", ORACLE)]
+        for months in LATE_MONTHS:
+            late = late_oracle_scores(predictions, stress, months)
+            if late is not None:
+                scores[late.name] = late.to_numpy()
+                pairs.append(("model", late.name))
     return compare(
         predictions.get_column(LABEL).to_numpy(),
         scores,

@@ -4,8 +4,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from models.config import load_industries
 from models.evaluate import compare, evaluate
-from models.oracle import oracle_scores
+from models.labels import LABEL
+from models.oracle import late_oracle_name, late_oracle_scores, oracle_scores
+from models.pipeline import compare_on_test
 
 
 def _stress() -> pl.DataFrame:
@@ -29,6 +32,22 @@ def test_a_row_the_simulator_does_not_know_is_named():
     test = pl.DataFrame({"uscc": ["a", "z"], "as_of": [date(2026, 1, 4), date(2026, 1, 4)]})
     with pytest.raises(ValueError, match=r"1 of 2 test rows.*uscc z"):
         oracle_scores(test, _stress())
+
+
+def test_the_late_oracle_is_the_stress_months_before_the_as_of_month_in_row_order():
+    test = pl.DataFrame({"uscc": ["b", "a"], "as_of": [date(2026, 2, 28), date(2026, 2, 1)]})
+    late = late_oracle_scores(test, _stress(), 1)
+    assert late.name == late_oracle_name(1) == "oracle_1m_late"
+    assert late.to_list() == [-0.2, 0.1]  # January's stress for February's rows
+
+
+def test_a_late_oracle_the_simulator_cannot_reach_back_to_is_absent_not_partial():
+    test = pl.DataFrame({"uscc": ["a", "a"], "as_of": [date(2026, 1, 4), date(2026, 2, 1)]})
+    assert late_oracle_scores(test, _stress(), 1) is None  # December 2025 is before the truth
+    with pytest.raises(ValueError, match="at least a month"):
+        late_oracle_scores(test, _stress(), 0)
+    with pytest.raises(ValueError, match="lacks columns"):
+        late_oracle_scores(test, _stress().drop("stress"), 1)
 
 
 def test_compare_scores_every_scorer_on_the_same_resamples_and_pairs_them():
@@ -57,3 +76,40 @@ def test_compare_scores_every_scorer_on_the_same_resamples_and_pairs_them():
     assert difference["ci_high"] < 0  # the oracle is clearly better on the same rows
     with pytest.raises(ValueError, match="not given"):
         compare(y, {"model": weak}, [("model", "oracle")], k=10)
+
+
+def test_the_evaluation_pairs_the_model_with_each_late_oracle_the_truth_reaches():
+    """compare_on_test: the oracle and the oracle seen 1 and 3 months late, paired with the
+    model on the same rows; a late oracle the simulator's months cannot reach is left out."""
+    rng = np.random.default_rng(7)
+    firms = [f"f{i:03d}" for i in range(60)]
+    weeks = [date(2026, 5, 3), date(2026, 5, 10)]
+    predictions = pl.DataFrame(
+        {
+            "uscc": [f for _ in weeks for f in firms],
+            "as_of": [w for w in weeks for _ in firms],
+            LABEL: (rng.random(120) < 0.2).astype(np.int8),
+            "p_model": rng.random(120),
+            "p_baseline": rng.random(120),
+        }
+    )
+    months = [date(2026, m, 1) for m in range(1, 6)]  # January to May
+    stress = pl.DataFrame(
+        {
+            "uscc": [f for _ in months for f in firms],
+            "month": [m for m in months for _ in firms],
+            "stress": rng.random(len(months) * len(firms)),
+        }
+    )
+    spec = load_industries()["finance"]
+    pairs = compare_on_test(predictions, spec, seed=1, stress=stress, n_boot=20)["pairs"]
+    assert {"model/oracle", "model/oracle_1m_late", "model/oracle_3m_late"} <= set(pairs)
+    ratio = pairs["model/oracle_1m_late"]["precision_at_k"]["ratio"]
+    assert np.isfinite(ratio["value"])
+    # Only March to May known: April's 1-month-late stress exists, February's 3-month does not.
+    recent = stress.filter(pl.col("month") >= date(2026, 3, 1))
+    pairs = compare_on_test(predictions, spec, seed=1, stress=recent, n_boot=20)["pairs"]
+    assert "model/oracle_1m_late" in pairs and "model/oracle_3m_late" not in pairs
+    assert (
+        "model/oracle_1m_late" not in compare_on_test(predictions, spec, seed=1, n_boot=20)["pairs"]
+    )
