@@ -220,3 +220,48 @@ def test_publications_being_written_are_not_on_the_site(tmp_path):
     (tmp_path / "drafts" / "finance").mkdir(parents=True)  # not a week
     found = find_publications(tmp_path, config)
     assert [(p.week, p.industry) for p in found] == [("2026-W47", "finance")]
+
+
+def test_a_pooled_members_list_has_no_indicator_columns_to_read_and_cites_none(world, tmp_path):
+    """A pooled model (models.pooled) fixes its industry indicators: the week's table has none,
+    their contributions stay in each firm's additive sum, and no reason names one even when
+    the indicator raises every firm's risk most."""
+    import numpy as np
+    import xgboost as xgb
+
+    from models.calibrate import Calibrator
+    from models.train import FIXED_INPUTS, RiskModel
+    from pipelines import publish_io, publish_list
+    from tests.pipelines.publish_world import WEEK
+
+    champion, _ = world.tracker.load_model("finance")
+    names = [*champion.feature_names, "industry_is_finance", "industry_is_education"]
+    rng = np.random.default_rng(9)
+    x = rng.poisson(1.0, size=(900, len(names))).astype(np.float64)
+    finance = rng.integers(0, 2, 900)
+    x[:, -2], x[:, -1] = finance, 1 - finance
+    logit = x[:, names.index("si_arrears_months_6m")] * 0.9 - 4.0 + 3.0 * finance
+    y = (rng.random(900) < 1 / (1 + np.exp(-logit))).astype(np.float64)
+    params = {"objective": "binary:logistic", "max_depth": 3, "nthread": 1, "seed": 1}
+    booster = xgb.train(params, xgb.DMatrix(x, label=y, feature_names=names), 25)
+    fixed = {"industry_is_finance": 1, "industry_is_education": 0}
+    model = RiskModel(booster, Calibrator("none"), tuple(names), {FIXED_INPUTS: fixed})
+    table = pl.read_parquet(world.settings.features / f"as_of={AS_OF.isoformat()}.parquet")
+    assert "industry_is_finance" not in table.columns
+    folder = tmp_path / WEEK / "finance"
+    folder.mkdir(parents=True)
+    publish_list.write_tables(
+        folder,
+        spec=world_config().industries["finance"],
+        week=WEEK,
+        as_of=AS_OF,
+        table=table,
+        model=model,
+        sources=lake_sources(world.settings.lake),
+        publish_root=tmp_path,
+    )
+    explanations = pl.read_parquet(folder / publish_io.EXPLANATIONS)
+    assert explanations["industry_is_finance"].min() > 0  # it does raise every firm's risk
+    reasons = pl.read_parquet(folder / publish_io.REASONS)
+    assert reasons.height > 0
+    assert not reasons["feature"].str.starts_with("industry_is_").any()
