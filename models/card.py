@@ -103,6 +103,8 @@ class TrainingFacts:
     calibration_method: str
     params: Mapping[str, Any] = field(default_factory=dict)
     kind: str = "gradient_boosting"  # or logistic_baseline: the registered model's kind
+    # The training seed of each booster averaged into the model (TrainConfig.seeds).
+    seeds: Sequence[int] = ()
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,9 @@ def model_details(version: VersionFacts, spec: IndustrySpec, training: TrainingF
             "regularised logistic regression (the baseline every candidate is held to), serving "
             "because no boosted model was shown better than it on the out-of-time test"
             if training.kind == "logistic_baseline"
-            else "gradient-boosted trees (xgboost) with monotone risk directions, "
-            f"{training.calibration_method} calibration on a later held-out period"
+            else f"gradient-boosted trees (xgboost){_averaged(training.seeds)} with monotone "
+            f"risk directions, {training.calibration_method} calibration on a later held-out "
+            "period"
         ),
         "why_it_serves": version.promotion_reason,
         "training_mode": training_mode(spec, training),
@@ -169,6 +172,13 @@ def training_mode(spec: IndustrySpec, training: TrainingFacts) -> str:
         f"industry indicators, which this model fixes to {spec.key}; calibrated, held to its "
         f"baseline and evaluated on {spec.key}'s own rows only"
     )
+
+
+def _averaged(seeds: Sequence[int]) -> str:
+    if len(seeds) < 2:
+        return ""
+    listed = ", ".join(str(seed) for seed in seeds)
+    return f", {len(seeds)} boosters averaged over the training seeds {listed},"
 
 
 def intended_use(spec: IndustrySpec) -> dict:

@@ -188,6 +188,7 @@ def build_version_card(
             calibration_method=model.calibrator.method,
             params=result["params"],
             kind=model.kind,
+            seeds=model.metadata.get("seeds", ()),
         ),
         perf=card.Performance(
             model=unflatten_metrics(info.metrics),

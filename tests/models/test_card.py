@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -370,3 +371,10 @@ def test_a_pooled_models_card_names_the_pool_and_each_members_rows_and_events() 
 
 def test_a_model_trained_alone_says_so() -> None:
     assert _card()["model_details"]["training_mode"] == "alone, on finance's own rows"
+
+
+def test_the_algorithm_names_the_averaged_seeds_only_when_there_are_several() -> None:
+    one = card.model_details(_version(), SPEC, replace(_training(), seeds=(7,)))
+    several = card.model_details(_version(), SPEC, replace(_training(), seeds=(7, 8, 9)))
+    assert "seed" not in one["algorithm"]
+    assert "3 boosters averaged over the training seeds 7, 8, 9" in several["algorithm"]
