@@ -3,7 +3,8 @@
 Reads the JSON reports of ``benchmarks/signal_variants.py`` run at different ``--seed`` values on
 the same workdir and prints, per variant and industry, the mean and the min-max range over the
 runs of the model's ROC-AUC, PR-AUC and precision at K, model/oracle precision at K and
-model/baseline PR-AUC, and each variant's mean seconds (training and scoring all industries).
+model/baseline PR-AUC, each industry's training CPU seconds (when recorded), and each variant's
+mean wall seconds (training and scoring all industries).
 
     .venv/bin/python benchmarks/seed_spread.py bench_out/seed_bagging_*.json
 """
@@ -41,13 +42,17 @@ def spread(reports: list[dict]) -> dict:
             entry[industry] = {}
             for label, (part, side, metric) in FIGURES:
                 values = [run[industry][part][side][metric][0] for run in runs]
-                entry[industry][label] = [
-                    round(float(np.mean(values)), 3),
-                    min(values),
-                    max(values),
-                ]
+                entry[industry][label] = _mean_and_range(values)
+            # Training and test evaluation CPU seconds, where every run recorded them.
+            if all("train_cpu_seconds" in run[industry] for run in runs):
+                cpu = [run[industry]["train_cpu_seconds"] for run in runs]
+                entry[industry]["train CPU s"] = _mean_and_range(cpu)
         summary[variant] = entry
     return summary
+
+
+def _mean_and_range(values: list[float]) -> list[float]:
+    return [round(float(np.mean(values)), 3), min(values), max(values)]
 
 
 def main() -> None:

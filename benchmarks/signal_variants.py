@@ -133,6 +133,7 @@ def per_industry(settings: Settings, variant: str, seed: int) -> dict:
             config = config.model_copy(update={"class_balance": variant.removeprefix("class_")})
         if variant in SEED_COUNTS:
             config = config.model_copy(update={"seeds": SEED_COUNTS[variant]})
+        wall, cpu = time.perf_counter(), time.process_time()
         result = train_industry(
             rows,
             training_outcomes(settings, spec, until, 0),
@@ -144,7 +145,16 @@ def per_industry(settings: Settings, variant: str, seed: int) -> dict:
             config=config,
             stress=simulator_stress(settings, rows),
         )
-        results[key] = summarised(result, spec, simulator_stress(settings, rows), seed)
+        # The industry's training and its test evaluation (model, baseline), in wall and CPU
+        # seconds: CPU time is the steadier measure on a shared machine.
+        spent = {
+            "train_seconds": round(time.perf_counter() - wall, 1),
+            "train_cpu_seconds": round(time.process_time() - cpu, 1),
+        }
+        results[key] = {
+            **summarised(result, spec, simulator_stress(settings, rows), seed),
+            **spent,
+        }
     return results
 
 
