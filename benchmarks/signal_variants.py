@@ -12,7 +12,7 @@ weight), ``single_seed``, ``bagged_3`` and ``bagged_5`` (one booster, or booster
 3 or 5 consecutive training seeds: ``TrainConfig.seeds``), ``pooled`` (the three industries
 pooled by the production path, models.pooled: one booster with industry indicators, each
 industry's model calibrated on its own rows and scored on its own test rows; finance has few
-events of its own), and ablations
+events of its own; ``pooled_bagged_3`` with boosters averaged over 3 seeds), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
 ``judgments_arbitration``, ``prepaid_refunds``; then ``registration_more``, ``criminal_cases``,
@@ -85,9 +85,13 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
     "without_more_sources": tuple(n for names in MORE_SOURCE_GROUPS.values() for n in names),
 }
-POOLED = {"pooled": (), "pooled_without_new_sources": ABLATIONS["without_new_sources"]}
+POOLED = {
+    "pooled": (),
+    "pooled_without_new_sources": ABLATIONS["without_new_sources"],
+    "pooled_bagged_3": (),
+}
 # Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.
-SEED_COUNTS = {"single_seed": 1, "bagged_3": 3, "bagged_5": 5}
+SEED_COUNTS = {"single_seed": 1, "bagged_3": 3, "bagged_5": 5, "pooled_bagged_3": 3}
 VARIANTS = ("current", "class_none", "class_full", *SEED_COUNTS, *POOLED, *ABLATIONS)
 
 
@@ -168,10 +172,15 @@ def summarised(result, spec, stress: pl.DataFrame, seed: int) -> dict:
     return summary(test[LABEL].to_numpy(), scores, spec, test["as_of"], test["uscc"], seed)
 
 
-def pooled(settings: Settings, seed: int, drop: tuple[str, ...] = ()) -> dict:
+def pooled(
+    settings: Settings, seed: int, drop: tuple[str, ...] = (), seeds: int | None = None
+) -> dict:
     """The three industries pooled as the production pool trains them (models.pooled), each
-    member's model calibrated on its own rows and scored on its own test rows."""
+    member's model calibrated on its own rows and scored on its own test rows; ``seeds``, when
+    given, replaces the shared training block's count of boosters averaged over seeds."""
     specs = load_industries()
+    shared = next(iter(specs.values())).training
+    config = None if seeds is None else shared.model_copy(update={"seeds": seeds})
     members = {}
     for key, spec in specs.items():
         rows = read_history(settings.features / "history.parquet", spec).drop(drop, strict=False)
@@ -188,6 +197,7 @@ def pooled(settings: Settings, seed: int, drop: tuple[str, ...] = ()) -> dict:
         directions=risk_directions(),
         descriptors=registry.descriptor_names(),
         seed=seed,
+        config=config,
     )
     return {
         key: summarised(result, specs[key], members[key].stress, seed)
@@ -207,7 +217,7 @@ def main() -> None:
     for variant in args.variants:
         started = time.perf_counter()
         report[variant] = (
-            pooled(settings, args.seed, POOLED[variant])
+            pooled(settings, args.seed, POOLED[variant], SEED_COUNTS.get(variant))
             if variant in POOLED
             else per_industry(settings, variant, args.seed)
         )
