@@ -92,7 +92,9 @@ POOLED = {
 }
 # Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.
 SEED_COUNTS = {"single_seed": 1, "bagged_3": 3, "bagged_5": 5, "pooled_bagged_3": 3}
-VARIANTS = ("current", "class_none", "class_full", *SEED_COUNTS, *POOLED, *ABLATIONS)
+VARIANTS = tuple(
+    dict.fromkeys(("current", "class_none", "class_full", *SEED_COUNTS, *POOLED, *ABLATIONS))
+)
 
 
 def summary(y, scores: dict, spec, as_of, uscc, seed: int) -> dict:
