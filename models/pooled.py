@@ -54,14 +54,25 @@ def train_pooled(
     descriptors: Collection[str] = (),
     seed: int = 0,
     config: TrainConfig | None = None,
+    wanted: Collection[str] | None = None,
 ) -> dict[str, IndustryResult]:
-    """One booster over every member's rows; one ``IndustryResult`` per member, in order.
+    """One booster over every member's rows; one ``IndustryResult`` per wanted member (all by
+    default), in the members' order.
+
+    Every member's rows train the booster whichever are wanted, so a member's model is the same
+    whether it is trained alone or with the others. Only the wanted members are calibrated and
+    evaluated: a member that is not wanted may hold too few events of its own for that (a tiny
+    park's valid weeks without one), which must not stop the others.
 
     ``config`` defaults to the members' shared training settings (models.config refuses a
     member with its own), which must then be the same for all.
     """
     if len(members) < 2:
         raise ValueError(f"a pool needs two industries or more, got {list(members)}")
+    wanted = list(members) if wanted is None else list(wanted)
+    strangers = [key for key in wanted if key not in members]
+    if strangers:
+        raise ValueError(f"{strangers} are not members of the pool {list(members)}")
     prepared = {
         key: prepare(
             m.history, m.outcomes, m.spec, known_until=known_until, descriptors=descriptors
@@ -91,6 +102,8 @@ def train_pooled(
     contributed = {key: _contribution(p) for key, p in prepared.items()}
     results = {}
     for key, part in prepared.items():
+        if key not in wanted:
+            continue
         model = member_model(booster_model, key, part, list(members), contributed, config)
         results[key] = evaluate_industry(
             part, model, known_until=known_until, seed=seed, stress=members[key].stress

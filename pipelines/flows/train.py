@@ -362,8 +362,9 @@ def train_pool_task(
     case_store_version: int = 0,
 ) -> dict[str, str]:
     """One booster over every pooled industry's rows (models.pooled); the candidate folders of
-    ``industries`` (pool members), by industry. The whole pool trains even when only some
-    members are asked for: their models are the same booster."""
+    ``industries`` (pool members), by industry. The whole pool's rows train the booster even when
+    only some members are asked for (their models are the same booster); only those asked for
+    are calibrated and evaluated."""
     settings = Settings(workdir=Path(workdir))
     specs = load_models()
     members = {}
@@ -382,6 +383,7 @@ def train_pool_task(
         directions=risk_directions(),
         descriptors=registry.descriptor_names(),
         seed=settings.seed,
+        wanted=industries,
     )
     return {key: str(save_candidate(results[key], settings.models / key)) for key in industries}
 

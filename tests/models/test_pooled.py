@@ -187,3 +187,33 @@ def test_members_with_different_training_settings_are_refused(members):
             },
             known_until=KNOWN_UNTIL,
         )
+
+
+def test_a_member_without_an_event_in_its_valid_weeks_does_not_stop_the_one_asked_for(
+    members, results
+):
+    """A tiny park: education's valid weeks hold no event, so it cannot be calibrated. Asked for
+    finance only, the pool still trains on education's rows and finance's model is the one the
+    whole pool gives; asked for education, the calibration's refusal names the cause."""
+    education = members["education"]
+    valid_start = results["education"].boundaries.valid_start
+    quiet = Member(
+        education.history,
+        education.outcomes.filter(pl.col("event_date") <= valid_start),
+        education.spec,
+    )
+    pool = {"finance": members["finance"], "education": quiet}
+    only_finance = train_pooled(
+        pool,
+        known_until=KNOWN_UNTIL,
+        directions={"f_signal": "up"},
+        seed=5,
+        config=FAST,
+        wanted=["finance"],
+    )
+    assert list(only_finance) == ["finance"]
+    assert only_finance["finance"].model.metadata["pool"]["members"] == list(MEMBERS)
+    with pytest.raises(ValueError, match="calibration needs both classes"):
+        train_pooled(pool, known_until=KNOWN_UNTIL, seed=5, config=FAST, wanted=["education"])
+    with pytest.raises(ValueError, match=r"\['manufacturing'\] are not members"):
+        train_pooled(pool, known_until=KNOWN_UNTIL, seed=5, config=FAST, wanted=["manufacturing"])
