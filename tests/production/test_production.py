@@ -99,11 +99,13 @@ def park(postgres_server, tmp_path_factory):
             park.dropped_connections = stack.drop_connections(stack.prefect_db)
         stack.start_worker(PREFECT_FLOWS_HEARTBEAT_FREQUENCY=HEARTBEAT_S)
         with park.timed("ingest_and_publish_at_once"):
-            at_once = [
-                stack.trigger("ingest/ingest-daily", as_of=END),
-                stack.trigger("publish/publish-weekly", week=WEEK),
-            ]
-            park.after_restart = [stack.wait(run) for run in at_once]
+            # The publish first: it runs for tens of seconds, so the ingest fired just after it
+            # starts while it runs. Fired the other way round, an ingest with nothing new to
+            # read could finish before the publish started on a loaded machine (it did, by 0.1
+            # s), and the two would not have run at once at all.
+            publish = stack.trigger("publish/publish-weekly", week=WEEK)
+            ingest = stack.trigger("ingest/ingest-daily", as_of=END)
+            park.after_restart = [stack.wait(ingest), stack.wait(publish)]
         with park.timed("zombie_run_marked_crashed"):
             park.killed_run = stack.wait(park.killed_run, timeout_s=ZOMBIE_TIMEOUT_S)
         yield park
