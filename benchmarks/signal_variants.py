@@ -52,8 +52,13 @@ from models.evaluate import compare
 from models.labels import LABEL
 from models.oracle import oracle_scores
 from models.pipeline import train_industry
-from models.pooled import Member, train_pooled
-from pipelines.flows.train import risk_directions, simulator_stress, training_outcomes
+from models.pooled import train_pooled
+from pipelines.flows.train import (
+    pool_member,
+    risk_directions,
+    simulator_stress,
+    training_outcomes,
+)
 from pipelines.settings import Settings
 from pipelines.training_rows import read_history
 
@@ -187,12 +192,7 @@ def pooled(
     for key, spec in specs.items():
         rows = read_history(settings.features / "history.parquet", spec).drop(drop, strict=False)
         until = rows.get_column("as_of").max()
-        members[key] = Member(
-            history=rows,
-            outcomes=training_outcomes(settings, spec, until, 0),
-            spec=spec,
-            stress=simulator_stress(settings, rows),
-        )
+        members[key] = pool_member(settings, spec, rows, until)
     results = train_pooled(
         members,
         known_until=until,

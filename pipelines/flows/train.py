@@ -183,6 +183,23 @@ def simulator_stress(settings: Settings, history: pl.DataFrame) -> pl.DataFrame 
     )
 
 
+def pool_member(
+    settings: Settings,
+    spec: IndustrySpec,
+    rows: pl.DataFrame,
+    known_until: dt.date,
+    case_store_version: int = 0,
+) -> Member:
+    """One pooled industry's training inputs: its history rows, its outcomes known by
+    ``known_until`` and, on a simulated park, the simulator's stress (the oracle)."""
+    return Member(
+        history=rows,
+        outcomes=training_outcomes(settings, spec, known_until, case_store_version),
+        spec=spec,
+        stress=simulator_stress(settings, rows),
+    )
+
+
 def read_outcomes(lake: Path) -> pl.DataFrame:
     return io.scan_source(lake, OUTCOMES_SOURCE).select(OUTCOME_COLUMNS).collect()
 
@@ -367,16 +384,16 @@ def train_pool_task(
     are calibrated and evaluated."""
     settings = Settings(workdir=Path(workdir))
     specs = load_models()
-    members = {}
-    for key in load_config().pool.members:
-        spec = specs[key]
-        rows = read_history(Path(history), spec)
-        members[key] = Member(
-            history=rows,
-            outcomes=training_outcomes(settings, spec, known_until, case_store_version),
-            spec=spec,
-            stress=simulator_stress(settings, rows),
+    members = {
+        key: pool_member(
+            settings,
+            specs[key],
+            read_history(Path(history), specs[key]),
+            known_until,
+            case_store_version,
         )
+        for key in load_config().pool.members
+    }
     results = train_pooled(
         members,
         known_until=known_until,
