@@ -78,6 +78,14 @@ def write_finance_workdir(
                     ),
                 }
             )
+    write_history_and_outcomes(settings, rows, events)
+
+
+def write_history_and_outcomes(
+    settings: Settings, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> None:
+    """The feature history and one delivery of the outcome source (its ledger line) in the
+    workdir of ``settings``."""
     settings.features.mkdir(parents=True)
     pl.DataFrame(rows).write_parquet(settings.features / "history.parquet")
     schema = io.lake_schema(catalog.get("outcome_distress_event"))

@@ -13,14 +13,21 @@ import polars as pl
 import pytest
 import yaml
 
-from data_contracts import catalog, industries
+from data_contracts import industries
 from models.train import FIXED_INPUTS
 from pipelines import io
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.train import train_flow
 from pipelines.settings import Settings
 from pipelines.tracking import tracker_for
-from tests.pipelines.finance_workdir import FIRMS, FIRST_WEEK, WEEKS, distress_weeks, firm_code
+from tests.pipelines.finance_workdir import (
+    FIRMS,
+    FIRST_WEEK,
+    WEEKS,
+    distress_weeks,
+    firm_code,
+    write_history_and_outcomes,
+)
 
 pytestmark = pytest.mark.slow  # Prefect harness, MLflow store and two trainings
 
@@ -82,15 +89,7 @@ def write_two_industries(settings: Settings, seed: int) -> None:
                         ),
                     }
                 )
-    settings.features.mkdir(parents=True)
-    pl.DataFrame(rows).write_parquet(settings.features / "history.parquet")
-    schema = io.lake_schema(catalog.get("outcome_distress_event"))
-    outcomes = pl.DataFrame(events).cast({name: schema[name] for name in events[0]})
-    io.write_partition(settings.lake, "outcome_distress_event", "2026-01-05", outcomes)
-    io.append_ledger(
-        settings.lake,
-        [{"source": "outcome_distress_event", "delivery_id": "2026-01-05", "rows": len(events)}],
-    )
+    write_history_and_outcomes(settings, rows, events)
 
 
 @pytest.fixture(scope="module")
