@@ -12,7 +12,11 @@ weight), ``single_seed``, ``bagged_3`` and ``bagged_5`` (one booster, or booster
 3 or 5 consecutive training seeds: ``TrainConfig.seeds``), ``pooled`` (the three industries
 pooled by the production path, models.pooled: one booster with industry indicators, each
 industry's model calibrated on its own rows and scored on its own test rows; finance has few
-events of its own; ``pooled_bagged_3`` with boosters averaged over 3 seeds), and ablations
+events of its own; ``pooled_bagged_3`` with boosters averaged over 3 seeds, the production path;
+``pooled_blend`` that pool's member models each blended with its logistic baseline,
+models.blend, weights fitted on the purged valid rows boosting stops on, ``pooled_blend_valid``
+on every valid row, ``pooled_blend_pr`` a convex weight chosen on the purged valid rows' PR-AUC;
+after ``pooled_bagged_3`` in one run they reuse its pool), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
 ``judgments_arbitration``, ``prepaid_refunds``; then ``registration_more``, ``criminal_cases``,
@@ -27,6 +31,7 @@ effect is measured on the same history.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -34,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from scipy.special import expit
 
 from features import (
     annual_report,
@@ -47,11 +53,12 @@ from features import (
     tax,
 )
 from features.family import names as spec_names
+from models.blend import BlendWeights, fit_blend
 from models.config import load_industries
-from models.evaluate import compare
+from models.evaluate import average_precision, compare
 from models.labels import LABEL
 from models.oracle import oracle_scores
-from models.pipeline import train_industry
+from models.pipeline import IndustryResult, Prepared, prepare, train_industry
 from models.pooled import train_pooled
 from pipelines.flows.train import (
     pool_member,
@@ -94,9 +101,31 @@ POOLED = {
     "pooled": (),
     "pooled_without_new_sources": ABLATIONS["without_new_sources"],
     "pooled_bagged_3": (),
+    "pooled_blend": (),
+    "pooled_blend_valid": (),
+    "pooled_blend_pr": (),
 }
 # Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.
-SEED_COUNTS = {"single_seed": 1, "bagged_3": 3, "bagged_5": 5, "pooled_bagged_3": 3}
+SEED_COUNTS = {
+    "single_seed": 1,
+    "bagged_3": 3,
+    "bagged_5": 5,
+    "pooled_bagged_3": 3,
+    "pooled_blend": 3,
+    "pooled_blend_valid": 3,
+    "pooled_blend_pr": 3,
+}
+# The production pool (3 seeds) whose member models are blended with their logistic baselines
+# (models.blend), the weights fitted on the rows boosting stops on (``stopping``: the valid
+# period without the firms whose event training saw) or on every valid row (``valid``); or
+# ``stopping_pr``: a convex weight of the two margins, each standardised on the stopping rows,
+# chosen on those rows' PR-AUC (a grid of 21 weights) instead of a likelihood fit.
+BLENDS = {
+    "pooled_blend": "stopping",
+    "pooled_blend_valid": "valid",
+    "pooled_blend_pr": "stopping_pr",
+}
+CONVEX_GRID = np.linspace(0.0, 1.0, 21)
 VARIANTS = tuple(
     dict.fromkeys(("current", "class_none", "class_full", *SEED_COUNTS, *POOLED, *ABLATIONS))
 )
@@ -180,19 +209,58 @@ def summarised(result, spec, stress: pl.DataFrame, seed: int) -> dict:
 
 
 def pooled(
-    settings: Settings, seed: int, drop: tuple[str, ...] = (), seeds: int | None = None
+    settings: Settings,
+    seed: int,
+    drop: tuple[str, ...] = (),
+    seeds: int | None = None,
+    blend: str | None = None,
 ) -> dict:
     """The three industries pooled as the production pool trains them (models.pooled), each
     member's model calibrated on its own rows and scored on its own test rows; ``seeds``, when
-    given, replaces the shared training block's count of boosters averaged over seeds."""
+    given, replaces the shared training block's count of boosters averaged over seeds; ``blend``
+    (``stopping`` or ``valid``) scores each member's blend with its logistic baseline instead,
+    weighted on those rows of its own split (``blended``). The pool trained for one variant is
+    kept for the next that needs the same one (``pooled_bagged_3`` then ``pooled_blend``)."""
+    specs = load_industries()
+    members, results, until = _trained_pool(settings, seed, drop, seeds)
+    report = {}
+    for key, result in results.items():
+        if blend is None:
+            report[key] = summarised(result, specs[key], members[key].stress, seed)
+            continue
+        part = prepare(
+            members[key].history,
+            members[key].outcomes,
+            specs[key],
+            known_until=until,
+            descriptors=registry.descriptor_names(),
+        )
+        blended_result, weights = blended(result, part, blend)
+        report[key] = {
+            **summarised(blended_result, specs[key], members[key].stress, seed),
+            "blend": weights,
+            "blend_vs_booster": paired(result, blended_result, specs[key], seed),
+        }
+    return report
+
+
+_POOLS: dict[tuple, tuple[dict, dict[str, IndustryResult], dt.date]] = {}
+
+
+def _trained_pool(
+    settings: Settings, seed: int, drop: tuple[str, ...], seeds: int | None
+) -> tuple[dict, dict[str, IndustryResult], dt.date]:
+    key = (str(settings.workdir), seed, drop, seeds)
+    if key in _POOLS:
+        return _POOLS[key]
     specs = load_industries()
     shared = next(iter(specs.values())).training
     config = None if seeds is None else shared.model_copy(update={"seeds": seeds})
     members = {}
-    for key, spec in specs.items():
+    for industry, spec in specs.items():
         rows = read_history(settings.features / "history.parquet", spec).drop(drop, strict=False)
         until = rows.get_column("as_of").max()
-        members[key] = pool_member(settings, spec, rows, until)
+        members[industry] = pool_member(settings, spec, rows, until)
     results = train_pooled(
         members,
         known_until=until,
@@ -201,10 +269,62 @@ def pooled(
         seed=seed,
         config=config,
     )
+    _POOLS[key] = (members, results, until)
+    return _POOLS[key]
+
+
+def blended(result: IndustryResult, part: Prepared, rows: str) -> tuple[IndustryResult, dict]:
+    """``result`` with its test rows' ``p_model`` replaced by the blend of its model and
+    baseline (models.blend), the weights fitted on ``part``'s ``rows`` (``stopping`` or
+    ``valid``), never on its test rows."""
+    fit_rows = part.split.valid if rows == "valid" else part.stopping
+    y = fit_rows.get_column(LABEL).to_numpy()
+    margins = (result.model.margin(fit_rows), result.baseline.margin(fit_rows))
+    weights = convex_blend(*margins, y) if rows == "stopping_pr" else fit_blend(*margins, y)
+    test = part.split.test
+    same = test.select("uscc", "as_of").equals(result.test_predictions.select("uscc", "as_of"))
+    if not same:
+        raise RuntimeError(f"{result.industry}: the re-prepared test rows differ from the pool's")
+    p_blend = expit(weights.margin(result.model.margin(test), result.baseline.margin(test)))
+    predictions = result.test_predictions.with_columns(pl.Series("p_model", p_blend))
+    return dataclasses.replace(result, test_predictions=predictions), weights.to_dict()
+
+
+def paired(booster: IndustryResult, blend: IndustryResult, spec, seed: int) -> dict:
+    """The blend against the booster alone on the same test rows: paired differences (blend -
+    booster) of PR-AUC and precision at K with their 95% intervals."""
+    test = booster.test_predictions
+    compared = compare(
+        test[LABEL].to_numpy(),
+        {
+            "blend": blend.test_predictions["p_model"].to_numpy(),
+            "booster": test["p_model"].to_numpy(),
+        },
+        [("blend", "booster")],
+        k=spec.capacity_k,
+        as_of=test["as_of"],
+        cluster=test["uscc"],
+        seed=seed,
+    )["pairs"]["blend/booster"]
     return {
-        key: summarised(result, specs[key], members[key].stress, seed)
-        for key, result in results.items()
+        m: [round(compared[m]["difference"][key], 4) for key in ("value", "ci_low", "ci_high")]
+        for m in ("roc_auc", "pr_auc", "precision_at_k")
     }
+
+
+def convex_blend(booster: np.ndarray, baseline: np.ndarray, y: np.ndarray) -> BlendWeights:
+    """w * booster + (1 - w) * baseline on margins standardised on these rows, w the grid point
+    with the highest PR-AUC on them (the first of equals): the alternative to a likelihood fit."""
+    scales = (booster.std() or 1.0, baseline.std() or 1.0)
+    best = max(
+        CONVEX_GRID,
+        key=lambda w: average_precision(
+            y, w * booster / scales[0] + (1 - w) * baseline / scales[1]
+        ),
+    )
+    return BlendWeights(
+        float(best / scales[0]), float((1 - best) / scales[1]), 0.0, len(y), int(np.sum(y))
+    )
 
 
 def main() -> None:
@@ -219,7 +339,9 @@ def main() -> None:
     for variant in args.variants:
         started = time.perf_counter()
         report[variant] = (
-            pooled(settings, args.seed, POOLED[variant], SEED_COUNTS.get(variant))
+            pooled(
+                settings, args.seed, POOLED[variant], SEED_COUNTS.get(variant), BLENDS.get(variant)
+            )
             if variant in POOLED
             else per_industry(settings, variant, args.seed)
         )
@@ -234,6 +356,9 @@ def main() -> None:
                 f"{ratios['model/oracle']['precision_at_k']} | /baseline PR "
                 f"{ratios['model/baseline']['pr_auc']}"
             )
+            if "blend" in r:
+                print(f"  {'':<14} blend weights {r['blend']}")
+                print(f"  {'':<14} blend - booster {r['blend_vs_booster']}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
