@@ -3,8 +3,9 @@
 Reads the JSON reports of ``benchmarks/signal_variants.py`` run at different ``--seed`` values on
 the same workdir and prints, per variant and industry, the mean and the min-max range over the
 runs of the model's ROC-AUC, PR-AUC and precision at K, model/oracle precision at K and
-model/baseline PR-AUC, each industry's training CPU seconds (when recorded), and each variant's
-mean wall seconds (training and scoring all industries).
+model/baseline PR-AUC, each industry's training CPU seconds (when recorded), how many runs' gate
+would serve the boosted model (when recorded), and each variant's mean wall and (when recorded)
+CPU seconds (training and scoring all industries).
 
     .venv/bin/python benchmarks/seed_spread.py bench_out/seed_bagging_*.json
 """
@@ -16,6 +17,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from models.baseline import KIND as BASELINE_KIND
 
 # (label, where in one industry's result) for each figure summarised.
 FIGURES = (
@@ -29,7 +32,9 @@ FIGURES = (
 
 def spread(reports: list[dict]) -> dict:
     """{variant: {"seconds": mean, "seeds": [...], industry: {figure: [mean, min, max]}}} over
-    the variants every report has."""
+    the variants every report has; with "cpu_seconds" (mean, min, max) and each industry's
+    "served model" (how many runs' gate served the boosted model, of how many) where every
+    report recorded them."""
     variants = [v for v in reports[0]["results"] if all(v in r["results"] for r in reports)]
     summary: dict = {}
     for variant in variants:
@@ -38,6 +43,8 @@ def spread(reports: list[dict]) -> dict:
             "seeds": [r["seed"] for r in reports],
             "seconds": round(float(np.mean([r["seconds"][variant] for r in reports])), 1),
         }
+        if all(variant in r.get("cpu_seconds", {}) for r in reports):
+            entry["cpu_seconds"] = _mean_and_range([r["cpu_seconds"][variant] for r in reports])
         for industry in runs[0]:
             entry[industry] = {}
             for label, (part, side, metric) in FIGURES:
@@ -47,6 +54,9 @@ def spread(reports: list[dict]) -> dict:
             if all("train_cpu_seconds" in run[industry] for run in runs):
                 cpu = [run[industry]["train_cpu_seconds"] for run in runs]
                 entry[industry]["train CPU s"] = _mean_and_range(cpu)
+            if all("gate" in run[industry] for run in runs):
+                model = sum(run[industry]["gate"]["serves"] != BASELINE_KIND for run in runs)
+                entry[industry]["served model"] = [model, len(runs)]
         summary[variant] = entry
     return summary
 
@@ -63,13 +73,17 @@ def main() -> None:
     reports = [json.loads(path.read_text(encoding="utf-8")) for path in args.reports]
     summary = spread(reports)
     for variant, entry in summary.items():
-        print(f"== {variant} (seeds {entry['seeds']}, mean {entry['seconds']} s)")
+        cpu = entry.get("cpu_seconds")
+        cpu_shown = "" if cpu is None else f", mean {cpu[0]} CPU s [{cpu[1]}-{cpu[2]}]"
+        print(f"== {variant} (seeds {entry['seeds']}, mean {entry['seconds']} s{cpu_shown})")
         for industry, figures in entry.items():
-            if industry in ("seeds", "seconds"):
+            if industry in ("seeds", "seconds", "cpu_seconds"):
                 continue
             shown = "  ".join(
-                f"{label} {mean:.3f} [{low:.3f}-{high:.3f}]"
-                for label, (mean, low, high) in figures.items()
+                f"{label} {values[0]} of {values[1]}"
+                if label == "served model"
+                else f"{label} {values[0]:.3f} [{values[1]:.3f}-{values[2]:.3f}]"
+                for label, values in figures.items()
             )
             print(f"  {industry:<14} {shown}")
     if args.json:

@@ -59,3 +59,17 @@ def test_mean_and_range_over_seeds_of_the_variants_every_run_has(bench):
     assert summary["bagged_3"]["finance"]["model/oracle P@K"] == pytest.approx([0.545, 0.54, 0.55])
     assert summary["bagged_3"]["seconds"] == 31.5
     assert summary["current"]["seeds"] == [7, 11]
+
+
+def test_cpu_seconds_and_served_model_only_where_every_run_recorded_them(bench):
+    first = report(7, {"pooled": 0.7, "bagged_3": 0.7}, {"pooled": 10, "bagged_3": 30})
+    second = report(8, {"pooled": 0.8, "bagged_3": 0.8}, {"pooled": 12, "bagged_3": 36})
+    first["cpu_seconds"] = {"pooled": 15.0, "bagged_3": 50.0}
+    second["cpu_seconds"] = {"pooled": 19.0}  # bagged_3's was not recorded in this run
+    first["results"]["pooled"]["finance"]["gate"] = {"serves": "gradient_boosting"}
+    second["results"]["pooled"]["finance"]["gate"] = {"serves": "logistic_baseline"}
+    summary = bench.spread([first, second])
+    assert summary["pooled"]["cpu_seconds"] == [17.0, 15.0, 19.0]
+    assert "cpu_seconds" not in summary["bagged_3"]
+    assert summary["pooled"]["finance"]["served model"] == [1, 2]
+    assert "served model" not in summary["bagged_3"]["finance"]
