@@ -2,12 +2,13 @@
 
 The simulated park should be neither trivial nor hopeless: a good model should land around
 AUC 0.75-0.9, never near 1. This script simulates a park in memory, derives simple
-point-in-time features from every source generically (per event source: events in the last
-365 days; per monthly panel: months in arrears in the last 3 months and the trend of each
-measure; linked firms: links whose firm closed), labels each (firm, as-of month) with "distress
-within the next 180 days" from the simulator's truth, trains one xgboost model per industry on
-the earlier as-of dates and scores the later ones. It prints, side by side, the model's AUC and
-the AUC of the firm's true latent stress at the as-of date (the oracle), with their ratio.
+point-in-time features from every source generically (``models.generic``: per event source,
+events in the last 365 days; per monthly panel, the share of the last six months in arrears and
+each measure's trend; linked firms, links whose firm closed), labels each (firm, as-of month)
+with "distress within the next 180 days" from the simulator's truth, trains one xgboost model
+per industry on the earlier as-of dates and scores the later ones. It prints, side by side, the
+model's AUC and the AUC of the firm's true latent stress at the as-of date (the oracle), with
+their ratio.
 
     .venv/bin/python benchmarks/simulate_signal.py --scale small --json bench_out/signal.json
 """
@@ -22,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
 from data_contracts.catalog import load_all
 from data_contracts.simulate.sources import simulate_source
 from data_contracts.simulate.world import World, build_world
+from models.generic import fit_generic, generic_scores, source_features
 
 INDUSTRIES = ("finance", "manufacturing", "education")
 HORIZON_DAYS = 180
@@ -38,61 +39,6 @@ def month_starts(first: dt.date, count: int) -> list[dt.date]:
     for _ in range(count):
         out.append(dt.date(year, month, 1))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
-def source_features(contract, frame: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame | None:
-    """Generic point-in-time features of one source on the (uscc, as_of) grid."""
-    kind = contract.simulation.generator
-    when, arrived = contract.event_time, contract.arrival_time
-    frame = frame.with_columns(pl.col(arrived).dt.date().alias("_arrived"))
-    joined = grid.join(frame, on="uscc", how="inner").filter(pl.col("_arrived") <= pl.col("as_of"))
-    sid = contract.id
-    if kind == "events":
-        recent = joined.filter(pl.col(when) > pl.col("as_of") - pl.duration(days=365))
-        return recent.group_by("uscc", "as_of").agg(pl.len().alias(f"{sid}_365d"))
-    if kind == "linked_firms":
-        status = next(
-            (
-                c.name
-                for c in contract.columns
-                if c.name in contract.unique_key and c.sim and c.sim.role == "category"
-            ),
-            None,
-        )
-        if status is None:
-            return None
-        first = contract.column(status).allowed[0]
-        closed = joined.filter(pl.col(status) != first)
-        return closed.group_by("uscc", "as_of").agg(pl.len().alias(f"{sid}_closed"))
-    if kind != "monthly_panel":
-        return None
-    recent = joined.filter(pl.col(when) > pl.col("as_of") - pl.duration(days=190))
-    older = joined.filter(
-        (pl.col(when) <= pl.col("as_of") - pl.duration(days=190))
-        & (pl.col(when) > pl.col("as_of") - pl.duration(days=380))
-    )
-    aggs, base = [], []
-    for column in contract.columns:
-        role = column.sim.role if column.sim else None
-        if role == "arrears":
-            aggs.append((pl.col(column.name) > 0).mean().alias(f"{sid}_{column.name}_share"))
-        if role == "measure":
-            aggs.append(pl.col(column.name).mean().alias(f"_{column.name}_recent"))
-            base.append(pl.col(column.name).mean().alias(f"_{column.name}_older"))
-    if not aggs:
-        return None
-    out = recent.group_by("uscc", "as_of").agg(aggs)
-    if base:
-        out = out.join(older.group_by("uscc", "as_of").agg(base), on=["uscc", "as_of"], how="left")
-        trends = [
-            (pl.col(f"_{c.name}_recent") / pl.col(f"_{c.name}_older")).alias(
-                f"{sid}_{c.name}_trend"
-            )
-            for c in contract.columns
-            if c.sim and c.sim.role == "measure"
-        ]
-        out = out.with_columns(trends).select(pl.exclude("^_.*$"))
     return out
 
 
@@ -124,12 +70,6 @@ def oracle(world: World, table: pl.DataFrame) -> np.ndarray:
     return world.stress_at(firms, table["as_of"].to_numpy().astype("datetime64[D]"))
 
 
-def matrix(table: pl.DataFrame, features: list[str]) -> np.ndarray:
-    values = table.select(features).cast(pl.Float64).to_numpy()
-    values[~np.isfinite(values)] = np.nan  # a trend over zero consumption is unknown
-    return values
-
-
 def evaluate(table: pl.DataFrame, world: World, split: dt.date, seed: int) -> dict:
     table = table.with_columns(oracle=pl.Series(oracle(world, table)))
     skip = {"uscc", "as_of", "industry", "established_date", "distress_date", "label", "oracle"}
@@ -141,17 +81,8 @@ def evaluate(table: pl.DataFrame, world: World, split: dt.date, seed: int) -> di
         y_train, y_test = train["label"].to_numpy(), test["label"].to_numpy()
         if y_train.sum() < 5 or y_test.sum() < 5:
             continue
-        model = xgb.XGBClassifier(
-            n_estimators=300,
-            max_depth=4,
-            learning_rate=0.05,
-            subsample=0.8,
-            colsample_bytree=0.8,
-            n_jobs=2,
-            random_state=seed,
-        )
-        model.fit(matrix(train, features), y_train)
-        scores = model.predict_proba(matrix(test, features))[:, 1]
+        model = fit_generic(train, features, y_train, seed=seed)
+        scores = generic_scores(model, test, features)
         auc = float(roc_auc_score(y_test, scores))
         oracle_auc = float(roc_auc_score(y_test, test["oracle"].to_numpy()))
         results[industry] = {
