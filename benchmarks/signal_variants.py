@@ -15,6 +15,8 @@ models.pooled: one booster, at one seed, with industry indicators, each
 industry's model calibrated on its own rows and scored on its own test rows; finance has few
 events of its own; ``pooled_bagged_3`` with boosters averaged over 3 seeds, the production path;
 ``pooled_bagged_3_without_more_sources`` the same without the second set of inputs below;
+``pooled_bagged_3_without_activity`` that path without the monthly activity trends of
+``features.activity``;
 ``pooled_blend`` that pool's member models each blended with its logistic baseline,
 models.blend, weights fitted on the purged valid rows boosting stops on, ``pooled_blend_valid``
 on every valid row, ``pooled_blend_pr`` a convex weight chosen on the purged valid rows' PR-AUC;
@@ -47,6 +49,7 @@ import polars as pl
 from scipy.special import expit
 
 from features import (
+    activity,
     annual_report,
     courts,
     credit_records,
@@ -112,6 +115,8 @@ POOLED = {
     "pooled_blend_valid": (),
     "pooled_blend_pr": (),
     "pooled_bagged_3_without_more_sources": ABLATIONS["without_more_sources"],
+    # Production (pooled, 3 seeds) without the monthly activity trends (features.activity).
+    "pooled_bagged_3_without_activity": spec_names(activity.SPECS),
 }
 # Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.
 # ``pooled`` is one booster: the shipped block averages 3, which would make it pooled_bagged_3.
@@ -125,6 +130,7 @@ SEED_COUNTS = {
     "pooled_blend_valid": 3,
     "pooled_blend_pr": 3,
     "pooled_bagged_3_without_more_sources": 3,
+    "pooled_bagged_3_without_activity": 3,
 }
 # The production pool (3 seeds) whose member models are blended with their logistic baselines
 # (models.blend), the weights fitted on the rows boosting stops on (``stopping``: the valid

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from features import (
+    activity,
     adverse_events,
     annual_report,
     capital,
@@ -77,6 +78,7 @@ FAMILIES: tuple[Family, ...] = (
     inspections.FAMILY,
     energy.FAMILY,
     tax.FAMILY,
+    activity.FAMILY,
     annual_report.FAMILY,
     prepaid.FAMILY,
     adverse_events.FAMILY,

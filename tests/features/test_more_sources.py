@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from features import annual_report, registration
+from features import activity, annual_report, registration
 from features.registry import feature_names
 from tests.features.tiny_lake import arrival_after, build, master, months, rec, value
 
@@ -18,13 +18,13 @@ T = date(2024, 6, 30)
 def test_no_new_feature_reads_the_deregistration_the_general_model_is_labelled_with():
     reading = {
         name
-        for family in (registration.MORE_SPECS, annual_report.MORE_SPECS)
+        for family in (registration.MORE_SPECS, annual_report.MORE_SPECS, activity.SPECS)
         for spec in family
         for name in spec.sources
     }
     assert "reg_deregistration" not in reading
     assert "outcome_distress_event" not in reading
-    assert len(feature_names()) == 200
+    assert len(feature_names()) == 210
 
 
 def test_branch_closures_and_contribution_reductions_counted_apart_from_the_rest():
