@@ -136,3 +136,42 @@ def test_card_line_names_unit_window_sources_and_direction():
     assert "count" in line and "90d" in line and "reg_capital_change" in line
     assert "higher is riskier" in line
     assert "越高风险越高" in spec("capital_reduction_count_90d").card_line("zh")
+
+
+# Stress-carrying sources that feed no model input of their own (only the data-coverage counts
+# and the consistency rules read them), each with why. A source missing here that feeds nothing
+# fails the test: the generic benchmark found five such panels carrying the clearest signal
+# (BENCHMARKS.md, "The generic benchmark on the same rows").
+UNFED_STRESS_SOURCES = {
+    "reg_deregistration": "the general model's label",
+    **{
+        source: "not yet read by a family of its own (issue 22)"
+        for source in (
+            "annual_report_assets",
+            "annual_report_filing_status",
+            "annual_report_social_insurance",
+            "prepaid_fee_course_sales",
+            "tax_stats_labour_wages",
+            *(c.id for c in catalog.load_all().values() if c.id.startswith("licence_")),
+        )
+    },
+}
+NOT_OF_THEIR_OWN = ("coverage", "consistency")
+
+
+def test_every_stress_carrying_source_feeds_a_model_input_of_its_own_or_says_why_not():
+    contracts = catalog.load_all()
+    fed = {
+        source
+        for s in SPECS
+        if s.model_input and s.family not in NOT_OF_THEIR_OWN
+        for family in s.source_families
+        for source in contracts
+        if family.matches(source)
+    }
+    carrying = {
+        source
+        for source, c in contracts.items()
+        if c.simulation is not None and c.simulation.stress_sensitivity
+    }
+    assert sorted(carrying - fed) == sorted(UNFED_STRESS_SOURCES)
