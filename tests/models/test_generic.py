@@ -58,9 +58,7 @@ def test_events_count_the_last_365_days_known_by_the_date(contracts):
         (FIRM, date(2026, 6, 1), datetime(2026, 6, 1)),  # on the date, arrived by it: counted
     )
     out = source_features(contracts["court_property_preservation"], frame, keys((FIRM, AS_OF)))
-    assert out.to_dicts() == [
-        {"uscc": FIRM, "as_of": AS_OF, "court_property_preservation_365d": 2}
-    ]
+    assert out.to_dicts() == [{"uscc": FIRM, "as_of": AS_OF, "court_property_preservation_365d": 2}]
 
 
 def test_monthly_panel_arrears_share_and_trend_of_each_measure(contracts):
