@@ -18,8 +18,8 @@ import polars as pl
 from features.build import build_feature_table
 from features.point_in_time import USCC
 from features.shards import deal, gather_shards, shard_numbers
+from models.baseline import scorer_from_bytes
 from models.config import IndustrySpec
-from models.train import RiskModel
 from pipelines import io, weekly_list
 from pipelines.fact_corrections import read_corrections
 from pipelines.settings import Settings
@@ -80,10 +80,11 @@ def score_shard(
     table: Path, spec: IndustrySpec, model: bytes, shard: int, shards: int
 ) -> dict[str, Any]:
     """Scores and SHAP contributions of the industry's firms of one shard (each firm's score
-    and contributions depend on its own row only)."""
+    and contributions depend on its own row only). ``model``: the champion's bytes, whichever
+    kind of scorer serves (a booster, or the logistic baseline the promotion gate fell back to)."""
     rows = weekly_list.industry_rows(pl.read_parquet(table), spec)
     mine = rows.filter(shard_numbers(rows[USCC], shards) == shard)
-    scored, explanations = weekly_list.score_rows(RiskModel.from_bytes(model), mine)
+    scored, explanations = weekly_list.score_rows(scorer_from_bytes(model), mine)
     return {
         "shard": shard,
         "scored": scored,

@@ -21,10 +21,11 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from models.baseline import scorer_from_bytes
 from models.config import IndustryConfig, IndustrySpec, load_config
 from models.rank import RANK_ORDER
 from models.tiering import load_tier_policy
-from models.train import RiskModel, frame_inputs
+from models.train import frame_inputs
 from pipelines import audit, datasets, publish_io, publish_list, tracking
 from pipelines.cases import AsOf, open_store
 from pipelines.cases.listings import record_publication
@@ -74,7 +75,7 @@ def score_task(
     if sharded is None:
         model, info = tracking.tracker_for(settings).load_model(spec.key)
     else:
-        model, info = RiskModel.from_bytes(sharded["model"]), sharded["info"]
+        model, info = scorer_from_bytes(sharded["model"]), sharded["info"]
     store = open_store(settings)
     try:
         view = publication_view(store, week.label)

@@ -97,3 +97,16 @@ def test_any_registered_scorer_reads_back_from_its_bytes():
     np.testing.assert_array_equal(back.contributions(frame(3)), model.contributions(frame(3)))
     with pytest.raises(ValueError, match="not an EWS model"):
         scorer_from_bytes(b'{"format": "something-else"}')
+
+
+def test_each_row_s_margin_is_the_same_whatever_rows_are_scored_with_it():
+    # Publication scores firm shards apart and promises the single-process scores byte for byte:
+    # a row's margin must not depend on its batch (a BLAS matrix-vector product does, in the
+    # last bits, e.g. for a batch of one row).
+    model = fit_baseline(frame(5), FEATURES)
+    rows = frame(6, n=40)
+    together = model.margin(rows)
+    alone = np.concatenate([model.margin(rows.slice(i, 1)) for i in range(rows.height)])
+    halves = np.concatenate([model.margin(rows.head(17)), model.margin(rows.tail(23))])
+    assert together.tobytes() == alone.tobytes() == halves.tobytes()
+    assert model.contributions(rows).sum(axis=1) == pytest.approx(together)
