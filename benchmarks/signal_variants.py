@@ -20,7 +20,13 @@ events of its own; ``pooled_bagged_3`` with boosters averaged over 3 seeds, the 
 ``pooled_blend`` that pool's member models each blended with its logistic baseline,
 models.blend, weights fitted on the purged valid rows boosting stops on, ``pooled_blend_valid``
 on every valid row, ``pooled_blend_pr`` a convex weight chosen on the purged valid rows' PR-AUC;
-after ``pooled_bagged_3`` in one run they reuse its pool), and ablations
+after ``pooled_bagged_3`` in one run they reuse its pool); the levers ``pooled_stop_aucpr`` /
+``_logloss`` (the early-stopping metric), ``pooled_patience_100`` / ``_200`` (early-stopping
+rounds), ``pooled_unconstrained`` (no monotone constraints), ``pooled_gap_90`` / ``_180``
+(training ends 90 or 180 days before valid), ``pooled_history_182`` / ``_252`` (the newest 26 or
+36 training weeks only) and ``pooled_train_horizon_90`` (training rows labelled with a 90-day
+horizon, valid and test with the industry's), each one ``Lever`` on the production path;
+``--boosters 1`` screens every pooled variant with one booster), and ablations
 ``without_<group>`` that train as ``current`` without one group of features (the sources that fed
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
 ``judgments_arbitration``, ``prepaid_refunds``; then ``registration_more``, ``criminal_cases``,
@@ -42,7 +48,10 @@ import dataclasses
 import datetime as dt
 import json
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -70,6 +79,8 @@ from models.oracle import oracle_scores
 from models.pipeline import IndustryResult, Prepared, prepare, train_industry
 from models.pooled import train_pooled
 from models.promotion import beats_baseline, gate
+from models.split import TrainingRows
+from models.train import TrainConfig
 from pipelines.flows.train import (
     pool_member,
     risk_directions,
@@ -107,31 +118,64 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
     "without_more_sources": tuple(n for names in MORE_SOURCE_GROUPS.values() for n in names),
 }
-POOLED = {
-    "pooled": (),
-    "pooled_without_new_sources": ABLATIONS["without_new_sources"],
-    "pooled_bagged_3": (),
-    "pooled_blend": (),
-    "pooled_blend_valid": (),
-    "pooled_blend_pr": (),
-    "pooled_bagged_3_without_more_sources": ABLATIONS["without_more_sources"],
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One change to the production path's pooled training (models.pooled): ``training`` keys
+    replace the shared TrainConfig's, ``rows`` keys make a models.split.TrainingRows (the
+    training period's rows; valid and test stay), ``constrained`` False trains without the
+    monotone constraints of the features' risk directions, ``drop`` leaves features out. A key
+    that names no setting fails (both models forbid extra keys)."""
+
+    training: Mapping[str, Any] = field(default_factory=dict)
+    rows: Mapping[str, Any] = field(default_factory=dict)
+    constrained: bool = True
+    drop: tuple[str, ...] = ()
+
+    def config(self, shared: TrainConfig, boosters: int | None = None) -> TrainConfig:
+        """``shared`` with this lever's keys; ``boosters`` (screening) replaces its seeds."""
+        seeds = {} if boosters is None else {"seeds": boosters}
+        return TrainConfig.model_validate({**shared.model_dump(), **self.training, **seeds})
+
+    def training_rows(self) -> TrainingRows:
+        return TrainingRows.model_validate(dict(self.rows))
+
+
+# The pooled variants: the production path (the shipped training block, three boosters), its
+# blends, and one lever each on top of it (issue 22: early stopping on few positives, monotone
+# constraints, the purge between train and valid, the training history's length, the training
+# label's horizon).
+PRODUCTION = Lever(training={"seeds": 3})
+POOLED: dict[str, Lever] = {
+    # One booster: the shipped block averages 3, which would make it pooled_bagged_3.
+    "pooled": Lever(training={"seeds": 1}),
+    "pooled_without_new_sources": Lever(drop=ABLATIONS["without_new_sources"]),
+    "pooled_bagged_3": PRODUCTION,
+    "pooled_blend": PRODUCTION,
+    "pooled_blend_valid": PRODUCTION,
+    "pooled_blend_pr": PRODUCTION,
+    "pooled_bagged_3_without_more_sources": Lever(
+        training={"seeds": 3}, drop=ABLATIONS["without_more_sources"]
+    ),
     # Production (pooled, 3 seeds) without the monthly activity trends (features.activity).
-    "pooled_bagged_3_without_activity": spec_names(activity.SPECS),
+    "pooled_bagged_3_without_activity": Lever(
+        training={"seeds": 3}, drop=spec_names(activity.SPECS)
+    ),
+    "pooled_stop_aucpr": Lever(training={"stopping_metric": "aucpr"}),
+    "pooled_stop_logloss": Lever(training={"stopping_metric": "logloss"}),
+    "pooled_patience_100": Lever(training={"early_stopping_rounds": 100}),
+    "pooled_patience_200": Lever(training={"early_stopping_rounds": 200}),
+    "pooled_unconstrained": Lever(constrained=False),
+    "pooled_gap_90": Lever(rows={"gap_days": 90}),
+    "pooled_gap_180": Lever(rows={"gap_days": 180}),
+    # The demo park's training period is about 47 weeks: the newest half and three quarters.
+    "pooled_history_182": Lever(rows={"history_days": 182}),
+    "pooled_history_252": Lever(rows={"history_days": 252}),
+    "pooled_train_horizon_90": Lever(rows={"horizon_days": 90}),
 }
 # Boosters averaged over this many consecutive training seeds (TrainConfig.seeds), else as current.
-# ``pooled`` is one booster: the shipped block averages 3, which would make it pooled_bagged_3.
-SEED_COUNTS = {
-    "single_seed": 1,
-    "bagged_3": 3,
-    "bagged_5": 5,
-    "pooled": 1,
-    "pooled_bagged_3": 3,
-    "pooled_blend": 3,
-    "pooled_blend_valid": 3,
-    "pooled_blend_pr": 3,
-    "pooled_bagged_3_without_more_sources": 3,
-    "pooled_bagged_3_without_activity": 3,
-}
+SEED_COUNTS = {"single_seed": 1, "bagged_3": 3, "bagged_5": 5}
 # The production pool (3 seeds) whose member models are blended with their logistic baselines
 # (models.blend), the weights fitted on the rows boosting stops on (``stopping``: the valid
 # period without the firms whose event training saw) or on every valid row (``valid``); or
@@ -243,22 +287,27 @@ def summarised(result, spec, stress: pl.DataFrame, seed: int) -> dict:
 def pooled(
     settings: Settings,
     seed: int,
-    drop: tuple[str, ...] = (),
-    seeds: int | None = None,
+    lever: Lever,
+    boosters: int | None = None,
     blend: str | None = None,
 ) -> dict:
     """The three industries pooled as the production pool trains them (models.pooled), each
-    member's model calibrated on its own rows and scored on its own test rows; ``seeds``, when
-    given, replaces the shared training block's count of boosters averaged over seeds; ``blend``
+    member's model calibrated on its own rows and scored on its own test rows, with ``lever``
+    applied; ``boosters``, when given, replaces the count of boosters averaged over seeds; ``blend``
     (``stopping`` or ``valid``) scores each member's blend with its logistic baseline instead,
     weighted on those rows of its own split (``blended``). The pool trained for one variant is
     kept for the next that needs the same one (``pooled_bagged_3`` then ``pooled_blend``)."""
     specs = load_industries()
-    members, results, until = _trained_pool(settings, seed, drop, seeds)
+    members, results, until, config = _trained_pool(settings, seed, lever, boosters)
     report = {}
     for key, result in results.items():
         if blend is None:
-            report[key] = summarised(result, specs[key], members[key].stress, seed)
+            report[key] = {
+                **summarised(result, specs[key], members[key].stress, seed),
+                "boosters": config.seeds,
+                "booster_rounds": result.model.metadata.get("seed_rounds"),
+                "train_rows": result.class_balance["train"]["rows"],
+            }
             continue
         part = prepare(
             members[key].history,
@@ -266,6 +315,7 @@ def pooled(
             specs[key],
             known_until=until,
             descriptors=registry.descriptor_names(),
+            training_rows=lever.training_rows(),
         )
         blended_result, weights = blended(result, part, blend)
         report[key] = {
@@ -276,32 +326,34 @@ def pooled(
     return report
 
 
-_POOLS: dict[tuple, tuple[dict, dict[str, IndustryResult], dt.date]] = {}
+_POOLS: dict[tuple, tuple[dict, dict[str, IndustryResult], dt.date, TrainConfig]] = {}
 
 
 def _trained_pool(
-    settings: Settings, seed: int, drop: tuple[str, ...], seeds: int | None
-) -> tuple[dict, dict[str, IndustryResult], dt.date]:
-    key = (str(settings.workdir), seed, drop, seeds)
+    settings: Settings, seed: int, lever: Lever, boosters: int | None
+) -> tuple[dict, dict[str, IndustryResult], dt.date, TrainConfig]:
+    specs = load_industries()
+    config = lever.config(next(iter(specs.values())).training, boosters)
+    rows_config = lever.training_rows()
+    key = (str(settings.workdir), seed, lever.drop, lever.constrained, config, rows_config)
     if key in _POOLS:
         return _POOLS[key]
-    specs = load_industries()
-    shared = next(iter(specs.values())).training
-    config = None if seeds is None else shared.model_copy(update={"seeds": seeds})
     members = {}
     for industry, spec in specs.items():
-        rows = read_history(settings.features / "history.parquet", spec).drop(drop, strict=False)
+        rows = read_history(settings.features / "history.parquet", spec)
+        rows = rows.drop(lever.drop, strict=False)
         until = rows.get_column("as_of").max()
         members[industry] = pool_member(settings, spec, rows, until)
     results = train_pooled(
         members,
         known_until=until,
-        directions=risk_directions(),
+        directions=risk_directions() if lever.constrained else None,
         descriptors=registry.descriptor_names(),
         seed=seed,
         config=config,
+        training_rows=rows_config,
     )
-    _POOLS[key] = (members, results, until)
+    _POOLS[key] = (members, results, until, config)
     return _POOLS[key]
 
 
@@ -365,15 +417,19 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--boosters",
+        type=int,
+        default=None,
+        help="screening: every pooled variant averages this many boosters instead of its own",
+    )
     args = parser.parse_args()
     settings = Settings(workdir=args.workdir)
     report, seconds, cpu_seconds = {}, {}, {}
     for variant in args.variants:
         started, cpu = time.perf_counter(), time.process_time()
         report[variant] = (
-            pooled(
-                settings, args.seed, POOLED[variant], SEED_COUNTS.get(variant), BLENDS.get(variant)
-            )
+            pooled(settings, args.seed, POOLED[variant], args.boosters, BLENDS.get(variant))
             if variant in POOLED
             else per_industry(settings, variant, args.seed)
         )
@@ -387,22 +443,29 @@ def main() -> None:
                 f"P@K {m['precision_at_k'][0]:.3f} | /oracle ROC "
                 f"{ratios['model/oracle']['roc_auc']} P@K "
                 f"{ratios['model/oracle']['precision_at_k']} | /baseline PR "
-                f"{ratios['model/baseline']['pr_auc']} | serves {r['gate']['serves']}"
+                f"{ratios['model/baseline']['pr_auc']} | serves {r['gate']['serves']}",
+                flush=True,
             )
             if "blend" in r:
                 print(f"  {'':<14} blend weights {r['blend']}")
                 print(f"  {'':<14} blend - booster {r['blend_vs_booster']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "workdir": str(args.workdir),
-            "seed": args.seed,
-            "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "results": report,
-            "seconds": seconds,
-            "cpu_seconds": cpu_seconds,
-        }
-        args.json.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        # After every variant, so a run stopped part way keeps the variants it finished.
+        if args.json:
+            write_report(args, report, seconds, cpu_seconds)
+
+
+def write_report(args: argparse.Namespace, report: dict, seconds: dict, cpu_seconds: dict) -> None:
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "workdir": str(args.workdir),
+        "seed": args.seed,
+        "boosters": args.boosters,
+        "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "results": report,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+    }
+    args.json.write_text(json.dumps(payload, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

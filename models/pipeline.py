@@ -7,6 +7,7 @@ test rows so that a promotion compares like with like.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,7 @@ from models.oracle import LATE_MONTHS, ORACLE, late_oracle_scores, oracle_scores
 from models.split import (
     OutOfTimeSplit,
     SplitBoundaries,
+    TrainingRows,
     out_of_time_split,
     purge_seen_positives,
 )
@@ -96,8 +98,10 @@ def prepare(
     *,
     known_until: date,
     descriptors: Collection[str] = (),
+    training_rows: TrainingRows | None = None,
 ) -> Prepared:
-    """Label the snapshots known by ``known_until``, split them out of time, name the inputs."""
+    """Label the snapshots known by ``known_until``, split them out of time, name the inputs;
+    ``training_rows`` (models.split.TrainingRows) changes only the training period's rows."""
     labelled = label_snapshots(history, outcomes, spec, known_until)
     if labelled.is_empty():
         raise ValueError(
@@ -105,6 +109,8 @@ def prepare(
             f"least {spec.horizon_days} days before {known_until})"
         )
     split = out_of_time_split(labelled, spec.horizon_days)
+    if training_rows is not None and training_rows != TrainingRows():
+        split = _with_training_rows(split, training_rows, outcomes, spec, known_until)
     # Descriptors such as the insufficient-data flag label a row for the lists; they are not
     # evidence of risk, so they never become model inputs.
     names = tuple(name for name in feature_columns(labelled) if name not in set(descriptors))
@@ -115,6 +121,30 @@ def prepare(
     if not purged:  # no unseen event left to stop on (a tiny park): the whole valid period
         stopping = split.valid
     return Prepared(spec, split, names, stopping, purged)
+
+
+def _with_training_rows(
+    split: OutOfTimeSplit,
+    rows: TrainingRows,
+    outcomes: pl.DataFrame,
+    spec: IndustrySpec,
+    known_until: date,
+) -> OutOfTimeSplit:
+    """``split`` with the training rows ``rows`` selects, relabelled with its horizon."""
+    train = rows.select(split.train)
+    if rows.horizon_days is not None:
+        if rows.horizon_days > spec.horizon_days:
+            raise ValueError(
+                f"{spec.key}: a training horizon of {rows.horizon_days} days is longer than the "
+                f"industry's {spec.horizon_days}; training labels may only look less far ahead"
+            )
+        # The same rows (the same firms had no event by their as-of date), labelled 1 only for
+        # an event within the shorter horizon.
+        shorter = spec.model_copy(update={"horizon_days": rows.horizon_days})
+        train = label_snapshots(train.drop(LABEL), outcomes, shorter, known_until)
+    when = train.get_column("as_of")
+    boundaries = dataclasses.replace(split.boundaries, train_start=when.min(), train_end=when.max())
+    return dataclasses.replace(split, train=train, boundaries=boundaries)
 
 
 def train_industry(

@@ -21,6 +21,7 @@ from models.calibrate import choose_calibrator
 from models.config import IndustrySpec
 from models.labels import LABEL
 from models.pipeline import IndustryResult, Prepared, evaluate_industry, prepare
+from models.split import TrainingRows
 from models.train import FIXED_INPUTS, RiskModel, TrainConfig, fit_risk_model
 
 INDICATOR_PREFIX = "industry_is_"
@@ -55,6 +56,7 @@ def train_pooled(
     seed: int = 0,
     config: TrainConfig | None = None,
     wanted: Collection[str] | None = None,
+    training_rows: TrainingRows | None = None,
 ) -> dict[str, IndustryResult]:
     """One booster over every member's rows; one ``IndustryResult`` per wanted member (all by
     default), in the members' order.
@@ -65,7 +67,8 @@ def train_pooled(
     park's valid weeks without one), which must not stop the others.
 
     ``config`` defaults to the members' shared training settings (models.config refuses a
-    member with its own), which must then be the same for all.
+    member with its own), which must then be the same for all. ``training_rows``
+    (models.split.TrainingRows) changes every member's training rows alike.
     """
     if len(members) < 2:
         raise ValueError(f"a pool needs two industries or more, got {list(members)}")
@@ -75,7 +78,12 @@ def train_pooled(
         raise ValueError(f"{strangers} are not members of the pool {list(members)}")
     prepared = {
         key: prepare(
-            m.history, m.outcomes, m.spec, known_until=known_until, descriptors=descriptors
+            m.history,
+            m.outcomes,
+            m.spec,
+            known_until=known_until,
+            descriptors=descriptors,
+            training_rows=training_rows,
         )
         for key, m in members.items()
     }

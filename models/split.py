@@ -18,6 +18,13 @@ while the out-of-time test fell to 0.70, with early stopping running to the last
 
 The usable span (as-of range minus the two gaps) is shared out by ``train_fraction`` and
 ``valid_fraction``; test gets the rest. Boundaries are snapped to as-of dates present in the data.
+
+``TrainingRows`` changes only the training period's rows, leaving the valid and test periods
+(and so the out-of-time estimate's rows) as they are: it drops the newest ``gap_days`` of
+training weeks (a gap between train and valid with T0 fixed), keeps at most the newest
+``history_days`` of them, and may label them with a shorter ``horizon_days`` than the industry's
+(``models.pipeline.prepare``). Measured as levers in BENCHMARKS.md ("Early stopping,
+constraints, purge, history and horizon").
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,38 @@ def out_of_time_split(
         test=labelled.filter(when >= test_dates[0]),
         boundaries=boundaries,
     )
+
+
+class TrainingRows(BaseModel):
+    """Which rows of the training period train the booster (the defaults: all of them, labelled
+    with the industry's horizon). Valid and test are never changed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Training as-of dates within this many days of train_end are dropped: with the horizon's
+    # days, no training label sees an event after train_end, so none labels valid rows too.
+    gap_days: int = Field(default=0, ge=0)
+    # Only the newest training as-of dates within this many days of the (gapped) train end.
+    history_days: int | None = Field(default=None, gt=0)
+    # The training rows' label horizon, when shorter than the industry's (valid and test keep
+    # the industry's: the regulator's event window is what is evaluated and calibrated).
+    horizon_days: int | None = Field(default=None, gt=0)
+
+    def select(self, train: pl.DataFrame, *, time_col: str = "as_of") -> pl.DataFrame:
+        """``train`` without the dates the gap and the history length leave out."""
+        if train.is_empty():
+            return train
+        end = train.get_column(time_col).max() - timedelta(days=self.gap_days)
+        kept = pl.col(time_col) <= end
+        if self.history_days is not None:
+            kept = kept & (pl.col(time_col) > end - timedelta(days=self.history_days))
+        selected = train.filter(kept)
+        if selected.is_empty():
+            raise ValueError(
+                f"no training rows left with a {self.gap_days}-day gap and "
+                f"{self.history_days} days of history (train ends {end + timedelta(self.gap_days)})"
+            )
+        return selected
 
 
 def purge_seen_positives(

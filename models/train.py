@@ -55,6 +55,10 @@ class TrainConfig(BaseModel):
     reg_lambda: float = Field(default=1.0, ge=0)
     max_rounds: int = Field(default=1000, ge=1)
     early_stopping_rounds: int = Field(default=50, ge=1)
+    # The validation metric boosting stops on (xgboost's eval_metric): auc, or aucpr and logloss,
+    # which weigh the few positives differently (BENCHMARKS.md, "Early stopping, constraints,
+    # purge, history and horizon").
+    stopping_metric: Literal["auc", "aucpr", "logloss"] = "auc"
     # Positive-class weight: none = 1, sqrt = sqrt(neg/pos), full = neg/pos. The calibrator
     # undoes the resulting shift in probabilities; the weight only changes what the trees learn.
     class_balance: Literal["none", "sqrt", "full"] = "sqrt"
@@ -218,7 +222,7 @@ def booster_params(config: TrainConfig, y: np.ndarray, monotone: Sequence[int]) 
     weight = {"none": 1.0, "sqrt": float(np.sqrt(ratio)), "full": ratio}[config.class_balance]
     params: dict[str, Any] = {
         "objective": "binary:logistic",
-        "eval_metric": "auc",
+        "eval_metric": config.stopping_metric,
         "tree_method": "hist",
         "learning_rate": config.learning_rate,
         "max_depth": config.max_depth,

@@ -5,6 +5,7 @@ says which model the promotion gate would serve."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "signal_variants.p
 def bench():
     spec = importlib.util.spec_from_file_location("signal_variants_benchmark", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through it
     spec.loader.exec_module(module)
     return module
 
@@ -26,19 +28,20 @@ def bench():
 def test_pooled_is_one_booster_although_the_shipped_block_averages_three(bench):
     shared = next(iter(load_industries().values())).training
     assert shared.seeds == 3  # without its own count, pooled would train pooled_bagged_3
-    assert bench.SEED_COUNTS["pooled"] == 1
-    assert bench.SEED_COUNTS["pooled_bagged_3"] == 3
+    assert bench.POOLED["pooled"].config(shared).seeds == 1
+    assert bench.POOLED["pooled_bagged_3"].config(shared).seeds == 3
 
 
 def test_pooled_three_seeds_without_more_sources_drops_exactly_the_second_set(bench):
     variant = "pooled_bagged_3_without_more_sources"
     assert variant in bench.VARIANTS
-    assert bench.SEED_COUNTS[variant] == bench.SEED_COUNTS["pooled_bagged_3"] == 3
-    dropped = set(bench.POOLED[variant])
+    shared = next(iter(load_industries().values())).training
+    assert bench.POOLED[variant].config(shared).seeds == 3
+    dropped = set(bench.POOLED[variant].drop)
     assert dropped == set(bench.ABLATIONS["without_more_sources"])
     first_set = {n for g in ("inspections", "credit_records") for n in bench.SOURCE_GROUPS[g]}
     assert dropped and not dropped & first_set
-    assert bench.POOLED["pooled_bagged_3"] == ()
+    assert bench.POOLED["pooled_bagged_3"].drop == ()
 
 
 def firms(n_firms: int, weeks: int, seed: int):

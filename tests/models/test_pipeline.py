@@ -8,7 +8,9 @@ import pytest
 
 from models.baseline import LogisticBaseline
 from models.evaluate import METRICS
-from models.pipeline import evaluate_on, feature_columns, train_industry
+from models.labels import LABEL
+from models.pipeline import evaluate_on, feature_columns, prepare, train_industry
+from models.split import TrainingRows
 from models.train import RiskModel, TrainConfig
 
 from .conftest import snapshot_park
@@ -139,3 +141,55 @@ def test_boosting_stops_on_unseen_events_and_calibrates_on_the_whole_valid_perio
     assert result.params["stopping_purged"]
     assert result.model.metadata["valid_rows"] == result.params["stopping_rows"] < valid_rows
     assert result.model.metadata["calibration_rows"] == valid_rows
+
+
+def test_training_rows_change_only_the_training_period(park, finance):
+    history, outcomes = park
+    default = prepare(history, outcomes, finance, known_until=KNOWN_UNTIL)
+    gapped = prepare(
+        history,
+        outcomes,
+        finance,
+        known_until=KNOWN_UNTIL,
+        training_rows=TrainingRows(gap_days=finance.horizon_days),
+    )
+    assert gapped.split.valid.equals(default.split.valid)
+    assert gapped.split.test.equals(default.split.test)
+    end = default.split.boundaries.train_end
+    # The last weekly as-of date at least the horizon before the training period's end.
+    gap = timedelta(days=finance.horizon_days)
+    assert end - gap - timedelta(weeks=1) < gapped.split.boundaries.train_end <= end - gap
+    assert gapped.split.train.get_column("as_of").max() == gapped.split.boundaries.train_end
+    assert gapped.split.boundaries.t0 == default.split.boundaries.t0
+
+
+def test_a_shorter_training_horizon_relabels_the_training_rows_only(park, finance):
+    history, outcomes = park
+    default = prepare(history, outcomes, finance, known_until=KNOWN_UNTIL)
+    shorter = prepare(
+        history,
+        outcomes,
+        finance,
+        known_until=KNOWN_UNTIL,
+        training_rows=TrainingRows(horizon_days=30),
+    )
+    assert shorter.split.valid.equals(default.split.valid)
+    assert shorter.split.test.equals(default.split.test)
+    before = default.split.train.get_column(LABEL)
+    after = shorter.split.train.get_column(LABEL)
+    # The same rows; an event within 30 days is one within the horizon, not the other way round.
+    assert shorter.split.train.drop(LABEL).equals(default.split.train.drop(LABEL))
+    assert 0 < after.sum() < before.sum()
+    assert not (after > before).any()
+
+
+def test_a_training_horizon_longer_than_the_industrys_is_refused(park, finance):
+    history, outcomes = park
+    with pytest.raises(ValueError, match="finance: a training horizon of 365 days is longer"):
+        prepare(
+            history,
+            outcomes,
+            finance,
+            known_until=KNOWN_UNTIL,
+            training_rows=TrainingRows(horizon_days=365),
+        )

@@ -6,8 +6,9 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from models.split import out_of_time_split, purge_seen_positives
+from models.split import TrainingRows, out_of_time_split, purge_seen_positives
 
 
 def weekly(weeks: int, firms: int = 2, start: date = date(2023, 1, 2)) -> pl.DataFrame:
@@ -114,3 +115,36 @@ def test_purge_names_a_missing_column():
     train = pl.DataFrame({"firm": ["F1"], "label": [1]})
     with pytest.raises(ValueError, match=r"train rows lack the columns \['uscc'\]"):
         purge_seen_positives(train, train)
+
+
+def test_training_rows_gap_drops_the_newest_training_weeks_only():
+    split = out_of_time_split(weekly(156), 30)
+    train = TrainingRows(gap_days=28).select(split.train)
+    end = split.boundaries.train_end
+    assert train.get_column("as_of").max() == end - timedelta(days=28)
+    # A week at exactly the gap's edge stays; the four after it go.
+    assert train.height == split.train.height - 4 * 2
+
+
+def test_training_rows_history_keeps_the_newest_weeks_before_the_gap():
+    split = out_of_time_split(weekly(156), 30)
+    train = TrainingRows(gap_days=7, history_days=70).select(split.train)
+    dates = train.get_column("as_of").unique().sort()
+    end = split.boundaries.train_end - timedelta(days=7)
+    assert dates.to_list() == [end - timedelta(weeks=w) for w in range(9, -1, -1)]
+
+
+def test_training_rows_defaults_keep_every_training_row():
+    split = out_of_time_split(weekly(156), 30)
+    assert TrainingRows().select(split.train).equals(split.train)
+
+
+def test_training_rows_leaving_no_row_are_refused():
+    split = out_of_time_split(weekly(60), 30)
+    with pytest.raises(ValueError, match="no training rows left"):
+        TrainingRows(gap_days=1000).select(split.train)
+
+
+def test_training_rows_refuse_a_setting_they_do_not_have():
+    with pytest.raises(ValidationError, match="gap_weeks"):
+        TrainingRows.model_validate({"gap_weeks": 4})

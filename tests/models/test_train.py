@@ -8,6 +8,7 @@ import xgboost as xgb
 from models.train import (
     AdditivityError,
     RiskModel,
+    TrainConfig,
     fit_risk_model,
     monotone_constraints,
 )
@@ -146,3 +147,16 @@ def test_calibration_rows_set_the_probabilities_not_the_trees():
     assert shifted.predict_proba(test).mean() > plain.predict_proba(test).mean()
     assert shifted.metadata["calibration_rows"] == richer.height
     assert plain.metadata["calibration_rows"] == valid.height
+
+
+@pytest.mark.parametrize("metric", ["aucpr", "logloss"])
+def test_boosting_stops_on_the_configured_metric(metric):
+    config = FAST.model_copy(update={"max_rounds": 400, "stopping_metric": metric})
+    fitted = fit_risk_model(frame(13), frame(14), FEATURES, config=config)
+    assert fitted.metadata["xgb_params"]["eval_metric"] == metric
+    assert fitted.metadata["n_trees"] < 400
+
+
+def test_an_unknown_stopping_metric_is_refused():
+    with pytest.raises(ValueError, match="stopping_metric"):
+        TrainConfig(stopping_metric="error")
