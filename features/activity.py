@@ -41,28 +41,31 @@ class Measure:
 
     def trend(self) -> FeatureSpec:
         zh, en = self.what
-        return feature(
-            f"{self.stem}_trend_3m",
-            FAMILY_NAME,
-            [self.source],
-            Unit.signed_ratio,
-            DOWN,
+        return self._spec(
+            "trend_3m",
             (f"最近3个月月均{zh}较此前3个月的变化", f"Monthly {en}, last 3 months vs the 3 before"),
             (f"近3个月{zh}较前3个月变化 {{value}}", f"{en} {{value}} vs the previous 3 months"),
-            window=QUARTER,
-            evidence=[self.evidence()],
         )
 
     def year_on_year(self) -> FeatureSpec:
         zh, en = self.what
+        return self._spec(
+            "yoy_3m",
+            (f"最近3个月月均{zh}同比变化", f"Monthly {en}, last 3 months year on year"),
+            (f"近3个月{zh}同比变化 {{value}}", f"{en} {{value}} year on year"),
+        )
+
+    def _spec(
+        self, suffix: str, description: tuple[str, str], template: tuple[str, str]
+    ) -> FeatureSpec:
         return feature(
-            f"{self.stem}_yoy_3m",
+            f"{self.stem}_{suffix}",
             FAMILY_NAME,
             [self.source],
             Unit.signed_ratio,
             DOWN,
-            (f"最近3个月月均{zh}同比变化", f"Monthly {en}, last 3 months year on year"),
-            (f"近3个月{zh}同比变化 {{value}}", f"{en} {{value}} year on year"),
+            description,
+            template,
             window=QUARTER,
             evidence=[self.evidence()],
         )

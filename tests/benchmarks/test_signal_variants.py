@@ -4,8 +4,6 @@ under another name."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,17 +13,12 @@ from pydantic import ValidationError
 
 from models.config import load_industries
 from models.split import TrainingRows
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "signal_variants.py"
+from tests.benchmarks.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("signal_variants_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_script("signal_variants")
 
 
 @pytest.fixture(scope="module")

@@ -4,25 +4,16 @@ says which model the promotion gate would serve."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from models.config import load_industries
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "signal_variants.py"
+from tests.benchmarks.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("signal_variants_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_script("signal_variants")
 
 
 def test_pooled_is_one_booster_although_the_shipped_block_averages_three(bench):
