@@ -23,7 +23,7 @@ runtime.configure()
 def pytest_collection_modifyitems(items):
     """Modules with slow tests run first, each kept whole (its module fixtures are built once).
 
-    The test command spreads whole files over two workers (``--dist loadfile``) in collection
+    The test command spreads whole files over its workers (``--dist loadfile``) in collection
     order; a slow module collected last would otherwise run alone after every quick one.
     """
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
