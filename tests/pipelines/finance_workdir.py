@@ -99,9 +99,10 @@ def write_history_and_outcomes(
 
 @contextmanager
 def declared_without_pool(folder: Path) -> Iterator[Path]:
-    """The shipped models/industries.yaml without its ``pool:`` block, in force while open: a
+    """The declaration in force (the tests' light copy) without its ``pool:`` block, while open: a
     workdir of finance firms only trains finance alone (a pool needs its members' rows)."""
-    declared = yaml.safe_load(industries.SHIPPED.read_text(encoding="utf-8"))
+    # The declaration in force (the tests' light copy of the shipped one).
+    declared = yaml.safe_load(industries.declaration_path().read_text(encoding="utf-8"))
     declared.pop("pool", None)
     path = folder / "industries.yaml"
     path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")

@@ -44,7 +44,8 @@ CONSTRUCTION = {
 
 @pytest.fixture(scope="module")
 def declaration(tmp_path_factory):
-    declared = yaml.safe_load(industries.SHIPPED.read_text(encoding="utf-8"))
+    # The declaration in force (the tests' light copy of the shipped one).
+    declared = yaml.safe_load(industries.declaration_path().read_text(encoding="utf-8"))
     declared["industries"]["construction"] = CONSTRUCTION
     path = tmp_path_factory.mktemp("declaration") / "industries.yaml"
     path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
