@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from models.config import load_industries
 from models.split import TrainingRows
-from tests.benchmarks.scripts import load_script
+from tests.benchmarks.scripts import load_script, shipped_training
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def bench():
 
 @pytest.fixture(scope="module")
 def shared():
-    return next(iter(load_industries().values())).training
+    return shipped_training()
 
 
 def test_every_pooled_variant_names_real_settings(bench, shared):

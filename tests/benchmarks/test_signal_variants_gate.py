@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.config import load_industries
-from tests.benchmarks.scripts import load_script
+from tests.benchmarks.scripts import load_script, shipped_training
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def bench():
 
 
 def test_pooled_is_one_booster_although_the_shipped_block_averages_three(bench):
-    shared = next(iter(load_industries().values())).training
+    shared = shipped_training()
     assert shared.seeds == 3  # without its own count, pooled would train pooled_bagged_3
     assert bench.POOLED["pooled"].config(shared).seeds == 1
     assert bench.POOLED["pooled_bagged_3"].config(shared).seeds == 3
@@ -26,7 +26,7 @@ def test_pooled_is_one_booster_although_the_shipped_block_averages_three(bench):
 def test_pooled_three_seeds_without_more_sources_drops_exactly_the_second_set(bench):
     variant = "pooled_bagged_3_without_more_sources"
     assert variant in bench.VARIANTS
-    shared = next(iter(load_industries().values())).training
+    shared = shipped_training()
     assert bench.POOLED[variant].config(shared).seeds == 3
     dropped = set(bench.POOLED[variant].drop)
     assert dropped == set(bench.ABLATIONS["without_more_sources"])
