@@ -17,4 +17,5 @@ fi
 # Whole files per worker (module fixtures built once). Three workers on the two-core machine,
 # where the suite also waits on servers, flow-run processes and kernels: on an idle fresh clone
 # of 9dbeb8a pytest took 1,057 s on three workers and 1,073 s on two (README).
+# The test parks train a light copy of models/industries.yaml (tests/conftest.py).
 .venv/bin/pytest -q -p no:cacheprovider -n "${EWS_TEST_WORKERS:-3}" --dist loadfile "$@"
