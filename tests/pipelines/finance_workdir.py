@@ -101,7 +101,6 @@ def write_history_and_outcomes(
 def declared_without_pool(folder: Path) -> Iterator[Path]:
     """The declaration in force (the tests' light copy) without its ``pool:`` block, while open: a
     workdir of finance firms only trains finance alone (a pool needs its members' rows)."""
-    # The declaration in force (the tests' light copy of the shipped one).
     declared = yaml.safe_load(industries.declaration_path().read_text(encoding="utf-8"))
     declared.pop("pool", None)
     path = folder / "industries.yaml"
