@@ -5,9 +5,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 
 # Headless Chromium and CJK fonts for the browser tests and Chinese charts (Debian packages).
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-    || echo "chromium could not be installed: browser tests will be skipped"
+# Each is checked on its own: a machine with Chromium but no CJK font draws Chinese labels as boxes.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed" || missing+=(fonts-noto-cjk)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    || echo "${missing[*]} could not be installed: browser tests are skipped, charts use English labels"
 fi
 
 .venv/bin/ruff check .
