@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -30,12 +31,29 @@ LABEL_CHARS = 16
 PARALLEL_FROM = 60
 
 
+# File names of those fonts' files, to find one installed after matplotlib cached its font list.
+CJK_FONT_FILES = ("NotoSansCJK", "NotoSansSC", "wqy-zenhei", "SourceHanSans")
+
+
+@cache
 def chinese_font() -> str | None:
-    """The first installed font that can draw Chinese (Debian: fonts-noto-cjk), else None."""
+    """The first installed font that can draw Chinese (Debian: fonts-noto-cjk), else None.
+
+    matplotlib lists the system's fonts once and keeps the list in its cache, so a font
+    installed afterwards is not in it: without one in the list, the system's font files are
+    searched for one and added (once per process)."""
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    def listed() -> str | None:
+        names = {font.name for font in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in names), None)
+
+    if (name := listed()) is not None:
+        return name
+    for path in font_manager.findSystemFonts():
+        if any(stem in Path(path).name for stem in CJK_FONT_FILES):
+            font_manager.fontManager.addfont(path)
+    return listed()
 
 
 def _setup() -> None:

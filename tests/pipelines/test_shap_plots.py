@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from matplotlib import font_manager
 
 from pipelines import shap_plots
 
@@ -78,3 +79,47 @@ def test_a_chart_that_fails_to_draw_leaves_no_figure_open(tmp_path):
     with pytest.raises(Exception, match="does not match the shape"):  # shap's DimensionError
         shap_plots.draw_beeswarm(values, np.zeros(10), data[:, :2], LABELS, tmp_path / "b.png")
     assert plt.get_fignums() == before
+
+
+class FontList:
+    """A stand-in for matplotlib's font manager: its cached list, and the files added to it."""
+
+    def __init__(self, names: list[str]):
+        self.ttflist = [font_manager.FontEntry(name=name) for name in names]
+        self.added: list[str] = []
+
+    def addfont(self, path: str) -> None:
+        self.added.append(path)
+        if "NotoSansCJK" in path:
+            self.ttflist.append(font_manager.FontEntry(name="Noto Sans CJK SC"))
+
+
+@pytest.fixture
+def font_list(monkeypatch):
+    def install(names: list[str], files: list[str]) -> FontList:
+        fonts = FontList(names)
+        monkeypatch.setattr(font_manager, "fontManager", fonts)
+        monkeypatch.setattr(font_manager, "findSystemFonts", lambda: files)
+        return fonts
+
+    shap_plots.chinese_font.cache_clear()
+    yield install
+    shap_plots.chinese_font.cache_clear()
+
+
+def test_a_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(font_list):
+    fonts = font_list(["DejaVu Sans"], ["/f/DejaVuSans.ttf", "/f/NotoSansCJK-Regular.ttc"])
+    assert shap_plots.chinese_font() == "Noto Sans CJK SC"
+    assert fonts.added == ["/f/NotoSansCJK-Regular.ttc"]
+
+
+def test_a_cjk_font_already_listed_needs_no_search(font_list):
+    fonts = font_list(["DejaVu Sans", "WenQuanYi Zen Hei"], ["/f/NotoSansCJK-Regular.ttc"])
+    assert shap_plots.chinese_font() == "WenQuanYi Zen Hei"
+    assert fonts.added == []
+
+
+def test_no_cjk_font_on_the_system_gives_none(font_list):
+    fonts = font_list(["DejaVu Sans"], ["/f/DejaVuSans.ttf"])
+    assert shap_plots.chinese_font() is None
+    assert fonts.added == []
