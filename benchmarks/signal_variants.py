@@ -31,12 +31,14 @@ horizon, valid and test with the industry's), each one ``Lever`` on the producti
 none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
 ``judgments_arbitration``, ``prepaid_refunds``; then ``registration_more``, ``criminal_cases``,
 ``prepaid_consumption``, ``annual_report_more``, ``tax_filings``, ``customs``,
-``public_support``) or without all of them (``without_new_sources``: the 140 inputs before issue
-22) or without the second set (``without_more_sources``: the 175 before it), so each group's
-effect is measured on the same history. Each industry's result also says which model the
-promotion gate would serve on a park without a champion (``gate``: the boosted model only when
-shown better than its logistic baseline, models.promotion), and each variant's wall and CPU
-seconds are recorded (``seconds``, ``cpu_seconds``: training and scoring every industry).
+``public_support``; then ``annual_filing``, ``annual_social_insurance``, ``annual_assets``,
+``wage_statistics``) or without all of them (``without_new_sources``: the inputs before issue
+22) or without the second set (``without_more_sources``) or the third
+(``without_third_sources``; ``pooled_bagged_3_without_third_sources`` on the production path),
+so each group's effect is measured on the same history. Each industry's result also says which
+model the promotion gate would serve on a park without a champion (``gate``: the boosted model
+only when shown better than its logistic baseline, models.promotion), and each variant's wall
+and CPU seconds are recorded (``seconds``, ``cpu_seconds``: training and scoring every industry).
 
     .venv/bin/python benchmarks/signal_variants.py --workdir ews_demo --json bench_out/signal.json
 """
@@ -62,6 +64,7 @@ from features import (
     annual_report,
     courts,
     credit_records,
+    headcount,
     inspections,
     linked_firms,
     prepaid,
@@ -112,11 +115,21 @@ MORE_SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
     "customs": spec_names(tax.CUSTOMS_SPECS),
     "public_support": spec_names(tax.SUPPORT_SPECS),
 }
+# The third set: annual filing status, the reports' social-insurance and assets sections, and
+# the statistics bureau's labour and wage statistics (issue 22).
+THIRD_SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
+    "annual_filing": spec_names(annual_report.FILING_SPECS),
+    "annual_social_insurance": spec_names(annual_report.SOCIAL_INSURANCE_SPECS),
+    "annual_assets": spec_names((annual_report.BANK_LOANS_TO_REVENUE,)),
+    "wage_statistics": spec_names(headcount.WAGE_STATISTICS_SPECS),
+}
 SOURCE_GROUPS.update(MORE_SOURCE_GROUPS)
+SOURCE_GROUPS.update(THIRD_SOURCE_GROUPS)
 ABLATIONS: dict[str, tuple[str, ...]] = {
     **{f"without_{group}": names for group, names in SOURCE_GROUPS.items()},
     "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
     "without_more_sources": tuple(n for names in MORE_SOURCE_GROUPS.values() for n in names),
+    "without_third_sources": tuple(n for names in THIRD_SOURCE_GROUPS.values() for n in names),
 }
 
 
@@ -157,6 +170,9 @@ POOLED: dict[str, Lever] = {
     "pooled_blend_pr": PRODUCTION,
     "pooled_bagged_3_without_more_sources": Lever(
         training={"seeds": 3}, drop=ABLATIONS["without_more_sources"]
+    ),
+    "pooled_bagged_3_without_third_sources": Lever(
+        training={"seeds": 3}, drop=ABLATIONS["without_third_sources"]
     ),
     # Production (pooled, 3 seeds) without the monthly activity trends (features.activity).
     "pooled_bagged_3_without_activity": Lever(

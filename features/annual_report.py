@@ -1,13 +1,24 @@
 """Annual reports: leverage, net margin and revenue growth from the latest report usable at T
 (and the one before it for growth); the corrections made to the latest report, and the
-guarantees given and equity transfers declared in the latest report of each kind."""
+guarantees given and equity transfers declared in the latest report of each kind; whether the
+firm filed its reports (on time, late or not at all), the pension arrears and contributions of
+its social-insurance section, and its bank loans against revenue from the assets section."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from features.family import DOWN, UP, Evidence, Family, Step, Unit, feature, names
-from features.panel import LATEST, annual_panel, at, change, ratio, summarise
+from features.panel import (
+    LATEST,
+    annual_panel,
+    at,
+    change,
+    label_at,
+    periods_where,
+    ratio,
+    summarise,
+)
 from features.point_in_time import EVENT_DATE, GRID_ROW, valid_rows
 from features.source_set import SourceFamily, SourceSet, one
 
@@ -16,6 +27,14 @@ ANNUAL_REPORT = one("annual_report_basic")
 CORRECTIONS = one("annual_report_corrections")
 GUARANTEES = one("annual_report_guarantees")
 EQUITY_TRANSFERS = one("annual_report_equity_transfer")
+FILING_STATUS = one("annual_report_filing_status")
+SOCIAL_INSURANCE = one("annual_report_social_insurance")
+ASSETS = one("annual_report_assets")
+# The market regulator's filing statuses: filed on time, filed late, not filed.
+NOT_FILED = "未报送"
+FILED_LATE = "逾期补报"
+# Report years looked back over for lapses: the latest three usable at T.
+FILING_LAGS = (0, 1, 2)
 # A report of year Y arrives in the middle of Y + 1; one more than two years older than T's year
 # says nothing about the firm now (a firm that stopped giving guarantees files no rows).
 REPORT_REACH_DAYS = 3 * 365 + 1
@@ -117,6 +136,82 @@ EQUITY_TRANSFER_COUNT = feature(
     evidence=[Evidence(EQUITY_TRANSFERS, TRANSFERS_SHOWN, window_days=REPORT_REACH_DAYS)],
 )
 
+LATEST_FILINGS = Evidence(
+    FILING_STATUS, ("filing_status", "filed_date"), mode="panel", lags=FILING_LAGS
+)
+LATEST_NOT_FILED = feature(
+    "report_latest_not_filed",
+    FAMILY_NAME,
+    [FILING_STATUS],
+    Unit.flag,
+    UP,
+    ("最近报告年度未报送年报", "The latest annual report due was not filed"),
+    ("最近报告年度未报送年报：{value}", "latest annual report not filed: {value}"),
+    evidence=[LATEST_FILINGS],
+)
+FILING_LAPSES = feature(
+    "report_filing_lapses_3y",
+    FAMILY_NAME,
+    [FILING_STATUS],
+    Unit.count,
+    UP,
+    (
+        "最近三个报告年度中逾期补报或未报送年报的年数",
+        "Of the latest three report years, those filed late or not at all",
+    ),
+    (
+        "最近三个报告年度中 {value} 年逾期或未报送年报",
+        "annual report late or not filed in {value} of the latest three [year|years]",
+    ),
+    evidence=[LATEST_FILINGS],
+)
+SOCIAL_INSURANCE_SHOWN = ("pension_insured", "pension_paid", "accumulated_arrears")
+PENSION_ARREARS = feature(
+    "report_pension_arrears",
+    FAMILY_NAME,
+    [SOCIAL_INSURANCE],
+    Unit.cny,
+    UP,
+    (
+        "最近年报社保信息中的养老保险累计欠缴金额",
+        "Accumulated pension arrears declared in the latest annual report",
+    ),
+    (
+        "最近年报申报养老保险累计欠缴 {value}",
+        "pension arrears of {value} declared in the latest annual report",
+    ),
+    evidence=[Evidence(SOCIAL_INSURANCE, SOCIAL_INSURANCE_SHOWN, mode="panel", lags=(0,))],
+)
+PENSION_PAID_GROWTH = feature(
+    "report_pension_paid_growth",
+    FAMILY_NAME,
+    [SOCIAL_INSURANCE],
+    Unit.signed_ratio,
+    DOWN,
+    (
+        "最近年报养老保险实际缴费较上年变化",
+        "Pension contributions paid in the latest annual report vs the year before",
+    ),
+    ("年报养老保险缴费较上年变化 {value}", "pension contributions {value} vs the year before"),
+    evidence=[Evidence(SOCIAL_INSURANCE, SOCIAL_INSURANCE_SHOWN, mode="panel", lags=(0, 1))],
+)
+BANK_LOANS_TO_REVENUE = feature(
+    "report_bank_loans_to_revenue",
+    FAMILY_NAME,
+    [ASSETS],
+    Unit.multiple,
+    UP,
+    (
+        "最近年报银行贷款与主营业务收入之比",
+        "Bank loans / main business revenue in the latest annual report",
+    ),
+    (
+        "年报银行贷款为主营业务收入的 {value} 倍",
+        "bank loans at {value} times main business revenue in the latest annual report",
+    ),
+    evidence=[Evidence(ASSETS, ("bank_loans", "main_business_revenue"), mode="panel", lags=(0,))],
+)
+
 
 def annual_report(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     members = sources.family(ANNUAL_REPORT)
@@ -189,11 +284,59 @@ def report_equity_transfers(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFr
     )
 
 
+def report_filing(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    members = sources.family(FILING_STATUS)
+    if not members:
+        return None
+    long = annual_panel(sources, members, grid, [], FILING_LAGS, labels=("filing_status",))
+    status = pl.col("filing_status")
+    return summarise(
+        long,
+        (label_at("filing_status", 0) == NOT_FILED).cast(pl.Float64).alias(LATEST_NOT_FILED.name),
+        periods_where(status.is_in([NOT_FILED, FILED_LATE]), FILING_LAGS)
+        .cast(pl.Float64)
+        .alias(FILING_LAPSES.name),
+    ).drop(LATEST)
+
+
+def report_social_insurance(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    members = sources.family(SOCIAL_INSURANCE)
+    if not members:
+        return None
+    long = annual_panel(sources, members, grid, ["accumulated_arrears", "pension_paid"], (0, 1))
+    return summarise(
+        long,
+        (at("accumulated_arrears", 0) * TEN_THOUSAND_YUAN)
+        .cast(pl.Float64)
+        .alias(PENSION_ARREARS.name),
+        change(at("pension_paid", 0), at("pension_paid", 1))
+        .cast(pl.Float64)
+        .alias(PENSION_PAID_GROWTH.name),
+    ).drop(LATEST)
+
+
+def report_assets(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    members = sources.family(ASSETS)
+    if not members:
+        return None
+    long = annual_panel(sources, members, grid, ["bank_loans", "main_business_revenue"], (0,))
+    return summarise(
+        long,
+        ratio(at("bank_loans", 0), at("main_business_revenue", 0))
+        .cast(pl.Float64)
+        .alias(BANK_LOANS_TO_REVENUE.name),
+    ).drop(LATEST)
+
+
 RATIO_SPECS = (LIABILITY_RATIO, PROFIT_MARGIN, REVENUE_GROWTH)
 GUARANTEE_SPECS = (GUARANTEE_COUNT, GUARANTEE_PRINCIPAL)
 # Added for issue 22 (sources that carried stress and fed nothing); ablated as one group.
 MORE_SPECS = (CORRECTION_COUNT, *GUARANTEE_SPECS, EQUITY_TRANSFER_COUNT)
-SPECS = (*RATIO_SPECS, *MORE_SPECS)
+FILING_SPECS = (LATEST_NOT_FILED, FILING_LAPSES)
+SOCIAL_INSURANCE_SPECS = (PENSION_ARREARS, PENSION_PAID_GROWTH)
+# The third set (issue 22): the filing status, social-insurance and assets sections.
+THIRD_SPECS = (*FILING_SPECS, *SOCIAL_INSURANCE_SPECS, BANK_LOANS_TO_REVENUE)
+SPECS = (*RATIO_SPECS, *MORE_SPECS, *THIRD_SPECS)
 FAMILY = Family(
     FAMILY_NAME,
     SPECS,
@@ -202,5 +345,8 @@ FAMILY = Family(
         Step(report_corrections, (CORRECTION_COUNT.name,)),
         Step(report_guarantees, names(GUARANTEE_SPECS)),
         Step(report_equity_transfers, (EQUITY_TRANSFER_COUNT.name,)),
+        Step(report_filing, names(FILING_SPECS)),
+        Step(report_social_insurance, names(SOCIAL_INSURANCE_SPECS)),
+        Step(report_assets, (BANK_LOANS_TO_REVENUE.name,)),
     ),
 )

@@ -1,15 +1,18 @@
-"""Insured headcount (the pension scheme's insured count): its level and how it changed."""
+"""Insured headcount (the pension scheme's insured count): its level and how it changed; and the
+statistics bureau's annual labour and wage statistics: average employees and total wages
+against the year before."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from features.family import DOWN, NONE, Evidence, Family, Step, Unit, feature, months, names
-from features.panel import LATEST, at, change, monthly_panel, summarise
+from features.panel import LATEST, annual_panel, at, change, monthly_panel, summarise
 from features.source_set import SourceSet, one
 
 FAMILY_NAME = "headcount"
 PENSION = one("si_pension")
+WAGE_STATISTICS = one("tax_stats_labour_wages")
 LAGS = (3, 6, 12)
 
 
@@ -68,6 +71,44 @@ RELATIVE_CHANGE = tuple(
     )
     for lag in LAGS
 )
+WAGE_STATISTICS_YEARS = Evidence(
+    WAGE_STATISTICS,
+    ("avg_employees", "total_wages", "new_hires", "departures"),
+    mode="panel",
+    lags=(0, 1),
+)
+EMPLOYEE_GROWTH = feature(
+    "stats_employee_growth",
+    FAMILY_NAME,
+    [WAGE_STATISTICS],
+    Unit.signed_ratio,
+    DOWN,
+    (
+        "劳动工资统计年报从业人员平均人数较上年变化",
+        "Average employees in the latest labour statistics vs the year before",
+    ),
+    (
+        "统计年报从业人员平均人数较上年变化 {value}",
+        "average employees {value} vs the year before (labour statistics)",
+    ),
+    evidence=[WAGE_STATISTICS_YEARS],
+)
+WAGE_GROWTH = feature(
+    "stats_wage_growth",
+    FAMILY_NAME,
+    [WAGE_STATISTICS],
+    Unit.signed_ratio,
+    DOWN,
+    (
+        "劳动工资统计年报工资总额较上年变化",
+        "Total wages in the latest labour statistics vs the year before",
+    ),
+    (
+        "统计年报工资总额较上年变化 {value}",
+        "total wages {value} vs the year before (labour statistics)",
+    ),
+    evidence=[WAGE_STATISTICS_YEARS],
+)
 
 
 def headcount(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
@@ -87,5 +128,29 @@ def headcount(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
     ).drop(LATEST)
 
 
-SPECS = (HEADCOUNT_LATEST, *CHANGE, *RELATIVE_CHANGE)
-FAMILY = Family(FAMILY_NAME, SPECS, steps=(Step(headcount, names(SPECS)),))
+def wage_statistics(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
+    members = sources.family(WAGE_STATISTICS)
+    if not members:
+        return None
+    long = annual_panel(sources, members, grid, ["avg_employees", "total_wages"], (0, 1))
+    return summarise(
+        long,
+        change(at("avg_employees", 0), at("avg_employees", 1))
+        .cast(pl.Float64)
+        .alias(EMPLOYEE_GROWTH.name),
+        change(at("total_wages", 0), at("total_wages", 1)).cast(pl.Float64).alias(WAGE_GROWTH.name),
+    ).drop(LATEST)
+
+
+PENSION_SPECS = (HEADCOUNT_LATEST, *CHANGE, *RELATIVE_CHANGE)
+# The third set (issue 22): the statistics bureau's annual labour and wage statistics.
+WAGE_STATISTICS_SPECS = (EMPLOYEE_GROWTH, WAGE_GROWTH)
+SPECS = (*PENSION_SPECS, *WAGE_STATISTICS_SPECS)
+FAMILY = Family(
+    FAMILY_NAME,
+    SPECS,
+    steps=(
+        Step(headcount, names(PENSION_SPECS)),
+        Step(wage_statistics, names(WAGE_STATISTICS_SPECS)),
+    ),
+)

@@ -147,11 +147,7 @@ UNFED_STRESS_SOURCES = {
     **{
         source: "not yet read by a family of its own (issue 22)"
         for source in (
-            "annual_report_assets",
-            "annual_report_filing_status",
-            "annual_report_social_insurance",
             "prepaid_fee_course_sales",
-            "tax_stats_labour_wages",
             *(c.id for c in catalog.load_all().values() if c.id.startswith("licence_")),
         )
     },
