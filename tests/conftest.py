@@ -17,11 +17,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import yaml
 
 from data_contracts import industries
 from pipelines import runtime
 from tests import postgres
+from tests.declarations import write_changed_copy
 
 runtime.configure()
 
@@ -35,11 +35,11 @@ LIGHT_TRAINING = {"seeds": 1, "early_stopping_rounds": 50}
 def light_declaration(folder: Path) -> Path:
     """A copy of the shipped models/industries.yaml with ``LIGHT_TRAINING`` in its shared
     ``training:`` block, written to ``folder``."""
-    declared = yaml.safe_load(industries.SHIPPED.read_text(encoding="utf-8"))
-    declared["training"] = {**declared.get("training", {}), **LIGHT_TRAINING}
-    path = folder / "industries.yaml"
-    path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
-    return path
+
+    def lighten(declared: dict) -> None:
+        declared["training"] = {**declared.get("training", {}), **LIGHT_TRAINING}
+
+    return write_changed_copy(industries.SHIPPED, folder, lighten)
 
 
 def pytest_configure(config):

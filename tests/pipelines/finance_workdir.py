@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pytest
-import yaml
 
-from data_contracts import catalog, industries
+from data_contracts import catalog
 from pipelines import io
 from pipelines.settings import Settings
+from tests.declarations import changed_declaration_in_force
 
 FIRMS = 160
 WEEKS = 150
@@ -101,10 +100,5 @@ def write_history_and_outcomes(
 def declared_without_pool(folder: Path) -> Iterator[Path]:
     """The declaration in force (the tests' light copy) without its ``pool:`` block, while open: a
     workdir of finance firms only trains finance alone (a pool needs its members' rows)."""
-    declared = yaml.safe_load(industries.declaration_path().read_text(encoding="utf-8"))
-    declared.pop("pool", None)
-    path = folder / "industries.yaml"
-    path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(industries.ENV, str(path))
+    with changed_declaration_in_force(folder, lambda declared: declared.pop("pool", None)) as path:
         yield path

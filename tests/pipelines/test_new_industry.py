@@ -8,9 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
-from data_contracts import catalog, industries
+from data_contracts import catalog
 from data_contracts.simulate.config import world_params
 from models.config import load_industries
 from pipelines import datasets
@@ -20,6 +19,7 @@ from pipelines.flows.ingest import ingest_flow
 from pipelines.flows.publish import publish_flow
 from pipelines.flows.simulate import simulate_flow
 from pipelines.flows.train import train_flow
+from tests.declarations import changed_declaration_in_force
 
 pytestmark = pytest.mark.slow
 
@@ -44,13 +44,11 @@ CONSTRUCTION = {
 
 @pytest.fixture(scope="module")
 def declaration(tmp_path_factory):
-    # The declaration in force (the tests' light copy of the shipped one).
-    declared = yaml.safe_load(industries.declaration_path().read_text(encoding="utf-8"))
-    declared["industries"]["construction"] = CONSTRUCTION
-    path = tmp_path_factory.mktemp("declaration") / "industries.yaml"
-    path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(industries.ENV, str(path))
+    def add_construction(declared: dict) -> None:
+        declared["industries"]["construction"] = CONSTRUCTION
+
+    folder = tmp_path_factory.mktemp("declaration")
+    with changed_declaration_in_force(folder, add_construction) as path:
         yield path
 
 

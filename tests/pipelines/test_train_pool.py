@@ -11,15 +11,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-import yaml
 
-from data_contracts import industries
 from models.train import FIXED_INPUTS
 from pipelines import io
 from pipelines.flows.audit import model_cards_flow
 from pipelines.flows.train import train_flow
 from pipelines.settings import Settings
 from pipelines.tracking import tracker_for
+from tests.declarations import changed_declaration_in_force
 from tests.pipelines.finance_workdir import (
     FIRMS,
     FIRST_WEEK,
@@ -37,13 +36,11 @@ POOLED = ("finance", "education")
 
 @pytest.fixture(scope="module")
 def declaration(tmp_path_factory):
-    # The declaration in force (the tests' light copy of the shipped one).
-    declared = yaml.safe_load(industries.declaration_path().read_text(encoding="utf-8"))
-    declared["pool"] = {"members": list(POOLED)}
-    path = tmp_path_factory.mktemp("declaration") / "industries.yaml"
-    path.write_text(yaml.safe_dump(declared, allow_unicode=True, sort_keys=False), "utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(industries.ENV, str(path))
+    def pool_two(declared: dict) -> None:
+        declared["pool"] = {"members": list(POOLED)}
+
+    folder = tmp_path_factory.mktemp("declaration")
+    with changed_declaration_in_force(folder, pool_two) as path:
         yield path
 
 
