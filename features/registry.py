@@ -25,6 +25,7 @@ from features import (
     energy,
     headcount,
     inspections,
+    licences,
     linked_firms,
     penalties,
     prepaid,
@@ -81,6 +82,7 @@ FAMILIES: tuple[Family, ...] = (
     activity.FAMILY,
     annual_report.FAMILY,
     prepaid.FAMILY,
+    licences.FAMILY,
     adverse_events.FAMILY,
     consistency.FAMILY,
 )
