@@ -32,11 +32,9 @@ none before issue 22: ``inspections``, ``credit_records``, ``related_firms``,
 ``judgments_arbitration``, ``prepaid_refunds``; then ``registration_more``, ``criminal_cases``,
 ``prepaid_consumption``, ``annual_report_more``, ``tax_filings``, ``customs``,
 ``public_support``; then ``annual_filing``, ``annual_social_insurance``, ``annual_assets``,
-``wage_statistics``; then ``licences``, ``course_sales``) or without all of them
-(``without_new_sources``: the inputs before issue 22) or without the second set
-(``without_more_sources``), the third (``without_third_sources``;
-``pooled_bagged_3_without_third_sources`` on the production path) or the fourth
-(``without_fourth_sources``; ``pooled_bagged_3_without_fourth_sources``),
+``wage_statistics``) or without all of them (``without_new_sources``: the inputs before issue
+22) or without the second set (``without_more_sources``) or the third
+(``without_third_sources``; ``pooled_bagged_3_without_third_sources`` on the production path),
 so each group's effect is measured on the same history. Each industry's result also says which
 model the promotion gate would serve on a park without a champion (``gate``: the boosted model
 only when shown better than its logistic baseline, models.promotion), and each variant's wall
@@ -68,7 +66,6 @@ from features import (
     credit_records,
     headcount,
     inspections,
-    licences,
     linked_firms,
     prepaid,
     registration,
@@ -126,21 +123,13 @@ THIRD_SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
     "annual_assets": spec_names((annual_report.BANK_LOANS_TO_REVENUE,)),
     "wage_statistics": spec_names(headcount.WAGE_STATISTICS_SPECS),
 }
-# The fourth set: the licence sources (status changes dated by arrival) and the training schools'
-# monthly course sales (issue 22).
-FOURTH_SOURCE_GROUPS: dict[str, tuple[str, ...]] = {
-    "licences": spec_names(licences.SPECS),
-    "course_sales": spec_names(prepaid.COURSE_SALES_SPECS),
-}
 SOURCE_GROUPS.update(MORE_SOURCE_GROUPS)
 SOURCE_GROUPS.update(THIRD_SOURCE_GROUPS)
-SOURCE_GROUPS.update(FOURTH_SOURCE_GROUPS)
 ABLATIONS: dict[str, tuple[str, ...]] = {
     **{f"without_{group}": names for group, names in SOURCE_GROUPS.items()},
     "without_new_sources": tuple(n for names in SOURCE_GROUPS.values() for n in names),
     "without_more_sources": tuple(n for names in MORE_SOURCE_GROUPS.values() for n in names),
     "without_third_sources": tuple(n for names in THIRD_SOURCE_GROUPS.values() for n in names),
-    "without_fourth_sources": tuple(n for names in FOURTH_SOURCE_GROUPS.values() for n in names),
 }
 
 
@@ -184,9 +173,6 @@ POOLED: dict[str, Lever] = {
     ),
     "pooled_bagged_3_without_third_sources": Lever(
         training={"seeds": 3}, drop=ABLATIONS["without_third_sources"]
-    ),
-    "pooled_bagged_3_without_fourth_sources": Lever(
-        training={"seeds": 3}, drop=ABLATIONS["without_fourth_sources"]
     ),
     # Production (pooled, 3 seeds) without the monthly activity trends (features.activity).
     "pooled_bagged_3_without_activity": Lever(

@@ -28,17 +28,12 @@ from features.source_set import SourceFamily, SourceSet
 class Measures:
     """What one family of sources contributes: ``measures`` name -> expression over the
     ``columns`` it reads, evaluated on each row version (rows failing ``where`` contribute
-    nothing).
-
-    ``dated_by_arrival``: a row's window starts on the day it became usable, not on its event
-    time. For sources that re-deliver a record with a new status (a licence revoked years after
-    its issue date, its event time): the change is news when it arrives."""
+    nothing)."""
 
     family: SourceFamily
     measures: Mapping[str, pl.Expr]
     columns: Sequence[str] = ()
     where: pl.Expr | None = None
-    dated_by_arrival: bool = False
 
 
 def measured_versions(
@@ -56,11 +51,10 @@ def measured_versions(
                 versions = versions.filter(part.where)
             measures = part.measures
             provided.update(measures)
-            dated = pl.col(VISIBLE_FROM) if part.dated_by_arrival else pl.col(EVENT_DATE)
             frames.append(
                 versions.select(
                     USCC,
-                    dated.alias(EVENT_DATE),
+                    EVENT_DATE,
                     VISIBLE_FROM,
                     VALID_TO,
                     *[

@@ -20,7 +20,7 @@ import polars as pl
 from data_contracts.schema import PII, Grain, SourceContract
 from features.credit_repair import correctable
 from features.family import AS_OF_COLUMN, Evidence
-from features.point_in_time import EVENT_DATE, USCC, VISIBLE_FROM, month_index, valid_at
+from features.point_in_time import EVENT_DATE, USCC, month_index, valid_at
 from features.registry import spec
 from features.source_set import SourceSet
 
@@ -149,8 +149,6 @@ def _facts(
         # day): the facts' order must not depend on the order rows came out of the lake.
         tie_breakers = [k for k in contract.unique_key if k != contract.entity_key]
         rows = _usable(sources, source_id, evidence, [*shown, *tie_breakers], firms, as_of)
-        if evidence.dated_by_arrival:
-            rows = rows.with_columns(pl.col(VISIBLE_FROM).alias(EVENT_DATE))
         if evidence.where is not None:
             rows = rows.with_columns(pl.lit(as_of).alias(AS_OF_COLUMN)).filter(evidence.where)
         days = evidence.window_days or window[0]

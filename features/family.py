@@ -126,8 +126,7 @@ class Evidence:
     ``events``: each row in the feature's window (newest first); ``summary``: rows counted by
     source and ``group_by`` column with the latest date; ``panel``: the periods ``lags`` back
     from the latest usable one (None = the feature's window in periods); ``latest``: the latest
-    usable row of each source. ``dated_by_arrival``: rows are dated (windowed, sorted, shown) by
-    the day they became usable, as the feature's ``Measures`` are (``features.events``).
+    usable row of each source.
     """
 
     family: SourceFamily
@@ -141,7 +140,6 @@ class Evidence:
     # rows matching this come before the others of the feature (from every source), so that
     # the capped list shows what drives the value, e.g. the months actually in arrears
     first: pl.Expr | None = None
-    dated_by_arrival: bool = False
 
 
 def is_in(column: str, values: Sequence[str]) -> pl.Expr:

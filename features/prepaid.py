@@ -1,6 +1,6 @@
 """Prepaid-fee supervision (training schools and the like): escrow shortfall and coverage, how
-fast prepaid money comes in, the lessons it delivers against it, the long packages it sells, the
-refunds the firm paid and changes to its escrow account."""
+fast prepaid money comes in, the lessons it delivers against it, the refunds the firm paid and
+changes to its escrow account."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ PREPAID_SUPERVISION = one("prepaid_fee_supervision")
 REFUNDS = one("prepaid_fee_refunds")
 ESCROW_ACCOUNT = one("prepaid_fee_escrow_account")
 CONSUMPTION = one("prepaid_fee_consumption")
-COURSE_SALES = one("prepaid_fee_course_sales")
 YEAR = days(365)
 # Refunds the firm could not choose: its classes stopped, or a complaint forced them.
 FORCED_REFUND_REASONS = ("机构停课", "投诉后退费")
@@ -53,8 +52,6 @@ REPORTED = ("prepaid_received", "escrow_required", "escrow_deposited", "escrow_s
 RECENT_MONTHS = Evidence(PREPAID_SUPERVISION, REPORTED, mode="panel", lags=(*RECENT, *BEFORE))
 DELIVERED = ("lessons_delivered", "consumed_amount", "active_students")
 RECENT_DELIVERY = Evidence(CONSUMPTION, DELIVERED, mode="panel", lags=(*RECENT, *BEFORE))
-SOLD = ("sales_amount", "long_package_amount", "courses_sold")
-RECENT_SALES = Evidence(COURSE_SALES, SOLD, mode="panel", lags=(*RECENT, *BEFORE))
 
 SHORTFALL = feature(
     "prepaid_escrow_shortfall",
@@ -133,42 +130,6 @@ STUDENTS_TREND = feature(
     ),
     window=WINDOW,
     evidence=[RECENT_DELIVERY],
-)
-
-# A school short of cash sells long discounted packages: money in now, lessons owed for months.
-LONG_PACKAGE_SHARE = feature(
-    "prepaid_long_package_share_3m",
-    FAMILY_NAME,
-    [COURSE_SALES],
-    Unit.ratio,
-    UP,
-    (
-        "最近3个月超期课程包金额占售课金额的比例",
-        "Share of course sales in long packages over the last 3 months",
-    ),
-    (
-        "近3个月售课金额中超期课程包占 {value}",
-        "{value} of course sales in long packages in the last 3 months",
-    ),
-    window=WINDOW,
-    evidence=[RECENT_SALES],
-)
-LONG_PACKAGE_TREND = feature(
-    "prepaid_long_package_trend_3m",
-    FAMILY_NAME,
-    [COURSE_SALES],
-    Unit.signed_ratio,
-    UP,
-    (
-        "最近3个月月均超期课程包金额较此前3个月的变化",
-        "Average monthly long-package sales over the last 3 months vs the 3 before",
-    ),
-    (
-        "近3个月超期课程包金额较前3个月变化 {value}",
-        "long-package sales {value} vs the previous 3 months",
-    ),
-    window=WINDOW,
-    evidence=[RECENT_SALES],
 )
 
 
@@ -325,36 +286,16 @@ def prepaid_consumption(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame 
     ).drop(LATEST)
 
 
-def course_sales(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
-    members = sources.family(COURSE_SALES)
-    if not members:
-        return None
-    long = monthly_panel(
-        sources, members, grid, ["sales_amount", "long_package_amount"], (*RECENT, *BEFORE)
-    )
-    return summarise(
-        long,
-        ratio(lag_sum("long_package_amount", RECENT), lag_sum("sales_amount", RECENT)).alias(
-            LONG_PACKAGE_SHARE.name
-        ),
-        change(
-            lag_mean("long_package_amount", RECENT), lag_mean("long_package_amount", BEFORE)
-        ).alias(LONG_PACKAGE_TREND.name),
-    ).drop(LATEST)
-
-
 SUPERVISION_SPECS = (SHORTFALL, COVERAGE, RECEIVED_TREND)
 EVENT_SPECS = (*REFUND_COUNT, REFUND_AMOUNT, FORCED_REFUNDS, ESCROW_REFUNDS, ACCOUNT_CHANGES)
 CONSUMPTION_SPECS = (CONSUMED_TREND, STUDENTS_TREND)
-COURSE_SALES_SPECS = (LONG_PACKAGE_SHARE, LONG_PACKAGE_TREND)
-SPECS = (*SUPERVISION_SPECS, *CONSUMPTION_SPECS, *COURSE_SALES_SPECS, *EVENT_SPECS)
+SPECS = (*SUPERVISION_SPECS, *CONSUMPTION_SPECS, *EVENT_SPECS)
 FAMILY = Family(
     FAMILY_NAME,
     SPECS,
     steps=(
         Step(prepaid, names(SUPERVISION_SPECS)),
         Step(prepaid_consumption, names(CONSUMPTION_SPECS)),
-        Step(course_sales, names(COURSE_SALES_SPECS)),
         Step(prepaid_events, names(EVENT_SPECS)),
     ),
 )

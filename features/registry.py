@@ -25,7 +25,6 @@ from features import (
     energy,
     headcount,
     inspections,
-    licences,
     linked_firms,
     penalties,
     prepaid,
@@ -82,7 +81,6 @@ FAMILIES: tuple[Family, ...] = (
     activity.FAMILY,
     annual_report.FAMILY,
     prepaid.FAMILY,
-    licences.FAMILY,
     adverse_events.FAMILY,
     consistency.FAMILY,
 )

@@ -142,7 +142,16 @@ def test_card_line_names_unit_window_sources_and_direction():
 # and the consistency rules read them), each with why. A source missing here that feeds nothing
 # fails the test: the generic benchmark found five such panels carrying the clearest signal
 # (BENCHMARKS.md, "The generic benchmark on the same rows").
-UNFED_STRESS_SOURCES = {"reg_deregistration": "the general model's label"}
+UNFED_STRESS_SOURCES = {
+    "reg_deregistration": "the general model's label",
+    **{
+        source: "measured twice as inputs without gain, not shipped (BENCHMARKS.md)"
+        for source in (
+            "prepaid_fee_course_sales",
+            *(c.id for c in catalog.load_all().values() if c.id.startswith("licence_")),
+        )
+    },
+}
 NOT_OF_THEIR_OWN = ("coverage", "consistency")
 
 
