@@ -9,6 +9,7 @@ Validation results stay in the context's store; their ids go into the ledger and
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,9 +56,28 @@ class Validation:
     failures: pl.DataFrame  # _position (0-based row of the batch), _column, _expectation
 
 
+# Held while a process opens the context: GX creates and rewrites ``gx/great_expectations.yml``
+# on first use, and sources ingested in parallel (``ews ingest --runner dask``) open it from
+# several worker processes at once; one reading the file while another writes it saw a
+# half-written project (a source failed with "argument of type 'NoneType' is not iterable").
+OPEN_LOCK = Path("locks") / "gx_context.lock"
+
+
 @cache
 def open_context(root: str) -> Any:
-    """The file context under ``<root>/gx`` (created on first use), with progress bars off."""
+    """The file context under ``<root>/gx`` (created on first use), with progress bars off.
+    Opened by one process at a time (``OPEN_LOCK``); once per process (cached)."""
+    lock = Path(root) / OPEN_LOCK
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            return _open_context(root)
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _open_context(root: str) -> Any:
     context = gx.get_context(mode="file", project_root_dir=root)
     # A fresh context holds a ProgressBarsConfig, one read back from its YAML a plain mapping.
     bars = context.variables.progress_bars

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -188,13 +189,25 @@ class SourceReport:
         return asdict(self)
 
 
+def broke_at(error: BaseException) -> str:
+    """`` at <file>:<line> in <function>`` of the innermost frame of ``error``'s traceback."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {Path(last.filename).name}:{last.lineno} in {last.name}"
+
+
 def failed_report(plan: SourcePlan, error: BaseException) -> SourceReport:
-    """The report of a source whose ingestion broke: nothing written, retried next run."""
+    """The report of a source whose ingestion broke: nothing written, retried next run. The
+    reason names where it broke (the innermost frame), so an operator can tell a damaged
+    delivery from a fault in EWS without the worker's log."""
     return SourceReport(
         source=plan.source,
         status="failed",
-        reason=f"{plan.source}: ingestion stopped ({type(error).__name__}: {error}); "
-        f"nothing from this run was written and its deliveries will be retried",
+        reason=f"{plan.source}: ingestion stopped ({type(error).__name__}: {error}"
+        f"{broke_at(error)}); nothing from this run was written and its deliveries will be "
+        "retried",
         deliveries_skipped=len(plan.skipped),
         deliveries_not_due=len(plan.not_due),
         newest_delivery=_iso(plan.newest_delivery),

@@ -96,6 +96,7 @@ def _ingest_planned(plan_path: str) -> str:
     try:
         report = ingest_source(catalog.get(plan.source), plan)
     except Exception as error:  # one broken source must not stop the others
+        get_run_logger().exception("%s: ingestion stopped", plan.source)
         report = failed_report(plan, error)
     target = datasets.INGEST_REPORT.at(Path(plan_path).parent.parent, source=plan.source)
     return str(io.write_json(target, report.to_dict()))

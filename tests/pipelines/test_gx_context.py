@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 
 import polars as pl
 import pytest
@@ -120,3 +121,35 @@ def test_an_expectation_gx_could_not_evaluate_stops_the_source_by_name():
     with pytest.raises(gx_context.ValidationError, match="boom"):
         gx_context._raise_on_exception(PENSION, "x", nested)
     gx_context._raise_on_exception(PENSION, "x", {"raised_exception": False})
+
+
+def _open_when_released(root: str, start, errors) -> None:
+    start.wait()
+    try:
+        gx_context.open_context(root)
+    except Exception as error:  # reported to the test, which names it
+        errors.put(f"{type(error).__name__}: {error}")
+
+
+def test_processes_opening_a_new_context_at_once_all_get_it(tmp_path):
+    """Sources ingested in parallel open the context from several worker processes; on a new
+    workdir each used to read GX's project file while another was writing it, and failed
+    ("argument of type 'NoneType' is not iterable"). Several rounds: the race is not certain."""
+    # Children forked from a clean server that has imported GX once: they start fast, and they
+    # carry none of this test process's threads (a Prefect harness, a Dask cluster).
+    forked = multiprocessing.get_context("forkserver")
+    forked.set_forkserver_preload(["pipelines.gx_context"])
+    for round_ in range(6):
+        root = tmp_path / f"workdir{round_}"
+        start, errors = forked.Barrier(4), forked.Queue()
+        workers = [
+            forked.Process(target=_open_when_released, args=(str(root), start, errors))
+            for _ in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert [worker.exitcode for worker in workers] == [0] * 4
+        assert errors.empty(), errors.get()
+        assert (root / "gx" / "great_expectations.yml").is_file()

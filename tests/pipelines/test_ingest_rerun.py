@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def test_a_source_that_breaks_is_failed_the_others_land_and_it_retries_next_run(
     pension = first["sources"][PENSION.id]
     assert pension["status"] == "failed"
     assert pension["reason"].startswith("si_pension: ingestion stopped (")
+    # where it broke, for the operator: a file of EWS's, its line and function
+    assert re.search(r" at \w+\.py:\d+ in \w+\)", pension["reason"]), pension["reason"]
     assert pension["reason"].endswith("its deliveries will be retried")
     assert first["sources"][MASTER.id]["rows_accepted"] == 5
     assert all(e["source"] != PENSION.id for e in io.read_ledger(landed / "lake"))
