@@ -99,11 +99,13 @@ def park(postgres_server, tmp_path_factory):
             park.dropped_connections = stack.drop_connections(stack.prefect_db)
         stack.start_worker(PREFECT_FLOWS_HEARTBEAT_FREQUENCY=HEARTBEAT_S)
         with park.timed("ingest_and_publish_at_once"):
-            # The publish first: it runs for tens of seconds, so the ingest fired just after it
-            # starts while it runs. Fired the other way round, an ingest with nothing new to
-            # read could finish before the publish started on a loaded machine (it did, by 0.1
-            # s), and the two would not have run at once at all.
+            # The publish first, and the ingest only once the publish is running (a task done):
+            # the publish runs for tens of seconds, so the ingest starts while it runs. Fired
+            # together, the worker can start the ingest first, and an ingest with nothing new to
+            # read finished before the publish started (it did twice, once by 0.1 s and once by
+            # 0.5 s with the publish fired first): the two would not have run at once at all.
             publish = stack.trigger("publish/publish-weekly", week=WEEK)
+            _wait_for_a_completed_task(stack, publish)
             ingest = stack.trigger("ingest/ingest-daily", as_of=END)
             park.after_restart = [stack.wait(ingest), stack.wait(publish)]
         with park.timed("zombie_run_marked_crashed"):
