@@ -16,7 +16,7 @@ from pipelines import io, workdir_lock
 from pipelines.flows.ingest import check_run_id, ingest_flow
 from pipelines.ingest_source import STAGING, clear_dead_runs_staging
 from pipelines.timeline import parse_ingest_time
-from tests.pipelines.ingest_landing import land, valid_rows
+from tests.pipelines.ingest_landing import ingest_steps, land, valid_rows
 
 PENSION = catalog.get("si_pension")
 MASTER = catalog.get("reg_enterprise_master")
@@ -128,6 +128,17 @@ def test_a_source_that_breaks_is_failed_the_others_land_and_it_retries_next_run(
     second = _ingest(landed, "second")
     assert second["sources"][PENSION.id]["rows_accepted"] == 10
     assert second["sources"][MASTER.id]["deliveries_skipped"] == 1
+
+
+def test_a_source_that_breaks_outside_a_flow_run_is_failed_too(landed):
+    """The ingest steps called without Prefect (as the tests' ingest_steps does): the broken
+    source's traceback goes to the module's logger, its report says failed, the others land."""
+    blocker = landed / "lake" / PENSION.id
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
+    summary = ingest_steps(landed, "2026-11-02")
+    assert summary["sources"][PENSION.id]["status"] == "failed"
+    assert summary["sources"][MASTER.id]["rows_accepted"] == 5
 
 
 def test_run_id_that_is_not_a_plain_name_is_refused():
