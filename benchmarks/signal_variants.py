@@ -16,7 +16,9 @@ industry's model calibrated on its own rows and scored on its own test rows; fin
 events of its own; ``pooled_bagged_3`` with boosters averaged over 3 seeds, the production path;
 ``pooled_bagged_3_without_more_sources`` the same without the second set of inputs below;
 ``pooled_bagged_3_without_activity`` that path without the monthly activity trends of
-``features.activity``;
+``features.activity``, ``pooled_bagged_3_without_latest_month`` without their latest month's
+change (alone and against the sector), ``pooled_bagged_3_without_latest_vs_sector`` without
+the sector comparison only;
 ``pooled_blend`` that pool's member models each blended with its logistic baseline,
 models.blend, weights fitted on the purged valid rows boosting stops on, ``pooled_blend_valid``
 on every valid row, ``pooled_blend_pr`` a convex weight chosen on the purged valid rows' PR-AUC;
@@ -177,6 +179,15 @@ POOLED: dict[str, Lever] = {
     # Production (pooled, 3 seeds) without the monthly activity trends (features.activity).
     "pooled_bagged_3_without_activity": Lever(
         training={"seeds": 3}, drop=spec_names(activity.SPECS)
+    ),
+    # Production without the latest reported month's change (the activity trends' freshest
+    # month, alone and against the sector), or without its sector comparison only.
+    "pooled_bagged_3_without_latest_month": Lever(
+        training={"seeds": 3},
+        drop=spec_names((*activity.LATEST_MONTH.values(), *activity.VS_SECTOR.values())),
+    ),
+    "pooled_bagged_3_without_latest_vs_sector": Lever(
+        training={"seeds": 3}, drop=spec_names(activity.VS_SECTOR.values())
     ),
     "pooled_stop_aucpr": Lever(training={"stopping_metric": "aucpr"}),
     "pooled_stop_logloss": Lever(training={"stopping_metric": "logloss"}),

@@ -1,7 +1,10 @@
 """Monthly activity the tax bureau and the statistics office see first: output invoices issued,
 industrial output, services revenue, taxes collected and the payroll's income-tax withholding,
 each as its last three reported months against the three before and against the same three
-months a year earlier (which cancels the season).
+months a year earlier (which cancels the season), and its latest reported month against the
+three before it, alone and against the sector's median (the freshest month, a month sooner
+than the three-month mean; the sector's median takes out what every firm shares that month,
+such as the Spring Festival dip).
 
 These panels report a month about 30-45 days after it ends, sooner than most sources, and the
 invoice and payroll counts move with the firm's activity without the noise of amounts. They fed
@@ -15,8 +18,19 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from features.family import DOWN, Evidence, Family, FeatureSpec, Step, Unit, feature, months
-from features.panel import LATEST, change, lag_mean, monthly_panel, summarise
+from features.family import (
+    DOWN,
+    Evidence,
+    Family,
+    FeatureSpec,
+    Step,
+    Unit,
+    Window,
+    feature,
+    months,
+)
+from features.panel import LATEST, at, change, lag_mean, monthly_panel, peer_gap, summarise
+from features.profile import MASTER
 from features.source_set import SourceFamily, SourceSet, one
 
 FAMILY_NAME = "activity"
@@ -24,6 +38,9 @@ QUARTER = months(3)
 RECENT = range(QUARTER.length)
 BEFORE = range(QUARTER.length, 2 * QUARTER.length)
 YEAR_AGO = range(12, 12 + QUARTER.length)
+MONTH = months(1)
+LAST = 0
+BEFORE_LAST = range(1, 1 + QUARTER.length)
 
 
 @dataclass(frozen=True)
@@ -55,18 +72,55 @@ class Measure:
             (f"近3个月{zh}同比变化 {{value}}", f"{en} {{value}} year on year"),
         )
 
+    def latest_month(self) -> FeatureSpec:
+        zh, en = self.what
+        return self._spec(
+            "latest_1m",
+            (
+                f"最近1个已报送月份的{zh}较此前3个月月均的变化",
+                f"{en} in the latest reported month vs the monthly mean of the 3 before",
+            ),
+            (
+                f"最近1个月{zh}较此前3个月月均变化 {{value}}",
+                f"{en} {{value}} in the latest month vs the 3 before",
+            ),
+            window=MONTH,
+        )
+
+    def latest_month_vs_sector(self) -> FeatureSpec:
+        zh, en = self.what
+        return self._spec(
+            "latest_1m_vs_sector",
+            (
+                f"最近1个月{zh}的变化减去同行业在营企业的中位数",
+                f"{en}, latest month's change minus the sector median of active firms",
+            ),
+            (
+                f"最近1个月{zh}变化与同行业中位数相差 {{value}}",
+                f"{en}: latest month's change {{value}} against the sector median",
+            ),
+            window=MONTH,
+            sector=True,
+        )
+
     def _spec(
-        self, suffix: str, description: tuple[str, str], template: tuple[str, str]
+        self,
+        suffix: str,
+        description: tuple[str, str],
+        template: tuple[str, str],
+        *,
+        window: Window = QUARTER,
+        sector: bool = False,
     ) -> FeatureSpec:
         return feature(
             f"{self.stem}_{suffix}",
             FAMILY_NAME,
-            [self.source],
+            [self.source, MASTER] if sector else [self.source],
             Unit.signed_ratio,
             DOWN,
             description,
             template,
-            window=QUARTER,
+            window=window,
             evidence=[self.evidence()],
         )
 
@@ -104,11 +158,16 @@ MEASURES = (
     ),
 )
 TRENDS = {m.stem: (m.trend(), m.year_on_year()) for m in MEASURES}
-SPECS = tuple(spec for pair in TRENDS.values() for spec in pair)
+LATEST_MONTH = {m.stem: m.latest_month() for m in MEASURES}
+VS_SECTOR = {m.stem: m.latest_month_vs_sector() for m in MEASURES}
+SPECS = tuple(
+    spec for m in MEASURES for spec in (*TRENDS[m.stem], LATEST_MONTH[m.stem], VS_SECTOR[m.stem])
+)
 
 
 def measure_step(measure: Measure):
     trend, year_on_year = TRENDS[measure.stem]
+    latest_month = LATEST_MONTH[measure.stem]
 
     def compute(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         members = sources.family(measure.source)
@@ -121,11 +180,19 @@ def measure_step(measure: Measure):
             long,
             change(recent, lag_mean(measure.column, BEFORE)).alias(trend.name),
             change(recent, lag_mean(measure.column, YEAR_AGO)).alias(year_on_year.name),
+            change(at(measure.column, LAST), lag_mean(measure.column, BEFORE_LAST)).alias(
+                latest_month.name
+            ),
         ).drop(LATEST)
 
     compute.__name__ = f"{measure.stem}_trends"
-    return Step(compute, (trend.name, year_on_year.name))
+    return Step(compute, (trend.name, year_on_year.name, latest_month.name))
 
 
-FAMILY = Family(FAMILY_NAME, SPECS, steps=tuple(measure_step(m) for m in MEASURES))
+FAMILY = Family(
+    FAMILY_NAME,
+    SPECS,
+    steps=tuple(measure_step(m) for m in MEASURES),
+    peers={VS_SECTOR[m.stem].name: peer_gap(pl.col(LATEST_MONTH[m.stem].name)) for m in MEASURES},
+)
 __all__ = ["FAMILY", "MEASURES", "SPECS"]
