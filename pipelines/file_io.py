@@ -1,4 +1,5 @@
-"""What every writer shares: one SHA-256 of a file, one JSON writer and its reader.
+"""What every writer shares: one SHA-256 of a file, one JSON writer and its reader, and one way
+for processes to take turns on a file.
 
 JSON is written the one way every artefact is (UTF-8, sorted keys, two-space indent, a final
 newline) and atomically: to a temporary name beside the target, then renamed, so a reader never
@@ -7,12 +8,15 @@ sees half a file and a crash leaves the old one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 _BLOCK = 1 << 20
 
@@ -49,3 +53,16 @@ def write_json(path: Path, payload: Any) -> Path:
 
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def held_exclusively(path: Path) -> Iterator[TextIO]:
+    """``path`` opened for appending (created, with its folder, when missing) under an exclusive
+    ``flock``: processes that hold it take turns, whatever they do meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -9,7 +9,6 @@ Validation results stay in the context's store; their ids go into the ledger and
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,6 +29,7 @@ from data_contracts.coerce import COLUMN, EXPECTATION
 from data_contracts.schema import SourceContract
 from data_contracts.to_gx import expectation_suite
 from pipelines import datasets
+from pipelines.file_io import held_exclusively
 from pipelines.io import DELIVERY_ID
 
 DATA_SOURCE = "ews_ingest"
@@ -67,14 +67,8 @@ OPEN_LOCK = Path("locks") / "gx_context.lock"
 def open_context(root: str) -> Any:
     """The file context under ``<root>/gx`` (created on first use), with progress bars off.
     Opened by one process at a time (``OPEN_LOCK``); once per process (cached)."""
-    lock = Path(root) / OPEN_LOCK
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            return _open_context(root)
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with held_exclusively(Path(root) / OPEN_LOCK):
+        return _open_context(root)
 
 
 def _open_context(root: str) -> Any:

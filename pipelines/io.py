@@ -15,7 +15,6 @@ of quarantined rows count distinct ``_row`` values.
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
 import os
@@ -37,8 +36,8 @@ from pipelines import datasets
 
 # One SHA-256 and one JSON writer for every writer (pipelines/file_io.py), used here by name.
 from pipelines.file_io import file_sha256 as file_sha256
+from pipelines.file_io import held_exclusively, temporary_beside
 from pipelines.file_io import read_json as read_json
-from pipelines.file_io import temporary_beside
 from pipelines.file_io import write_json as write_json
 
 DELIVERY_ID = "_delivery_id"
@@ -385,18 +384,12 @@ def append_ledger(lake_dir: Path, entries: Iterable[dict[str, Any]]) -> None:
     lines = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in entries)
     if not lines:
         return
-    path = ledger_path(lake_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        # sources ingested in parallel (ews ingest --runner dask) append from several processes:
-        # one writer at a time, so no line is interleaved with another
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            handle.write(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    # sources ingested in parallel (ews ingest --runner dask) append from several processes:
+    # one writer at a time, so no line is interleaved with another
+    with held_exclusively(ledger_path(lake_dir)) as handle:
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 # ---------------------------------------------------------------- quarantine
