@@ -66,7 +66,6 @@ from features import (
     annual_report,
     courts,
     credit_records,
-    energy,
     headcount,
     inspections,
     linked_firms,
@@ -158,11 +157,6 @@ class Lever:
         return TrainingRows.model_validate(dict(self.rows))
 
 
-MORE_LATEST_MONTHS = (
-    *tax.LATEST_MONTH_SPECS,
-    *energy.LATEST_MONTH_SPECS,
-    *prepaid.LATEST_MONTH_SPECS,
-)
 # The pooled variants: the production path (the shipped training block, three boosters), its
 # blends, and one lever each on top of it (issue 22: early stopping on few positives, monotone
 # constraints, the purge between train and valid, the training history's length, the training
@@ -194,20 +188,6 @@ POOLED: dict[str, Lever] = {
     ),
     "pooled_bagged_3_without_latest_vs_sector": Lever(
         training={"seeds": 3}, drop=spec_names(activity.VS_SECTOR.values())
-    ),
-    # Production without the latest month of the other fast monthly panels (declared sales,
-    # energy use, students attending), all three or one at a time.
-    "pooled_bagged_3_without_more_latest_months": Lever(
-        training={"seeds": 3}, drop=spec_names(MORE_LATEST_MONTHS)
-    ),
-    "pooled_bagged_3_without_latest_sales": Lever(
-        training={"seeds": 3}, drop=spec_names(tax.LATEST_MONTH_SPECS)
-    ),
-    "pooled_bagged_3_without_latest_energy": Lever(
-        training={"seeds": 3}, drop=spec_names(energy.LATEST_MONTH_SPECS)
-    ),
-    "pooled_bagged_3_without_latest_students": Lever(
-        training={"seeds": 3}, drop=spec_names(prepaid.LATEST_MONTH_SPECS)
     ),
     "pooled_stop_aucpr": Lever(training={"stopping_metric": "aucpr"}),
     "pooled_stop_logloss": Lever(training={"stopping_metric": "logloss"}),

@@ -29,16 +29,7 @@ from features.family import (
     feature,
     months,
 )
-from features.panel import (
-    LATEST,
-    LATEST_MONTH_LAGS,
-    change,
-    lag_mean,
-    latest_month_change,
-    monthly_panel,
-    peer_gap,
-    summarise,
-)
+from features.panel import LATEST, at, change, lag_mean, monthly_panel, peer_gap, summarise
 from features.profile import MASTER
 from features.source_set import SourceFamily, SourceSet, one
 
@@ -48,6 +39,8 @@ RECENT = range(QUARTER.length)
 BEFORE = range(QUARTER.length, 2 * QUARTER.length)
 YEAR_AGO = range(12, 12 + QUARTER.length)
 MONTH = months(1)
+LAST = 0
+BEFORE_LAST = range(1, 1 + QUARTER.length)
 
 
 @dataclass(frozen=True)
@@ -180,14 +173,16 @@ def measure_step(measure: Measure):
         members = sources.family(measure.source)
         if not members:
             return None
-        lags = sorted({*RECENT, *BEFORE, *YEAR_AGO, *LATEST_MONTH_LAGS})
+        lags = sorted({*RECENT, *BEFORE, *YEAR_AGO})
         long = monthly_panel(sources, members, grid, [measure.column], lags)
         recent = lag_mean(measure.column, RECENT)
         return summarise(
             long,
             change(recent, lag_mean(measure.column, BEFORE)).alias(trend.name),
             change(recent, lag_mean(measure.column, YEAR_AGO)).alias(year_on_year.name),
-            latest_month_change(measure.column).alias(latest_month.name),
+            change(at(measure.column, LAST), lag_mean(measure.column, BEFORE_LAST)).alias(
+                latest_month.name
+            ),
         ).drop(LATEST)
 
     compute.__name__ = f"{measure.stem}_trends"

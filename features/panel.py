@@ -100,17 +100,6 @@ def change(recent: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return pl.when(earlier > 0).then(recent / earlier - 1.0)
 
 
-# The latest reported month against the mean of the three before it: the freshest reading a
-# monthly panel holds, a month sooner than a three-month mean.
-LATEST_MONTH_LAGS = (0, 1, 2, 3)
-
-
-def latest_month_change(column: str) -> pl.Expr:
-    """The latest period's value against the mean of the three before it (aggregation); null
-    without an earlier period or a positive mean."""
-    return change(at(column, 0), lag_mean(column, LATEST_MONTH_LAGS[1:]))
-
-
 def peer_gap(value: pl.Expr) -> pl.Expr:
     """The firm's value minus the median of the active firms of its sector at the same date
     (on a frame holding ``sector`` and ``as_of``; nulls are left out of the median)."""

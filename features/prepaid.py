@@ -1,7 +1,6 @@
 """Prepaid-fee supervision (training schools and the like): escrow shortfall and coverage, how
-fast prepaid money comes in, the lessons it delivers against it and the students attending (the
-last three months and the latest month, alone and against the sector), the refunds the firm paid
-and changes to its escrow account."""
+fast prepaid money comes in, the lessons it delivers against it, the refunds the firm paid and
+changes to its escrow account."""
 
 from __future__ import annotations
 
@@ -25,18 +24,14 @@ from features.family import (
 )
 from features.panel import (
     LATEST,
-    LATEST_MONTH_LAGS,
     at,
     change,
     lag_mean,
     lag_sum,
-    latest_month_change,
     monthly_panel,
-    peer_gap,
     ratio,
     summarise,
 )
-from features.profile import MASTER
 from features.source_set import SourceSet, one
 
 FAMILY_NAME = "prepaid_fees"
@@ -135,45 +130,6 @@ STUDENTS_TREND = feature(
     ),
     window=WINDOW,
     evidence=[RECENT_DELIVERY],
-)
-
-# The students attending are a head count, read with little noise, so one month tells.
-LATEST_STUDENTS = Evidence(
-    CONSUMPTION, ("active_students", "lessons_delivered"), mode="panel", lags=LATEST_MONTH_LAGS
-)
-STUDENTS_LATEST = feature(
-    "prepaid_students_latest_1m",
-    FAMILY_NAME,
-    [CONSUMPTION],
-    Unit.signed_ratio,
-    DOWN,
-    (
-        "最近1个已报送月份的上课学员数较此前3个月月均的变化",
-        "Students attending in the latest reported month vs the monthly mean of the 3 before",
-    ),
-    (
-        "最近1个月上课学员数较此前3个月月均变化 {value}",
-        "students attending {value} in the latest month vs the 3 before",
-    ),
-    window=months(1),
-    evidence=[LATEST_STUDENTS],
-)
-STUDENTS_LATEST_VS_SECTOR = feature(
-    "prepaid_students_latest_1m_vs_sector",
-    FAMILY_NAME,
-    [CONSUMPTION, MASTER],
-    Unit.signed_ratio,
-    DOWN,
-    (
-        "最近1个月上课学员数的变化减去同行业在营企业的中位数",
-        "Students attending, latest month's change minus the sector median of active firms",
-    ),
-    (
-        "最近1个月上课学员数变化与同行业中位数相差 {value}",
-        "students attending: latest month's change {value} against the sector median",
-    ),
-    window=months(1),
-    evidence=[LATEST_STUDENTS],
 )
 
 
@@ -317,11 +273,7 @@ def prepaid_consumption(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame 
     if not members:
         return None
     long = monthly_panel(
-        sources,
-        members,
-        grid,
-        ["consumed_amount", "active_students"],
-        sorted({*RECENT, *BEFORE, *LATEST_MONTH_LAGS}),
+        sources, members, grid, ["consumed_amount", "active_students"], (*RECENT, *BEFORE)
     )
     return summarise(
         long,
@@ -331,16 +283,13 @@ def prepaid_consumption(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame 
         change(lag_mean("active_students", RECENT), lag_mean("active_students", BEFORE)).alias(
             STUDENTS_TREND.name
         ),
-        latest_month_change("active_students").alias(STUDENTS_LATEST.name),
     ).drop(LATEST)
 
 
 SUPERVISION_SPECS = (SHORTFALL, COVERAGE, RECEIVED_TREND)
 EVENT_SPECS = (*REFUND_COUNT, REFUND_AMOUNT, FORCED_REFUNDS, ESCROW_REFUNDS, ACCOUNT_CHANGES)
-CONSUMPTION_SPECS = (CONSUMED_TREND, STUDENTS_TREND, STUDENTS_LATEST)
-# Added for issue 22: the freshest month of the students attending (see features.activity).
-LATEST_MONTH_SPECS = (STUDENTS_LATEST, STUDENTS_LATEST_VS_SECTOR)
-SPECS = (*SUPERVISION_SPECS, *CONSUMPTION_SPECS, STUDENTS_LATEST_VS_SECTOR, *EVENT_SPECS)
+CONSUMPTION_SPECS = (CONSUMED_TREND, STUDENTS_TREND)
+SPECS = (*SUPERVISION_SPECS, *CONSUMPTION_SPECS, *EVENT_SPECS)
 FAMILY = Family(
     FAMILY_NAME,
     SPECS,
@@ -349,5 +298,4 @@ FAMILY = Family(
         Step(prepaid_consumption, names(CONSUMPTION_SPECS)),
         Step(prepaid_events, names(EVENT_SPECS)),
     ),
-    peers={STUDENTS_LATEST_VS_SECTOR.name: peer_gap(pl.col(STUDENTS_LATEST.name))},
 )

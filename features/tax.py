@@ -24,21 +24,17 @@ from features.family import (
 )
 from features.panel import (
     LATEST,
-    LATEST_MONTH_LAGS,
     annual_panel,
     at,
     change,
     label_at,
     lag_mean,
     lag_sum,
-    latest_month_change,
     monthly_panel,
-    peer_gap,
     ratio,
     summarise,
 )
 from features.point_in_time import GRID_ROW
-from features.profile import MASTER
 from features.source_set import SourceSet, one
 
 FAMILY_NAME = "tax"
@@ -96,41 +92,6 @@ REVENUE_YOY = feature(
     ("近3个月申报销售额同比变化 {value}", "declared sales {value} year on year"),
     window=QUARTER,
     evidence=[Evidence(VAT, ("sales_revenue",), mode="panel", lags=(*RECENT, *YEAR_AGO))],
-)
-LATEST_SALES = Evidence(VAT, ("sales_revenue",), mode="panel", lags=LATEST_MONTH_LAGS)
-REVENUE_LATEST = feature(
-    "tax_revenue_latest_1m",
-    FAMILY_NAME,
-    [VAT],
-    Unit.signed_ratio,
-    DOWN,
-    (
-        "最近1个已申报月份的销售额较此前3个月月均的变化",
-        "Declared sales in the latest declared month vs the monthly mean of the 3 before",
-    ),
-    (
-        "最近1个月申报销售额较此前3个月月均变化 {value}",
-        "declared sales {value} in the latest month vs the 3 before",
-    ),
-    window=months(1),
-    evidence=[LATEST_SALES],
-)
-REVENUE_LATEST_VS_SECTOR = feature(
-    "tax_revenue_latest_1m_vs_sector",
-    FAMILY_NAME,
-    [VAT, MASTER],
-    Unit.signed_ratio,
-    DOWN,
-    (
-        "最近1个月申报销售额的变化减去同行业在营企业的中位数",
-        "Declared sales, latest month's change minus the sector median of active firms",
-    ),
-    (
-        "最近1个月申报销售额变化与同行业中位数相差 {value}",
-        "declared sales: latest month's change {value} against the sector median",
-    ),
-    window=months(1),
-    evidence=[LATEST_SALES],
 )
 VAT_PAID_RATIO = feature(
     "tax_vat_paid_ratio_12m",
@@ -339,11 +300,10 @@ def vat(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | None:
         members,
         grid,
         ["sales_revenue", "vat_payable", "vat_paid"],
-        sorted({*RECENT, *BEFORE, *YEAR, *YEAR_AGO, *LATEST_MONTH_LAGS}),
+        sorted({*RECENT, *BEFORE, *YEAR, *YEAR_AGO}),
     )
     return summarise(
         long,
-        latest_month_change("sales_revenue").alias(REVENUE_LATEST.name),
         change(lag_mean("sales_revenue", RECENT), lag_mean("sales_revenue", BEFORE)).alias(
             REVENUE_TREND.name
         ),
@@ -460,9 +420,7 @@ def public_support(grid: pl.LazyFrame, sources: SourceSet) -> pl.LazyFrame | Non
     )
 
 
-VAT_SPECS = (REVENUE_TREND, REVENUE_YOY, REVENUE_LATEST, VAT_PAID_RATIO, VAT_UNPAID)
-# Added for issue 22: the freshest month of the declared sales (see features.activity).
-LATEST_MONTH_SPECS = (REVENUE_LATEST, REVENUE_LATEST_VS_SECTOR)
+VAT_SPECS = (REVENUE_TREND, REVENUE_YOY, VAT_PAID_RATIO, VAT_UNPAID)
 CIT_SPECS = (TAXABLE_INCOME_CHANGE, LOSS_CARRIED)
 CUSTOMS_RATING_SPECS = (CUSTOMS_DISHONEST_RATED, CUSTOMS_ADVANCED_RATED)
 SUPPORT_SPECS = (SUBSIDY_COUNT, SUBSIDY_AMOUNT, HIGH_TECH_CERTIFIED)
@@ -471,14 +429,7 @@ FILING_SPECS = (INPUT_TREND, *CIT_SPECS, RD_CHANGE)
 CUSTOMS_SPECS = (*CUSTOMS_RATING_SPECS, TRADE_TREND)
 FAMILY = Family(
     FAMILY_NAME,
-    (
-        *VAT_SPECS,
-        REVENUE_LATEST_VS_SECTOR,
-        CREDIT_RATING,
-        *FILING_SPECS,
-        *CUSTOMS_SPECS,
-        *SUPPORT_SPECS,
-    ),
+    (*VAT_SPECS, CREDIT_RATING, *FILING_SPECS, *CUSTOMS_SPECS, *SUPPORT_SPECS),
     steps=(
         Step(vat, names(VAT_SPECS)),
         Step(tax_rating, (CREDIT_RATING.name,)),
@@ -489,5 +440,4 @@ FAMILY = Family(
         Step(customs_trade, (TRADE_TREND.name,)),
         Step(public_support, names(SUPPORT_SPECS)),
     ),
-    peers={REVENUE_LATEST_VS_SECTOR.name: peer_gap(pl.col(REVENUE_LATEST.name))},
 )

@@ -24,7 +24,7 @@ def test_no_new_feature_reads_the_deregistration_the_general_model_is_labelled_w
     }
     assert "reg_deregistration" not in reading
     assert "outcome_distress_event" not in reading
-    assert len(feature_names()) == 233
+    assert len(feature_names()) == 227
 
 
 def test_branch_closures_and_contribution_reductions_counted_apart_from_the_rest():
