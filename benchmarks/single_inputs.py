@@ -3,10 +3,11 @@
 For every industry of ``models/industries.yaml``, the park's training history is labelled and
 split out of time as production does (``models.pipeline.prepare``). For each input asked for:
 the share of rows where it is known, its ROC-AUC alone on the training and test rows (oriented
-by its risk direction, so 0.5 is no signal and above 0.5 ranks risk the right way round), and
-its Spearman correlation with the ``--against`` inputs on the training rows. An input alone
-says nothing about what it adds to the others; the correlation says how much of it they
-already read.
+by its risk direction, so 0.5 is no signal and above 0.5 ranks risk the right way round), how
+much likelier an event is where it is not zero (for counts of rare events, whose ROC-AUC stays
+near 0.5), and its Spearman correlation with the ``--against`` inputs on the training rows.
+An input alone says nothing about what it adds to the others; the correlation says how much of
+it they already read.
 
 A direction comes from the feature registry; an input not registered (a table built by an
 earlier commit) reads "higher is riskier" unless listed in ``--down``.
@@ -50,18 +51,28 @@ def lower_is_riskier(name: str, down: Sequence[str]) -> bool:
 
 def input_signal(frame: pl.DataFrame, name: str, *, lower_riskier: bool) -> dict:
     """The share of rows where ``name`` is known and its ROC-AUC alone there (None with fewer
-    than MIN_ROWS known rows or a single class among them)."""
+    than MIN_ROWS known rows or a single class among them).
+
+    A count of rare events is zero on most rows, so its ROC-AUC stays near 0.5 however much a
+    non-zero count says; ``nonzero_share`` and ``nonzero_lift`` (the event rate where it is
+    not zero over the event rate where it is known) say that instead."""
     values = frame.get_column(name).cast(pl.Float64).to_numpy()
     labels = frame.get_column(LABEL).to_numpy()
     known = ~np.isnan(values)
-    share = float(known.mean()) if len(values) else 0.0
-    if known.sum() < MIN_ROWS or len(np.unique(labels[known])) < 2:
-        return {"known_share": round(share, 3), "roc_auc": None}
-    score = -values[known] if lower_riskier else values[known]
-    return {
-        "known_share": round(share, 3),
-        "roc_auc": round(roc_auc_score(labels[known], score), 3),
+    nonzero = known & (values != 0)
+    figures = {
+        "known_share": round(float(known.mean()), 3) if len(values) else 0.0,
+        "nonzero_share": round(float(nonzero.mean()), 3) if len(values) else 0.0,
+        "nonzero_lift": None,
+        "roc_auc": None,
     }
+    if known.sum() < MIN_ROWS or len(np.unique(labels[known])) < 2:
+        return figures
+    if nonzero.any():
+        figures["nonzero_lift"] = round(float(labels[nonzero].mean() / labels[known].mean()), 2)
+    score = -values[known] if lower_riskier else values[known]
+    figures["roc_auc"] = round(float(roc_auc_score(labels[known], score)), 3)
+    return figures
 
 
 def rank_correlation(frame: pl.DataFrame, a: str, b: str) -> float | None:
@@ -121,7 +132,9 @@ def main() -> None:
             train, test = figures["train"], figures["test"]
             print(
                 f"{industry:14} {name:40} known {test['known_share']:.2f}  ROC alone "
-                f"train {train['roc_auc']} test {test['roc_auc']}  rho {figures['spearman_train']}"
+                f"train {train['roc_auc']} test {test['roc_auc']}  non-zero "
+                f"{train['nonzero_share']:.3f} lift {train['nonzero_lift']}  "
+                f"rho {figures['spearman_train']}"
             )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """single_inputs: an input alone is oriented by its risk direction, unknown values are left out
-and counted, and too few known rows give no figure rather than a noisy one."""
+and counted, a rare count's lift shows what its ROC-AUC hides, and too few known rows give no
+figure rather than a noisy one."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def test_unknown_values_are_left_out_and_counted(bench):
     signal = bench.input_signal(rows(values, labels), "x", lower_riskier=False)
     assert signal["known_share"] == 0.75
     assert signal["roc_auc"] == 1.0
+
+
+def test_a_rare_count_shows_its_lift_where_its_roc_auc_cannot(bench):
+    # 1,000 rows, 100 events; the count is non-zero on 10 rows, 5 of them events: lift 5.
+    values = [1.0] * 5 + [0.0] * 95 + [1.0] * 5 + [0.0] * 895
+    labels = [1] * 100 + [0] * 900
+    signal = bench.input_signal(rows(values, labels), "x", lower_riskier=False)
+    assert signal["nonzero_share"] == 0.01
+    assert signal["nonzero_lift"] == 5.0
+    assert signal["roc_auc"] == pytest.approx(0.5 + (0.05 - 5 / 900) / 2, abs=1e-3)
 
 
 def test_too_few_known_rows_or_one_class_give_no_figure(bench):
