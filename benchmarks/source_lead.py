@@ -25,7 +25,6 @@ import polars as pl
 
 from data_contracts.catalog import load_all
 from pipelines import datasets
-from pipelines.flows.train import STRESS_FILE
 from pipelines.io import scan_source
 from pipelines.settings import Settings
 
@@ -65,11 +64,10 @@ def record_share(
 
 
 def measure(settings: Settings, horizon_days: int) -> dict:
-    truth = settings.sim_truth
-    firms = pl.read_parquet(truth / datasets.SIM_FIRMS.name).select(
+    firms = pl.read_parquet(datasets.SIM_FIRMS.path(settings.workdir)).select(
         "uscc", "distress_date", "vanish_date"
     )
-    months = pl.scan_parquet(truth / STRESS_FILE).select("uscc", "month")
+    months = pl.scan_parquet(datasets.SIM_STRESS.path(settings.workdir)).select("uscc", "month")
     base = base_share(months, firms.lazy(), horizon_days)
     report = {"base_share": round(base, 4), "sources": {}}
     for contract in sorted(load_all().values(), key=lambda c: c.id):

@@ -110,6 +110,10 @@ SIM_FIRMS = _d(
     "sim_firms", SIM_TRUTH, "firms.parquet", "parquet", "pipelines.flows.simulate",
     "the simulated park's firms and their true distress dates (diagnostics and demo only)",
 )  # fmt: skip
+SIM_STRESS = _d(
+    "sim_stress", SIM_TRUTH, "monthly_stress.parquet", "parquet", "pipelines.flows.simulate",
+    "the simulated firms' latent stress per month (the oracle; never a feature)",
+)  # fmt: skip
 SIM_WORLD = _d(
     "sim_world", SIM_TRUTH, "world.json", "json", "pipelines.flows.simulate",
     "the simulated world's parameters, seed and planned defects",

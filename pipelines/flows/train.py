@@ -79,7 +79,6 @@ OUTCOME_SCHEMA = {
     "arrived_at": pl.Datetime("us"),
 }
 CALIBRATION_CHART = "evaluation/calibration.png"  # in the MLflow run
-STRESS_FILE = "monthly_stress.parquet"  # sim_truth/: the simulator's latent stress per month
 BASELINE_FOLDER = "baseline"  # models/<industry>/baseline/: the baseline as a candidate
 SAMPLE_ROWS = 20  # rows of model input kept with the logged model (its signature and example)
 
@@ -171,7 +170,7 @@ def simulator_stress(settings: Settings, history: pl.DataFrame) -> pl.DataFrame 
     """The simulator's monthly latent stress of the history's firms (the oracle), or None on a
     park that is not simulated. Simulator-only: models.oracle joins it to test rows after
     training; it is never a feature."""
-    path = settings.sim_truth / STRESS_FILE
+    path = datasets.SIM_STRESS.path(settings.workdir)
     if not path.is_file():
         return None
     firms = history.get_column("uscc").unique()
