@@ -1,5 +1,5 @@
-"""What every writer shares: one SHA-256 of a file, one JSON writer and its reader, and one way
-for processes to take turns on a file.
+"""What every writer shares: one SHA-256 of a file, one way to replace a file whole, one JSON
+writer and its reader, and one way for processes to take turns on a file.
 
 JSON is written the one way every artefact is (UTF-8, sorted keys, two-space indent, a final
 newline) and atomically: to a temporary name beside the target, then renamed, so a reader never
@@ -39,15 +39,27 @@ def temporary_beside(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
+@contextlib.contextmanager
+def replaced_on_success(path: Path) -> Iterator[Path]:
+    """A temporary beside ``path`` to write; renamed onto ``path`` only when the block ends
+    without error, removed otherwise, so ``path`` is never half-written and a failed write
+    leaves the previous file as it was."""
+    tmp = temporary_beside(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_json(path: Path, payload: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_beside(path)
-    tmp.write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
-        encoding="utf-8",
-    )
-    os.replace(tmp, path)
+    with replaced_on_success(path) as tmp:
+        tmp.write_text(
+            json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
+        )
     return path
 
 

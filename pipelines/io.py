@@ -36,7 +36,7 @@ from pipelines import datasets
 
 # One SHA-256 and one JSON writer for every writer (pipelines/file_io.py), used here by name.
 from pipelines.file_io import file_sha256 as file_sha256
-from pipelines.file_io import held_exclusively, temporary_beside
+from pipelines.file_io import held_exclusively, replaced_on_success
 from pipelines.file_io import read_json as read_json
 from pipelines.file_io import write_json as write_json
 
@@ -445,6 +445,5 @@ def quarantine_whole_file(
 
 def _write_parquet_atomic(frame: pl.DataFrame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_beside(target)
-    frame.write_parquet(tmp)
-    os.replace(tmp, target)
+    with replaced_on_success(target) as tmp:
+        frame.write_parquet(tmp)

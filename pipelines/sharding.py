@@ -22,6 +22,7 @@ from models.baseline import scorer_from_bytes
 from models.config import IndustrySpec
 from pipelines import io, weekly_list
 from pipelines.fact_corrections import read_corrections
+from pipelines.file_io import replaced_on_success
 from pipelines.settings import Settings
 
 MASTER = "reg_enterprise_master"
@@ -72,7 +73,8 @@ def gather_feature_shards(parts: Sequence[str], target: Path) -> Path:
     """The shards' tables as the one table a build over every firm writes, byte for byte."""
     table = gather_shards([pl.read_parquet(part) for part in parts])
     target.parent.mkdir(parents=True, exist_ok=True)
-    table.write_parquet(target, compression="zstd", statistics=True)
+    with replaced_on_success(target) as tmp:
+        table.write_parquet(tmp, compression="zstd", statistics=True)
     return target
 
 

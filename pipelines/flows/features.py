@@ -32,6 +32,7 @@ from models.config import IndustrySpec, load_config
 from models.tiering import load_tier_policy
 from pipelines import datasets, io
 from pipelines.fact_corrections import read_corrections, write_fact_corrections
+from pipelines.file_io import replaced_on_success
 from pipelines.flows.shards import sharded_feature_table
 from pipelines.settings import Settings
 from pipelines.timeline import parse_day
@@ -46,6 +47,8 @@ WARM_UP_DAYS = 182
 # fewer, larger blocks are faster (the demo park's 129 weeks: 17.8 s in blocks of 13 weeks, 6.0 s
 # in one), while a block's output (~1 KB a firm-week) bounds memory for large industries.
 HISTORY_BLOCK_ROWS = 1_000_000
+# The history's blocks are written to ``.<history stem>.parts/`` beside it, removed once gathered.
+PARTS_SUFFIX = ".parts"
 
 
 def history_blocks(dates: Sequence[dt.date], firms_per_week: int) -> list[list[dt.date]]:
@@ -91,7 +94,8 @@ def feature_table_task(
     )
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.collect().write_parquet(path, compression="zstd", statistics=True)
+    with replaced_on_success(path) as tmp:
+        table.collect().write_parquet(tmp, compression="zstd", statistics=True)
     return str(path)
 
 
@@ -125,7 +129,7 @@ def feature_history_task(
     sources = io.lake_sources(Path(lake_dir))
     withdrawn = read_corrections(corrections)
     path = Path(target)
-    parts_dir = path.parent / f".{path.stem}.parts"
+    parts_dir = path.parent / f".{path.stem}{PARTS_SUFFIX}"
     shutil.rmtree(parts_dir, ignore_errors=True)
     parts_dir.mkdir(parents=True)
     kept = None
@@ -144,7 +148,8 @@ def feature_history_task(
                 sources, block, sectors=sectors, corrections=withdrawn, firms=kept
             ).collect().write_parquet(part)
             parts.append(part)
-        pl.scan_parquet(parts).sink_parquet(path, compression="zstd", statistics=True)
+        with replaced_on_success(path) as tmp:
+            pl.scan_parquet(parts).sink_parquet(tmp, compression="zstd", statistics=True)
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)
     return str(path)

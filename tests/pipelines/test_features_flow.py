@@ -188,3 +188,47 @@ def test_as_of_must_be_a_date():
     assert parse_day("2024-12-20") == AS_OF
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_day("20/12/2024")
+
+
+def temporaries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_table_write_that_fails_leaves_the_previous_table_whole(built, monkeypatch):
+    root, result = built
+    target = Path(result["feature_table"])
+    before = target.read_bytes()
+
+    def half_then_disk_full(self, file, **kwargs):
+        Path(file).write_bytes(b"PAR1 half a table")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", half_then_disk_full)
+    lake = str(Settings(workdir=root).lake)
+    with pytest.raises(OSError, match="disk full"):
+        features_flow.feature_table_task.fn(lake, AS_OF, str(target))
+    assert target.read_bytes() == before
+    assert temporaries(target.parent) == []
+
+
+def test_a_history_write_that_fails_leaves_the_previous_history_whole(built, monkeypatch):
+    root, result = built
+    target = Path(result["feature_history"])
+    before = target.read_bytes()
+    dates = sorted(set(pl.read_parquet(target)["as_of"]))
+
+    sink = pl.LazyFrame.sink_parquet
+
+    def blocks_then_disk_full(self, path, **kwargs):
+        # polars writes each block through sink_parquet too: only the whole history fails.
+        if features_flow.PARTS_SUFFIX in str(path):
+            return sink(self, path, **kwargs)
+        Path(path).write_bytes(b"PAR1 half a history")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", blocks_then_disk_full)
+    lake = str(Settings(workdir=root).lake)
+    with pytest.raises(OSError, match="disk full"):
+        feature_history_task.fn(lake, dates, ["制造业", "教育培训"], str(target))
+    assert target.read_bytes() == before
+    assert temporaries(target.parent) == []  # neither the temporary nor the blocks' folder
