@@ -63,6 +63,15 @@ def write_json(path: Path, payload: Any) -> Path:
     return path
 
 
+def write_text(path: Path, text: str) -> Path:
+    """UTF-8 text, replaced whole (``replaced_on_success``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replaced_on_success(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

@@ -215,8 +215,8 @@ def build_version_card(
         html=folder / f"{stem}.html",
         plots=(calibration_png, shap_png),
     )
-    written.markdown.write_text(render_card(built, html=False), encoding="utf-8")
-    written.html.write_text(render_card(built, html=True), encoding="utf-8")
+    file_io.write_text(written.markdown, render_card(built, html=False))
+    file_io.write_text(written.html, render_card(built, html=True))
     return written
 
 

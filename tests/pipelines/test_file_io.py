@@ -1,11 +1,11 @@
-"""file_io.replaced_on_success: a file is replaced whole or not at all, and no temporary is
-left behind either way."""
+"""file_io.replaced_on_success and write_text: a file is replaced whole or not at all, and no
+temporary is left behind either way."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.file_io import replaced_on_success
+from pipelines.file_io import replaced_on_success, write_text
 
 
 def leftovers(folder) -> list[str]:
@@ -48,3 +48,9 @@ def test_a_write_that_never_created_its_temporary_fails_cleanly(tmp_path):
     with pytest.raises(ValueError), replaced_on_success(target):
         raise ValueError("no rows")
     assert target.read_bytes() == b"old"
+
+
+def test_text_is_written_whole_as_utf_8(tmp_path):
+    target = write_text(tmp_path / "cards" / "card.md", "# 模型卡\n")
+    assert target.read_bytes() == "# 模型卡\n".encode()
+    assert leftovers(target.parent) == []
