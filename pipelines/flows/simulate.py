@@ -56,9 +56,14 @@ PARALLEL_TASKS = 2
 
 def _write_bytes(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(path)
+    with file_io.replaced_on_success(path) as tmp:
+        tmp.write_bytes(content)
+
+
+def _write_truth(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_io.replaced_on_success(path) as tmp:
+        frame.write_parquet(tmp, statistics=False)
 
 
 @task(name="clear-simulated-landing", cache_policy=NO_CACHE)
@@ -80,7 +85,7 @@ def build_world_task(
     paths = {}
     for name, frame in world.truth_frames().items():
         path = datasets.SIM_TRUTH_FRAME.at(folder, name=name)
-        frame.write_parquet(path, statistics=False)
+        _write_truth(frame, path)
         paths[name] = str(path)
     meta = {**world.meta(), "defects": plan}
     paths["world"] = str(file_io.write_json(datasets.SIM_WORLD.at(folder), meta))
@@ -131,9 +136,7 @@ def _write_source(
             entry["file"] = f"landing/{source_id}/{record.delivery}.{suffix}"
         defects.append(entry)
     if result.references is not None:
-        path = datasets.SIM_REPAIRS.at(truth_folder, source=source_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        result.references.write_parquet(path, statistics=False)
+        _write_truth(result.references, datasets.SIM_REPAIRS.at(truth_folder, source=source_id))
     return files, defects
 
 
@@ -180,7 +183,7 @@ def plant_consistency_task(
         files += written
         defects += injected
     path = datasets.SIM_CONSISTENCY.at(folder)
-    planted.write_parquet(path, statistics=False)
+    _write_truth(planted, path)
     return {"files": files, "defects": defects, "truth": str(path)}
 
 
