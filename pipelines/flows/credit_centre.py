@@ -16,7 +16,6 @@ SHAP contribution.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from features.point_in_time import EVENT_DATE, USCC, valid_at
 from features.registry import feature_names, spec
 from features.source_set import SourceSet
 from models.config import load_industries
-from pipelines import datasets
+from pipelines import datasets, file_io
 from pipelines.io import lake_sources
 from pipelines.publish_io import EXPLANATIONS, REASONS, SCORES
 from pipelines.settings import Settings
@@ -230,9 +229,7 @@ def credit_centre_flow(
                 for r in rows.iter_rows(named=True)
             ],
         }
-        truth = datasets.SIM_DEMO_REPAIR.path(settings.workdir)
-        truth.parent.mkdir(parents=True, exist_ok=True)
-        truth.write_text(json.dumps(repaired, ensure_ascii=False, indent=2), encoding="utf-8")
+        file_io.write_json(datasets.SIM_DEMO_REPAIR.path(settings.workdir), repaired)
         return repaired
     return {}
 

@@ -13,7 +13,6 @@ between monthly retrains.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from data_contracts.rules import load_rules
 from data_contracts.simulate import consistency_score
 from models.accuracy import follow_up, wilson_interval
 from models.config import load_industries
-from pipelines import consistency_io, datasets
+from pipelines import consistency_io, datasets, file_io
 from pipelines.cases import open_store
 from pipelines.cases.inspections import inspections
 from pipelines.cases.listings import listings
@@ -377,7 +376,5 @@ def demo_flow(
         "feedback_vs_truth": truth,
         "timings_s": {**watch.timings, "total": round(sum(watch.timings.values()), 2)},
     }
-    datasets.RUN_SUMMARY.path(root).write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    file_io.write_json(datasets.RUN_SUMMARY.path(root), summary)
     return summary
