@@ -35,6 +35,7 @@ from features.family import DOWN
 from models.config import load_industries
 from models.labels import LABEL
 from models.pipeline import prepare
+from pipelines import datasets
 from pipelines.flows.train import pool_member
 from pipelines.settings import Settings
 from pipelines.training_rows import read_history
@@ -90,10 +91,11 @@ def measure(
 ) -> dict:
     report = {}
     for industry, spec in load_industries().items():
-        rows = read_history(settings.features / "history.parquet", spec)
+        history = datasets.FEATURE_HISTORY.path(settings.workdir)
+        rows = read_history(history, spec)
         missing = sorted((set(inputs) | set(against)) - set(rows.columns))
         if missing:
-            raise SystemExit(f"{settings.features / 'history.parquet'}: no column {missing}")
+            raise SystemExit(f"{history}: no column {missing}")
         until = rows.get_column("as_of").max()
         member = pool_member(settings, spec, rows, until)
         part = prepare(
