@@ -20,7 +20,6 @@ earlier commit) reads "higher is riskier" unless listed in ``--down``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ from features.family import DOWN
 from models.config import load_industries
 from models.labels import LABEL
 from models.pipeline import prepare
-from pipelines import datasets
+from pipelines import datasets, file_io
 from pipelines.flows.train import pool_member
 from pipelines.settings import Settings
 from pipelines.training_rows import read_history
@@ -139,13 +138,12 @@ def main() -> None:
                 f"rho {figures['spearman_train']}"
             )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "workdir": str(args.workdir),
             "results": report,
             "seconds": round(time.perf_counter() - started, 1),
         }
-        args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        file_io.write_json(args.json, payload)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ after the firm is gone, and the lift is lost at the source.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import polars as pl
 
 from data_contracts.catalog import load_all
-from pipelines import datasets
+from pipelines import datasets, file_io
 from pipelines.io import scan_source
 from pipelines.settings import Settings
 
@@ -107,14 +106,13 @@ def main() -> None:
             f"lift {figures['lift']}"
         )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "workdir": str(args.workdir),
             "horizon_days": args.horizon_days,
             **report,
             "seconds": round(time.perf_counter() - started, 1),
         }
-        args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        file_io.write_json(args.json, payload)
 
 
 if __name__ == "__main__":

@@ -53,14 +53,8 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
 
 
 def write_json(path: Path, payload: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with replaced_on_success(path) as tmp:
-        tmp.write_text(
-            json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
-            encoding="utf-8",
-        )
-    return path
+    text = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return write_text(path, text + "\n")
 
 
 def write_text(path: Path, text: str) -> Path:
